@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/golive-dev/golive/internal/load"
+)
+
+// Exit codes of the contract.
+const (
+	ExitOK         = 0 // success; plan valid; review says go
+	ExitFailed     = 1 // the run failed and was backed out cleanly
+	ExitUsage      = 2 // usage error or invalid plan
+	ExitNoGo       = 3 // no-go: review failed, window closed, approvals missing, locked
+	ExitIncomplete = 4 // backout incomplete: targets need attention
+)
+
+// exitError carries an exit code; its message (if any) is printed.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// withCode returns an error that makes golive exit with code, printing msg.
+func withCode(code int, format string, args ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// silent makes golive exit with code without printing anything more.
+func silent(code int) error { return &exitError{code: code} }
+
+// errUsage marks a usage problem (bad flags or arguments).
+var errUsage = errors.New("usage")
+
+// exitCode decides the exit code for an error: the one place that does.
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, errUsage), errors.Is(err, load.ErrUsage):
+		return ExitUsage
+	}
+	return ExitUsage
+}

@@ -1,0 +1,232 @@
+package inventory
+
+import (
+	"bytes"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxLineLen bounds INI lines; no real inventory line comes close.
+const maxLineLen = 64 << 10
+
+type sectionKind int
+
+const (
+	sectionHosts sectionKind = iota
+	sectionVars
+	sectionChildren
+)
+
+type iniParser struct {
+	b     *builder
+	kind  sectionKind
+	group string
+}
+
+// ParseINI parses an Ansible INI inventory.
+func ParseINI(data []byte) (*Inventory, error) {
+	if err := checkText(data); err != nil {
+		return nil, err
+	}
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	p := &iniParser{b: newBuilder(), kind: sectionHosts, group: groupUngrouped}
+	for n := 1; len(data) > 0; n++ {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(line) > maxLineLen {
+			return nil, errAt(n, 0, "line too long (%d bytes, at most %d)", len(line), maxLineLen)
+		}
+		if err := p.line(n, string(bytes.TrimSuffix(line, []byte("\r")))); err != nil {
+			return nil, err
+		}
+	}
+	return p.b.build()
+}
+
+func (p *iniParser) line(n int, raw string) error {
+	text := strings.TrimLeft(raw, " \t")
+	indent := len(raw) - len(text)
+	text = strings.TrimRight(text, " \t")
+	switch {
+	case text == "" || text[0] == '#' || text[0] == ';':
+		return nil
+	case text[0] == '[':
+		return p.section(n, indent, text)
+	}
+	switch p.kind {
+	case sectionVars:
+		return p.varLine(n, indent, text)
+	case sectionChildren:
+		return p.childLine(n, indent, text)
+	default:
+		return p.hostLine(n, raw)
+	}
+}
+
+// section parses "[name]", "[name:vars]" or "[name:children]".
+func (p *iniParser) section(n, indent int, text string) error {
+	end := strings.IndexByte(text, ']')
+	if end < 0 {
+		return errAt(n, indent+1, "invalid section header %q: missing ]", text)
+	}
+	if rest := strings.TrimLeft(text[end+1:], " \t"); rest != "" && rest[0] != '#' && rest[0] != ';' {
+		return errAt(n, col(text, end+1)+indent, "unexpected %q after section header", rest)
+	}
+	name, suffix, hasSuffix := strings.Cut(strings.TrimSpace(text[1:end]), ":")
+	if !validGroupName(name) {
+		return errAt(n, indent+2, "invalid group name %q", name)
+	}
+	p.group = name
+	switch {
+	case !hasSuffix:
+		p.kind = sectionHosts
+	case suffix == "vars":
+		p.kind = sectionVars
+	case suffix == "children":
+		p.kind = sectionChildren
+	default:
+		return errAt(n, indent+2, "unknown section suffix %q in [%s] (want vars or children)", suffix, text[1:end])
+	}
+	p.b.group(name)
+	return nil
+}
+
+// varLine parses "key=value" in a [group:vars] section. As in Ansible the
+// value is the rest of the line; one pair of surrounding quotes is removed.
+func (p *iniParser) varLine(n, indent int, text string) error {
+	key, value, ok := strings.Cut(text, "=")
+	if !ok {
+		return errAt(n, indent+1, "expected key=value in [%s:vars], got %q", p.group, text)
+	}
+	key = strings.TrimSpace(key)
+	value = strings.TrimSpace(value)
+	if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') {
+		if toks, err := tokenize(value); err == nil && len(toks) == 1 && toks[0].raw == value {
+			value = toks[0].text
+		}
+	}
+	g := p.b.group(p.group)
+	return setVar(g.vars, key, varDef{value: value, line: n, col: indent + 1})
+}
+
+// childLine parses one child group name in a [group:children] section.
+func (p *iniParser) childLine(n, indent int, text string) error {
+	name := text
+	if i := strings.Index(name, " #"); i >= 0 {
+		name = strings.TrimSpace(name[:i])
+	}
+	if !validGroupName(name) {
+		return errAt(n, indent+1, "invalid group name %q in [%s:children]", name, p.group)
+	}
+	return p.b.addChild(p.group, name, n, indent+1)
+}
+
+// hostLine parses "pattern [key=value ...]".
+func (p *iniParser) hostLine(n int, raw string) error {
+	toks, terr := tokenize(raw)
+	if terr != nil {
+		terr.Line = n
+		return terr
+	}
+	if len(toks) == 0 {
+		return nil
+	}
+	first := toks[0]
+	if strings.Contains(first.text, "=") {
+		return errAt(n, first.col, "expected a host name before %q", first.text)
+	}
+	hp, err := p.b.expand(first.text, n, first.col)
+	if err != nil {
+		return err
+	}
+	vars := map[string]varDef{}
+	if hp.port != "" {
+		vars["ansible_port"] = varDef{value: hp.port, line: n, col: first.col}
+	}
+	for _, t := range toks[1:] {
+		key, value, ok := strings.Cut(t.text, "=")
+		if !ok {
+			return errAt(n, t.col, "expected key=value after host %q, got %q", first.text, t.text)
+		}
+		if err := setVar(vars, key, varDef{value: value, line: n, col: t.col}); err != nil {
+			return err
+		}
+	}
+	for _, name := range hp.names {
+		h := p.b.addHost(name, p.group, n)
+		for k, v := range vars {
+			h.vars[k] = v
+		}
+	}
+	return nil
+}
+
+type token struct {
+	text string // unquoted
+	raw  string // as written
+	col  int    // 1-based, in characters
+}
+
+// tokenize splits a host line like a POSIX shell: blanks separate tokens,
+// '...' is literal, "..." allows \" and \\, a backslash outside quotes
+// escapes the next character, and "#" at the start of a token begins a
+// comment. The returned *Error has no line set.
+func tokenize(s string) ([]token, *Error) {
+	var toks []token
+	i := 0
+	for {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		if i >= len(s) || s[i] == '#' {
+			return toks, nil
+		}
+		start := i
+		var b strings.Builder
+		for i < len(s) && s[i] != ' ' && s[i] != '\t' {
+			switch c := s[i]; c {
+			case '\'', '"':
+				j := closingQuote(s, i)
+				if j < 0 {
+					return nil, &Error{Col: col(s, i), Msg: "unterminated quoted string"}
+				}
+				body := s[i+1 : j]
+				if c == '"' {
+					body = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(body)
+				}
+				b.WriteString(body)
+				i = j + 1
+			case '\\':
+				if i+1 < len(s) {
+					i++
+				}
+				fallthrough
+			default:
+				b.WriteByte(s[i])
+				i++
+			}
+		}
+		toks = append(toks, token{text: b.String(), raw: s[start:i], col: col(s, start)})
+	}
+}
+
+// closingQuote returns the index of the quote closing the one at s[i], or -1.
+func closingQuote(s string, i int) int {
+	q := s[i]
+	for j := i + 1; j < len(s); j++ {
+		switch {
+		case s[j] == '\\' && q == '"' && j+1 < len(s) && (s[j+1] == '"' || s[j+1] == '\\'):
+			j++
+		case s[j] == q:
+			return j
+		}
+	}
+	return -1
+}
+
+// col is the 1-based character column of byte offset i in s.
+func col(s string, i int) int { return utf8.RuneCountInString(s[:i]) + 1 }

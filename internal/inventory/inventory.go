@@ -1,0 +1,363 @@
+package inventory
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Host is one target found in an inventory.
+type Host struct {
+	Name    string
+	Address string            // ansible_host (empty when not given)
+	User    string            // ansible_user
+	Port    int               // ansible_port (0 when not given)
+	Roles   []string          // the groups it belongs to, including parent groups via [x:children], sorted, excluding "all" and "ungrouped"
+	Vars    map[string]string // all other host vars (group vars merged in: host vars win over child-group vars win over parent-group vars; `all` vars lowest)
+	Line    int               // line where the host was first defined (1-based)
+}
+
+// Inventory is the result of parsing one inventory file.
+type Inventory struct {
+	Hosts []Host // in the order hosts first appear in the file
+}
+
+// Error carries the position of a problem. Error() returns "line L: message"
+// (the caller prefixes the file name). Col is 1-based and 0 when unknown.
+type Error struct {
+	Line, Col int
+	Msg       string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+func errAt(line, col int, format string, args ...any) *Error {
+	return &Error{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Parse parses an inventory, choosing the format from the file name (".yaml"
+// or ".yml" means YAML) or else from the content: a YAML mapping whose values
+// are group definitions is YAML, anything else is INI.
+func Parse(name string, data []byte) (*Inventory, error) {
+	lower := strings.ToLower(name)
+	if strings.HasSuffix(lower, ".yaml") || strings.HasSuffix(lower, ".yml") || looksLikeYAML(data) {
+		return ParseYAML(data)
+	}
+	return ParseINI(data)
+}
+
+const (
+	groupAll       = "all"
+	groupUngrouped = "ungrouped"
+
+	// maxHosts bounds what host ranges may expand to, so that a typo such
+	// as web[1:99999999] is an error instead of an exhausted machine.
+	maxHosts = 100000
+)
+
+// varDef is one var's value and where it was set.
+type varDef struct {
+	value     string
+	line, col int
+}
+
+type group struct {
+	name     string
+	vars     map[string]varDef
+	parents  []string
+	children []childRef
+}
+
+type childRef struct {
+	name      string
+	line, col int
+}
+
+type hostDef struct {
+	name   string
+	line   int
+	groups []string // direct groups, in order of appearance, no duplicates
+	vars   map[string]varDef
+}
+
+// builder collects groups and hosts from either format; build resolves them.
+type builder struct {
+	groups    map[string]*group
+	hosts     map[string]*hostDef
+	hostOrder []string
+	entries   int // host names produced by patterns so far, repeats included
+}
+
+func newBuilder() *builder {
+	b := &builder{groups: map[string]*group{}, hosts: map[string]*hostDef{}}
+	b.group(groupAll)
+	b.group(groupUngrouped)
+	return b
+}
+
+func (b *builder) group(name string) *group {
+	g := b.groups[name]
+	if g == nil {
+		g = &group{name: name, vars: map[string]varDef{}}
+		b.groups[name] = g
+	}
+	return g
+}
+
+// expand parses a host pattern, charging its names against maxHosts so that
+// repeating a large range cannot make parsing slow.
+func (b *builder) expand(pattern string, line, col int) (hostPattern, error) {
+	hp, err := parseHostPattern(pattern)
+	if err != nil {
+		return hp, errAt(line, col, "%s", err.Error())
+	}
+	b.entries += len(hp.names)
+	if b.entries > maxHosts {
+		return hp, errAt(line, col, "too many host entries (more than %d)", maxHosts)
+	}
+	return hp, nil
+}
+
+// addHost records that host name is in group, defining the host if new.
+func (b *builder) addHost(name, groupName string, line int) *hostDef {
+	h := b.hosts[name]
+	if h == nil {
+		h = &hostDef{name: name, line: line, vars: map[string]varDef{}}
+		b.hosts[name] = h
+		b.hostOrder = append(b.hostOrder, name)
+	}
+	b.group(groupName)
+	if !slices.Contains(h.groups, groupName) {
+		h.groups = append(h.groups, groupName)
+	}
+	return h
+}
+
+func (b *builder) addChild(parent, child string, line, col int) error {
+	if child == groupAll {
+		return errAt(line, col, "group %q cannot be a child of %q", groupAll, parent)
+	}
+	p, c := b.group(parent), b.group(child)
+	if !slices.Contains(c.parents, parent) {
+		c.parents = append(c.parents, parent)
+		p.children = append(p.children, childRef{name: child, line: line, col: col})
+	}
+	return nil
+}
+
+// oldVarNames maps the pre-2.0 Ansible connection var names to the new ones.
+var oldVarNames = map[string]string{
+	"ansible_ssh_host": "ansible_host",
+	"ansible_ssh_user": "ansible_user",
+	"ansible_ssh_port": "ansible_port",
+}
+
+// setVar sets key in vars, normalizing old names and checking ports.
+func setVar(vars map[string]varDef, key string, v varDef) error {
+	if !validVarName(key) {
+		return errAt(v.line, v.col, "invalid var name %q", key)
+	}
+	if n, ok := oldVarNames[key]; ok {
+		key = n
+	}
+	if key == "ansible_port" {
+		if _, ok := parsePort(v.value); !ok {
+			return errAt(v.line, v.col, "ansible_port %q: must be an integer from 1 to 65535", v.value)
+		}
+	}
+	vars[key] = v
+	return nil
+}
+
+func parsePort(s string) (int, bool) {
+	if s == "" || len(s) > 5 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n >= 1 && n <= 65535
+}
+
+// validName reports whether s can name a host or group: non-empty, no
+// whitespace, control characters or brackets.
+func validName(s string) bool {
+	if s == "" || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '[' || r == ']' || r == '=' {
+			return false
+		}
+	}
+	return true
+}
+
+func validGroupName(s string) bool { return validName(s) && !strings.Contains(s, ":") }
+
+func validVarName(s string) bool { return validName(s) }
+
+// build resolves groups into the final list of hosts.
+func (b *builder) build() (*Inventory, error) {
+	if err := b.checkCycles(); err != nil {
+		return nil, err
+	}
+	depth := map[string]int{groupAll: 0}
+	for name := range b.groups {
+		b.depth(name, depth)
+	}
+	inv := &Inventory{Hosts: make([]Host, 0, len(b.hostOrder))}
+	for _, name := range b.hostOrder {
+		inv.Hosts = append(inv.Hosts, b.resolve(b.hosts[name], depth))
+	}
+	return inv, nil
+}
+
+// checkCycles reports the first [group:children] loop, in definition order.
+func (b *builder) checkCycles() error {
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var path []string
+	var visit func(name string) error
+	visit = func(name string) error {
+		state[name] = visiting
+		path = append(path, name)
+		for _, c := range b.groups[name].children {
+			switch state[c.name] {
+			case visiting:
+				i := slices.Index(path, c.name)
+				loop := append(slices.Clone(path[i:]), c.name)
+				return errAt(c.line, c.col, "group %q: children form a cycle: %s", c.name, strings.Join(loop, " -> "))
+			case unvisited:
+				if err := visit(c.name); err != nil {
+					return err
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		state[name] = done
+		return nil
+	}
+	names := make([]string, 0, len(b.groups))
+	for name := range b.groups {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	// Visit in an order that reports the cycle edge appearing first in the file.
+	slices.SortStableFunc(names, func(x, y string) int { return b.firstChildLine(x) - b.firstChildLine(y) })
+	for _, name := range names {
+		if state[name] == unvisited {
+			if err := visit(name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b *builder) firstChildLine(name string) int {
+	if c := b.groups[name].children; len(c) > 0 {
+		return c[0].line
+	}
+	return 0
+}
+
+// depth is the length of the longest parent chain from "all" to name.
+func (b *builder) depth(name string, memo map[string]int) int {
+	if d, ok := memo[name]; ok {
+		return d
+	}
+	d := 1
+	for _, p := range b.groups[name].parents {
+		d = max(d, b.depth(p, memo)+1)
+	}
+	memo[name] = d
+	return d
+}
+
+func (b *builder) resolve(h *hostDef, depth map[string]int) Host {
+	direct := slices.DeleteFunc(slices.Clone(h.groups), func(g string) bool {
+		return g == groupAll || g == groupUngrouped
+	})
+	if len(direct) == 0 {
+		direct = []string{groupUngrouped}
+	}
+	member := map[string]bool{groupAll: true}
+	queue := direct
+	for len(queue) > 0 {
+		g := queue[0]
+		queue = queue[1:]
+		if member[g] {
+			continue
+		}
+		member[g] = true
+		queue = append(queue, b.groups[g].parents...)
+	}
+	groups := make([]string, 0, len(member))
+	for g := range member {
+		groups = append(groups, g)
+	}
+	slices.SortFunc(groups, func(x, y string) int {
+		if depth[x] != depth[y] {
+			return depth[x] - depth[y]
+		}
+		return strings.Compare(x, y)
+	})
+	vars := map[string]varDef{}
+	roles := []string{}
+	for _, g := range groups {
+		for k, v := range b.groups[g].vars {
+			vars[k] = v
+		}
+		if g != groupAll && g != groupUngrouped {
+			roles = append(roles, g)
+		}
+	}
+	for k, v := range h.vars {
+		vars[k] = v
+	}
+	slices.Sort(roles)
+	out := Host{Name: h.name, Roles: roles, Vars: map[string]string{}, Line: h.line}
+	for k, v := range vars {
+		switch k {
+		case "ansible_host":
+			out.Address = v.value
+		case "ansible_user":
+			out.User = v.value
+		case "ansible_port":
+			out.Port, _ = parsePort(v.value) // checked by setVar
+		default:
+			out.Vars[k] = v.value
+		}
+	}
+	return out
+}
+
+// checkText rejects input that is not UTF-8 text, naming the first bad line.
+func checkText(data []byte) error {
+	line := 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return errAt(line, 0, "invalid UTF-8 (inventories must be UTF-8 text)")
+		case r == '\n':
+			line++
+		case r == '\uFEFF' && i == 0:
+		case r != '\t' && r != '\r' && (unicode.IsControl(r) || r == '\uFEFF'):
+			return errAt(line, 0, "invalid control character %U", r)
+		}
+		i += size
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/golive-dev/golive/internal/inventory"
+	"github.com/golive-dev/golive/internal/plan"
+)
+
+// Options say which plan to load and how.
+type Options struct {
+	File string            // the plan file; "" means ./golive.yaml
+	Env  string            // the environment to apply
+	Set  map[string]string // --set overrides of vars
+	// AllEnvs validates the plan without an environment and under every
+	// environment it declares (golive validate). Otherwise a plan with
+	// environments needs Env.
+	AllEnvs bool
+}
+
+// Result is a loaded plan with its problems. Plan is nil when the file
+// could not be decoded at all.
+type Result struct {
+	Plan  *plan.Plan
+	Diags plan.Diags // sorted; errors and warnings
+}
+
+// ErrUsage marks a problem with how golive was called, not with the plan.
+var ErrUsage = errors.New("usage")
+
+// DefaultFile is the plan file used when none is named.
+const DefaultFile = "golive.yaml"
+
+// Load reads, decodes and validates a plan. The error is for problems
+// reading the file or choosing the environment; problems in the plan are
+// in Result.Diags.
+func Load(opts Options) (*Result, error) {
+	file := opts.File
+	if file == "" {
+		file = DefaultFile
+	}
+	data, err := readBounded(file)
+	if err != nil {
+		return nil, err
+	}
+	doc, diags := plan.ReadDocument(file, data)
+	if diags != nil {
+		return &Result{Diags: diags}, nil
+	}
+	envs := doc.EnvironmentNames()
+	if opts.AllEnvs {
+		return loadAll(doc, envs, opts)
+	}
+	if opts.Env == "" && len(envs) > 0 {
+		return nil, fmt.Errorf("%w: %s declares environments (%s): choose one with --env", ErrUsage, file, strings.Join(envs, ", "))
+	}
+	if opts.Env != "" && !containsStr(envs, opts.Env) {
+		return nil, fmt.Errorf("%w: unknown environment %q: %s declares %s", ErrUsage, opts.Env, file, listOrNone(envs))
+	}
+	return loadEnv(doc, opts.Env, opts)
+}
+
+func loadAll(doc *plan.Document, envs []string, opts Options) (*Result, error) {
+	res, err := loadEnv(doc, "", opts)
+	if err != nil || res.Plan == nil {
+		return res, err
+	}
+	all := res.Diags
+	for _, env := range envs {
+		r, err := loadEnv(doc, env, opts)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, r.Diags...)
+	}
+	res.Diags = all.Sorted()
+	return res, nil
+}
+
+func loadEnv(doc *plan.Document, env string, opts Options) (*Result, error) {
+	p, diags := doc.Decode(env)
+	if p == nil {
+		return &Result{Diags: diags.Sorted()}, nil
+	}
+	p.File, p.Env = doc.File, env
+	if err := applySet(p, opts.Set); err != nil {
+		return nil, err
+	}
+	diags = append(diags, readInventories(p)...)
+	diags = append(diags, plan.Validate(p)...)
+	return &Result{Plan: p, Diags: diags.Sorted()}, nil
+}
+
+func applySet(p *plan.Plan, set map[string]string) error {
+	names := make([]string, 0, len(set))
+	for k := range set {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		found := false
+		for i := range p.Vars {
+			if p.Vars[i].Name == k {
+				p.Vars[i].Value = set[k]
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("%w: --set %s: the plan has no var %q", ErrUsage, k, k)
+		}
+	}
+	return nil
+}
+
+func readBounded(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s: no such plan file (give a plan as an argument or with -f)", ErrUsage, file)
+		}
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%w: %s is a directory, not a plan file", ErrUsage, file)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, plan.MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read plan %s: %w", file, err)
+	}
+	return data, nil
+}
+
+// Path resolves a path written in a plan: ~ is the user's home, relative
+// paths are relative to the plan's directory.
+func Path(p *plan.Plan, path string) string {
+	if path == "~" || strings.HasPrefix(path, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			path = filepath.Join(home, path[1:])
+		}
+	}
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(filepath.Dir(p.File), path)
+}
+
+func readInventories(p *plan.Plan) plan.Diags {
+	var diags plan.Diags
+	for _, ref := range p.Targets.Inventory {
+		if plan.HasExpr(ref.Name) {
+			continue // rendered at run time
+		}
+		path := Path(p, ref.Name)
+		data, err := readInventoryFile(path)
+		if err != nil {
+			diags = append(diags, plan.Diag{File: p.File, Pos: ref.Pos, Msg: fmt.Sprintf("inventory %s: %s", ref.Name, err)})
+			continue
+		}
+		inv, err := inventory.Parse(path, data)
+		if err != nil {
+			var ie *inventory.Error
+			if errors.As(err, &ie) {
+				diags = append(diags, plan.Diag{File: path, Pos: plan.Pos{Line: ie.Line, Col: max(ie.Col, 1)}, Msg: ie.Msg})
+			} else {
+				diags = append(diags, plan.Diag{File: p.File, Pos: ref.Pos, Msg: fmt.Sprintf("inventory %s: %s", ref.Name, err)})
+			}
+			continue
+		}
+		for _, h := range inv.Hosts {
+			p.InventoryHosts = append(p.InventoryHosts, inventoryHost(h, path))
+		}
+	}
+	return diags
+}
+
+func readInventoryFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errors.New("no such file")
+		}
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, plan.MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > plan.MaxSize {
+		return nil, fmt.Errorf("file is larger than %d MiB", plan.MaxSize>>20)
+	}
+	return data, nil
+}
+
+func inventoryHost(h inventory.Host, path string) *plan.Host {
+	ph := &plan.Host{Name: h.Name, Address: h.Address, Roles: h.Roles, FromInventory: path}
+	ph.Pos = plan.Pos{Line: h.Line, Col: 1}
+	ph.User, ph.Port = h.User, h.Port
+	keys := make([]string, 0, len(h.Vars))
+	for k := range h.Vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ph.Vars = append(ph.Vars, plan.Var{Name: k, Value: h.Vars[k]})
+	}
+	return ph
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func listOrNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
+}

@@ -1,0 +1,357 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+)
+
+// Scope is what expressions can see. Maps hold strings, []string or nested
+// maps; missing keys read as empty.
+type Scope struct {
+	Release map[string]any // version, previous
+	Host    map[string]any // name, address, roles, vars
+	Vars    map[string]string
+	Env     map[string]string // the controller's environment
+	Secrets map[string]string
+	Run     map[string]any // id
+	Stage   map[string]any // name
+	Batch   map[string]any // index
+	Result  any            // monitor conditions only
+}
+
+// SecretRequest is a secret an expression needs that the scope lacks.
+type SecretRequest struct{ Name string }
+
+func (s SecretRequest) Error() string {
+	return fmt.Sprintf("secret %q is not set: export GOLIVE_SECRET_%s or pass --secrets-file", s.Name, s.Name)
+}
+
+func (s *Scope) env() map[string]any {
+	m := map[string]any{
+		"release": orEmpty(s.Release), "host": orEmpty(s.Host), "vars": strMap(s.Vars),
+		"env": strMap(s.Env), "secrets": strMap(s.Secrets), "run": orEmpty(s.Run),
+		"stage": orEmpty(s.Stage), "batch": orEmpty(s.Batch),
+	}
+	if s.Result != nil {
+		m["result"] = s.Result
+	}
+	return m
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func strMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// roots are the names every expression may use, and the members each
+// allows (nil: any member).
+var roots = map[string][]string{
+	"release": {"version", "previous"},
+	"host":    {"name", "address", "roles", "vars"},
+	"vars":    nil,
+	"env":     nil,
+	"secrets": nil,
+	"run":     {"id"},
+	"stage":   {"name"},
+	"batch":   {"index"},
+}
+
+// template is an environment with every root, for compiling.
+func template(withResult bool) map[string]any {
+	m := map[string]any{}
+	for k := range roots {
+		m[k] = map[string]any{}
+	}
+	if withResult {
+		m["result"] = 0.0
+	}
+	return m
+}
+
+// segment is a piece of a string with expressions: literal text or code.
+type segment struct {
+	text   string
+	isCode bool
+	offset int // byte offset of the segment in the string
+}
+
+// splitTemplate splits s into literal text and ${{ code }} parts.
+func splitTemplate(s string) ([]segment, error) {
+	var out []segment
+	pos := 0
+	for {
+		i := strings.Index(s[pos:], "${{")
+		if i < 0 {
+			if pos < len(s) {
+				out = append(out, segment{text: s[pos:], offset: pos})
+			}
+			return out, nil
+		}
+		start := pos + i
+		if start > pos {
+			out = append(out, segment{text: s[pos:start], offset: pos})
+		}
+		end := strings.Index(s[start+3:], "}}")
+		if end < 0 {
+			return nil, fmt.Errorf("unclosed ${{ at offset %d: expressions end with }}", start)
+		}
+		code := strings.TrimSpace(s[start+3 : start+3+end])
+		if code == "" {
+			return nil, errors.New("empty expression ${{ }}")
+		}
+		out = append(out, segment{text: code, isCode: true, offset: start})
+		pos = start + 3 + end + 2
+	}
+}
+
+var varRefRe = regexp.MustCompile(`vars\.([A-Za-z_][A-Za-z0-9_]*)`)
+
+// VarRefs returns the names of the vars a string's expressions use.
+func VarRefs(s string) []string {
+	if !HasExpr(s) {
+		return nil
+	}
+	var out []string
+	for _, m := range varRefRe.FindAllStringSubmatch(s, -1) {
+		if !contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// HasExpr reports whether s contains a ${{ }} expression.
+func HasExpr(s string) bool { return strings.Contains(s, "${{") }
+
+// CheckNames reports the first unknown name an expression uses. vars lists
+// the plan's vars; withResult allows `result` (monitor conditions).
+func CheckNames(code string, vars map[string]bool, withResult bool) error {
+	tree, err := parser.Parse(code)
+	if err != nil {
+		return fmt.Errorf("invalid expression %q: %s", code, firstLine(err.Error()))
+	}
+	var problem error
+	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
+		if problem != nil {
+			return
+		}
+		problem = checkNode(n, vars, withResult)
+	}))
+	if problem != nil {
+		return problem
+	}
+	if _, err := expr.Compile(code, expr.Env(template(withResult))); err != nil {
+		return fmt.Errorf("invalid expression %q: %s", code, firstLine(err.Error()))
+	}
+	return nil
+}
+
+func checkNode(n ast.Node, vars map[string]bool, withResult bool) error {
+	switch n := n.(type) {
+	case *ast.IdentifierNode:
+		if _, ok := roots[n.Value]; ok || (withResult && n.Value == "result") {
+			return nil
+		}
+		return fmt.Errorf("unknown name %q in expression: use one of %s", n.Value, rootList(withResult))
+	case *ast.MemberNode:
+		id, ok := n.Node.(*ast.IdentifierNode)
+		prop, isStr := n.Property.(*ast.StringNode)
+		if !ok || !isStr {
+			return nil
+		}
+		allowed, known := roots[id.Value]
+		if !known {
+			return nil // reported as an identifier
+		}
+		if id.Value == "vars" && !vars[prop.Value] {
+			return fmt.Errorf("unknown variable vars.%s: the plan's vars are %s", prop.Value, listOrNone(vars))
+		}
+		if allowed != nil && !contains(allowed, prop.Value) {
+			return fmt.Errorf("unknown name %s.%s: %s has %s", id.Value, prop.Value, id.Value, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+func rootList(withResult bool) string {
+	var names []string
+	for k := range roots {
+		names = append(names, k)
+	}
+	if withResult {
+		names = append(names, "result")
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func listOrNone(m map[string]bool) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var names []string
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+type visitor func(ast.Node)
+
+func (v visitor) Visit(n *ast.Node) { v(*n) }
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// CheckTemplate checks every expression in s.
+func CheckTemplate(s string, vars map[string]bool) error {
+	segs, err := splitTemplate(s)
+	if err != nil {
+		return err
+	}
+	for _, seg := range segs {
+		if seg.isCode {
+			if err := CheckNames(seg.text, vars, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Render replaces every ${{ }} in s with its value in scope.
+func Render(s string, scope *Scope) (string, error) {
+	if !HasExpr(s) {
+		return s, nil
+	}
+	segs, err := splitTemplate(s)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, seg := range segs {
+		if !seg.isCode {
+			b.WriteString(seg.text)
+			continue
+		}
+		v, err := Eval(seg.text, scope)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(Format(v))
+	}
+	return b.String(), nil
+}
+
+// Eval evaluates one expression in scope.
+func Eval(code string, scope *Scope) (any, error) {
+	if err := needSecrets(code, scope); err != nil {
+		return nil, err
+	}
+	v, err := expr.Eval(code, scope.env())
+	if err != nil {
+		return nil, fmt.Errorf("expression %q: %s", code, firstLine(err.Error()))
+	}
+	return v, nil
+}
+
+// EvalBool evaluates a condition: the whole string, or one ${{ }}.
+func EvalBool(cond string, scope *Scope) (bool, error) {
+	code := UnwrapCondition(cond)
+	v, err := Eval(code, scope)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("condition %q gave %s, not true or false", code, Format(v))
+	}
+	return b, nil
+}
+
+// UnwrapCondition returns the code of a condition written bare or as one
+// ${{ }} expression.
+func UnwrapCondition(cond string) string {
+	c := strings.TrimSpace(cond)
+	if strings.HasPrefix(c, "${{") && strings.HasSuffix(c, "}}") && strings.Count(c, "${{") == 1 {
+		return strings.TrimSpace(c[3 : len(c)-2])
+	}
+	return c
+}
+
+func needSecrets(code string, scope *Scope) error {
+	tree, err := parser.Parse(code)
+	if err != nil {
+		return fmt.Errorf("invalid expression %q: %s", code, firstLine(err.Error()))
+	}
+	var missing error
+	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
+		m, ok := n.(*ast.MemberNode)
+		if !ok || missing != nil {
+			return
+		}
+		id, ok := m.Node.(*ast.IdentifierNode)
+		prop, isStr := m.Property.(*ast.StringNode)
+		if ok && isStr && id.Value == "secrets" {
+			if _, have := scope.Secrets[prop.Value]; !have {
+				missing = SecretRequest{Name: prop.Value}
+			}
+		}
+	}))
+	return missing
+}
+
+// Format renders a value as text: lists joined with commas.
+func Format(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case bool:
+		return strconv.FormatBool(v)
+	case int:
+		return strconv.Itoa(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case []string:
+		return strings.Join(v, ",")
+	case []any:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = Format(x)
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,317 @@
+package rollout
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/golive-dev/golive/internal/plan"
+)
+
+// Default timings of the contract.
+const (
+	DefaultStepTimeout   = 10 * time.Minute
+	DefaultCheckTimeout  = 30 * time.Second
+	DefaultCheckInterval = time.Second
+)
+
+// Input is what a rollout is computed from.
+type Input struct {
+	Plan     *plan.Plan
+	Release  string
+	Previous string
+	RunID    string
+	Env      map[string]string // the controller's environment
+	Secrets  map[string]string
+}
+
+// Rollout is a plan made concrete for one release.
+type Rollout struct {
+	Plan      string   `json:"plan"`
+	Env       string   `json:"environment,omitempty"`
+	Release   string   `json:"release"`
+	Previous  string   `json:"previous"`
+	Preflight []*Check `json:"preflight"`
+	Stages    []*Stage `json:"stages"`
+	Verify    []*Check `json:"verify"`
+	Monitors  []string `json:"monitors"`
+	AutoBack  bool     `json:"automatic_backout"`
+}
+
+// Stage is a stage with its batches.
+type Stage struct {
+	Name      string        `json:"name"`
+	Gate      int           `json:"gate_approvals,omitempty"`
+	Hosts     int           `json:"hosts"`
+	MaxFailed int           `json:"max_failed"`
+	Pause     time.Duration `json:"pause_ns,omitempty"`
+	Batches   []*Batch      `json:"batches"`
+	HasHealth bool          `json:"-"`
+}
+
+// Batch is the hosts of a stage worked on at the same time.
+type Batch struct {
+	Index  int     `json:"index"`
+	Canary bool    `json:"canary"`
+	Hosts  []*Host `json:"hosts"`
+}
+
+// Host is one target's work in a stage.
+type Host struct {
+	Name      string       `json:"name"`
+	Address   string       `json:"address,omitempty"`
+	Transport string       `json:"transport"`
+	Dir       string       `json:"dir,omitempty"`
+	User      string       `json:"user,omitempty"`
+	Port      int          `json:"port,omitempty"`
+	Steps     []*Step      `json:"steps"`
+	Health    []*Check     `json:"health"`
+	Target    *plan.Target `json:"-"`
+}
+
+// Step is one rendered step.
+type Step struct {
+	Name    string            `json:"name"`
+	Run     string            `json:"run,omitempty"`
+	Upload  *Upload           `json:"upload,omitempty"`
+	Backout string            `json:"backout,omitempty"`
+	Timeout time.Duration     `json:"timeout_ns"`
+	Retries int               `json:"retries"`
+	Skip    bool              `json:"skip,omitempty"` // when: was false
+	Env     map[string]string `json:"env,omitempty"`
+	Local   bool              `json:"local,omitempty"`
+}
+
+// Upload is a rendered upload.
+type Upload struct {
+	Artifact string `json:"artifact,omitempty"`
+	Src      string `json:"src,omitempty"`
+	To       string `json:"to"`
+	Mode     string `json:"mode"`
+}
+
+// Check is a rendered check.
+type Check struct {
+	Name      string        `json:"name"`
+	Kind      string        `json:"kind"` // run, http, tcp, confirm
+	Run       string        `json:"run,omitempty"`
+	URL       string        `json:"url,omitempty"`
+	Status    int           `json:"status,omitempty"`
+	Contains  string        `json:"contains,omitempty"`
+	Address   string        `json:"address,omitempty"`
+	Approvals int           `json:"approvals,omitempty"`
+	Timeout   time.Duration `json:"timeout_ns"`
+	Interval  time.Duration `json:"interval_ns"`
+	On        []string      `json:"on,omitempty"`
+	Local     bool          `json:"local,omitempty"`
+}
+
+// Build computes the rollout. Errors are expression failures (a missing
+// secret, a var that does not render) naming where they happened.
+func Build(in Input) (*Rollout, error) {
+	p := in.Plan
+	base, err := baseScope(in)
+	if err != nil {
+		return nil, err
+	}
+	r := &Rollout{Plan: p.Name, Env: p.Env, Release: in.Release, Previous: in.Previous, AutoBack: p.Backout.IsAutomatic()}
+	targets := p.ResolveTargets()
+	for i := range p.Preflight {
+		c, err := renderCheck(&p.Preflight[i], base)
+		if err != nil {
+			return nil, fmt.Errorf("preflight %q: %w", p.Preflight[i].Name, err)
+		}
+		r.Preflight = append(r.Preflight, c)
+	}
+	for i := range p.Stages {
+		s, err := buildStage(&p.Stages[i], targets, base)
+		if err != nil {
+			return nil, err
+		}
+		r.Stages = append(r.Stages, s)
+	}
+	for i := range p.Verify {
+		c, err := renderCheck(&p.Verify[i], base)
+		if err != nil {
+			return nil, fmt.Errorf("verify %q: %w", p.Verify[i].Name, err)
+		}
+		r.Verify = append(r.Verify, c)
+	}
+	for _, m := range p.Monitors {
+		r.Monitors = append(r.Monitors, m.Name)
+	}
+	return r, nil
+}
+
+func buildStage(ps *plan.Stage, targets []*plan.Target, base *plan.Scope) (*Stage, error) {
+	hosts, _ := plan.Select(targets, ps.On)
+	s := &Stage{Name: ps.Name, Hosts: len(hosts), Pause: ps.Strategy.Pause.D(), HasHealth: len(ps.Health) > 0,
+		MaxFailed: FailureBudget(len(hosts), ps.Strategy.MaxFailed)}
+	if ps.Gate != nil {
+		s.Gate = ps.Gate.Approvals
+	}
+	next := 0
+	for bi, size := range Split(len(hosts), ps.Strategy.Canary, ps.Strategy.Batch) {
+		b := &Batch{Index: bi + 1, Canary: bi == 0 && ps.Strategy.Canary != nil && ps.Strategy.Canary.N > 0}
+		for _, t := range hosts[next : next+size] {
+			scope := HostScope(base, t, ps.Name, b.Index)
+			h, err := buildHost(ps, t, scope)
+			if err != nil {
+				return nil, fmt.Errorf("stage %q host %q: %w", ps.Name, t.Name, err)
+			}
+			b.Hosts = append(b.Hosts, h)
+		}
+		next += size
+		s.Batches = append(s.Batches, b)
+	}
+	return s, nil
+}
+
+func buildHost(ps *plan.Stage, t *plan.Target, scope *plan.Scope) (*Host, error) {
+	h := &Host{Name: t.Name, Address: t.Address, Transport: t.Transport, Dir: t.Dir, User: t.User, Port: t.Port, Target: t}
+	for i := range ps.Steps {
+		st, err := renderStep(&ps.Steps[i], scope)
+		if err != nil {
+			return nil, fmt.Errorf("step %q: %w", ps.Steps[i].Name, err)
+		}
+		h.Steps = append(h.Steps, st)
+	}
+	for i := range ps.Health {
+		c, err := renderCheck(&ps.Health[i], scope)
+		if err != nil {
+			return nil, fmt.Errorf("health %q: %w", ps.Health[i].Name, err)
+		}
+		h.Health = append(h.Health, c)
+	}
+	return h, nil
+}
+
+// HostScope is the expression scope for one host of a stage's batch.
+func HostScope(base *plan.Scope, t *plan.Target, stage string, batch int) *plan.Scope {
+	s := *base
+	vars := map[string]any{}
+	for k, v := range t.Vars {
+		vars[k] = v
+	}
+	s.Host = map[string]any{"name": t.Name, "address": t.Address, "roles": t.Roles, "vars": vars}
+	s.Stage = map[string]any{"name": stage}
+	s.Batch = map[string]any{"index": batch}
+	return &s
+}
+
+func renderStep(ps *plan.Step, scope *plan.Scope) (*Step, error) {
+	st := &Step{Name: ps.Name, Timeout: ps.Timeout.Or(DefaultStepTimeout), Retries: ps.Retries, Local: ps.Local}
+	var err error
+	r := func(s string) string {
+		if err != nil {
+			return ""
+		}
+		var out string
+		out, err = plan.Render(s, scope)
+		return out
+	}
+	if ps.When != "" {
+		ok, werr := plan.EvalBool(ps.When, scope)
+		if werr != nil {
+			return nil, fmt.Errorf("when: %w", werr)
+		}
+		st.Skip = !ok
+	}
+	st.Run, st.Backout = r(ps.Run), r(ps.Backout)
+	if u := ps.Upload; u != nil {
+		mode := "0644"
+		if u.Mode.Set {
+			mode = "0" + strconv.FormatUint(uint64(u.Mode.Mode), 8)
+		}
+		st.Upload = &Upload{Artifact: u.Artifact, Src: r(u.Src), To: r(u.To), Mode: mode}
+	}
+	if len(ps.Env) > 0 {
+		st.Env = map[string]string{}
+		for _, v := range ps.Env {
+			st.Env[v.Name] = r(v.Value)
+		}
+	}
+	return st, err
+}
+
+func renderCheck(pc *plan.Check, scope *plan.Scope) (*Check, error) {
+	c := &Check{Name: pc.Name, Timeout: pc.Timeout.Or(DefaultCheckTimeout), Interval: pc.Interval.Or(DefaultCheckInterval), On: pc.On.Names(), Local: pc.Local}
+	var err error
+	r := func(s string) string {
+		if err != nil {
+			return ""
+		}
+		var out string
+		out, err = plan.Render(s, scope)
+		return out
+	}
+	switch {
+	case pc.Run != "":
+		c.Kind, c.Run = "run", r(pc.Run)
+	case pc.HTTP != nil:
+		c.Kind, c.URL, c.Contains, c.Status = "http", r(pc.HTTP.URL), r(pc.HTTP.Contains), pc.HTTP.Status
+		if c.Status == 0 {
+			c.Status = 200
+		}
+	case pc.TCP != nil:
+		c.Kind, c.Address = "tcp", r(pc.TCP.Address)
+	case pc.Confirm != nil:
+		c.Kind, c.Approvals, c.Timeout = "confirm", pc.Confirm.Approvals, pc.Confirm.Timeout.Or(30*time.Minute)
+	}
+	if c.Name == "" {
+		c.Name = c.Kind
+	}
+	return c, err
+}
+
+// baseScope is the scope shared by every host: release, run, env,
+// secrets, and the plan's vars rendered in order.
+func baseScope(in Input) (*plan.Scope, error) {
+	s := &plan.Scope{
+		Release: map[string]any{"version": in.Release, "previous": in.Previous},
+		Env:     in.Env, Secrets: in.Secrets,
+		Run:  map[string]any{"id": in.RunID},
+		Vars: map[string]string{},
+	}
+	raw := map[string]string{}
+	for _, v := range in.Plan.Vars {
+		raw[v.Name] = v.Value
+	}
+	names := make([]string, 0, len(raw))
+	for k := range raw {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if _, err := resolveVar(name, raw, s, map[string]bool{}); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// resolveVar renders var name, rendering the vars it uses first.
+func resolveVar(name string, raw map[string]string, s *plan.Scope, visiting map[string]bool) (string, error) {
+	if v, ok := s.Vars[name]; ok {
+		return v, nil
+	}
+	if visiting[name] {
+		return "", fmt.Errorf("var %q refers to itself", name)
+	}
+	visiting[name] = true
+	for _, dep := range plan.VarRefs(raw[name]) {
+		if _, known := raw[dep]; !known {
+			continue // reported by validate
+		}
+		if _, err := resolveVar(dep, raw, s, visiting); err != nil {
+			return "", err
+		}
+	}
+	v, err := plan.Render(raw[name], s)
+	if err != nil {
+		return "", fmt.Errorf("var %q: %w", name, err)
+	}
+	s.Vars[name] = v
+	return v, nil
+}

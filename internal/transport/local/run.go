@@ -1,0 +1,193 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/golive-dev/golive/internal/transport"
+)
+
+// pollInterval is how often an interrupted run checks whether its process
+// group has exited before the grace period ends.
+const pollInterval = 20 * time.Millisecond
+
+// Run runs cmd.Script with /bin/sh -c in a new process group and waits for
+// it. See the package documentation for how it stops an interrupted script.
+func (c *conn) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	res := transport.Result{ExitCode: -1}
+	fail := func(err error) (transport.Result, error) {
+		return res, fmt.Errorf("local %s: run: %w", c.name, err)
+	}
+	if err := c.check(ctx); err != nil {
+		return fail(err)
+	}
+	if err := cmd.Validate(); err != nil {
+		return fail(err)
+	}
+	stdout, stderr := outputs(cmd.Stdout, cmd.Stderr)
+	ec := exec.Command("/bin/sh", "-c", cmd.Script)
+	ec.Dir = c.resolve(cmd.Dir)
+	ec.Env = environ(cmd.Env)
+	ec.Stdout, ec.Stderr = stdout.writer(), stderr.writer()
+	ec.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ec.WaitDelay = c.waitDelay
+
+	start := time.Now()
+	if err := ec.Start(); err != nil {
+		return fail(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- ec.Wait() }()
+
+	var err error
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		c.terminate(ec.Process.Pid, waited)
+		res.Duration = time.Since(start)
+		return fail(transport.ContextError(ctx))
+	}
+	res.Duration = time.Since(start)
+	var exit *exec.ExitError
+	switch {
+	case err == nil, errors.Is(err, exec.ErrWaitDelay):
+		// ErrWaitDelay: the shell succeeded, but something it left
+		// behind kept the output open past WaitDelay.
+		res.ExitCode = 0
+	case errors.As(err, &exit):
+		res.ExitCode = exitCode(exit)
+	default:
+		return fail(err)
+	}
+	if err := errors.Join(stdout.failed(), stderr.failed()); err != nil {
+		return res, fmt.Errorf("local %s: run: output: %w", c.name, err)
+	}
+	return res, nil
+}
+
+// terminate stops the process group pgid of an interrupted run: SIGTERM,
+// then SIGKILL when the group has not exited within the grace period. It
+// returns once the leader has been reaped (waited has delivered) and either
+// the group has exited or SIGKILL has been sent.
+func (c *conn) terminate(pgid int, waited <-chan error) {
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	grace := time.NewTimer(c.grace)
+	defer grace.Stop()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	reaped := false
+	for {
+		select {
+		case <-waited:
+			reaped, waited = true, nil
+		case <-tick.C:
+		case <-grace.C:
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			if !reaped {
+				<-waited
+			}
+			return
+		}
+		if reaped && !groupAlive(pgid) {
+			return
+		}
+	}
+}
+
+// exitCode is the status of a finished process, 128+N for signal N.
+func exitCode(exit *exec.ExitError) int {
+	if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return exit.ExitCode()
+}
+
+// environ is the controller's environment with extra added, in name order
+// so the result does not depend on map iteration; exec keeps the last
+// value of a duplicated name.
+func environ(extra map[string]string) []string {
+	env := os.Environ()
+	names := make([]string, 0, len(extra))
+	for name := range extra {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		env = append(env, name+"="+extra[name])
+	}
+	return env
+}
+
+// sink passes output to a writer. After the writer's first error it keeps
+// accepting (and dropping) output, so the script never blocks on a full
+// pipe, and remembers the error for Run to report.
+type sink struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error
+}
+
+func (s *sink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		if _, err := s.w.Write(p); err != nil {
+			s.err = err
+		}
+	}
+	return len(p), nil
+}
+
+// writer is what exec gets: nil (discard) when there is no sink.
+func (s *sink) writer() io.Writer {
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
+func (s *sink) failed() error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// outputs wraps the command's writers. When both are the same writer they
+// share one sink, which exec then gives the child as a single pipe for both
+// file descriptors: one reader, one writer at a time, order kept.
+func outputs(stdout, stderr io.Writer) (*sink, *sink) {
+	var o, e *sink
+	if stdout != nil {
+		o = &sink{w: stdout}
+	}
+	switch {
+	case stderr == nil:
+	case o != nil && sameWriter(stdout, stderr):
+		e = o
+	default:
+		e = &sink{w: stderr}
+	}
+	return o, e
+}
+
+// sameWriter compares two writers with ==, treating writers whose dynamic
+// type is not comparable as different.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
+}
