@@ -199,8 +199,14 @@ func readInventoryFile(path string) ([]byte, error) {
 	return data, nil
 }
 
+// inventoryHost converts an inventory host. As in Ansible, a host without
+// ansible_host is reached by its name.
 func inventoryHost(h inventory.Host, path string) *plan.Host {
-	ph := &plan.Host{Name: h.Name, Address: h.Address, Roles: h.Roles, FromInventory: path}
+	addr := h.Address
+	if addr == "" {
+		addr = h.Name
+	}
+	ph := &plan.Host{Name: h.Name, Address: addr, Roles: h.Roles, FromInventory: path}
 	ph.Pos = plan.Pos{Line: h.Line, Col: 1}
 	ph.User, ph.Port = h.User, h.Port
 	keys := make([]string, 0, len(h.Vars))

@@ -1,0 +1,96 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golive-dev/golive/internal/store"
+)
+
+// AppendEvent implements store.Journal.
+func (s *Store) AppendEvent(ctx context.Context, e store.Event) (int64, error) {
+	if err := e.Validate(); err != nil {
+		return 0, err
+	}
+	if e.Time.IsZero() {
+		e.Time = s.clock()
+	}
+	var seq int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		seq, err = appendEvent(ctx, tx, e)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
+
+// appendEvent takes the run's next sequence number and inserts e with it,
+// inside tx.
+func appendEvent(ctx context.Context, tx *sql.Tx, e store.Event) (int64, error) {
+	var seq int64
+	err := tx.QueryRowContext(ctx,
+		`UPDATE runs SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`, e.RunID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("run %s: %w", e.RunID, store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("run %s: append event: %w", e.RunID, err)
+	}
+	var exit sql.NullInt64
+	if e.ExitCode != nil {
+		exit = sql.NullInt64{Int64: int64(*e.ExitCode), Valid: true}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO events (run_id, seq, time_us, kind, action, stage,
+		batch, host, step, exit_code, duration_ns, output, message, actor)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.RunID, seq, micros(e.Time), e.Kind, e.Action, e.Stage, e.Batch, e.Host, e.Step,
+		exit, int64(e.Duration), store.TailOutput(e.Output), e.Message, e.Actor)
+	if err != nil {
+		return 0, fmt.Errorf("run %s: append event: %w", e.RunID, err)
+	}
+	return seq, nil
+}
+
+// Events implements store.Journal.
+func (s *Store) Events(ctx context.Context, runID string, afterSeq int64) ([]store.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, seq, time_us, kind, action, stage, batch,
+		host, step, exit_code, duration_ns, output, message, actor
+		FROM events WHERE run_id = ? AND seq > ? ORDER BY seq`, runID, afterSeq)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: events: %w", runID, err)
+	}
+	defer rows.Close()
+	events := []store.Event{}
+	for rows.Next() {
+		var e store.Event
+		var t, dur int64
+		var exit sql.NullInt64
+		err := rows.Scan(&e.RunID, &e.Seq, &t, &e.Kind, &e.Action, &e.Stage, &e.Batch,
+			&e.Host, &e.Step, &exit, &dur, &e.Output, &e.Message, &e.Actor)
+		if err != nil {
+			return nil, fmt.Errorf("run %s: events: %w", runID, err)
+		}
+		e.Time, e.Duration = fromMicros(t), time.Duration(dur)
+		if exit.Valid {
+			e.ExitCode = store.ExitCode(int(exit.Int64))
+		}
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("run %s: events: %w", runID, err)
+	}
+	if len(events) == 0 {
+		// Every run has at least its creation event, so no events means no run
+		// or nothing new yet.
+		if err := runExists(ctx, s.db, runID); err != nil {
+			return nil, err
+		}
+	}
+	return events, nil
+}

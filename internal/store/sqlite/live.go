@@ -1,0 +1,78 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/golive-dev/golive/internal/store"
+)
+
+// SetLive implements store.LiveStore.
+func (s *Store) SetLive(ctx context.Context, plan, env, host, release, runID string) error {
+	if plan == "" || host == "" || release == "" || runID == "" {
+		return fmt.Errorf("live %s/%s %s: plan, host, release and run id are required: %w",
+			plan, env, host, store.ErrInvalid)
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := runExists(ctx, tx, runID); err != nil {
+			return fmt.Errorf("live %s/%s %s: %w", plan, env, host, err)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO live (plan, env, host, release, run_id, since_us)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (plan, env, host) DO UPDATE SET
+				release = excluded.release, run_id = excluded.run_id, since_us = excluded.since_us`,
+			plan, env, host, release, runID, micros(s.clock()))
+		if err != nil {
+			return fmt.Errorf("live %s/%s %s: %w", plan, env, host, err)
+		}
+		return nil
+	})
+}
+
+// Live implements store.LiveStore.
+func (s *Store) Live(ctx context.Context, plan, env string) (map[string]store.LiveRelease, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT host, release, run_id, since_us FROM live
+		WHERE plan = ? AND env = ?`, plan, env)
+	if err != nil {
+		return nil, fmt.Errorf("live %s/%s: %w", plan, env, err)
+	}
+	defer rows.Close()
+	live := map[string]store.LiveRelease{}
+	for rows.Next() {
+		l := store.LiveRelease{Plan: plan, Env: env}
+		var since int64
+		if err := rows.Scan(&l.Host, &l.Release, &l.RunID, &since); err != nil {
+			return nil, fmt.Errorf("live %s/%s: %w", plan, env, err)
+		}
+		l.Since = fromMicros(since)
+		live[l.Host] = l
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("live %s/%s: %w", plan, env, err)
+	}
+	return live, nil
+}
+
+// PreviousRelease implements store.LiveStore.
+func (s *Store) PreviousRelease(ctx context.Context, plan, env string) (string, error) {
+	live, err := s.Live(ctx, plan, env)
+	if err != nil {
+		return "", err
+	}
+	if rel := store.MajorityRelease(live); rel != "" {
+		return rel, nil
+	}
+	var rel string
+	err = s.db.QueryRowContext(ctx, `SELECT release FROM runs
+		WHERE plan = ? AND env = ? AND state = ?
+		ORDER BY created_us DESC, id DESC LIMIT 1`, plan, env, store.StateSucceeded).Scan(&rel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("previous release of %s/%s: %w", plan, env, err)
+	}
+	return rel, nil
+}

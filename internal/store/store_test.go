@@ -1,0 +1,188 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/golive-dev/golive/internal/store"
+)
+
+func TestHolderGone(t *testing.T) {
+	now := time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
+	alive := func(pids ...int) func(int) bool {
+		return func(pid int) bool {
+			for _, p := range pids {
+				if p == pid {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	lock := func(host string, pid int, age time.Duration) store.Lock {
+		return store.Lock{Plan: "p", RunID: "r", Holder: store.Holder{PID: pid, Hostname: host}, HeartbeatAt: now.Add(-age)}
+	}
+	for _, tt := range []struct {
+		name string
+		l    store.Lock
+		want bool
+	}{
+		{"same host, process alive, stale heartbeat", lock("here", 10, time.Hour), false},
+		{"same host, process gone, fresh heartbeat", lock("here", 11, 0), true},
+		{"other host, fresh heartbeat", lock("there", 11, 5*time.Second), false},
+		{"other host, at the timeout", lock("there", 11, store.HeartbeatTimeout), false},
+		{"other host, stale heartbeat", lock("there", 10, store.HeartbeatTimeout+time.Millisecond), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := store.HolderGone(tt.l, now, "here", alive(10)); got != tt.want {
+				t.Errorf("HolderGone = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// With a nil pidAlive, this very process is alive.
+	if store.HolderGone(lock("here", os.Getpid(), time.Hour), now, "here", nil) {
+		t.Error("HolderGone(this process) = true")
+	}
+}
+
+func TestPIDAlive(t *testing.T) {
+	if !store.PIDAlive(os.Getpid()) {
+		t.Error("PIDAlive(self) = false")
+	}
+	for _, pid := range []int{0, -1} {
+		if store.PIDAlive(pid) {
+			t.Errorf("PIDAlive(%d) = true", pid)
+		}
+	}
+	cmd := exec.Command("sh", "-c", "exit 0")
+	if err := cmd.Start(); err != nil {
+		t.Skip("no sh:", err)
+	}
+	pid := cmd.Process.Pid
+	// Not waited for yet, the exited child is a zombie, which counts as gone.
+	deadline := time.Now().Add(10 * time.Second)
+	for store.PIDAlive(pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := os.Stat("/proc/self/status"); err == nil && store.PIDAlive(pid) {
+		t.Errorf("PIDAlive(zombie %d) = true", pid)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if store.PIDAlive(pid) {
+		t.Errorf("PIDAlive(reaped %d) = true", pid)
+	}
+}
+
+func TestMajorityRelease(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	live := func(spec ...string) map[string]store.LiveRelease {
+		m := map[string]store.LiveRelease{}
+		for i, s := range spec { // "host=release"
+			h, rel, _ := strings.Cut(s, "=")
+			m[h] = store.LiveRelease{Host: h, Release: rel, Since: t0.Add(time.Duration(i) * time.Minute)}
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name string
+		live map[string]store.LiveRelease
+		want string
+	}{
+		{"empty", nil, ""},
+		{"one", live("a=1"), "1"},
+		{"majority", live("a=1", "b=2", "c=1"), "1"},
+		{"majority set first", live("a=1", "b=1", "c=2"), "1"},
+		{"tie newest wins", live("a=1", "b=2"), "2"},
+		{"tie newest wins reversed", live("a=2", "b=1"), "1"},
+		{"tie same time greater name", map[string]store.LiveRelease{
+			"a": {Release: "1.10", Since: t0}, "b": {Release: "1.9", Since: t0}}, "1.9"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 20 { // map order must not matter
+				if got := store.MajorityRelease(tt.live); got != tt.want {
+					t.Fatalf("MajorityRelease = %q, want %q", got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestTailOutput(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+		wantLen  int
+	}{
+		{"empty", "", 0},
+		{"short", "abc", 3},
+		{"exact", strings.Repeat("a", store.MaxOutput), store.MaxOutput},
+		{"long", strings.Repeat("a", store.MaxOutput+1), store.MaxOutput},
+		{"cut inside a rune", "x" + strings.Repeat("€", store.MaxOutput/3+1), store.MaxOutput - 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := store.TailOutput(tt.in)
+			if len(got) != tt.wantLen || !strings.HasSuffix(tt.in, got) || !utf8.ValidString(got) {
+				t.Errorf("TailOutput: %d bytes (valid UTF-8 %v), want %d", len(got), utf8.ValidString(got), tt.wantLen)
+			}
+		})
+	}
+}
+
+func TestNewRunID(t *testing.T) {
+	now := time.Date(2026, 11, 26, 3, 15, 30, 0, time.FixedZone("CET", 3600))
+	id := store.NewRunID(now)
+	if !regexp.MustCompile(`^r-20261126-021530-[0-9a-f]{4}$`).MatchString(id) {
+		t.Errorf("NewRunID = %q", id)
+	}
+	if later := store.NewRunID(now.Add(time.Second)); later <= id {
+		t.Errorf("NewRunID not sortable: %q after %q", later, id)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	sce := fmt.Errorf("engine: %w", &store.StateConflictError{RunID: "r", Current: store.StateRunning,
+		From: []store.State{store.StatePending}, To: store.StateWaiting})
+	le := fmt.Errorf("run: %w", &store.LockedError{Lock: store.Lock{Plan: "p", RunID: "r1",
+		Holder: store.Holder{PID: 1, Hostname: "h"}}})
+	for _, tt := range []struct {
+		err, target error
+		want        bool
+		text        string
+	}{
+		{sce, store.ErrStateConflict, true, "engine: run r: cannot move to waiting: state is running, expected one of [pending]"},
+		{sce, store.ErrLocked, false, ""},
+		{le, store.ErrLocked, true, "run: lock p/(default): held by run r1 (pid 1 on h, requested by , last heartbeat 0001-01-01T00:00:00Z)"},
+		{le, store.ErrNotFound, false, ""},
+	} {
+		if got := errors.Is(tt.err, tt.target); got != tt.want {
+			t.Errorf("errors.Is(%v, %v) = %v", tt.err, tt.target, got)
+		}
+		if tt.text != "" && tt.err.Error() != tt.text {
+			t.Errorf("Error() = %q\nwant %q", tt.err.Error(), tt.text)
+		}
+	}
+}
+
+func TestStates(t *testing.T) {
+	terminal := map[store.State]bool{store.StateSucceeded: true, store.StateFailed: true,
+		store.StateBackedOut: true, store.StateBackoutFailed: true, store.StateAborted: true}
+	for _, s := range store.States {
+		if !s.Valid() || s.Terminal() != terminal[s] {
+			t.Errorf("%s: Valid %v, Terminal %v", s, s.Valid(), s.Terminal())
+		}
+	}
+	if store.State("bogus").Valid() || len(store.States) != 11 {
+		t.Error("unexpected state set")
+	}
+	if err := store.CheckTransition(nil, store.StateRunning); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("CheckTransition(no from) = %v", err)
+	}
+}
