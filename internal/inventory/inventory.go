@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -213,8 +214,9 @@ func (b *builder) build() (*Inventory, error) {
 		b.depth(name, depth)
 	}
 	inv := &Inventory{Hosts: make([]Host, 0, len(b.hostOrder))}
+	cache := map[string]*groupVars{}
 	for _, name := range b.hostOrder {
-		inv.Hosts = append(inv.Hosts, b.resolve(b.hosts[name], depth))
+		inv.Hosts = append(inv.Hosts, b.resolve(b.hosts[name], depth, cache))
 	}
 	return inv, nil
 }
@@ -285,49 +287,30 @@ func (b *builder) depth(name string, memo map[string]int) int {
 	return d
 }
 
-func (b *builder) resolve(h *hostDef, depth map[string]int) Host {
+// groupVars is what a set of direct groups resolves to: the roles and the
+// merged group vars.
+type groupVars struct {
+	roles []string
+	vars  map[string]varDef
+}
+
+func (b *builder) resolve(h *hostDef, depth map[string]int, cache map[string]*groupVars) Host {
 	direct := slices.DeleteFunc(slices.Clone(h.groups), func(g string) bool {
 		return g == groupAll || g == groupUngrouped
 	})
 	if len(direct) == 0 {
 		direct = []string{groupUngrouped}
 	}
-	member := map[string]bool{groupAll: true}
-	queue := direct
-	for len(queue) > 0 {
-		g := queue[0]
-		queue = queue[1:]
-		if member[g] {
-			continue
-		}
-		member[g] = true
-		queue = append(queue, b.groups[g].parents...)
+	slices.Sort(direct)
+	key := strings.Join(direct, "\x00")
+	gv := cache[key]
+	if gv == nil {
+		gv = b.resolveGroups(direct, depth)
+		cache[key] = gv
 	}
-	groups := make([]string, 0, len(member))
-	for g := range member {
-		groups = append(groups, g)
-	}
-	slices.SortFunc(groups, func(x, y string) int {
-		if depth[x] != depth[y] {
-			return depth[x] - depth[y]
-		}
-		return strings.Compare(x, y)
-	})
-	vars := map[string]varDef{}
-	roles := []string{}
-	for _, g := range groups {
-		for k, v := range b.groups[g].vars {
-			vars[k] = v
-		}
-		if g != groupAll && g != groupUngrouped {
-			roles = append(roles, g)
-		}
-	}
-	for k, v := range h.vars {
-		vars[k] = v
-	}
-	slices.Sort(roles)
-	out := Host{Name: h.name, Roles: roles, Vars: map[string]string{}, Line: h.line}
+	vars := maps.Clone(gv.vars)
+	maps.Copy(vars, h.vars)
+	out := Host{Name: h.name, Roles: slices.Clone(gv.roles), Vars: map[string]string{}, Line: h.line}
 	for k, v := range vars {
 		switch k {
 		case "ansible_host":
@@ -341,6 +324,38 @@ func (b *builder) resolve(h *hostDef, depth map[string]int) Host {
 		}
 	}
 	return out
+}
+
+// resolveGroups finds the ancestors of the direct groups and merges their
+// vars: "all" first, then by depth and name, so that children win.
+func (b *builder) resolveGroups(direct []string, depth map[string]int) *groupVars {
+	member := map[string]bool{groupAll: true}
+	queue := slices.Clone(direct)
+	for len(queue) > 0 {
+		g := queue[0]
+		queue = queue[1:]
+		if member[g] {
+			continue
+		}
+		member[g] = true
+		queue = append(queue, b.groups[g].parents...)
+	}
+	groups := slices.Collect(maps.Keys(member))
+	slices.SortFunc(groups, func(x, y string) int {
+		if depth[x] != depth[y] {
+			return depth[x] - depth[y]
+		}
+		return strings.Compare(x, y)
+	})
+	gv := &groupVars{roles: []string{}, vars: map[string]varDef{}}
+	for _, g := range groups {
+		maps.Copy(gv.vars, b.groups[g].vars)
+		if g != groupAll && g != groupUngrouped {
+			gv.roles = append(gv.roles, g)
+		}
+	}
+	slices.Sort(gv.roles)
+	return gv
 }
 
 // checkText rejects input that is not UTF-8 text, naming the first bad line.

@@ -37,7 +37,7 @@ func (c *conn) Run(ctx context.Context, cmd transport.Command) (transport.Result
 	ec.Dir = c.resolve(cmd.Dir)
 	ec.Env = environ(cmd.Env)
 	ec.Stdout, ec.Stderr = stdout.writer(), stderr.writer()
-	ec.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ec.SysProcAttr = sysProcAttr()
 	ec.WaitDelay = c.waitDelay
 
 	start := time.Now()
