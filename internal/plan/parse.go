@@ -196,6 +196,9 @@ func mergeOverlay(base, overlay *yaml.Node) *yaml.Node {
 }
 
 func mergeNode(base, overlay *yaml.Node, key string) *yaml.Node {
+	if overlay.Kind == yaml.ScalarNode && overlay.ShortTag() == "!!null" {
+		return base // an empty overlay changes nothing
+	}
 	if base == nil || base.Kind != yaml.MappingNode || overlay.Kind != yaml.MappingNode {
 		return overlay
 	}

@@ -110,7 +110,7 @@ func customSchemas() map[reflect.Type]func(g *schemaGen) (schemaObj, error) {
 			return oneOrList(schemaObj{"type": "string", "enum": weekdayNames},
 				"a weekday or a list of them"), nil
 		},
-		reflect.TypeFor[Vars](): func(*schemaGen) (schemaObj, error) { return scalarMap("names and their values"), nil },
+		reflect.TypeFor[Vars](): func(*schemaGen) (schemaObj, error) { return scalarMap("var names and their values"), nil },
 		reflect.TypeFor[StringMap](): func(*schemaGen) (schemaObj, error) {
 			return scalarMap("names and their values"), nil
 		},
@@ -140,6 +140,22 @@ var fieldExtras = map[string]func(s schemaObj){
 	},
 }
 
+// structDocs describe the struct types in $defs.
+var structDocs = map[string]string{
+	"Release": "the release's artifacts", "Artifact": "one file of a release: path or url, with its sha256",
+	"Targets": "the plan's hosts", "Defaults": "connection settings every host starts from",
+	"Host": "one target", "Window": "the release window", "OpenRange": "a weekly range when work may start",
+	"FreezeSpec": "a period when no release may start", "Controls": "release controls: all must hold for a go",
+	"Ticket": "the change-ticket control", "Approvals": "the approvals control",
+	"Check":     "a preflight, health or verify check: exactly one of run, http, tcp or (verify only) confirm",
+	"HTTPCheck": "an HTTP probe", "TCPCheck": "a TCP probe", "Confirm": "a human sign-off after verification",
+	"Stage": "an ordered part of the rollout", "Gate": "a manual judgement before a stage",
+	"Strategy": "how a stage's hosts are batched", "Step": "one action on a host: exactly one of run or upload",
+	"Upload":  "a copy of an artifact or a file to the target: exactly one of artifact or src",
+	"Monitor": "a fleet-wide signal", "Prometheus": "a Prometheus instant query",
+	"Backout": "what happens when a run fails", "Notify": "one release communication",
+}
+
 // exactlyOne lists, per struct type, keys of which exactly one must be
 // given (the kinds of a step or a check).
 var exactlyOne = map[reflect.Type][]string{
@@ -153,7 +169,7 @@ func oneOrList(item schemaObj, desc string) schemaObj {
 }
 
 func scalarMap(desc string) schemaObj {
-	return schemaObj{"description": desc, "type": "object", "propertyNames": schemaObj{"minLength": 1},
+	return schemaObj{"description": desc + " (strings, numbers or booleans, read as text)", "type": "object", "propertyNames": schemaObj{"minLength": 1},
 		"additionalProperties": schemaObj{"type": []any{"string", "number", "boolean", "null"}}}
 }
 
@@ -249,6 +265,9 @@ func (g *schemaGen) structSchema(t reflect.Type) (schemaObj, error) {
 		}
 	}
 	out := schemaObj{"type": "object", "properties": props, "additionalProperties": false}
+	if d := structDocs[t.Name()]; d != "" {
+		out["description"] = d
+	}
 	if len(required) > 0 {
 		out["required"] = required
 	}
