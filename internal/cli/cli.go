@@ -76,6 +76,8 @@ invalid plan, 3 no-go, 4 backout incomplete (targets need attention).`,
 	})
 	root.AddCommand(
 		newValidate(e), newPlan(e), newSchema(e),
+		newRun(e), newResume(e), newBackout(e), newAbort(e),
+		newStatus(e), newHistory(e), newLogs(e),
 	)
 	root.AddCommand(notYet(e)...)
 	for _, c := range root.Commands() {

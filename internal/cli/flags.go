@@ -119,3 +119,15 @@ func (e *env) colour(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd())) && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
 }
+
+// loadQuiet returns the plan's name, printing nothing.
+func loadQuiet(file, env string) (string, error) {
+	res, err := load.Load(load.Options{File: file, Env: env, AllEnvs: env == ""})
+	if err != nil {
+		return "", err
+	}
+	if res.Plan == nil || res.Plan.Name == "" {
+		return "", fmt.Errorf("no plan name")
+	}
+	return res.Plan.Name, nil
+}

@@ -19,12 +19,6 @@ func notYet(e *env) []*cobra.Command {
 		c.Flags().String("store", "", "state store: a SQLite path or postgres://... (else $GOLIVE_STORE)")
 		c.Flags().Bool("json", false, "machine-readable output")
 	}
-	runOnly := func(c *cobra.Command) {
-		runFlags(c)
-		c.Flags().Bool("wait", false, "block until the window opens and approvals arrive")
-		c.Flags().Int("parallel", 50, "hosts worked on at the same time")
-		c.Flags().Duration("lock-wait", 0, "wait this long for the environment lock")
-	}
 	actOnRun := func(c *cobra.Command) {
 		c.Flags().String("as", "", "who is acting")
 		c.Flags().String("store", "", "state store")
@@ -32,7 +26,6 @@ func notYet(e *env) []*cobra.Command {
 	}
 	specs := []spec{
 		{"review [FILE] -r VERSION", "Answer go or no-go without changing anything", true, runFlags},
-		{"run [FILE] -r VERSION", "Review, then release the plan", true, runOnly},
 		{"approve RUN", "Approve a run (or a gate or a sign-off)", false, func(c *cobra.Command) {
 			actOnRun(c)
 			c.Flags().String("comment", "", "why")
@@ -41,32 +34,7 @@ func notYet(e *env) []*cobra.Command {
 			actOnRun(c)
 			c.Flags().String("comment", "", "why")
 		}},
-		{"abort RUN", "Stop a run, terminate what runs and back out", false, func(c *cobra.Command) {
-			actOnRun(c)
-			c.Flags().Bool("no-backout", false, "stop without backing out")
-			c.Flags().Bool("force", false, "clear a stuck run")
-			c.Flags().String("reason", "", "why")
-		}},
-		{"resume RUN", "Continue a waiting, paused or interrupted run", false, func(c *cobra.Command) {
-			actOnRun(c)
-			c.Flags().Bool("accept", false, "accept a failed run instead of backing it out")
-		}},
-		{"backout RUN", "Back out what a run changed", false, actOnRun},
 		{"rehearse [FILE] -r VERSION", "Release, verify, back out and verify in a staging environment", true, runFlags},
-		{"status [RUN]", "Show a run's state", false, func(c *cobra.Command) {
-			actOnRun(c)
-			c.Flags().Bool("json", false, "machine-readable output")
-		}},
-		{"history", "List past runs", false, func(c *cobra.Command) {
-			actOnRun(c)
-			c.Flags().Bool("json", false, "machine-readable output")
-		}},
-		{"logs RUN", "Show a run's journal and output", false, func(c *cobra.Command) {
-			actOnRun(c)
-			c.Flags().String("host", "", "only this host")
-			c.Flags().String("step", "", "only this step")
-			c.Flags().Bool("follow", false, "keep printing new events")
-		}},
 		{"report RUN", "Write a run's release report", false, actOnRun},
 		{"serve", "Serve the HTTP API and web UI", false, func(c *cobra.Command) {
 			c.Flags().String("listen", "127.0.0.1:8080", "address to listen on")

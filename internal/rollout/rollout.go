@@ -28,15 +28,26 @@ type Input struct {
 
 // Rollout is a plan made concrete for one release.
 type Rollout struct {
-	Plan      string   `json:"plan"`
-	Env       string   `json:"environment,omitempty"`
-	Release   string   `json:"release"`
-	Previous  string   `json:"previous"`
-	Preflight []*Check `json:"preflight"`
-	Stages    []*Stage `json:"stages"`
-	Verify    []*Check `json:"verify"`
-	Monitors  []string `json:"monitors"`
-	AutoBack  bool     `json:"automatic_backout"`
+	Plan      string      `json:"plan"`
+	Env       string      `json:"environment,omitempty"`
+	Release   string      `json:"release"`
+	Previous  string      `json:"previous"`
+	Preflight []*Check    `json:"preflight"`
+	Stages    []*Stage    `json:"stages"`
+	Verify    []*Check    `json:"verify"`
+	Monitors  []string    `json:"monitors"`
+	Artifacts []*Artifact `json:"artifacts,omitempty"`
+	AutoBack  bool        `json:"automatic_backout"`
+}
+
+// Artifact is a release artifact with its paths rendered (still relative
+// to the plan, as written).
+type Artifact struct {
+	Name       string `json:"name"`
+	Path       string `json:"path,omitempty"`
+	URL        string `json:"url,omitempty"`
+	SHA256     string `json:"sha256,omitempty"`
+	SHA256File string `json:"sha256_file,omitempty"`
 }
 
 // Stage is a stage with its batches.
@@ -105,6 +116,9 @@ type Check struct {
 	Interval  time.Duration `json:"interval_ns"`
 	On        []string      `json:"on,omitempty"`
 	Local     bool          `json:"local,omitempty"`
+	// Targets are the hosts a preflight or verify check runs on (empty:
+	// the controller).
+	Targets []*Host `json:"targets,omitempty"`
 }
 
 // Build computes the rollout. Errors are expression failures (a missing
@@ -117,11 +131,26 @@ func Build(in Input) (*Rollout, error) {
 	}
 	r := &Rollout{Plan: p.Name, Env: p.Env, Release: in.Release, Previous: in.Previous, AutoBack: p.Backout.IsAutomatic()}
 	targets := p.ResolveTargets()
+	for _, a := range p.Release.Artifacts {
+		ra := &Artifact{Name: a.Name}
+		for _, f := range []struct {
+			dst *string
+			src string
+		}{{&ra.Path, a.Path}, {&ra.URL, a.URL}, {&ra.SHA256, a.SHA256}, {&ra.SHA256File, a.SHA256File}} {
+			v, err := plan.Render(f.src, base)
+			if err != nil {
+				return nil, fmt.Errorf("artifact %q: %w", a.Name, err)
+			}
+			*f.dst = v
+		}
+		r.Artifacts = append(r.Artifacts, ra)
+	}
 	for i := range p.Preflight {
 		c, err := renderCheck(&p.Preflight[i], base)
 		if err != nil {
 			return nil, fmt.Errorf("preflight %q: %w", p.Preflight[i].Name, err)
 		}
+		c.Targets = checkTargets(&p.Preflight[i], targets)
 		r.Preflight = append(r.Preflight, c)
 	}
 	for i := range p.Stages {
@@ -136,6 +165,7 @@ func Build(in Input) (*Rollout, error) {
 		if err != nil {
 			return nil, fmt.Errorf("verify %q: %w", p.Verify[i].Name, err)
 		}
+		c.Targets = checkTargets(&p.Verify[i], targets)
 		r.Verify = append(r.Verify, c)
 	}
 	for _, m := range p.Monitors {
@@ -185,6 +215,20 @@ func buildHost(ps *plan.Stage, t *plan.Target, scope *plan.Scope) (*Host, error)
 		h.Health = append(h.Health, c)
 	}
 	return h, nil
+}
+
+// checkTargets resolves where a preflight or verify check runs: nowhere
+// (the controller) when it is local or names no targets.
+func checkTargets(c *plan.Check, targets []*plan.Target) []*Host {
+	if c.Local || len(c.On) == 0 {
+		return nil
+	}
+	sel, _ := plan.Select(targets, c.On)
+	var out []*Host
+	for _, t := range sel {
+		out = append(out, &Host{Name: t.Name, Address: t.Address, Transport: t.Transport, Dir: t.Dir, User: t.User, Port: t.Port, Target: t})
+	}
+	return out
 }
 
 // HostScope is the expression scope for one host of a stage's batch.

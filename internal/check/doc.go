@@ -1,0 +1,26 @@
+// Package check runs golive's checks: the preflight, health and verify
+// entries of a plan, rendered as [rollout.Check] values.
+//
+// A [Checker] runs a check once ([Checker.Once]) or repeats it until it
+// passes or its timeout has passed ([Checker.Until]). There are three kinds
+// of check:
+//
+//   - run: a script run with `sh -c` on a [transport.Conn] (the target, or
+//     a local connection for checks that run on the controller). It passes
+//     when it exits 0.
+//   - http: a GET from the controller. It passes when the status is the
+//     check's Status (200 by default) and, when Contains is set, the first
+//     MiB of the body contains it. Proxy settings in the environment are
+//     ignored: checks go straight to the target. Redirects are followed.
+//   - tcp: a TCP dial from the controller. It passes when it connects.
+//
+// A confirm entry is a human sign-off, not something this package runs;
+// it always fails at once, saying so.
+//
+// Every [Result] has a one-line Detail meant for a person ("exit 1: no
+// space left", "GET http://web-1:8080/health: 503 Service Unavailable",
+// "timed out after 20s (12 attempts): ..."). Waiting between attempts uses
+// the injected [clock.Clock], so tests with a fake clock never sleep; each
+// attempt is also bounded, in real time, by the time left before the
+// check's deadline, so a hanging target cannot hold a check past it.
+package check

@@ -1,0 +1,278 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/golive-dev/golive/internal/store"
+)
+
+func newStatus(e *env) *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "status [RUN]",
+		Short: "Show a run: state, reason, who, when, lock, hosts",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			id := "last"
+			if len(args) == 1 {
+				id = args[0]
+			}
+			ctx := c.Context()
+			st, r, err := e.onRun(ctx, &f, id)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			events, err := st.Events(ctx, r.ID, 0)
+			if err != nil {
+				return err
+			}
+			sum := summarize(events)
+			lock, lockErr := st.GetLock(ctx, r.Plan, r.Env)
+			if f.json {
+				out := runJSON(r)
+				out["hosts"] = sum.hosts
+				out["needs_attention"] = nonNil(sum.attention)
+				if lockErr == nil && lock.RunID == r.ID {
+					out["lock"] = map[string]any{"holder": lock.Holder.String(), "heartbeat": lock.HeartbeatAt}
+				}
+				return e.printJSON(out)
+			}
+			w := tabwriter.NewWriter(e.stdio.Out, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(w, "run\t%s\n", r.ID)
+			fmt.Fprintf(w, "plan\t%s%s\n", r.Plan, envSuffix(r.Env))
+			fmt.Fprintf(w, "release\t%s (previous: %s)\n", r.Release, orNone(r.PreviousRelease))
+			fmt.Fprintf(w, "state\t%s\n", r.State)
+			fmt.Fprintf(w, "reason\t%s\n", r.Reason)
+			fmt.Fprintf(w, "requester\t%s\n", r.Requester)
+			if r.Ticket != "" {
+				fmt.Fprintf(w, "ticket\t%s\n", r.Ticket)
+			}
+			fmt.Fprintf(w, "created\t%s\n", fmtTime(r.CreatedAt))
+			if !r.StartedAt.IsZero() {
+				fmt.Fprintf(w, "started\t%s\n", fmtTime(r.StartedAt))
+			}
+			if !r.FinishedAt.IsZero() {
+				fmt.Fprintf(w, "finished\t%s (took %s)\n", fmtTime(r.FinishedAt), r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond))
+			}
+			if lockErr == nil && lock.RunID == r.ID {
+				fmt.Fprintf(w, "lock\theld by %s, heartbeat %s\n", lock.Holder, fmtTime(lock.HeartbeatAt))
+			}
+			fmt.Fprintf(w, "hosts\t%s\n", sum.hostLine())
+			w.Flush()
+			for _, a := range sum.attention {
+				fmt.Fprintf(e.stdio.Out, "NEEDS ATTENTION: %s\n", a)
+			}
+			return nil
+		},
+	}
+	f.register(c, false)
+	f.registerRun(c)
+	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
+	return c
+}
+
+func fmtTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") }
+
+func runJSON(r store.Run) map[string]any {
+	out := map[string]any{
+		"id": r.ID, "plan": r.Plan, "environment": r.Env, "release": r.Release, "previous": r.PreviousRelease,
+		"state": r.State, "reason": r.Reason, "requester": r.Requester, "ticket": r.Ticket, "plan_hash": r.PlanHash,
+		"created": r.CreatedAt,
+	}
+	if !r.StartedAt.IsZero() {
+		out["started"] = r.StartedAt
+	}
+	if !r.FinishedAt.IsZero() {
+		out["finished"] = r.FinishedAt
+	}
+	return out
+}
+
+// runSummary is what the journal says about a run's hosts.
+type runSummary struct {
+	hosts     map[string]string // host -> last state
+	attention []string
+}
+
+func summarize(events []store.Event) runSummary {
+	s := runSummary{hosts: map[string]string{}}
+	for _, ev := range events {
+		switch {
+		case ev.Kind == store.KindHost && ev.Host != "":
+			s.hosts[ev.Host] = string(ev.Action)
+		case ev.Kind == store.KindRun && ev.Action == "needs_attention":
+			s.attention = append(s.attention, ev.Message)
+		}
+	}
+	return s
+}
+
+func (s runSummary) hostLine() string {
+	if len(s.hosts) == 0 {
+		return "none touched"
+	}
+	count := map[string]int{}
+	for _, st := range s.hosts {
+		count[st]++
+	}
+	var parts []string
+	for st, n := range count {
+		parts = append(parts, fmt.Sprintf("%d %s", n, st))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func newHistory(e *env) *cobra.Command {
+	var f runFlags
+	var limit int
+	c := &cobra.Command{
+		Use:   "history",
+		Short: "List the runs of the plan (newest first)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			ctx := c.Context()
+			file, _ := f.planFile(nil)
+			st, err := e.openStore(ctx, f.store, file)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			filter := store.RunFilter{Env: f.env, Limit: limit}
+			if res, err := loadQuiet(file, f.env); err == nil {
+				filter.Plan = res
+			}
+			runs, err := st.ListRuns(ctx, filter)
+			if err != nil {
+				return err
+			}
+			if f.json {
+				out := []map[string]any{}
+				for _, r := range runs {
+					out = append(out, runJSON(r))
+				}
+				return e.printJSON(out)
+			}
+			printHistory(e.stdio.Out, runs)
+			return nil
+		},
+	}
+	f.register(c, false)
+	f.registerRun(c)
+	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
+	c.Flags().IntVar(&limit, "limit", 20, "at most this many runs")
+	return c
+}
+
+func printHistory(out io.Writer, runs []store.Run) {
+	if len(runs) == 0 {
+		fmt.Fprintln(out, "no runs yet")
+		return
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "RUN\tPLAN\tENV\tRELEASE\tPREVIOUS\tSTATE\tBY\tCREATED\tREASON")
+	for _, r := range runs {
+		reason := r.Reason
+		if len(reason) > 60 {
+			reason = reason[:57] + "..."
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Plan, orDefault(r.Env, "-"), r.Release,
+			orDefault(r.PreviousRelease, "-"), r.State, r.Requester, r.CreatedAt.Local().Format("2006-01-02 15:04"), reason)
+	}
+	w.Flush()
+}
+
+func newLogs(e *env) *cobra.Command {
+	var f runFlags
+	var host, step string
+	var follow bool
+	c := &cobra.Command{
+		Use:   "logs RUN",
+		Short: "Print a run's journal: every event with output tails",
+		Args:  exactArgs(1, "RUN"),
+		RunE: func(c *cobra.Command, args []string) error {
+			ctx := c.Context()
+			st, r, err := e.onRun(ctx, &f, args[0])
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return e.printLogs(ctx, st, r.ID, host, step, follow)
+		},
+	}
+	f.register(c, false)
+	f.registerRun(c)
+	c.Flags().StringVar(&host, "host", "", "only events of this host")
+	c.Flags().StringVar(&step, "step", "", "only events of this step (or check)")
+	c.Flags().BoolVar(&follow, "follow", false, "keep printing new events until the run ends")
+	return c
+}
+
+func (e *env) printLogs(ctx context.Context, st store.Store, id, host, step string, follow bool) error {
+	var after int64
+	for {
+		events, err := st.Events(ctx, id, after)
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			after = ev.Seq
+			if (host != "" && ev.Host != host) || (step != "" && ev.Step != step) {
+				continue
+			}
+			fmt.Fprintln(e.stdio.Out, formatEvent(ev))
+			if ev.Output != "" && ev.Action != store.ActionStarted {
+				for _, line := range strings.Split(strings.TrimRight(ev.Output, "\n"), "\n") {
+					fmt.Fprintf(e.stdio.Out, "    | %s\n", line)
+				}
+			}
+		}
+		if !follow {
+			return nil
+		}
+		r, err := st.GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		if r.State.Terminal() && len(events) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+func formatEvent(ev store.Event) string {
+	var where []string
+	for _, s := range []string{ev.Stage, ev.Host, ev.Step} {
+		if s != "" {
+			where = append(where, s)
+		}
+	}
+	line := fmt.Sprintf("%s  %-5d %-8s %-15s %s", ev.Time.Local().Format("15:04:05.000"), ev.Seq, ev.Kind, ev.Action, strings.Join(where, " "))
+	if ev.ExitCode != nil {
+		line += fmt.Sprintf(" exit %d", *ev.ExitCode)
+	}
+	if ev.Duration > 0 {
+		line += fmt.Sprintf(" (%s)", ev.Duration.Round(time.Millisecond))
+	}
+	if ev.Message != "" {
+		line += ": " + ev.Message
+	}
+	if ev.Actor != "" {
+		line += " [by " + ev.Actor + "]"
+	}
+	return strings.TrimRight(line, " ")
+}

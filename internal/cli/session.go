@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/golive-dev/golive/internal/engine"
+	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/plan"
+	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/store/sqlite"
+)
+
+// runFlags are the flags of commands that act on runs.
+type runFlags struct {
+	planFlags
+	as       string
+	store    string
+	wait     bool
+	parallel int
+	lockWait string
+}
+
+func (f *runFlags) registerRun(c *cobra.Command) {
+	c.Flags().StringVar(&f.as, "as", "", "who is acting (else $GOLIVE_USER, else the OS user)")
+	c.Flags().StringVar(&f.store, "store", "", "state store: a SQLite file (else $GOLIVE_STORE, else .golive/state.db beside the plan)")
+}
+
+// actor is who is acting: --as, else $GOLIVE_USER, else the OS user.
+func (e *env) actor(as string) string {
+	if as != "" {
+		return as
+	}
+	if u := e.getenv("GOLIVE_USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// openStore opens the state store: --store, else $GOLIVE_STORE, else
+// .golive/state.db beside the plan file.
+func (e *env) openStore(ctx context.Context, flag, planFile string) (store.Store, error) {
+	dsn := flag
+	if dsn == "" {
+		dsn = e.getenv("GOLIVE_STORE")
+	}
+	if dsn == "" {
+		if planFile == "" {
+			planFile = load.DefaultFile
+		}
+		dsn = filepath.Join(filepath.Dir(planFile), ".golive", "state.db")
+	}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil, withCode(ExitUsage, "--store %s: the PostgreSQL store is not implemented yet", redactDSN(dsn))
+	}
+	st, err := sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite://"))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return st, nil
+}
+
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "@"); i > 0 {
+		if j := strings.Index(dsn, "://"); j > 0 && j < i {
+			return dsn[:j+3] + "***" + dsn[i:]
+		}
+	}
+	return dsn
+}
+
+// planHash is the sha256 of the plan file and the inventories it reads:
+// approvals and resumes are bound to exactly this content.
+func planHash(p *plan.Plan) (string, error) {
+	h := sha256.New()
+	files := []string{p.File}
+	for _, ref := range p.Targets.Inventory {
+		files = append(files, load.Path(p, ref.Name))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// resolveRun finds the run an id or "last" names.
+func (e *env) resolveRun(ctx context.Context, st store.Store, id string, f *planFlags) (store.Run, error) {
+	if id != "last" {
+		r, err := st.GetRun(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return r, withCode(ExitUsage, "no run %q in this store", id)
+		}
+		return r, err
+	}
+	name, env := "", f.env
+	if file, _ := f.planFile(nil); file != "" {
+		if res, err := load.Load(load.Options{File: file, Env: f.env, AllEnvs: f.env == ""}); err == nil && res.Plan != nil {
+			name = res.Plan.Name
+		}
+	}
+	if name == "" {
+		runs, err := st.ListRuns(ctx, store.RunFilter{Limit: 1})
+		if err != nil || len(runs) == 0 {
+			return store.Run{}, withCode(ExitUsage, "last: no runs in this store")
+		}
+		return runs[0], nil
+	}
+	r, err := st.LatestRun(ctx, name, env)
+	if errors.Is(err, store.ErrNotFound) {
+		return r, withCode(ExitUsage, "last: plan %q has no runs%s", name, envSuffix(env))
+	}
+	return r, err
+}
+
+func envSuffix(env string) string {
+	if env == "" {
+		return ""
+	}
+	return " in " + env
+}
+
+// exitFor maps how a run ended to the contract's exit code.
+func exitFor(o *engine.Outcome, touched bool) int {
+	switch o.Run.State {
+	case store.StateSucceeded:
+		return ExitOK
+	case store.StateBackedOut:
+		return ExitFailed
+	case store.StateAborted:
+		if touched {
+			return ExitIncomplete
+		}
+		return ExitFailed
+	case store.StateWaiting, store.StatePaused:
+		return ExitNoGo
+	}
+	return ExitIncomplete // failed without backout, backout_failed
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }

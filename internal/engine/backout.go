@@ -1,0 +1,171 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/golive-dev/golive/internal/rollout"
+	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/transport"
+)
+
+// backout undoes what the journal says this run touched: per stage,
+// newest first; the hosts of a stage in parallel; on each host the
+// backouts of its started steps, newest first. A host whose backout fails
+// (or cannot be reached) stops there and needs attention.
+func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
+	defer x.closeConns()
+	// A backout must not be stopped by the cancellation that caused it.
+	ctx = context.WithoutCancel(ctx)
+	from := []store.State{store.StateFailed, store.StateRunning, store.StateVerifying, store.StateBackingOut, store.StateBackoutFailed}
+	if err := x.setState(ctx, from, store.StateBackingOut, "backing out: "+why); err != nil {
+		return nil, err
+	}
+	out := &Outcome{}
+	var mu sync.Mutex
+	stages, work := x.hist.toBackOut()
+	for _, stage := range stages {
+		hosts := make([]string, 0, len(work[stage]))
+		for h := range work[stage] {
+			hosts = append(hosts, h)
+		}
+		sort.Strings(hosts)
+		g := errgroup.Group{}
+		g.SetLimit(x.e.o.Parallel)
+		for _, host := range hosts {
+			g.Go(func() error {
+				notBacked, attention := x.backoutHost(ctx, stage, host, work[stage][host])
+				mu.Lock()
+				out.NotBackedOut = append(out.NotBackedOut, notBacked...)
+				if attention != "" {
+					out.Attention = append(out.Attention, attention)
+				}
+				mu.Unlock()
+				return nil
+			})
+		}
+		g.Wait()
+	}
+	sort.Strings(out.Attention)
+	sort.Strings(out.NotBackedOut)
+	for _, a := range out.Attention {
+		x.journal(ctx, store.Event{Kind: store.KindRun, Action: ActionNeedsAttention, Message: a})
+	}
+	final, reason := store.StateBackedOut, "backed out: "+why
+	if len(out.Attention) > 0 {
+		final = store.StateBackoutFailed
+		reason = fmt.Sprintf("backout incomplete: %d host(s) need attention (%s)", len(out.Attention), why)
+	} else {
+		x.recordBackedOutLive(ctx, stages, work)
+	}
+	err := x.setState(ctx, []store.State{store.StateBackingOut}, final, reason)
+	out.Run = x.run
+	return out, err
+}
+
+// backoutHost backs out one host's steps of one stage, newest first. It
+// returns the steps without a backout and, when the host needs attention,
+// why.
+func (x *execution) backoutHost(ctx context.Context, stage, host string, steps []string) (notBacked []string, attention string) {
+	h, s := x.findHost(stage, host)
+	if h == nil {
+		return nil, fmt.Sprintf("%s: not in this plan's stage %s any more; back it out by hand", host, stage)
+	}
+	x.journal(ctx, store.Event{Kind: store.KindHost, Action: ActionBackoutStarted, Stage: stage, Host: host})
+	for _, name := range steps {
+		st := findStep(h, name)
+		ev := store.Event{Kind: store.KindStep, Stage: stage, Host: host, Step: name}
+		if st == nil || st.Backout == "" {
+			ev.Action, ev.Message = ActionNotBackedOut, "no backout: this step's change is not undone"
+			x.journal(ctx, ev)
+			notBacked = append(notBacked, host+"/"+name)
+			continue
+		}
+		if err := x.backoutStep(ctx, s, h, st); err != nil {
+			x.journal(ctx, store.Event{Kind: store.KindHost, Action: store.ActionBackoutFailed, Stage: stage, Host: host, Message: err.Error()})
+			return notBacked, fmt.Sprintf("%s: backout of step %s failed: %v", host, name, err)
+		}
+	}
+	x.journal(ctx, store.Event{Kind: store.KindHost, Action: store.ActionBackedOut, Stage: stage, Host: host})
+	return notBacked, ""
+}
+
+func (x *execution) backoutStep(ctx context.Context, s *rollout.Stage, h *rollout.Host, st *rollout.Step) error {
+	ev := store.Event{Kind: store.KindStep, Stage: s.Name, Host: h.Name, Step: st.Name, Action: ActionBackoutStarted}
+	if err := x.journalOrFail(ctx, ev); err != nil {
+		return err
+	}
+	var conn transport.Conn
+	var err error
+	if st.Local {
+		conn, err = x.localConn(ctx)
+	} else {
+		conn, err = x.conn(ctx, h)
+	}
+	if err != nil {
+		ev.Action, ev.Message = store.ActionBackoutFailed, err.Error()
+		x.journal(ctx, ev)
+		return err
+	}
+	bctx, cancel := context.WithTimeoutCause(ctx, st.Timeout, errStepTimeout)
+	defer cancel()
+	tail := &tailBuffer{max: store.MaxOutput}
+	b := &rollout.Batch{Index: 0}
+	res, err := conn.Run(bctx, transport.Command{Script: st.Backout, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
+	ev.Duration, ev.Output = res.Duration, tail.String()
+	switch {
+	case err != nil:
+		ev.Action, ev.Message = store.ActionBackoutFailed, err.Error()
+	case res.ExitCode != 0:
+		ev.Action, ev.ExitCode = store.ActionBackoutFailed, store.ExitCode(res.ExitCode)
+		err = fmt.Errorf("exit %d%s", res.ExitCode, lastLine(ev.Output))
+	default:
+		ev.Action, ev.ExitCode = store.ActionBackedOut, store.ExitCode(0)
+	}
+	if jerr := x.journal(ctx, ev); jerr != nil && err == nil {
+		err = jerr
+	}
+	return err
+}
+
+func (x *execution) findHost(stage, host string) (*rollout.Host, *rollout.Stage) {
+	for _, s := range x.ro.Stages {
+		if s.Name != stage {
+			continue
+		}
+		for _, b := range s.Batches {
+			for _, h := range b.Hosts {
+				if h.Name == host {
+					return h, s
+				}
+			}
+		}
+	}
+	return nil, nil
+}
+
+func findStep(h *rollout.Host, name string) *rollout.Step {
+	for _, st := range h.Steps {
+		if st.Name == name {
+			return st
+		}
+	}
+	return nil
+}
+
+// recordBackedOutLive records the previous release as live again on the
+// hosts that were backed out.
+func (x *execution) recordBackedOutLive(ctx context.Context, stages []string, work map[string]map[string][]string) {
+	if x.ro.Previous == "" {
+		return
+	}
+	for _, stage := range stages {
+		for host := range work[stage] {
+			x.e.o.Store.SetLive(ctx, x.ro.Plan, x.ro.Env, host, x.ro.Previous, x.run.ID)
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/golive-dev/golive/internal/artifact"
+	"github.com/golive-dev/golive/internal/check"
+	"github.com/golive-dev/golive/internal/clock"
+	"github.com/golive-dev/golive/internal/redact"
+	"github.com/golive-dev/golive/internal/rollout"
+	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/transport"
+)
+
+// Observer is told about every journal event after it is written.
+type Observer interface {
+	Observe(e store.Event)
+}
+
+// Options configure an Engine.
+type Options struct {
+	Store      store.Store
+	Transports map[string]transport.Transport // by plan transport name: "local", "ssh"
+	Clock      clock.Clock
+	Logger     *slog.Logger
+	Observer   Observer
+	Redactor   *redact.Redactor
+	Parallel   int           // hosts worked on at the same time (default 50)
+	PollEvery  time.Duration // how often a running run looks for an abort (default 500ms)
+	Heartbeat  time.Duration // lock heartbeat period (default 5s)
+	Holder     store.Holder  // this process (default: pid and hostname)
+	// Artifacts maps an artifact name (and "src:"+path for upload src
+	// files) to the verified local file steps upload.
+	Artifacts map[string]artifact.File
+	// PlanDir is the directory local steps and checks run in.
+	PlanDir string
+}
+
+// Engine runs rollouts. One Engine can run one run at a time per call.
+type Engine struct {
+	o       Options
+	checker *check.Checker
+}
+
+// New returns an Engine with defaults filled in.
+func New(o Options) *Engine {
+	if o.Clock == nil {
+		o.Clock = clock.Real()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 50
+	}
+	if o.PollEvery <= 0 {
+		o.PollEvery = 500 * time.Millisecond
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 5 * time.Second
+	}
+	if o.Holder.PID == 0 {
+		host, _ := os.Hostname()
+		o.Holder = store.Holder{PID: os.Getpid(), Hostname: host}
+	}
+	return &Engine{o: o, checker: &check.Checker{Clock: o.Clock}}
+}
+
+// Outcome is how a run ended, for the caller's summary and exit code.
+type Outcome struct {
+	Run          store.Run
+	Attention    []string // hosts (and why) that need a person: backout failed or not run
+	NotBackedOut []string // "host/step" of started steps without a backout
+}
+
+// Reasons a run stops early; recorded with context.WithCancelCause.
+var (
+	errBudget = errors.New("failure budget exceeded")
+	errVerify = errors.New("verification failed")
+)
+
+// AbortError is the cause of a run stopped by an operator.
+type AbortError struct {
+	By, Reason string
+	NoBackout  bool
+}
+
+func (e *AbortError) Error() string {
+	msg := "aborted by " + e.By
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg
+}
+
+// LockLostError is the cause of a run whose lock was taken by another.
+type LockLostError struct{ Err error }
+
+func (e *LockLostError) Error() string { return "environment lock lost: " + e.Err.Error() }
+
+// execution is one run being executed by this process.
+type execution struct {
+	e     *Engine
+	run   store.Run
+	ro    *rollout.Rollout
+	hist  *history
+	mu    sync.Mutex // guards conns and the journal writes' order per host
+	conns map[string]transport.Conn
+	// abortCursor is the last journal seq the abort watcher has read.
+	abortCursor int64
+}
+
+func (x *execution) journal(ctx context.Context, ev store.Event) error {
+	ev.RunID = x.run.ID
+	if ev.Time.IsZero() {
+		ev.Time = x.e.o.Clock.Now()
+	}
+	ev.Output = x.e.o.Redactor.String(ev.Output)
+	ev.Message = x.e.o.Redactor.String(ev.Message)
+	seq, err := x.e.o.Store.AppendEvent(context.WithoutCancel(ctx), ev)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	ev.Seq = seq
+	x.hist.apply(ev)
+	if x.e.o.Observer != nil {
+		x.e.o.Observer.Observe(ev)
+	}
+	return nil
+}
+
+// setState moves the run to state to (compare-and-set from from), journals
+// it and tells the observer.
+func (x *execution) setState(ctx context.Context, from []store.State, to store.State, reason string) error {
+	reason = x.e.o.Redactor.String(reason)
+	r, err := x.e.o.Store.UpdateRunState(context.WithoutCancel(ctx), x.run.ID, from, to, reason)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", x.run.ID, err)
+	}
+	x.run = r
+	if x.e.o.Observer != nil {
+		x.e.o.Observer.Observe(store.Event{RunID: r.ID, Time: x.e.o.Clock.Now(), Kind: store.KindState, Action: store.Action(to), Message: reason})
+	}
+	x.e.o.Logger.Info("run state", "run", r.ID, "state", to, "reason", reason)
+	return nil
+}
+
+// conn returns the (shared) connection to a host, dialing it once.
+func (x *execution) conn(ctx context.Context, h *rollout.Host) (transport.Conn, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if c, ok := x.conns[h.Name]; ok {
+		return c, nil
+	}
+	tr, ok := x.e.o.Transports[h.Transport]
+	if !ok {
+		return nil, fmt.Errorf("host %s: transport %q is not available in this golive", h.Name, h.Transport)
+	}
+	th := transport.Host{Name: h.Name, Address: h.Address, User: h.User, Port: h.Port, Dir: h.Dir}
+	if h.Target != nil {
+		th.Vars = h.Target.Vars
+	}
+	c, err := tr.Dial(ctx, th)
+	if err != nil {
+		return nil, err
+	}
+	x.conns[h.Name] = c
+	return c, nil
+}
+
+// localConn is the controller itself, for local steps and checks.
+func (x *execution) localConn(ctx context.Context) (transport.Conn, error) {
+	return x.conn(ctx, &rollout.Host{Name: "(controller)", Transport: "local", Dir: x.e.o.PlanDir})
+}
+
+func (x *execution) closeConns() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for name, c := range x.conns {
+		c.Close()
+		delete(x.conns, name)
+	}
+}

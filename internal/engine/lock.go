@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/golive-dev/golive/internal/store"
+)
+
+// lock takes the environment lock for the run, waiting up to wait for a
+// holder to let go. A lock whose holder is gone is not taken silently: the
+// error names it, so that its run is resumed or backed out first.
+func (x *execution) lock(ctx context.Context, wait time.Duration) error {
+	l := x.lockRecord()
+	deadline := x.e.o.Clock.Now().Add(wait)
+	for {
+		_, err := x.e.o.Store.AcquireLock(ctx, l)
+		var locked *store.LockedError
+		if err == nil || !errors.As(err, &locked) {
+			if err == nil {
+				x.journal(ctx, store.Event{Kind: store.KindLock, Action: store.ActionAcquired, Message: "environment lock held by " + l.Holder.String()})
+			}
+			return err
+		}
+		if !x.e.o.Clock.Now().Before(deadline) {
+			return err
+		}
+		if err := x.e.o.Clock.Sleep(ctx, min(time.Second, deadline.Sub(x.e.o.Clock.Now()))); err != nil {
+			return err
+		}
+	}
+}
+
+func (x *execution) lockRecord() store.Lock {
+	return store.Lock{Plan: x.run.Plan, Env: x.run.Env, RunID: x.run.ID, Holder: x.e.o.Holder, Requester: x.run.Requester}
+}
+
+// HolderBusyError says a run is being executed by a live controller.
+type HolderBusyError struct{ Lock store.Lock }
+
+func (e *HolderBusyError) Error() string {
+	return fmt.Sprintf("run %s is being executed by %s (heartbeat %s)", e.Lock.RunID, e.Lock.Holder, e.Lock.HeartbeatAt.Format(time.RFC3339))
+}
+
+// takeOver takes the lock of an existing run: from nobody, from itself,
+// or from a holder that is gone. A live holder is a *HolderBusyError; a
+// lock held by another run is a *store.LockedError.
+func (x *execution) takeOver(ctx context.Context) error {
+	next := x.lockRecord()
+	cur, err := x.e.o.Store.GetLock(ctx, x.run.Plan, x.run.Env)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		_, err = x.e.o.Store.AcquireLock(ctx, next)
+		return err
+	case err != nil:
+		return err
+	case cur.RunID != x.run.ID:
+		return &store.LockedError{Lock: cur}
+	case cur.Holder == next.Holder:
+		return nil
+	}
+	host, _ := os.Hostname()
+	if !store.HolderGone(cur, x.e.o.Clock.Now(), host, store.PIDAlive) {
+		return &HolderBusyError{Lock: cur}
+	}
+	if _, err := x.e.o.Store.StealLock(ctx, cur, next); err != nil {
+		return err
+	}
+	return x.journal(ctx, store.Event{Kind: store.KindLock, Action: store.ActionStolen,
+		Message: fmt.Sprintf("taken over from %s, which is gone", cur.Holder)})
+}
+
+func (x *execution) unlock() {
+	ctx := context.Background()
+	if x.run.State == store.StateFailed || x.run.State == store.StateBackoutFailed {
+		// The targets are not as they should be: keep the environment
+		// locked to this run until it is backed out or accepted.
+		return
+	}
+	if err := x.e.o.Store.ReleaseLock(ctx, x.run.Plan, x.run.Env, x.run.ID); err == nil {
+		x.journal(ctx, store.Event{Kind: store.KindLock, Action: store.ActionReleased, Message: "environment lock released"})
+	}
+}
+
+// watch runs the lock heartbeat and looks for abort requests until the
+// returned stop is called; either ends the run through cancel.
+func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
+	wctx, wcancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lastBeat := x.e.o.Clock.Now()
+		for {
+			if err := x.e.o.Clock.Sleep(wctx, x.e.o.PollEvery); err != nil {
+				return
+			}
+			if a := x.pollAbort(wctx); a != nil {
+				cancel(a)
+				return
+			}
+			if x.e.o.Clock.Now().Sub(lastBeat) >= x.e.o.Heartbeat {
+				lastBeat = x.e.o.Clock.Now()
+				err := x.e.o.Store.Heartbeat(wctx, x.lockRecord())
+				if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrNotFound) {
+					cancel(&LockLostError{Err: err})
+					return
+				}
+			}
+		}
+	}()
+	return func() { wcancel(); <-done }
+}
+
+// pollAbort reads new journal events for an abort request.
+func (x *execution) pollAbort(ctx context.Context) *AbortError {
+	// Its own cursor: this controller's appends must not skip past an
+	// abort another process appended in between.
+	events, err := x.e.o.Store.Events(ctx, x.run.ID, x.abortCursor)
+	if err != nil {
+		return nil
+	}
+	for _, ev := range events {
+		x.abortCursor = ev.Seq
+		if ev.Kind == store.KindRun && ev.Action == ActionAbortRequested {
+			x.hist.apply(ev)
+		}
+	}
+	return x.hist.abortRequest()
+}
+
+// RequestAbort journals an operator's request to stop a run. The
+// controller executing it notices within PollEvery.
+func RequestAbort(ctx context.Context, st store.Store, runID, by, reason string, noBackout bool) error {
+	step := ""
+	if noBackout {
+		step = "no-backout"
+	}
+	_, err := st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.KindRun, Action: ActionAbortRequested, Actor: by, Message: reason, Step: step})
+	return err
+}

@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"context"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/golive-dev/golive/internal/check"
+	"github.com/golive-dev/golive/internal/rollout"
+	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/transport"
+)
+
+// PreflightResult is one preflight check on one target (Host "" for the
+// controller).
+type PreflightResult struct {
+	Check string
+	Host  string
+	check.Result
+}
+
+// Preflight runs every preflight check on every target it names, in
+// parallel, and changes nothing. The results are in plan order.
+func (e *Engine) Preflight(ctx context.Context, ro *rollout.Rollout) []PreflightResult {
+	x := e.newExecution(store.Run{Plan: ro.Plan, Env: ro.Env}, ro, newHistory())
+	defer x.closeConns()
+	type job struct {
+		c *rollout.Check
+		h *rollout.Host
+	}
+	var jobs []job
+	for _, c := range ro.Preflight {
+		if len(c.Targets) == 0 {
+			jobs = append(jobs, job{c, nil})
+		}
+		for _, h := range c.Targets {
+			jobs = append(jobs, job{c, h})
+		}
+	}
+	results := make([]PreflightResult, len(jobs))
+	var mu sync.Mutex
+	g := errgroup.Group{}
+	g.SetLimit(e.o.Parallel)
+	for i, j := range jobs {
+		g.Go(func() error {
+			r := PreflightResult{Check: j.c.Name}
+			var conn transport.Conn
+			var err error
+			if j.h == nil {
+				conn, err = x.localConn(ctx)
+			} else {
+				r.Host = j.h.Name
+				conn, err = x.conn(ctx, j.h)
+			}
+			if err != nil {
+				r.Result = check.Result{Detail: err.Error()}
+			} else {
+				env := map[string]string{"GOLIVE_RELEASE": ro.Release, "GOLIVE_PREVIOUS": ro.Previous}
+				if j.h != nil {
+					env["GOLIVE_HOST"], env["GOLIVE_ADDRESS"] = j.h.Name, j.h.Address
+				}
+				r.Result = e.checker.Until(ctx, j.c, conn, env)
+			}
+			mu.Lock()
+			results[i] = r
+			mu.Unlock()
+			return nil
+		})
+	}
+	g.Wait()
+	return results
+}

@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golive-dev/golive/internal/rollout"
+	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/transport"
+)
+
+// Request is a new run to start.
+type Request struct {
+	Rollout   *rollout.Rollout
+	Requester string
+	Ticket    string
+	PlanHash  string
+	LockWait  time.Duration // wait this long for the environment lock
+	// Created is called with the new run before anything else happens,
+	// so the caller can print its id.
+	Created func(store.Run)
+}
+
+// Start creates a run, takes the environment lock and executes the
+// rollout. The error is for what kept the run from executing (the lock is
+// held: a *store.LockedError); how the run ended is in the Outcome.
+func (e *Engine) Start(ctx context.Context, req Request) (*Outcome, error) {
+	ro := req.Rollout
+	run, err := e.o.Store.CreateRun(ctx, store.Run{
+		Plan: ro.Plan, Env: ro.Env, Release: ro.Release, PreviousRelease: ro.Previous,
+		Requester: req.Requester, Ticket: req.Ticket, PlanHash: req.PlanHash, Reason: "created by " + req.Requester,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create run: %w", err)
+	}
+	if req.Created != nil {
+		req.Created(run)
+	}
+	x := e.newExecution(run, ro, newHistory())
+	if err := x.lock(ctx, req.LockWait); err != nil {
+		reason := "not started: " + err.Error()
+		x.setState(ctx, []store.State{store.StatePending}, store.StateAborted, reason)
+		return &Outcome{Run: x.run}, err
+	}
+	defer x.unlock()
+	if err := x.setState(ctx, []store.State{store.StatePending}, store.StateRunning, "released by "+req.Requester); err != nil {
+		return nil, err
+	}
+	return x.execute(ctx)
+}
+
+func (e *Engine) newExecution(run store.Run, ro *rollout.Rollout, h *history) *execution {
+	return &execution{e: e, run: run, ro: ro, hist: h, conns: map[string]transport.Conn{}}
+}
+
+// Resume continues a run whose controller stopped (it was killed, or the
+// machine went down) from what its journal says: stages and hosts that
+// finished are not run again; a step that started but did not finish runs
+// again. A run that was backing out goes on backing out. ro must be built
+// from the same plan (hash) and release as the run.
+func (e *Engine) Resume(ctx context.Context, run store.Run, ro *rollout.Rollout) (*Outcome, error) {
+	events, err := e.o.Store.Events(ctx, run.ID, 0)
+	if err != nil {
+		return nil, err
+	}
+	x := e.newExecution(run, ro, replay(events))
+	if err := x.takeOver(ctx); err != nil {
+		return nil, err
+	}
+	defer x.unlock()
+	switch run.State {
+	case store.StateRunning, store.StateVerifying:
+		x.journal(ctx, store.Event{Kind: store.KindRun, Action: "resumed", Message: "resumed by pid " + fmt.Sprint(e.o.Holder.PID)})
+		return x.execute(ctx)
+	case store.StateBackingOut:
+		return x.backout(ctx, run.Reason)
+	}
+	return nil, fmt.Errorf("run %s is %s: %w", run.ID, run.State, ErrNotResumable)
+}
+
+// ErrNotResumable: the run is in a state resume cannot continue.
+var ErrNotResumable = errors.New("nothing to resume")
+
+// Backout backs out what the run touched: a failed run (automatic backout
+// off), a run whose backout did not finish, or a run whose controller
+// died. Steps already backed out are not backed out again.
+func (e *Engine) Backout(ctx context.Context, run store.Run, ro *rollout.Rollout, why string) (*Outcome, error) {
+	events, err := e.o.Store.Events(ctx, run.ID, 0)
+	if err != nil {
+		return nil, err
+	}
+	x := e.newExecution(run, ro, replay(events))
+	if err := x.takeOver(ctx); err != nil {
+		return nil, err
+	}
+	defer x.unlock()
+	return x.backout(ctx, why)
+}
+
+// execute runs the stages and verification, then records success or
+// fails and backs out.
+func (x *execution) execute(ctx context.Context) (*Outcome, error) {
+	defer x.closeConns()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopWatch := x.watch(ctx, cancel)
+	var err error
+	if a := x.hist.abortRequest(); a != nil {
+		err = a // requested before this controller took over
+	} else {
+		err = x.stages(ctx)
+	}
+	if err == nil {
+		err = x.verify(ctx)
+	}
+	stopWatch()
+	if err != nil && context.Cause(ctx) != nil && !errors.Is(err, context.Cause(ctx)) {
+		err = context.Cause(ctx) // the real reason: abort, lock lost
+	}
+	if err == nil {
+		return x.succeed(ctx)
+	}
+	return x.fail(ctx, err)
+}
+
+func (x *execution) stages(ctx context.Context) error {
+	for _, s := range x.ro.Stages {
+		if x.hist.isStageDone(s.Name) {
+			continue
+		}
+		if err := x.stage(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *execution) succeed(ctx context.Context) (*Outcome, error) {
+	out := &Outcome{}
+	for _, s := range x.ro.Stages {
+		for _, b := range s.Batches {
+			for _, h := range b.Hosts {
+				if !x.hist.isHostDone(s.Name, h.Name) {
+					out.Attention = append(out.Attention, fmt.Sprintf("%s: failed in stage %s within its max_failed; left as it is", h.Name, s.Name))
+					continue
+				}
+				if err := x.e.o.Store.SetLive(context.WithoutCancel(ctx), x.ro.Plan, x.ro.Env, h.Name, x.ro.Release, x.run.ID); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	for _, a := range out.Attention {
+		x.journal(ctx, store.Event{Kind: store.KindRun, Action: ActionNeedsAttention, Message: a})
+	}
+	err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StateSucceeded,
+		fmt.Sprintf("release %s is live", x.ro.Release))
+	out.Run = x.run
+	return out, err
+}
+
+// fail records why the run failed and backs out when it should.
+func (x *execution) fail(ctx context.Context, cause error) (*Outcome, error) {
+	reason := cause.Error()
+	var abort *AbortError
+	aborted := errors.As(cause, &abort)
+	var lost *LockLostError
+	if errors.As(cause, &lost) {
+		// Someone else owns the run now; touch nothing more.
+		return &Outcome{Run: x.run}, cause
+	}
+	if ctx.Err() != nil && !aborted {
+		reason = "interrupted: " + reason
+	}
+	if aborted && abort.NoBackout {
+		err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StateAborted, reason+" (no backout)")
+		return x.outcome(), err
+	}
+	if err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StateFailed, reason); err != nil {
+		return nil, err
+	}
+	if !x.ro.AutoBack && !aborted {
+		return x.outcome(), nil
+	}
+	return x.backout(ctx, reason)
+}
+
+func (x *execution) outcome() *Outcome { return &Outcome{Run: x.run} }
+
+// Accept ends a failed run (automatic backout off) as it is: what
+// finished stays, the run succeeds with the reason saying who accepted
+// it, and the environment lock is released.
+func (e *Engine) Accept(ctx context.Context, run store.Run, ro *rollout.Rollout, by string) (*Outcome, error) {
+	if run.State != store.StateFailed {
+		return nil, fmt.Errorf("run %s is %s; only a failed run can be accepted: %w", run.ID, run.State, ErrNotResumable)
+	}
+	events, err := e.o.Store.Events(ctx, run.ID, 0)
+	if err != nil {
+		return nil, err
+	}
+	x := e.newExecution(run, ro, replay(events))
+	if err := x.takeOver(ctx); err != nil {
+		return nil, err
+	}
+	defer x.unlock()
+	out := &Outcome{}
+	for _, s := range ro.Stages {
+		for _, b := range s.Batches {
+			for _, h := range b.Hosts {
+				switch {
+				case x.hist.isHostDone(s.Name, h.Name):
+					if err := e.o.Store.SetLive(ctx, ro.Plan, ro.Env, h.Name, ro.Release, run.ID); err != nil {
+						return nil, err
+					}
+				case x.hist.touchedHost(s.Name, h.Name):
+					out.Attention = append(out.Attention, fmt.Sprintf("%s: left half-done in stage %s (accepted as it is)", h.Name, s.Name))
+				}
+			}
+		}
+	}
+	err = x.setState(ctx, []store.State{store.StateFailed}, store.StateSucceeded, fmt.Sprintf("accepted as it is by %s (was: %s)", by, run.Reason))
+	out.Run = x.run
+	return out, err
+}

@@ -1,0 +1,173 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/golive-dev/golive/internal/rollout"
+	"github.com/golive-dev/golive/internal/store"
+)
+
+// BudgetError says a stage had more failed hosts than it allows.
+type BudgetError struct {
+	Stage          string
+	Failed, Budget int
+	First          string // the first host that failed, and why
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("stage %s: %d host(s) failed, max_failed is %d (first: %s)", e.Stage, e.Failed, e.Budget, e.First)
+}
+
+func (e *BudgetError) Unwrap() error { return errBudget }
+
+// stageRun is the state of one stage being executed.
+type stageRun struct {
+	s      *rollout.Stage
+	mu     sync.Mutex
+	failed int
+	first  string
+}
+
+// stage executes one stage: its batches in order, failing as soon as the
+// failure budget is exceeded.
+func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
+	if err := x.journal(ctx, store.Event{Kind: store.KindStage, Action: store.ActionStarted, Stage: s.Name}); err != nil {
+		return err
+	}
+	sr := &stageRun{s: s}
+	// Hosts that failed before a resume still count against the budget.
+	for _, b := range s.Batches {
+		for _, h := range b.Hosts {
+			if x.hist.isHostFailed(s.Name, h.Name) && !x.hist.isHostDone(s.Name, h.Name) {
+				sr.failed++
+			}
+		}
+	}
+	for i, b := range s.Batches {
+		if err := x.batch(ctx, sr, b, len(s.Batches)); err != nil {
+			x.journal(ctx, store.Event{Kind: store.KindStage, Action: store.ActionFailed, Stage: s.Name, Message: err.Error()})
+			return err
+		}
+		if s.Pause > 0 && i < len(s.Batches)-1 {
+			if err := x.e.o.Clock.Sleep(ctx, s.Pause); err != nil {
+				return context.Cause(ctx)
+			}
+		}
+	}
+	return x.journal(ctx, store.Event{Kind: store.KindStage, Action: store.ActionFinished, Stage: s.Name})
+}
+
+// batch runs the hosts of one batch in parallel. The first failure that
+// exceeds the budget cancels the batch: hosts still working are
+// terminated, hosts not started are not started.
+func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch, total int) error {
+	var todo []*rollout.Host
+	for _, h := range b.Hosts {
+		if !x.hist.isHostDone(sr.s.Name, h.Name) {
+			todo = append(todo, h)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if err := x.journal(ctx, store.Event{Kind: store.KindBatch, Action: store.ActionStarted, Stage: sr.s.Name, Batch: b.Index}); err != nil {
+		return err
+	}
+	bctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	g, gctx := errgroup.WithContext(bctx)
+	g.SetLimit(x.e.o.Parallel)
+	for _, h := range todo {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil
+			}
+			err := x.host(gctx, sr.s, b, h)
+			if err == nil {
+				return nil
+			}
+			if errors.Is(err, errJournal) {
+				cancel(err)
+				return err
+			}
+			if gctx.Err() != nil {
+				return nil // terminated because the batch was cancelled
+			}
+			sr.mu.Lock()
+			sr.failed++
+			if sr.first == "" {
+				sr.first = fmt.Sprintf("%s: %v", h.Name, err)
+			}
+			over := sr.failed > sr.s.MaxFailed
+			sr.mu.Unlock()
+			if over {
+				cancel(&BudgetError{Stage: sr.s.Name, Failed: sr.failed, Budget: sr.s.MaxFailed, First: sr.first})
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	if cause := context.Cause(bctx); cause != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return cause
+	}
+	x.journal(ctx, store.Event{Kind: store.KindBatch, Action: store.ActionFinished, Stage: sr.s.Name, Batch: b.Index})
+	return nil
+}
+
+// errJournal marks a failure to write the journal: the run cannot go on
+// safely.
+var errJournal = errors.New("journal write failed")
+
+// host runs a host's steps, then its health checks.
+func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host) error {
+	ev := store.Event{Kind: store.KindHost, Stage: s.Name, Batch: b.Index, Host: h.Name}
+	ev.Action = store.ActionStarted
+	if err := x.journal(ctx, ev); err != nil {
+		return fmt.Errorf("%w: %v", errJournal, err)
+	}
+	err := x.hostWork(ctx, s, b, h)
+	if err != nil {
+		ev.Action, ev.Message = store.ActionFailed, err.Error()
+		if ctx.Err() != nil {
+			ev.Action, ev.Message = store.ActionTerminated, "terminated: "+context.Cause(ctx).Error()
+		}
+	} else {
+		ev.Action = store.ActionFinished
+	}
+	if jerr := x.journal(ctx, ev); jerr != nil {
+		return fmt.Errorf("%w: %v", errJournal, jerr)
+	}
+	return err
+}
+
+func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host) error {
+	for _, st := range h.Steps {
+		if x.hist.isStepDone(s.Name, h.Name, st.Name) {
+			continue
+		}
+		if err := x.step(ctx, s, b, h, st); err != nil {
+			return err
+		}
+	}
+	conn, err := x.conn(ctx, h)
+	if err != nil {
+		return err
+	}
+	for _, c := range h.Health {
+		if err := x.runCheck(ctx, s.Name, h, c, conn); err != nil {
+			return err
+		}
+	}
+	return nil
+}

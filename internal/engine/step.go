@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golive-dev/golive/internal/rollout"
+	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/transport"
+)
+
+// StepError is a step that did not succeed on a host.
+type StepError struct {
+	Host, Step string
+	ExitCode   int // -1 when it did not exit by itself
+	Why        string
+}
+
+func (e *StepError) Error() string {
+	if e.ExitCode >= 0 {
+		return fmt.Sprintf("step %s: exit %d%s", e.Step, e.ExitCode, e.Why)
+	}
+	return fmt.Sprintf("step %s: %s", e.Step, e.Why)
+}
+
+// step runs one step on a host with its timeout and retries.
+func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step) error {
+	ev := store.Event{Kind: store.KindStep, Stage: s.Name, Batch: b.Index, Host: h.Name, Step: st.Name}
+	if st.Skip {
+		ev.Action, ev.Message = store.ActionSkipped, "when is false"
+		return x.journalOrFail(ctx, ev)
+	}
+	attempts := st.Retries + 1
+	var last error
+	for attempt := 1; attempt <= attempts; attempt++ {
+		ev.Action, ev.Message, ev.ExitCode, ev.Output, ev.Duration = store.ActionStarted, "", nil, "", 0
+		if attempts > 1 {
+			ev.Message = fmt.Sprintf("attempt %d/%d", attempt, attempts)
+		}
+		if err := x.journalOrFail(ctx, ev); err != nil {
+			return err
+		}
+		res, out, err := x.attempt(ctx, s, b, h, st)
+		ev.Duration, ev.Output = res.Duration, out
+		if res.ExitCode >= 0 && err == nil {
+			ev.ExitCode = store.ExitCode(res.ExitCode)
+		}
+		switch {
+		case err == nil && res.ExitCode == 0:
+			ev.Action = store.ActionFinished
+			return x.journalOrFail(ctx, ev)
+		case ctx.Err() != nil:
+			ev.Action, ev.Message = store.ActionTerminated, "terminated: "+context.Cause(ctx).Error()
+			x.journalOrFail(ctx, ev)
+			return &StepError{Host: h.Name, Step: st.Name, ExitCode: -1, Why: "terminated"}
+		case errors.Is(err, errStepTimeout):
+			ev.Action, ev.Message = store.ActionTimedOut, fmt.Sprintf("timed out after %s, killed", st.Timeout)
+			last = &StepError{Host: h.Name, Step: st.Name, ExitCode: -1, Why: ev.Message}
+		case err != nil:
+			ev.Action, ev.Message = store.ActionFailed, err.Error()
+			last = &StepError{Host: h.Name, Step: st.Name, ExitCode: -1, Why: err.Error()}
+		default:
+			ev.Action = store.ActionFailed
+			last = &StepError{Host: h.Name, Step: st.Name, ExitCode: res.ExitCode, Why: lastLine(out)}
+		}
+		if attempt < attempts {
+			ev.Action = store.ActionRetried
+			ev.Message = strings.TrimSpace(ev.Message + " (will retry)")
+		}
+		if err := x.journalOrFail(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return last
+}
+
+var errStepTimeout = errors.New("step timed out")
+
+// attempt runs a step once; the returned output is its tail, redacted.
+func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step) (transport.Result, string, error) {
+	sctx, cancel := context.WithTimeoutCause(ctx, st.Timeout, errStepTimeout)
+	defer cancel()
+	var conn transport.Conn
+	var err error
+	if st.Local {
+		conn, err = x.localConn(ctx)
+	} else {
+		conn, err = x.conn(ctx, h)
+	}
+	if err != nil {
+		return transport.Result{ExitCode: -1}, "", err
+	}
+	if st.Upload != nil {
+		return x.upload(sctx, conn, h, st)
+	}
+	tail := &tailBuffer{max: store.MaxOutput}
+	res, err := conn.Run(sctx, transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
+	if err != nil && errors.Is(context.Cause(sctx), errStepTimeout) && ctx.Err() == nil {
+		err = fmt.Errorf("%w: %v", errStepTimeout, err)
+	}
+	return res, tail.String(), err
+}
+
+func (x *execution) upload(ctx context.Context, conn transport.Conn, h *rollout.Host, st *rollout.Step) (transport.Result, string, error) {
+	u := st.Upload
+	src, sum := u.Src, ""
+	if u.Artifact != "" {
+		a, ok := x.e.o.Artifacts[u.Artifact]
+		if !ok {
+			return transport.Result{ExitCode: -1}, "", fmt.Errorf("artifact %q was not verified before the run", u.Artifact)
+		}
+		src, sum = a.Path, a.SHA256
+	} else if a, ok := x.e.o.Artifacts["src:"+u.Src]; ok {
+		src, sum = a.Path, a.SHA256
+	}
+	mode, _ := strconv.ParseUint(u.Mode, 8, 32)
+	start := time.Now()
+	res, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: u.To, Mode: osMode(mode)})
+	r := transport.Result{ExitCode: 0, Duration: time.Since(start)}
+	if err != nil {
+		if errors.Is(context.Cause(ctx), errStepTimeout) {
+			err = fmt.Errorf("%w: %v", errStepTimeout, err)
+		}
+		return transport.Result{ExitCode: -1, Duration: r.Duration}, "", err
+	}
+	msg := fmt.Sprintf("uploaded %d bytes to %s", res.Bytes, u.To)
+	if res.Skipped {
+		msg = fmt.Sprintf("skipped: %s already has sha256 %s", u.To, short(sum))
+	}
+	return r, msg, nil
+}
+
+func short(sum string) string {
+	if len(sum) > 12 {
+		return sum[:12]
+	}
+	return sum
+}
+
+// stepEnv is the contract's GOLIVE_* environment plus the step's env.
+func (x *execution) stepEnv(s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step) map[string]string {
+	env := map[string]string{
+		"GOLIVE_RELEASE": x.ro.Release, "GOLIVE_PREVIOUS": x.ro.Previous, "GOLIVE_HOST": h.Name,
+		"GOLIVE_ADDRESS": h.Address, "GOLIVE_RUN_ID": x.run.ID, "GOLIVE_STAGE": s.Name,
+		"GOLIVE_STEP": st.Name, "GOLIVE_BATCH": strconv.Itoa(b.Index),
+	}
+	for k, v := range st.Env {
+		env[k] = v
+	}
+	return env
+}
+
+func (x *execution) journalOrFail(ctx context.Context, ev store.Event) error {
+	if err := x.journal(ctx, ev); err != nil {
+		return fmt.Errorf("%w: %v", errJournal, err)
+	}
+	return nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return store.TailOutput(string(t.buf))
+}
+
+// lastLine returns ": <last non-empty line>" of output, or "".
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			if len(l) > 200 {
+				l = l[:200] + "..."
+			}
+			return ": " + l
+		}
+	}
+	return ""
+}
