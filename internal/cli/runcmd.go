@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/golive-dev/golive/internal/artifact"
 	"github.com/golive-dev/golive/internal/engine"
@@ -291,7 +293,13 @@ func (e *env) progress(pr *prepared, w io.Writer) *progressSink {
 }
 
 func (s *progressSink) setRun(id string) {
-	s.p = ui.NewProgress(s.w, s.ro, id, ui.ProgressOptions{TTY: s.tty, Style: ui.Style{Colour: s.tty}})
+	o := ui.ProgressOptions{TTY: s.tty, Style: ui.Style{Colour: s.tty}}
+	if f, ok := s.w.(*os.File); ok && s.tty {
+		if w, h, err := term.GetSize(int(f.Fd())); err == nil {
+			o.Width, o.Height = w, h
+		}
+	}
+	s.p = ui.NewProgress(s.w, s.ro, id, o)
 }
 
 func (s *progressSink) Observe(ev store.Event) {

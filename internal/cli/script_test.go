@@ -24,6 +24,7 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("NO_COLOR", "1")
+			e.Setenv("GOLIVE_USER", "tester")
 			return nil
 		},
 	})

@@ -34,6 +34,27 @@ func (x *execution) lock(ctx context.Context, wait time.Duration) error {
 	}
 }
 
+// waitUnlocked waits up to wait for the environment lock to be free; a
+// lock still held then is a *store.LockedError.
+func (e *Engine) waitUnlocked(ctx context.Context, plan, env string, wait time.Duration) error {
+	deadline := e.o.Clock.Now().Add(wait)
+	for {
+		l, err := e.o.Store.GetLock(ctx, plan, env)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !e.o.Clock.Now().Before(deadline) {
+			return &store.LockedError{Lock: l}
+		}
+		if err := e.o.Clock.Sleep(ctx, min(time.Second, deadline.Sub(e.o.Clock.Now()))); err != nil {
+			return err
+		}
+	}
+}
+
 func (x *execution) lockRecord() store.Lock {
 	return store.Lock{Plan: x.run.Plan, Env: x.run.Env, RunID: x.run.ID, Holder: x.e.o.Holder, Requester: x.run.Requester}
 }

@@ -28,6 +28,11 @@ type Request struct {
 // held: a *store.LockedError); how the run ended is in the Outcome.
 func (e *Engine) Start(ctx context.Context, req Request) (*Outcome, error) {
 	ro := req.Rollout
+	// Wait for the lock before creating the run, so a locked environment
+	// does not fill the history with runs that never started.
+	if err := e.waitUnlocked(ctx, ro.Plan, ro.Env, req.LockWait); err != nil {
+		return nil, err
+	}
 	run, err := e.o.Store.CreateRun(ctx, store.Run{
 		Plan: ro.Plan, Env: ro.Env, Release: ro.Release, PreviousRelease: ro.Previous,
 		Requester: req.Requester, Ticket: req.Ticket, PlanHash: req.PlanHash, Reason: "created by " + req.Requester,
@@ -39,7 +44,7 @@ func (e *Engine) Start(ctx context.Context, req Request) (*Outcome, error) {
 		req.Created(run)
 	}
 	x := e.newExecution(run, ro, newHistory())
-	if err := x.lock(ctx, req.LockWait); err != nil {
+	if err := x.lock(ctx, 0); err != nil {
 		reason := "not started: " + err.Error()
 		x.setState(ctx, []store.State{store.StatePending}, store.StateAborted, reason)
 		return &Outcome{Run: x.run}, err

@@ -173,7 +173,7 @@ func actionText(a store.Action) string {
 		return "TIMED OUT"
 	case store.ActionBackoutFailed:
 		return "BACKOUT FAILED"
-	case "needs_attention":
+	case actionNeedsAttention:
 		return "NEEDS ATTENTION"
 	}
 	return strings.ReplaceAll(string(a), "_", " ")

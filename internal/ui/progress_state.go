@@ -2,10 +2,18 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
+)
+
+// Actions the engine journals beyond store's vocabulary.
+const (
+	actionBackoutStarted store.Action = "backout_started"
+	actionNotBackedOut   store.Action = "not_backed_out"
+	actionNeedsAttention store.Action = "needs_attention"
 )
 
 // cell is the state of one step (or of a host, or a health column) in the
@@ -138,7 +146,7 @@ func (p *Progress) apply(e store.Event, now time.Time) {
 	case store.KindCheck:
 		p.applyCheck(e)
 	case store.KindRun:
-		if e.Action == "needs_attention" {
+		if e.Action == actionNeedsAttention {
 			p.applyAttention(e)
 		}
 	case store.KindMonitor:
@@ -177,6 +185,10 @@ func (p *Progress) applyHost(e store.Event) {
 			hv.note = oneLine(e.Message)
 		}
 		p.addFailure(hv, failure{stage: e.Stage, host: e.Host, what: "host failed", message: e.Message, output: e.Output, exit: e.ExitCode})
+	case store.ActionTerminated:
+		hv.state = cellTerminated
+	case actionBackoutStarted:
+		hv.note = "backing out"
 	case store.ActionBackedOut:
 		hv.state, hv.note = cellBackedOut, "backed out"
 	case store.ActionBackoutFailed:
@@ -196,7 +208,7 @@ func (p *Progress) applyStep(e store.Event) {
 	if hv == nil {
 		return
 	}
-	if hv.state == cellPending {
+	if hv.state == cellPending && e.Action == store.ActionStarted {
 		hv.state = cellRunning
 	}
 	c, note := stepCell(e)
@@ -223,7 +235,14 @@ func (p *Progress) applyStep(e store.Event) {
 func stepCell(e store.Event) (cell, string) {
 	switch e.Action {
 	case store.ActionStarted:
+		if e.Message != "" { // attempt 2/3
+			return cellRunning, e.Step + " (" + oneLine(e.Message) + ")"
+		}
 		return cellRunning, e.Step
+	case actionBackoutStarted:
+		return cellRunning, "backing out " + e.Step
+	case actionNotBackedOut:
+		return cellPending, e.Step + " not backed out"
 	case store.ActionRetried:
 		return cellRunning, e.Step + " (retrying" + exitText(e.ExitCode, ", ") + ")"
 	case store.ActionFinished:
@@ -264,6 +283,10 @@ func (p *Progress) applyCheck(e store.Event) {
 		if hv.health != cellFailed && hv.passed >= hv.nHealth {
 			hv.health = cellOK
 		}
+	case cellTerminated:
+		if hv.health != cellFailed {
+			hv.health = cellTerminated
+		}
 	case cellFailed:
 		hv.health = cellFailed
 		hv.note = "health " + quoteName(e.Step) + " failed"
@@ -282,7 +305,7 @@ func (p *Progress) applyVerify(e store.Event, c cell) {
 		cv = &checkView{name: e.Step}
 		p.verify = append(p.verify, cv)
 	}
-	if c != cellPending {
+	if c != cellPending && cv.state != cellFailed { // failed stays failed, whatever the other hosts say
 		cv.state = c
 	}
 	if c == cellFailed {
@@ -298,25 +321,45 @@ func checkCell(a store.Action) cell {
 		return cellOK
 	case store.ActionFailed, store.ActionTimedOut:
 		return cellFailed
+	case store.ActionTerminated:
+		return cellTerminated
 	}
 	return cellPending
 }
 
 func (p *Progress) applyAttention(e store.Event) {
-	who := e.Host
-	if who == "" {
-		who = "run"
+	msg := oneLine(e.Message)
+	host := e.Host
+	if host == "" { // the engine says "HOST: why"
+		if h, _, ok := strings.Cut(msg, ":"); ok && p.knownHost(h) {
+			host = h
+		}
 	}
-	if e.Message != "" {
-		who += " (" + oneLine(e.Message) + ")"
+	who := msg
+	switch {
+	case e.Host != "" && msg != "":
+		who = e.Host + " (" + msg + ")"
+	case e.Host != "":
+		who = e.Host
+	case who == "":
+		who = "run"
 	}
 	p.attn = append(p.attn, who)
 	for _, sv := range p.stages {
-		if hv := sv.hostIdx[e.Host]; hv != nil && sv.started {
+		if hv := sv.hostIdx[host]; hv != nil && sv.started {
 			hv.note = "needs attention"
 		}
 	}
 	p.fails = append(p.fails, failure{stage: e.Stage, host: e.Host, what: "needs attention", message: e.Message, output: e.Output})
+}
+
+func (p *Progress) knownHost(name string) bool {
+	for _, sv := range p.stages {
+		if sv.hostIdx[name] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // addFailure records f unless hv's failure is already recorded: a host's

@@ -189,7 +189,7 @@ func (p *Progress) bar(sv *stageView, nameW int) string {
 func countText(st Style, c counts, all bool) string {
 	var parts []string
 	add := func(n int, what string, paint func(string) string) {
-		if n > 0 || (all && what != "pending" && what != "backed out" && what != "backout failed") {
+		if n > 0 || (all && (what == "ok" || what == "running" || what == "failed")) {
 			parts = append(parts, paint(fmt.Sprintf("%d %s", n, what)))
 		}
 	}
@@ -201,6 +201,7 @@ func countText(st Style, c counts, all bool) string {
 	add(c[cellFailed], "failed", st.Red)
 	add(c[cellBackedOut], "backed out", st.Yellow)
 	add(c[cellBackoutFailed], "backout failed", st.Red)
+	add(c[cellTerminated], "terminated", st.Yellow)
 	if all {
 		add(c[cellPending], "pending", id)
 	}

@@ -338,3 +338,46 @@ func TestCutVisible(t *testing.T) {
 		t.Errorf("cut a line that fits: %q", got)
 	}
 }
+
+// The engine journals a few actions beyond the store's list: backout_started
+// (host and step), not_backed_out, and needs_attention naming the host in
+// its message.
+func TestProgressTTYEngineBackoutVocabulary(t *testing.T) {
+	c := clock.NewFake(t0)
+	var out bytes.Buffer
+	p := NewProgress(&out, testRollout(), "r-1", ProgressOptions{Clock: c, TTY: true})
+	for _, e := range []store.Event{
+		ev(store.KindStage, store.ActionStarted, "web", 0, "", ""),
+		ev(store.KindBatch, store.ActionStarted, "web", 1, "", ""),
+		ev(store.KindHost, store.ActionStarted, "web", 1, "web-1", ""),
+		ev(store.KindStep, store.ActionFinished, "web", 1, "web-1", "upload"),
+		ev(store.KindStep, store.ActionFinished, "web", 1, "web-1", "switch"),
+		ev(store.KindStep, store.ActionTerminated, "web", 1, "web-1", "restart"),
+		ev(store.KindHost, store.ActionTerminated, "web", 1, "web-1", ""),
+		ev(store.KindHost, "backout_started", "web", 0, "web-1", ""),
+		ev(store.KindStep, "backout_started", "web", 0, "web-1", "restart"),
+		ev(store.KindStep, store.ActionBackedOut, "web", 0, "web-1", "restart"),
+		ev(store.KindStep, "backout_started", "web", 0, "web-1", "switch"),
+		{RunID: "r-1", Kind: store.KindStep, Action: store.ActionBackoutFailed, Stage: "web", Host: "web-1", Step: "switch", ExitCode: store.ExitCode(4), Output: "no space left\n"},
+		{RunID: "r-1", Kind: store.KindHost, Action: store.ActionBackoutFailed, Stage: "web", Host: "web-1", Message: "exit 4: no space left"},
+		{RunID: "r-1", Kind: store.KindRun, Action: "needs_attention", Message: "web-1: backout of step switch failed: exit 4"},
+	} {
+		p.Observe(e)
+	}
+	p.Close()
+	frame, _ := finalFrame(t, out.String())
+	got := strings.Join(frame, "\n")
+	for _, w := range []string{
+		"web    [######..............] 1/3 hosts  batch 1/2 (canary)  1 backout failed",
+		"  web-1  ✔ ! ↺  ·  needs attention",
+		"needs attention: web-1: backout of step switch failed: exit 4",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("frame lacks %q:\n%s", w, got)
+		}
+	}
+	_, fails, _ := strings.Cut(stripANSI(out.String()), "\nFailures\n")
+	if n := strings.Count(fails, "web-1"); n != 2 { // the step's backout, and the attention message
+		t.Errorf("failures section names web-1 %d times, want 2:\n%s", n, fails)
+	}
+}
