@@ -1,17 +1,22 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/ui"
 )
 
 func newPlan(e *env) *cobra.Command {
 	var f planFlags
+	var storeFlag string
 	c := &cobra.Command{
 		Use:   "plan [FILE] -r VERSION",
 		Short: "Show the rollout exactly as it will happen, touching nothing",
@@ -32,7 +37,11 @@ Nothing on any target is touched.`,
 			if err != nil {
 				return err
 			}
-			r, err := rollout.Build(rollout.Input{Plan: p, Release: f.release, Env: e.environMap(), Secrets: secrets})
+			previous, err := e.previousIfStored(c.Context(), storeFlag, p)
+			if err != nil {
+				return err
+			}
+			r, err := rollout.Build(rollout.Input{Plan: p, Release: f.release, Previous: previous, Env: e.environMap(), Secrets: secrets})
 			if err != nil {
 				return withCode(ExitUsage, "%s", red.String(err.Error()))
 			}
@@ -48,5 +57,22 @@ Nothing on any target is touched.`,
 	}
 	f.register(c, true)
 	c.Flags().BoolVar(&f.json, "json", false, "print the complete rollout as JSON")
+	c.Flags().StringVar(&storeFlag, "store", "", "state store to read the previous release from (else $GOLIVE_STORE, else .golive/state.db beside the plan, when it exists)")
 	return c
+}
+
+// previousIfStored reads the live release from the store when there is
+// one; plan never creates a store.
+func (e *env) previousIfStored(ctx context.Context, flag string, p *plan.Plan) (string, error) {
+	if flag == "" && e.getenv("GOLIVE_STORE") == "" {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(p.File), ".golive", "state.db")); err != nil {
+			return "", nil
+		}
+	}
+	st, err := e.openStore(ctx, flag, p.File)
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	return st.PreviousRelease(ctx, p.Name, p.Env)
 }

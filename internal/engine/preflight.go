@@ -34,8 +34,8 @@ func (e *Engine) Preflight(ctx context.Context, ro *rollout.Rollout) []Preflight
 		if len(c.Targets) == 0 {
 			jobs = append(jobs, job{c, nil})
 		}
-		for _, h := range c.Targets {
-			jobs = append(jobs, job{c, h})
+		for i, h := range c.Targets {
+			jobs = append(jobs, job{c.PerTarget[i], h})
 		}
 	}
 	results := make([]PreflightResult, len(jobs))

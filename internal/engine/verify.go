@@ -75,19 +75,19 @@ func (x *execution) verify(ctx context.Context) error {
 }
 
 func (x *execution) verifyCheck(ctx context.Context, c *rollout.Check) error {
-	if c.Local || c.Kind != "run" || len(c.Targets) == 0 {
+	if c.Local || len(c.Targets) == 0 {
 		conn, err := x.localConn(ctx)
 		if err != nil {
 			return err
 		}
 		return x.runCheck(ctx, "", nil, c, conn)
 	}
-	for _, h := range c.Targets {
+	for i, h := range c.Targets {
 		conn, err := x.conn(ctx, h)
 		if err != nil {
 			return err
 		}
-		if err := x.runCheck(ctx, "", h, c, conn); err != nil {
+		if err := x.runCheck(ctx, "", h, c.PerTarget[i], conn); err != nil {
 			return err
 		}
 	}

@@ -119,6 +119,9 @@ type Check struct {
 	// Targets are the hosts a preflight or verify check runs on (empty:
 	// the controller).
 	Targets []*Host `json:"targets,omitempty"`
+	// PerTarget is the check rendered for each of Targets (with its
+	// host.* names), in the same order.
+	PerTarget []*Check `json:"per_target,omitempty"`
 }
 
 // Build computes the rollout. Errors are expression failures (a missing
@@ -150,7 +153,9 @@ func Build(in Input) (*Rollout, error) {
 		if err != nil {
 			return nil, fmt.Errorf("preflight %q: %w", p.Preflight[i].Name, err)
 		}
-		c.Targets = checkTargets(&p.Preflight[i], targets)
+		if err := perTarget(c, &p.Preflight[i], targets, base); err != nil {
+			return nil, fmt.Errorf("preflight %q: %w", p.Preflight[i].Name, err)
+		}
 		r.Preflight = append(r.Preflight, c)
 	}
 	for i := range p.Stages {
@@ -165,7 +170,9 @@ func Build(in Input) (*Rollout, error) {
 		if err != nil {
 			return nil, fmt.Errorf("verify %q: %w", p.Verify[i].Name, err)
 		}
-		c.Targets = checkTargets(&p.Verify[i], targets)
+		if err := perTarget(c, &p.Verify[i], targets, base); err != nil {
+			return nil, fmt.Errorf("verify %q: %w", p.Verify[i].Name, err)
+		}
 		r.Verify = append(r.Verify, c)
 	}
 	for _, m := range p.Monitors {
@@ -217,18 +224,23 @@ func buildHost(ps *plan.Stage, t *plan.Target, scope *plan.Scope) (*Host, error)
 	return h, nil
 }
 
-// checkTargets resolves where a preflight or verify check runs: nowhere
-// (the controller) when it is local or names no targets.
-func checkTargets(c *plan.Check, targets []*plan.Target) []*Host {
-	if c.Local || len(c.On) == 0 {
+// perTarget resolves where a preflight or verify check runs (nowhere: the
+// controller, when it is local or names no targets) and renders it for
+// each target.
+func perTarget(c *Check, pc *plan.Check, targets []*plan.Target, base *plan.Scope) error {
+	if pc.Local || len(pc.On) == 0 {
 		return nil
 	}
-	sel, _ := plan.Select(targets, c.On)
-	var out []*Host
+	sel, _ := plan.Select(targets, pc.On)
 	for _, t := range sel {
-		out = append(out, &Host{Name: t.Name, Address: t.Address, Transport: t.Transport, Dir: t.Dir, User: t.User, Port: t.Port, Target: t})
+		rc, err := renderCheck(pc, HostScope(base, t, "", 0))
+		if err != nil {
+			return fmt.Errorf("host %s: %w", t.Name, err)
+		}
+		c.Targets = append(c.Targets, &Host{Name: t.Name, Address: t.Address, Transport: t.Transport, Dir: t.Dir, User: t.User, Port: t.Port, Target: t})
+		c.PerTarget = append(c.PerTarget, rc)
 	}
-	return out
+	return nil
 }
 
 // HostScope is the expression scope for one host of a stage's batch.
