@@ -1,0 +1,78 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRender(t *testing.T) {
+	scope := &Scope{
+		Release: map[string]any{"version": "1.2", "previous": ""},
+		Host:    map[string]any{"name": "web-1", "roles": []string{"web", "canary"}, "vars": map[string]any{"w": "2"}},
+		Vars:    map[string]string{"dir": "/srv"}, Env: map[string]string{"HOME": "/root"},
+		Secrets: map[string]string{"PW": "pw"}, Batch: map[string]any{"index": 3},
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"${{ vars.dir }}/releases/${{ release.version }}", "/srv/releases/1.2"},
+		{"${{release.previous}}", ""},
+		{"${{ host.roles }}", "web,canary"},
+		{"${{ host.vars.w }} ${{ batch.index }}", "2 3"},
+		{"${{ env.HOME }} ${{ env.NOPE }}.", "/root ."},
+		{"${{ upper(host.name) }}", "WEB-1"},
+		{"${{ release.version == '1.2' ? 'new' : 'old' }}", "new"},
+		{"pw=${{ secrets.PW }}", "pw=pw"},
+	} {
+		got, err := Render(tc.in, scope)
+		if err != nil || got != tc.want {
+			t.Errorf("Render(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := Render("${{ secrets.MISSING }}", scope); err == nil || !strings.Contains(err.Error(), "GOLIVE_SECRET_MISSING") {
+		t.Errorf("missing secret: %v", err)
+	}
+	if _, err := Render("${{ release.version", scope); err == nil {
+		t.Error("unclosed expression: want an error")
+	}
+}
+
+func TestEvalBool(t *testing.T) {
+	scope := &Scope{Host: map[string]any{"name": "h2"}, Result: 0.5}
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{`host.name == "h2"`, true}, {`${{ host.name == "h1" }}`, false}, {"result < 1", true},
+	} {
+		got, err := EvalBool(tc.in, scope)
+		if err != nil || got != tc.want {
+			t.Errorf("EvalBool(%q) = %v, %v", tc.in, got, err)
+		}
+	}
+	if _, err := EvalBool("host.name", scope); err == nil || !strings.Contains(err.Error(), "not true or false") {
+		t.Errorf("non-boolean condition: %v", err)
+	}
+}
+
+func TestCheckNames(t *testing.T) {
+	vars := map[string]bool{"dir": true}
+	for code, want := range map[string]string{
+		"vars.dir":             "",
+		"host.vars.anything":   "",
+		"env.WHATEVER":         "",
+		"vars.nope":            "unknown variable vars.nope",
+		"release.versoin":      "unknown name release.versoin",
+		"relase.version":       `unknown name "relase"`,
+		"run.id + stage.name":  "",
+		"result > 1":           `unknown name "result"`,
+		"len(host.roles) > 1 ": "",
+	} {
+		err := CheckNames(code, vars, false)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: unexpected error %v", code, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: got %v, want %q", code, err, want)
+		}
+	}
+}
