@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -37,6 +38,7 @@ func newStatus(e *env) *cobra.Command {
 			}
 			sum := summarize(events)
 			lock, lockErr := st.GetLock(ctx, r.Plan, r.Env)
+			gone := controllerGone(r, lock, lockErr)
 			if f.json {
 				out := runJSON(r)
 				out["hosts"] = sum.hosts
@@ -44,13 +46,18 @@ func newStatus(e *env) *cobra.Command {
 				if lockErr == nil && lock.RunID == r.ID {
 					out["lock"] = map[string]any{"holder": lock.Holder.String(), "heartbeat": lock.HeartbeatAt}
 				}
+				out["controller_gone"] = gone
 				return e.printJSON(out)
 			}
 			w := tabwriter.NewWriter(e.stdio.Out, 0, 0, 2, ' ', 0)
 			fmt.Fprintf(w, "run\t%s\n", r.ID)
 			fmt.Fprintf(w, "plan\t%s%s\n", r.Plan, envSuffix(r.Env))
 			fmt.Fprintf(w, "release\t%s (previous: %s)\n", r.Release, orNone(r.PreviousRelease))
-			fmt.Fprintf(w, "state\t%s\n", r.State)
+			if gone {
+				fmt.Fprintf(w, "state\t%s, but its controller is gone: run `golive resume %s` or `golive backout %s`\n", r.State, r.ID, r.ID)
+			} else {
+				fmt.Fprintf(w, "state\t%s\n", r.State)
+			}
 			fmt.Fprintf(w, "reason\t%s\n", r.Reason)
 			fmt.Fprintf(w, "requester\t%s\n", r.Requester)
 			if r.Ticket != "" {
@@ -78,6 +85,21 @@ func newStatus(e *env) *cobra.Command {
 	f.registerRun(c)
 	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
 	return c
+}
+
+// controllerGone reports whether a run that says it is being executed has
+// nobody executing it: no lock, or a lock whose holder is gone.
+func controllerGone(r store.Run, lock store.Lock, lockErr error) bool {
+	switch r.State {
+	case store.StateRunning, store.StateVerifying, store.StateBackingOut:
+	default:
+		return false
+	}
+	if lockErr != nil || lock.RunID != r.ID {
+		return true
+	}
+	host, _ := os.Hostname()
+	return store.HolderGone(lock, time.Now(), host, store.PIDAlive)
 }
 
 func fmtTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") }

@@ -157,6 +157,7 @@ func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.
 		Parallel:   f.parallel,
 		Artifacts:  pr.artifacts,
 		PlanDir:    filepath.Dir(pr.plan.File),
+		Resolve:    func(path string) string { return load.Path(pr.plan, path) },
 	})
 }
 

@@ -40,6 +40,9 @@ type Options struct {
 	Artifacts map[string]artifact.File
 	// PlanDir is the directory local steps and checks run in.
 	PlanDir string
+	// Resolve turns a path written in the plan (identity_file,
+	// known_hosts) into a controller path: ~ and relative to the plan.
+	Resolve func(string) string
 }
 
 // Engine runs rollouts. One Engine can run one run at a time per call.
@@ -70,6 +73,13 @@ func New(o Options) *Engine {
 		o.Holder = store.Holder{PID: os.Getpid(), Hostname: host}
 	}
 	return &Engine{o: o, checker: &check.Checker{Clock: o.Clock}}
+}
+
+func (e *Engine) resolve(path string) string {
+	if path == "" || e.o.Resolve == nil {
+		return path
+	}
+	return e.o.Resolve(path)
 }
 
 // Outcome is how a run ended, for the caller's summary and exit code.
@@ -162,7 +172,8 @@ func (x *execution) conn(ctx context.Context, h *rollout.Host) (transport.Conn, 
 	if !ok {
 		return nil, fmt.Errorf("host %s: transport %q is not available in this golive", h.Name, h.Transport)
 	}
-	th := transport.Host{Name: h.Name, Address: h.Address, User: h.User, Port: h.Port, Dir: h.Dir}
+	th := transport.Host{Name: h.Name, Address: h.Address, User: h.User, Port: h.Port, Dir: h.Dir,
+		IdentityFile: x.e.resolve(h.Identity), KnownHosts: x.e.resolve(h.Known), Jump: h.Jump}
 	if h.Target != nil {
 		th.Vars = h.Target.Vars
 	}

@@ -76,6 +76,9 @@ type Host struct {
 	Dir       string       `json:"dir,omitempty"`
 	User      string       `json:"user,omitempty"`
 	Port      int          `json:"port,omitempty"`
+	Identity  string       `json:"identity_file,omitempty"`
+	Known     string       `json:"known_hosts,omitempty"`
+	Jump      string       `json:"jump,omitempty"`
 	Steps     []*Step      `json:"steps"`
 	Health    []*Check     `json:"health"`
 	Target    *plan.Target `json:"-"`
@@ -206,7 +209,7 @@ func buildStage(ps *plan.Stage, targets []*plan.Target, base *plan.Scope) (*Stag
 }
 
 func buildHost(ps *plan.Stage, t *plan.Target, scope *plan.Scope) (*Host, error) {
-	h := &Host{Name: t.Name, Address: t.Address, Transport: t.Transport, Dir: t.Dir, User: t.User, Port: t.Port, Target: t}
+	h := newHost(t)
 	for i := range ps.Steps {
 		st, err := renderStep(&ps.Steps[i], scope)
 		if err != nil {
@@ -237,10 +240,15 @@ func perTarget(c *Check, pc *plan.Check, targets []*plan.Target, base *plan.Scop
 		if err != nil {
 			return fmt.Errorf("host %s: %w", t.Name, err)
 		}
-		c.Targets = append(c.Targets, &Host{Name: t.Name, Address: t.Address, Transport: t.Transport, Dir: t.Dir, User: t.User, Port: t.Port, Target: t})
+		c.Targets = append(c.Targets, newHost(t))
 		c.PerTarget = append(c.PerTarget, rc)
 	}
 	return nil
+}
+
+func newHost(t *plan.Target) *Host {
+	return &Host{Name: t.Name, Address: t.Address, Transport: t.Transport, Dir: t.Dir, User: t.User, Port: t.Port,
+		Identity: t.IdentityFile, Known: t.KnownHosts, Jump: t.Jump, Target: t}
 }
 
 // HostScope is the expression scope for one host of a stage's batch.

@@ -23,6 +23,10 @@ type Host struct {
 	Port    int               // remote port (ssh); 0 = the transport's default
 	Dir     string            // working directory; relative Command.Dir and Upload.To resolve against it
 	Vars    map[string]string // the host's plan vars
+	// ssh only: files already resolved to absolute controller paths.
+	IdentityFile string // private key; "" = ssh-agent and the default keys
+	KnownHosts   string // known_hosts used to verify the host key; "" = ~/.ssh/known_hosts
+	Jump         string // jump host, like ProxyJump: [user@]host[:port]
 }
 
 // Command is a script to run on a target with `sh -c Script`.
