@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -253,6 +254,7 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 	if err != nil {
 		fmt.Fprintf(e.stdio.Err, "golive: %s\n", pr.red.String(err.Error()))
 	}
+	e.printHostSummary(ctx, e.human(f), pr, events)
 	return silent(exitFor(out, touched))
 }
 
@@ -278,6 +280,48 @@ func (e *env) printOutcome(w io.Writer, out *engine.Outcome, red *redact.Redacto
 	case store.StateBackoutFailed:
 		fmt.Fprintf(w, "  fix the hosts above, then run `golive backout %s` again to finish\n", r.ID)
 	}
+}
+
+// printHostSummary prints, per touched host, the release live on it now
+// and how long the run worked on it.
+func (e *env) printHostSummary(ctx context.Context, w io.Writer, pr *prepared, events []store.Event) {
+	first, last := map[string]time.Time{}, map[string]time.Time{}
+	var order []string
+	for _, ev := range events {
+		if ev.Host == "" || (ev.Kind != store.KindStep && ev.Kind != store.KindHost && ev.Kind != store.KindCheck) {
+			continue
+		}
+		if _, seen := first[ev.Host]; !seen {
+			first[ev.Host] = ev.Time
+			order = append(order, ev.Host)
+		}
+		last[ev.Host] = ev.Time
+	}
+	if len(order) == 0 {
+		return
+	}
+	live, err := pr.st.Live(ctx, pr.ro.Plan, pr.ro.Env)
+	if err != nil {
+		return
+	}
+	if len(order) > 50 {
+		count := map[string]int{}
+		for _, h := range order {
+			count[orDefault(live[h].Release, "(none recorded)")]++
+		}
+		fmt.Fprintf(w, "%d hosts touched; live now:", len(order))
+		for rel, n := range count {
+			fmt.Fprintf(w, " %s on %d", rel, n)
+		}
+		fmt.Fprintln(w)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tLIVE NOW\tTOOK")
+	for _, h := range order {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", h, orDefault(live[h].Release, "(none recorded)"), last[h].Sub(first[h]).Round(time.Millisecond))
+	}
+	tw.Flush()
 }
 
 // progressSink adapts ui.Progress, whose run id is known only once the

@@ -10,10 +10,13 @@ import (
 func fourHosts() planOpts { return planOpts{hosts: 4, canary: 1, batch: 2} }
 
 // assertStepsRanOnce checks the "run" lines of release v in the host logs:
-// every step in want ran exactly once, except the ones a resume ran again
-// (again), which ran once or twice; mustTwice ran exactly twice (its first
-// attempt logged before it was killed). Steps not in want never ran.
-func assertStepsRanOnce(t *testing.T, w *world, v string, want, again map[stepKey]bool, mustTwice stepKey) {
+// every step in want ran exactly once, except the interrupted ones (again:
+// started, not ended when golive was killed). After a resume those ran
+// once or twice; without one (backout) at most once, as golive may have
+// died between journaling the start and the shell's first line. mustTwice
+// ran exactly twice (its first attempt logged before it was killed, then
+// it was resumed). Steps not in want never ran.
+func assertStepsRanOnce(t *testing.T, w *world, v string, want, again map[stepKey]bool, resumed bool, mustTwice stepKey) {
 	t.Helper()
 	counts := w.attempts("run", v)
 	for _, h := range w.hosts {
@@ -23,8 +26,10 @@ func assertStepsRanOnce(t *testing.T, w *world, v string, want, again map[stepKe
 			switch {
 			case k == mustTwice && n != 2:
 				t.Errorf("interrupted step %s on %s ran %d time(s), want 2 (killed attempt + resumed attempt)", s, h, n)
-			case again[k] && (n < 1 || n > 2):
-				t.Errorf("step %s on %s (interrupted) ran %d time(s), want 1 or 2", s, h, n)
+			case again[k] && resumed && (n < 1 || n > 2):
+				t.Errorf("step %s on %s (interrupted, resumed) ran %d time(s), want 1 or 2", s, h, n)
+			case again[k] && !resumed && n > 1:
+				t.Errorf("step %s on %s (interrupted, not resumed) ran %d time(s), want at most 1", s, h, n)
 			case !again[k] && want[k] && n != 1:
 				t.Errorf("step %s on %s ran %d time(s), want exactly 1 (only the interrupted step may run twice)", s, h, n)
 			case !want[k] && n != 0:
@@ -53,6 +58,7 @@ func TestKillMidStepThenResume(t *testing.T) {
 	p := w.start("run", "-r", "2.0")
 	w.waitMarker(p, "run", "h2", "switch")
 	p.kill()
+	w.waitShellGone("run", "h2", "switch")
 
 	run := w.lastRunID()
 	// The controller is gone, but the journal's truth is "running"; the
@@ -75,7 +81,7 @@ func TestKillMidStepThenResume(t *testing.T) {
 		t.Errorf("after the resumed run succeeded, its lock is still held: %+v", s.Lock)
 	}
 	w.assertReleased("", "2.0")
-	assertStepsRanOnce(t, w, "2.0", allSteps(w), again, stepKey{"h2", "switch"})
+	assertStepsRanOnce(t, w, "2.0", allSteps(w), again, true, stepKey{"h2", "switch"})
 	if n := len(w.attempts("backout", "2.0")); n != 0 {
 		t.Errorf("%d backouts ran in a run that succeeded", n)
 	}
@@ -120,7 +126,7 @@ func TestKillBetweenBatchesThenResume(t *testing.T) {
 	w.assertState(run, "succeeded")
 	w.assertReleased("", "2.0")
 	// Nothing was interrupted: every step ran exactly once, h1's too.
-	assertStepsRanOnce(t, w, "2.0", allSteps(w), nil, stepKey{})
+	assertStepsRanOnce(t, w, "2.0", allSteps(w), nil, true, stepKey{})
 	w.assertNoLateWork()
 	w.assertNoLiveRun()
 }
@@ -145,11 +151,14 @@ func TestKillMidStepThenBackout(t *testing.T) {
 			p := w.start("run", "-r", "2.0")
 			w.waitMarker(p, "run", "h2", "switch")
 			p.kill()
+			w.waitShellGone("run", "h2", "switch")
 
 			run := w.lastRunID()
 			w.assertDeadHolder(run, "running", p)
-			touched := started(w.journal(run))
-			if !touched[stepKey{"h2", "switch"}] {
+			evs := w.journal(run)
+			touched := started(evs)
+			again, _ := interrupted(evs)
+			if !again[stepKey{"h2", "switch"}] {
 				t.Fatalf("journal does not show switch on h2 as started\n%s", w.logsOf(run))
 			}
 			w.assertLockedBy(run)
@@ -166,7 +175,10 @@ func TestKillMidStepThenBackout(t *testing.T) {
 				}
 			}
 			// Nothing ran again; every started step was backed out once.
-			assertStepsRanOnce(t, w, "2.0", touched, nil, stepKey{})
+			assertStepsRanOnce(t, w, "2.0", touched, again, false, stepKey{})
+			if n := w.attempts("run", "2.0")[stepKey{"h2", "switch"}]; n != 1 {
+				t.Errorf("the killed step switch on h2 ran %d time(s), want 1", n)
+			}
 			backouts := w.attempts("backout", "2.0")
 			for _, h := range w.hosts {
 				for _, st := range steps {
@@ -204,6 +216,7 @@ func TestKillDuringBackout(t *testing.T) {
 			p := w.start("run", "-r", "2.0", "--parallel", "1")
 			w.waitMarker(p, "backout", "h2", "switch")
 			p.kill()
+			w.waitShellGone("backout", "h2", "switch")
 
 			run := w.lastRunID()
 			w.assertDeadHolder(run, "backing_out", p)
@@ -259,6 +272,7 @@ func TestAbortWhileStepSleeps(t *testing.T) {
 	if code := p.wait(); code != 1 {
 		t.Errorf("the aborted run exited %d, want 1 (failed and backed out)\n%s", code, p.output())
 	}
+	w.waitShellGone("run", "h2", "switch")
 	w.assertState(run, "backed_out")
 	w.assertRestored(before)
 	w.assertNoLateWork()

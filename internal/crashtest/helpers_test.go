@@ -109,10 +109,10 @@ type world struct {
 // backout), which logs "PHASE STEP V" to logs/HOST.log, fails when
 // sync/fail-PHASE-HOST-STEP exists, and stops at the synchronisation point
 // when sync/arm-PHASE-HOST-STEP exists: it removes the arm file (one
-// shot), creates sync/at-PHASE-HOST-STEP and sleeps as many seconds as the
-// arm file says; a step that wakes up logs "late-PHASE STEP V". That line
-// must never appear: a killed or aborted golive must not leave its step
-// going on.
+// shot), writes its shell's pid to sync/at-PHASE-HOST-STEP and sleeps as
+// many seconds as the arm file says; a shell that wakes up logs
+// "late-PHASE STEP V". That line must never appear: a killed or aborted
+// golive must not leave its step going on.
 func newWorld(t *testing.T, o planOpts) *world {
 	t.Helper()
 	dir := t.TempDir()
@@ -139,7 +139,7 @@ func newWorld(t *testing.T, o planOpts) *world {
 		strategy += ", pause: " + o.pause
 	}
 	strategy += "}"
-	plan := fmt.Sprintf(planTemplate, w.logs, w.sync, w.sync, w.sync, hosts.String(), strategy)
+	plan := fmt.Sprintf(planTemplate, w.sync, w.logs, hosts.String(), strategy)
 	if err := os.WriteFile(w.plan, []byte(plan), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -155,14 +155,15 @@ success_criteria: "every host has current -> releases/VERSION and version VERSIO
 
 vars:
   lib: |
-    log() { echo "$1 $GOLIVE_STEP $GOLIVE_RELEASE" >>"%s/$GOLIVE_HOST.log"; }
+    S="%s"; L="%s"
+    log() { echo "$1 $GOLIVE_STEP $GOLIVE_RELEASE" >>"$L/$GOLIVE_HOST.log"; }
     point() {
       log "$1"
-      if [ -e "%s/fail-$1-$GOLIVE_HOST-$GOLIVE_STEP" ]; then echo "failing on purpose" >&2; exit 1; fi
-      a="%s/arm-$1-$GOLIVE_HOST-$GOLIVE_STEP"
-      if [ -e "$a" ]; then
-        s=$(cat "$a"); rm -f "$a"
-        touch "%s/at-$1-$GOLIVE_HOST-$GOLIVE_STEP"
+      p="$1-$GOLIVE_HOST-$GOLIVE_STEP"
+      if [ -e "$S/fail-$p" ]; then echo "failing on purpose" >&2; exit 1; fi
+      if [ -e "$S/arm-$p" ]; then
+        s=$(cat "$S/arm-$p"); rm -f "$S/arm-$p"
+        echo $$ >"$S/at-$p.tmp" && mv "$S/at-$p.tmp" "$S/at-$p"
         if [ "$s" != 0 ]; then sleep "$s"; log "late-$1"; fi
       fi
     }
@@ -408,6 +409,26 @@ func (w *world) waitMarker(p *proc, phase, host, step string) {
 	})
 }
 
+// waitShellGone waits until the shell that reached the synchronisation
+// point PHASE-HOST-STEP (its pid is in the marker) has exited. A shell
+// that lives on would wake up later and log "late-PHASE", which
+// assertNoLateWork reports; waiting here makes that certain to be seen.
+func (w *world) waitShellGone(phase, host, step string) {
+	w.t.Helper()
+	marker := filepath.Join(w.sync, fmt.Sprintf("at-%s-%s-%s", phase, host, step))
+	b, err := os.ReadFile(marker)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		w.t.Fatalf("marker %s: %v", marker, err)
+	}
+	w.waitFor(nil, fmt.Sprintf("exit of the %s shell of %s on %s (pid %d)", phase, step, host, pid), func() bool {
+		return !pidRunning(pid)
+	})
+}
+
 // waitFor polls cond until it holds, failing the test after waitTimeout
 // or when p (if not nil) exits first.
 func (w *world) waitFor(p *proc, what string, cond func() bool) {
@@ -438,6 +459,7 @@ type status struct {
 	Lock    *struct {
 		Holder string `json:"holder"`
 	} `json:"lock"`
+	ControllerGone *bool `json:"controller_gone"`
 }
 
 func (w *world) status(run string) status {
@@ -470,6 +492,9 @@ func (w *world) assertNoLiveRun() {
 		w.t.Fatalf("history --json: %v\n%s", err, r)
 	}
 	for _, run := range runs {
+		if run.ControllerGone != nil && *run.ControllerGone {
+			w.t.Errorf("run %s is marked controller_gone", run.ID)
+		}
 		switch run.State {
 		case "succeeded", "backed_out", "aborted":
 		default:
@@ -491,6 +516,9 @@ func (w *world) assertDeadHolder(run, state string, dead *proc) {
 		w.t.Errorf("after kill -9 status shows no lock for run %s", run)
 	} else if want := fmt.Sprintf("pid %d on ", dead.pid()); !strings.HasPrefix(s.Lock.Holder, want) {
 		w.t.Errorf("lock holder %q, want the killed controller (%s...)", s.Lock.Holder, want)
+	}
+	if s.ControllerGone == nil || !*s.ControllerGone {
+		w.t.Errorf("after kill -9 status --json does not say controller_gone: true (got %v)", s.ControllerGone)
 	}
 	if pidRunning(dead.pid()) {
 		w.t.Errorf("killed golive pid %d still runs", dead.pid())

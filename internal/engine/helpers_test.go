@@ -38,6 +38,12 @@ type fixture struct {
 // 2.0 (previous 1.0).
 func newFixture(t *testing.T, n int, body string) *fixture {
 	t.Helper()
+	return newFixtureSecrets(t, n, body, nil)
+}
+
+// newFixtureSecrets is newFixture with secrets for ${{ secrets.X }}.
+func newFixtureSecrets(t *testing.T, n int, body string, secrets map[string]string) *fixture {
+	t.Helper()
 	root := t.TempDir()
 	var b strings.Builder
 	b.WriteString("golive: 1\nname: t\ntargets:\n  defaults: {transport: local}\n  hosts:\n")
@@ -49,7 +55,7 @@ func newFixture(t *testing.T, n int, body string) *fixture {
 	if err := os.WriteFile(f.file, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f.build(nil)
+	f.build(secrets)
 	f.st = f.openStore()
 	return f
 }
@@ -88,7 +94,7 @@ func (f *fixture) engine(mod ...func(*engine.Options)) *engine.Engine {
 	o := engine.Options{
 		Store:      f.st,
 		Transports: map[string]transport.Transport{"local": &local.Transport{Grace: 300 * time.Millisecond, WaitDelay: 300 * time.Millisecond}},
-		PollEvery:  50 * time.Millisecond,
+		PollEvery:  time.Hour, // tests that abort set it lower; see TestWatcherDoesNotRaceStateChange
 		PlanDir:    f.root,
 	}
 	for _, m := range mod {

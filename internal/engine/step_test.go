@@ -1,0 +1,169 @@
+package engine_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golive-dev/golive/internal/engine"
+	"github.com/golive-dev/golive/internal/redact"
+	"github.com/golive-dev/golive/internal/store"
+)
+
+const retryPlan = `stages:
+  - name: web
+    on: web
+    steps:
+      - name: flaky
+        retries: 1
+        backout: echo undo-flaky >> log
+        run: |
+          n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count
+          echo attempt$n >> log
+          [ $n -ge %d ]
+`
+
+func TestRetryThenPass(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, strings.Replace(retryPlan, "%d", "2", 1))
+	out := f.start(f.engine())
+	f.wantState(out, store.StateSucceeded)
+	equal(t, "log", f.log("h1"), []string{"attempt1", "attempt2"})
+	evs := f.events(out.Run.ID)
+	m := match{kind: store.KindStep, host: "h1", step: "flaky"}
+	for action, want := range map[store.Action]int{store.ActionStarted: 2, store.ActionRetried: 1, store.ActionFinished: 1, store.ActionFailed: 0} {
+		m.action = action
+		if got := count(evs, m); got != want {
+			t.Errorf("%s events: %d, want %d", action, got, want)
+		}
+	}
+}
+
+func TestRetriesExhausted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, strings.Replace(retryPlan, "%d", "3", 1))
+	out := f.start(f.engine())
+	f.wantState(out, store.StateBackedOut)
+	equal(t, "log", f.log("h1"), []string{"attempt1", "attempt2", "undo-flaky"})
+	evs := f.events(out.Run.ID)
+	if count(evs, match{kind: store.KindStep, action: store.ActionRetried}) != 1 ||
+		count(evs, match{kind: store.KindStep, action: store.ActionFailed}) != 1 {
+		t.Error("want one retried and one failed event")
+	}
+}
+
+// TestStepTimeoutKillsProcessTree: a step that outlives its timeout is
+// killed with everything it started, even a child that ignores SIGTERM.
+func TestStepTimeoutKillsProcessTree(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - {name: a, run: echo a >> log, backout: echo undo-a >> log}
+      - name: hang
+        timeout: 500ms
+        backout: echo undo-hang >> log
+        run: |
+          echo $$ > sh.pid
+          sleep 300 & echo $! > child.pid
+          (trap '' TERM; exec sleep 300) & echo $! > stubborn.pid
+          echo hang >> log
+          wait
+`)
+	began := time.Now()
+	out := f.start(f.engine())
+	took := time.Since(began)
+	f.wantState(out, store.StateBackedOut)
+	if took > 5*time.Second {
+		t.Errorf("run took %s; the 500ms timeout was not enforced", took)
+	}
+	evs := f.events(out.Run.ID)
+	if count(evs, match{kind: store.KindStep, action: store.ActionTimedOut, step: "hang"}) != 1 {
+		t.Error("journal has no timed_out event")
+	}
+	for _, file := range []string{"sh.pid", "child.pid", "stubborn.pid"} {
+		waitGone(t, readPID(t, filepath.Join(f.hostDir("h1"), file)), 2*time.Second)
+	}
+	equal(t, "log", f.log("h1"), []string{"a", "hang", "undo-hang", "undo-a"})
+}
+
+const whenPlan = `stages:
+  - name: web
+    on: web
+    strategy: {canary: 1}
+    steps:
+      - {name: a, when: host.name != "h1", run: echo a >> log, backout: echo undo-a >> log}
+      - {name: b, run: echo b >> log, backout: echo undo-b >> log}
+      - {name: c, run: '%s', backout: echo undo-c >> log}
+`
+
+func TestWhenFalseSkips(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2, strings.Replace(whenPlan, "%s", "true", 1))
+	out := f.start(f.engine())
+	f.wantState(out, store.StateSucceeded)
+	equal(t, "h1 log", f.log("h1"), []string{"b"})
+	equal(t, "h2 log", f.log("h2"), []string{"a", "b"})
+	evs := f.events(out.Run.ID)
+	if count(evs, match{kind: store.KindStep, action: store.ActionSkipped, host: "h1", step: "a"}) != 1 {
+		t.Error("journal: step a on h1 not skipped")
+	}
+	if count(evs, match{kind: store.KindStep, action: store.ActionStarted, host: "h1", step: "a"}) != 0 {
+		t.Error("journal: skipped step a started on h1")
+	}
+}
+
+// TestSkippedStepNotBackedOut: a skipped step never started, so its
+// backout does not run either.
+func TestSkippedStepNotBackedOut(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2, strings.Replace(whenPlan, "%s", "echo c >> log; exit 1", 1))
+	out := f.start(f.engine())
+	f.wantState(out, store.StateBackedOut)
+	equal(t, "h1 log", f.log("h1"), []string{"b", "c", "undo-c", "undo-b"})
+	if f.log("h2") != nil {
+		t.Errorf("h2 (batch 2) was touched: %v", f.log("h2"))
+	}
+	if len(out.NotBackedOut) != 0 {
+		t.Errorf("NotBackedOut = %v, want none", out.NotBackedOut)
+	}
+}
+
+// TestSecretsRedacted: a secret a step prints (from the script or its
+// env) is *** in the journal, also in failure messages and the reason.
+func TestSecretsRedacted(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-V4lue"
+	f := newFixtureSecrets(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - name: leak
+        env: {TOKEN: "${{ secrets.token }}"}
+        run: 'echo "token=${{ secrets.token }}"; echo "env=$TOKEN"; echo "bad $TOKEN" >&2; exit 1'
+        backout: 'echo "undo $TOKEN"'
+`, map[string]string{"token": secret})
+	out := f.start(f.engine(func(o *engine.Options) { o.Redactor = redact.New(secret) }))
+	f.wantState(out, store.StateBackedOut)
+	evs := f.events(out.Run.ID)
+	var sawOutput, sawBackout bool
+	for _, e := range evs {
+		if strings.Contains(e.Output+e.Message, secret) {
+			t.Errorf("event %d (%s %s) shows the secret: %q %q", e.Seq, e.Kind, e.Action, e.Message, e.Output)
+		}
+		if e.Action == store.ActionFailed && e.Kind == store.KindStep {
+			sawOutput = strings.Contains(e.Output, "token=***") && strings.Contains(e.Output, "env=***")
+		}
+		if e.Action == store.ActionBackedOut && e.Kind == store.KindStep {
+			sawBackout = strings.Contains(e.Output, "undo ***")
+		}
+	}
+	if !sawOutput || !sawBackout {
+		t.Errorf("journal output not redacted as ***: step %v, backout %v", sawOutput, sawBackout)
+	}
+	if strings.Contains(out.Run.Reason, secret) {
+		t.Errorf("run reason shows the secret: %q", out.Run.Reason)
+	}
+}
