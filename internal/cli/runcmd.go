@@ -244,13 +244,7 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 		e.printJSON(outcomeJSON(out))
 	}
 	events, _ := pr.st.Events(ctx, out.Run.ID, 0)
-	touched := false
-	for _, ev := range events {
-		if ev.Kind == store.KindStep && ev.Action == store.ActionStarted {
-			touched = true
-			break
-		}
-	}
+	touched := touchedRun(ctx, pr.st, out.Run.ID)
 	if err != nil {
 		fmt.Fprintf(e.stdio.Err, "golive: %s\n", pr.red.String(err.Error()))
 	}

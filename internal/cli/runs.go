@@ -219,11 +219,19 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 	prog.setRun(r.ID)
 	out, err := e.newEngine(pr, f, prog).Backout(ctx, r, pr.ro, "aborted by "+actor+": "+reason)
 	prog.Close()
-	return e.finish(ctx, pr, f, out, err)
+	err = e.finish(ctx, pr, f, out, err)
+	if exitCode(err) == ExitFailed {
+		return nil // backed out cleanly: the abort did what was asked
+	}
+	return err
 }
 
-// waitEnd follows a run until its controller stops working on it.
+// waitEnd follows an aborted run until its controller stops working on
+// it, and exits as the contract says: 0 when it was backed out cleanly
+// (or finished before the abort took effect), 4 when targets need
+// attention. If the controller dies meanwhile, it says so and exits 4.
 func (e *env) waitEnd(ctx context.Context, st store.Store, id string) error {
+	host, _ := os.Hostname()
 	for {
 		r, err := st.GetRun(ctx, id)
 		if err != nil {
@@ -231,7 +239,20 @@ func (e *env) waitEnd(ctx context.Context, st store.Store, id string) error {
 		}
 		if r.State.Terminal() {
 			fmt.Fprintf(e.stdio.Out, "golive: run %s %s: %s\n", r.ID, r.State, r.Reason)
-			return nil
+			switch r.State {
+			case store.StateBackedOut, store.StateSucceeded:
+				return nil
+			case store.StateAborted:
+				if touchedRun(ctx, st, r.ID) {
+					return silent(ExitIncomplete)
+				}
+				return nil
+			}
+			return silent(ExitIncomplete)
+		}
+		lock, lerr := st.GetLock(ctx, r.Plan, r.Env)
+		if lerr != nil || lock.RunID != r.ID || store.HolderGone(lock, time.Now(), host, store.PIDAlive) {
+			return withCode(ExitIncomplete, "run %s is %s but its controller is gone: run `golive backout %s` to finish", r.ID, r.State, r.ID)
 		}
 		select {
 		case <-ctx.Done():
@@ -239,6 +260,17 @@ func (e *env) waitEnd(ctx context.Context, st store.Store, id string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// touchedRun reports whether any step of the run started.
+func touchedRun(ctx context.Context, st store.Store, id string) bool {
+	events, _ := st.Events(ctx, id, 0)
+	for _, ev := range events {
+		if ev.Kind == store.KindStep && ev.Action == store.ActionStarted {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *env) forceAbort(ctx context.Context, st store.Store, r store.Run, actor, reason string) error {

@@ -110,8 +110,8 @@ type world struct {
 // sync/fail-PHASE-HOST-STEP exists, and stops at the synchronisation point
 // when sync/arm-PHASE-HOST-STEP exists: it removes the arm file (one
 // shot), writes its shell's pid to sync/at-PHASE-HOST-STEP and sleeps as
-// many seconds as the arm file says; a shell that wakes up logs
-// "late-PHASE STEP V". That line must never appear: a killed or aborted
+// many seconds as the arm file says (in a child process of the shell
+// with armChild); a shell or child that wakes up logs "late-PHASE STEP V". That line must never appear: a killed or aborted
 // golive must not leave its step going on.
 func newWorld(t *testing.T, o planOpts) *world {
 	t.Helper()
@@ -164,7 +164,11 @@ vars:
       if [ -e "$S/arm-$p" ]; then
         s=$(cat "$S/arm-$p"); rm -f "$S/arm-$p"
         echo $$ >"$S/at-$p.tmp" && mv "$S/at-$p.tmp" "$S/at-$p"
-        if [ "$s" != 0 ]; then sleep "$s"; log "late-$1"; fi
+        case "$s" in
+        0) ;;
+        child:*) n=${s#child:}; ( sleep "$n"; log "late-$1" ) ;;
+        *) sleep "$s"; log "late-$1" ;;
+        esac
       fi
     }
 
@@ -232,6 +236,17 @@ func (w *world) arm(phase, host, step string, secs int) {
 	w.t.Helper()
 	p := filepath.Join(w.sync, fmt.Sprintf("arm-%s-%s-%s", phase, host, step))
 	if err := os.WriteFile(p, []byte(strconv.Itoa(secs)), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// armChild is arm, but the sleep and the "late" line happen in a child
+// process of the step's shell (a subshell), as a command a script runs
+// (tar, a migration) would.
+func (w *world) armChild(phase, host, step string, secs int) {
+	w.t.Helper()
+	p := filepath.Join(w.sync, fmt.Sprintf("arm-%s-%s-%s", phase, host, step))
+	if err := os.WriteFile(p, []byte("child:"+strconv.Itoa(secs)), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -429,6 +444,55 @@ func (w *world) waitShellGone(phase, host, step string) {
 	})
 }
 
+// waitGroupGone waits until no process of the process group of the shell
+// that reached PHASE-HOST-STEP is left (the local transport makes the
+// shell the leader of its own group, so the group id is its pid).
+func (w *world) waitGroupGone(phase, host, step string) {
+	w.t.Helper()
+	marker := filepath.Join(w.sync, fmt.Sprintf("at-%s-%s-%s", phase, host, step))
+	b, err := os.ReadFile(marker)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	pgid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		w.t.Fatalf("marker %s: %v", marker, err)
+	}
+	w.waitFor(nil, fmt.Sprintf("exit of every process of the %s of %s on %s (group %d)", phase, step, host, pgid), func() bool {
+		return !groupRunning(pgid)
+	})
+}
+
+// groupRunning reports whether a process of group pgid has not exited.
+func groupRunning(pgid int) bool {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid {
+			return true
+		}
+	}
+	return false
+}
+
 // waitFor polls cond until it holds, failing the test after waitTimeout
 // or when p (if not nil) exits first.
 func (w *world) waitFor(p *proc, what string, cond func() bool) {
@@ -533,6 +597,18 @@ func (w *world) assertLockedBy(run string) {
 	if !strings.Contains(r.stdout+r.stderr, run) {
 		w.t.Errorf("the refused run does not name the run holding the lock (%s)\n%s", run, r)
 	}
+}
+
+// assertTakenOver checks that the journal records the lock taken over
+// from the dead controller.
+func (w *world) assertTakenOver(run string) {
+	w.t.Helper()
+	for _, ev := range w.journal(run) {
+		if ev.kind == "lock" && ev.action == "stolen" {
+			return
+		}
+	}
+	w.t.Errorf("the journal of run %s does not record the lock taken over from the dead controller\n%s", run, w.logsOf(run))
 }
 
 // pidRunning reports whether pid is a process that has not exited.

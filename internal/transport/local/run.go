@@ -33,11 +33,10 @@ func (c *conn) Run(ctx context.Context, cmd transport.Command) (transport.Result
 		return fail(err)
 	}
 	stdout, stderr := outputs(cmd.Stdout, cmd.Stderr)
-	ec := exec.Command("/bin/sh", "-c", cmd.Script)
+	ec := command(cmd.Script)
 	ec.Dir = c.resolve(cmd.Dir)
 	ec.Env = environ(cmd.Env)
 	ec.Stdout, ec.Stderr = stdout.writer(), stderr.writer()
-	ec.SysProcAttr = sysProcAttr()
 	ec.WaitDelay = c.waitDelay
 
 	start := time.Now()

@@ -1,10 +1,24 @@
 package local
 
-import "syscall"
+import (
+	"os/exec"
+	"syscall"
+)
 
-// sysProcAttr puts the script in its own process group, and kills the
-// shell if golive itself dies (kill -9 of the controller): a step must not
-// go on changing a target that the journal says was interrupted.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+// guard runs a step's script as a child of a small shell that leads the
+// step's process group. If golive itself dies (kill -9 of the controller),
+// the kernel sends the guard SIGHUP (Pdeathsig) and the guard terminates
+// the whole group: TERM, then KILL after 5 s. A step must not go on
+// changing a target that the journal says was interrupted, and neither may
+// anything it started. Normal cancellation does not involve the guard:
+// the transport signals the group itself.
+const guard = `trap 'trap "" HUP TERM; kill -TERM 0 2>/dev/null; sleep 5; kill -KILL 0 2>/dev/null' HUP
+/bin/sh -c "$1" &
+wait $!`
+
+// command returns the command that runs script in its own process group.
+func command(script string) *exec.Cmd {
+	c := exec.Command("/bin/sh", "-c", guard, "golive-step", script)
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGHUP}
+	return c
 }

@@ -2,7 +2,14 @@
 
 package local
 
-import "syscall"
+import (
+	"os/exec"
+	"syscall"
+)
 
-// sysProcAttr puts the script in its own process group.
-func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+// command returns the command that runs script in its own process group.
+func command(script string) *exec.Cmd {
+	c := exec.Command("/bin/sh", "-c", script)
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return c
+}
