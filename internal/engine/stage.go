@@ -48,8 +48,13 @@ func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
 			}
 		}
 	}
+	if sr.failed > s.MaxFailed {
+		err := &BudgetError{Stage: s.Name, Failed: sr.failed, Budget: s.MaxFailed, First: "failed before the controller stopped"}
+		x.journal(ctx, store.Event{Kind: store.KindStage, Action: store.ActionFailed, Stage: s.Name, Message: err.Error()})
+		return err
+	}
 	for i, b := range s.Batches {
-		if err := x.batch(ctx, sr, b, len(s.Batches)); err != nil {
+		if err := x.batch(ctx, sr, b); err != nil {
 			x.journal(ctx, store.Event{Kind: store.KindStage, Action: store.ActionFailed, Stage: s.Name, Message: err.Error()})
 			return err
 		}
@@ -65,10 +70,12 @@ func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
 // batch runs the hosts of one batch in parallel. The first failure that
 // exceeds the budget cancels the batch: hosts still working are
 // terminated, hosts not started are not started.
-func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch, total int) error {
+func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch) error {
 	var todo []*rollout.Host
 	for _, h := range b.Hosts {
-		if !x.hist.isHostDone(sr.s.Name, h.Name) {
+		// A host that finished is not run again; one that failed stays
+		// failed (it is already counted against the budget).
+		if !x.hist.isHostDone(sr.s.Name, h.Name) && !x.hist.isHostFailed(sr.s.Name, h.Name) {
 			todo = append(todo, h)
 		}
 	}
