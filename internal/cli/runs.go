@@ -202,11 +202,11 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 		return err
 	}
 	if noBackout {
-		r2, err := st.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateAborted, "aborted by "+actor+" (no backout); its controller was gone")
+		r2, err := st.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateFailed, "aborted by "+actor+" (no backout); its controller was gone")
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "golive: run %s aborted without backout\n", r2.ID)
+		fmt.Fprintf(w, "golive: run %s stopped without backout: it is failed and keeps the lock; `golive backout %s` or `golive resume %s --accept`\n", r2.ID, r2.ID, r2.ID)
 		return silent(ExitIncomplete)
 	}
 	fmt.Fprintf(w, "golive: run %s has no live controller; backing it out here\n", r.ID)
@@ -243,9 +243,6 @@ func (e *env) waitEnd(ctx context.Context, st store.Store, id string) error {
 			case store.StateBackedOut, store.StateSucceeded:
 				return nil
 			case store.StateAborted:
-				if touchedRun(ctx, st, r.ID) {
-					return silent(ExitIncomplete)
-				}
 				return nil
 			}
 			return silent(ExitIncomplete)

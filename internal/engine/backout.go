@@ -42,7 +42,7 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 				mu.Lock()
 				out.NotBackedOut = append(out.NotBackedOut, notBacked...)
 				if attention != "" {
-					out.Attention = append(out.Attention, attention)
+					out.Attention = append(out.Attention, x.e.o.Redactor.String(attention))
 				}
 				mu.Unlock()
 				return nil
@@ -113,7 +113,7 @@ func (x *execution) backoutStep(ctx context.Context, s *rollout.Stage, h *rollou
 	}
 	bctx, cancel := context.WithTimeoutCause(ctx, st.Timeout, errStepTimeout)
 	defer cancel()
-	tail := &tailBuffer{max: store.MaxOutput}
+	tail := &tailBuffer{max: tailKeep}
 	b := &rollout.Batch{Index: 0}
 	res, err := conn.Run(bctx, transport.Command{Script: st.Backout, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
 	ev.Duration, ev.Output = res.Duration, tail.String()

@@ -124,6 +124,8 @@ type execution struct {
 	conns map[string]transport.Conn
 	// abortCursor is the last journal seq the abort watcher has read.
 	abortCursor int64
+	// lockLost: another controller took the run over; leave its lock alone.
+	lockLost bool
 }
 
 func (x *execution) journal(ctx context.Context, ev store.Event) error {
@@ -131,7 +133,8 @@ func (x *execution) journal(ctx context.Context, ev store.Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = x.e.o.Clock.Now()
 	}
-	ev.Output = x.e.o.Redactor.String(ev.Output)
+	// Redact before cutting, so no part of a secret survives the cut.
+	ev.Output = store.TailOutput(x.e.o.Redactor.String(ev.Output))
 	ev.Message = x.e.o.Redactor.String(ev.Message)
 	seq, err := x.e.o.Store.AppendEvent(context.WithoutCancel(ctx), ev)
 	if err != nil {

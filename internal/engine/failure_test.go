@@ -236,3 +236,25 @@ func TestManualAccept(t *testing.T) {
 	}
 	wantNoLock(t, f)
 }
+
+// TestHealthCheckFailureFailsHost: a host whose health check does not
+// pass in time counts as failed.
+func TestHealthCheckFailureFailsHost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2, fmt.Sprintf(twoSteps, "", "echo b >> log")+`    health:
+      - name: healthy
+        run: '[ "$GOLIVE_HOST" != h2 ]'
+        timeout: 300ms
+        interval: 50ms
+`)
+	out := f.start(f.engine())
+	f.wantState(out, store.StateBackedOut)
+	evs := f.events(out.Run.ID)
+	if count(evs, match{kind: store.KindCheck, action: store.ActionFailed, host: "h2", step: "healthy"}) != 1 ||
+		count(evs, match{kind: store.KindHost, action: store.ActionFailed, host: "h2"}) != 1 {
+		t.Error("journal: want h2's health check and h2 failed")
+	}
+	for _, h := range []string{"h1", "h2"} {
+		equal(t, h+" log", f.log(h), []string{"a", "b", "undo-b", "undo-a"})
+	}
+}

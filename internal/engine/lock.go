@@ -96,7 +96,7 @@ func (x *execution) takeOver(ctx context.Context) error {
 
 func (x *execution) unlock() {
 	ctx := context.Background()
-	if x.run.State == store.StateFailed || x.run.State == store.StateBackoutFailed {
+	if x.lockLost || x.run.State == store.StateFailed || x.run.State == store.StateBackoutFailed {
 		// The targets are not as they should be: keep the environment
 		// locked to this run until it is backed out or accepted.
 		return
@@ -111,6 +111,8 @@ func (x *execution) unlock() {
 func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
 	wctx, wcancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	// setState rewrites x.run while this runs: read what the watcher needs once.
+	runID, lock := x.run.ID, x.lockRecord()
 	go func() {
 		defer close(done)
 		lastBeat := x.e.o.Clock.Now()
@@ -118,13 +120,13 @@ func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (
 			if err := x.e.o.Clock.Sleep(wctx, x.e.o.PollEvery); err != nil {
 				return
 			}
-			if a := x.pollAbort(wctx); a != nil {
+			if a := x.pollAbort(wctx, runID); a != nil {
 				cancel(a)
 				return
 			}
 			if x.e.o.Clock.Now().Sub(lastBeat) >= x.e.o.Heartbeat {
 				lastBeat = x.e.o.Clock.Now()
-				err := x.e.o.Store.Heartbeat(wctx, x.lockRecord())
+				err := x.e.o.Store.Heartbeat(wctx, lock)
 				if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrNotFound) {
 					cancel(&LockLostError{Err: err})
 					return
@@ -136,10 +138,10 @@ func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (
 }
 
 // pollAbort reads new journal events for an abort request.
-func (x *execution) pollAbort(ctx context.Context) *AbortError {
+func (x *execution) pollAbort(ctx context.Context, runID string) *AbortError {
 	// Its own cursor: this controller's appends must not skip past an
 	// abort another process appended in between.
-	events, err := x.e.o.Store.Events(ctx, x.run.ID, x.abortCursor)
+	events, err := x.e.o.Store.Events(ctx, runID, x.abortCursor)
 	if err != nil {
 		return nil
 	}

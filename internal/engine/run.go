@@ -174,13 +174,16 @@ func (x *execution) fail(ctx context.Context, cause error) (*Outcome, error) {
 	var lost *LockLostError
 	if errors.As(cause, &lost) {
 		// Someone else owns the run now; touch nothing more.
+		x.lockLost = true
 		return &Outcome{Run: x.run}, cause
 	}
 	if ctx.Err() != nil && !aborted {
 		reason = "interrupted: " + reason
 	}
 	if aborted && abort.NoBackout {
-		err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StateAborted, reason+" (no backout)")
+		// Like backout.automatic: false: the run keeps the lock and waits
+		// for `golive backout` or `golive resume --accept`.
+		err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StateFailed, reason+" (no backout)")
 		return x.outcome(), err
 	}
 	if err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StateFailed, reason); err != nil {

@@ -98,7 +98,7 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 	if st.Upload != nil {
 		return x.upload(sctx, conn, h, st)
 	}
-	tail := &tailBuffer{max: store.MaxOutput}
+	tail := &tailBuffer{max: tailKeep}
 	res, err := conn.Run(sctx, transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
 	if err != nil && errors.Is(context.Cause(sctx), errStepTimeout) && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %v", errStepTimeout, err)
@@ -179,11 +179,17 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String returns what the buffer kept; journal() redacts it, then cuts it
+// to store.MaxOutput.
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return store.TailOutput(string(t.buf))
+	return string(t.buf)
 }
+
+// tailKeep is how much output a step keeps: the journal's tail plus slack
+// for a secret that straddles the cut.
+const tailKeep = store.MaxOutput + 4<<10
 
 // lastLine returns ": <last non-empty line>" of output, or "".
 func lastLine(out string) string {

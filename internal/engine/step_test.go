@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -165,5 +166,89 @@ func TestSecretsRedacted(t *testing.T) {
 	}
 	if strings.Contains(out.Run.Reason, secret) {
 		t.Errorf("run reason shows the secret: %q", out.Run.Reason)
+	}
+}
+
+// TestSecretCutAtOutputTail: output longer than the journal keeps is cut
+// to its tail; a secret the cut splits must not show its remainder.
+func TestSecretCutAtOutputTail(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-V4lue"
+	// The secret, then 4086 bytes: the kept tail (4096 bytes) starts 2
+	// bytes into the secret.
+	f := newFixtureSecrets(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - name: leak
+        env: {TOKEN: "${{ secrets.token }}"}
+        run: 'printf %s "$TOKEN"; head -c 4085 /dev/zero | tr "\0" x; echo'
+        backout: "true"
+`, map[string]string{"token": secret})
+	out := f.start(f.engine(func(o *engine.Options) { o.Redactor = redact.New(secret) }))
+	f.wantState(out, store.StateSucceeded)
+	fin := filter(f.events(out.Run.ID), match{kind: store.KindStep, action: store.ActionFinished, step: "leak"})
+	if len(fin) != 1 {
+		t.Fatalf("finished events: %+v", fin)
+	}
+	if o := fin[0].Output; strings.Contains(o, secret[2:]) {
+		t.Errorf("journal output starts %q: the rest of the secret shows", o[:12])
+	}
+}
+
+// TestInterruptedRunBacksOut: when the caller cancels Start (the
+// controller got SIGINT), the running step is stopped and the run is
+// backed out.
+func TestInterruptedRunBacksOut(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, sleepingStep)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *engine.Outcome, 1)
+	go func() {
+		out, err := f.engine().Start(ctx, engine.Request{Rollout: f.ro, Requester: "tester"})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- out
+	}()
+	pidFile := filepath.Join(f.hostDir("h1"), "sh.pid")
+	waitFile(t, pidFile, 5*time.Second)
+	cancel()
+	select {
+	case out := <-done:
+		f.wantState(out, store.StateBackedOut)
+		if !strings.Contains(out.Run.Reason, "interrupted") {
+			t.Errorf("reason = %q", out.Run.Reason)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	waitGone(t, readPID(t, pidFile), 2*time.Second)
+	equal(t, "log", f.log("h1"), []string{"a", "sleep", "undo-sleep", "undo-a"})
+	wantNoLock(t, f)
+}
+
+// TestSecretsRedactedInOutcome: the Outcome a caller prints (or encodes
+// as JSON) carries no secret either, also when a backout that printed
+// one failed.
+func TestSecretsRedactedInOutcome(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-V4lue"
+	f := newFixtureSecrets(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - name: leak
+        env: {TOKEN: "${{ secrets.token }}"}
+        run: exit 1
+        backout: 'echo "cannot undo with $TOKEN"; exit 1'
+`, map[string]string{"token": secret})
+	out := f.start(f.engine(func(o *engine.Options) { o.Redactor = redact.New(secret) }))
+	f.wantState(out, store.StateBackoutFailed)
+	if len(out.Attention) != 1 {
+		t.Fatalf("Attention = %q", out.Attention)
+	}
+	if strings.Contains(out.Attention[0], secret) {
+		t.Errorf("Outcome.Attention shows the secret: %q", out.Attention[0])
 	}
 }
