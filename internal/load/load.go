@@ -45,9 +45,12 @@ func Load(opts Options) (*Result, error) {
 	if file == "" {
 		file = DefaultFile
 	}
-	data, err := readBounded(file)
+	data, size, err := readBounded(file)
 	if err != nil {
 		return nil, err
+	}
+	if size > plan.MaxSize {
+		return &Result{Diags: plan.Diags{{File: file, Msg: fmt.Sprintf("file is %d bytes; a plan may be at most %d MiB", size, plan.MaxSize>>20)}}}, nil
 	}
 	doc, diags := plan.ReadDocument(file, data)
 	if diags != nil {
@@ -118,23 +121,32 @@ func applySet(p *plan.Plan, set map[string]string) error {
 	return nil
 }
 
-func readBounded(file string) ([]byte, error) {
+// readBounded reads a plan file, but not one larger than plan.MaxSize:
+// then it returns only the size.
+func readBounded(file string) ([]byte, int64, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s: no such plan file (give a plan as an argument or with -f)", ErrUsage, file)
+			return nil, 0, fmt.Errorf("%w: %s: no such plan file (give a plan as an argument or with -f)", ErrUsage, file)
 		}
-		return nil, fmt.Errorf("read plan: %w", err)
+		return nil, 0, fmt.Errorf("read plan: %w", err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%w: %s is a directory, not a plan file", ErrUsage, file)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, fmt.Errorf("read plan: %w", err)
+	}
+	if st.IsDir() {
+		return nil, 0, fmt.Errorf("%w: %s is a directory, not a plan file", ErrUsage, file)
+	}
+	if st.Mode().IsRegular() && st.Size() > plan.MaxSize {
+		return nil, st.Size(), nil
 	}
 	data, err := io.ReadAll(io.LimitReader(f, plan.MaxSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read plan %s: %w", file, err)
+		return nil, 0, fmt.Errorf("read plan %s: %w", file, err)
 	}
-	return data, nil
+	return data, int64(len(data)), nil
 }
 
 // Path resolves a path written in a plan: ~ is the user's home, relative
