@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/transport"
 	"github.com/golive-dev/golive/internal/transport/local"
+	sshtr "github.com/golive-dev/golive/internal/transport/ssh"
 	"github.com/golive-dev/golive/internal/ui"
 )
 
@@ -151,14 +153,17 @@ func refuseUnenforced(p *plan.Plan) error {
 
 func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.Engine {
 	return engine.New(engine.Options{
-		Store:      pr.st,
-		Transports: map[string]transport.Transport{"local": &local.Transport{}},
-		Observer:   obs,
-		Redactor:   pr.red,
-		Parallel:   f.parallel,
-		Artifacts:  pr.artifacts,
-		PlanDir:    filepath.Dir(pr.plan.File),
-		Resolve:    func(path string) string { return load.Path(pr.plan, path) },
+		Store: pr.st,
+		Transports: map[string]transport.Transport{
+			"local": &local.Transport{},
+			"ssh":   &sshtr.Transport{InsecureIgnoreHostKeys: f.insecure, Logger: e.logger()},
+		},
+		Observer:  obs,
+		Redactor:  pr.red,
+		Parallel:  f.parallel,
+		Artifacts: pr.artifacts,
+		PlanDir:   filepath.Dir(pr.plan.File),
+		Resolve:   func(path string) string { return load.Path(pr.plan, path) },
 	})
 }
 
@@ -212,6 +217,11 @@ func (e *env) preflight(ctx context.Context, eng *engine.Engine, pr *prepared, w
 		return withCode(ExitNoGo, "no-go: %d preflight check(s) failed; nothing was changed", failed)
 	}
 	return nil
+}
+
+// logger writes warnings (such as an unverified ssh host key) to stderr.
+func (e *env) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(e.stdio.Err, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 func orNone(s string) string {

@@ -29,11 +29,14 @@ type runFlags struct {
 	wait     bool
 	parallel int
 	lockWait string
+	// insecure skips ssh host key verification (loudly).
+	insecure bool
 }
 
 func (f *runFlags) registerRun(c *cobra.Command) {
 	c.Flags().StringVar(&f.as, "as", "", "who is acting (else $GOLIVE_USER, else the OS user)")
 	c.Flags().StringVar(&f.store, "store", "", "state store: a SQLite file (else $GOLIVE_STORE, else .golive/state.db beside the plan)")
+	c.Flags().BoolVar(&f.insecure, "insecure-ignore-host-keys", false, "DANGEROUS: do not verify ssh host keys (each host's key is logged with a warning)")
 }
 
 // actor is who is acting: --as, else $GOLIVE_USER, else the OS user.

@@ -18,6 +18,9 @@ import (
 // backouts of its started steps, newest first. A host whose backout fails
 // (or cannot be reached) stops there and needs attention.
 func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
+	// Connections from the rollout may be broken (that may be why it
+	// failed): the backout dials every host again.
+	x.closeConns()
 	defer x.closeConns()
 	// A backout must not be stopped by the cancellation that caused it.
 	ctx = context.WithoutCancel(ctx)

@@ -1,0 +1,247 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pkg/sftp"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/golive-dev/golive/internal/transport"
+)
+
+// conn is one SSH connection to a host, shared by all its Runs and
+// Uploads.
+type conn struct {
+	name      string
+	client    *gossh.Client
+	jump      *gossh.Client // nil without a jump host
+	dir       string        // absolute working directory on the host
+	grace     time.Duration
+	waitDelay time.Duration
+	sessions  chan struct{} // semaphore: sessions held by Run
+	log       *slog.Logger
+	warned    *sync.Map // shared with the Transport
+
+	closed  atomic.Bool
+	deadMu  sync.Mutex
+	deadErr error         // why the connection ended; set before dead is closed
+	dead    chan struct{} // closed when the SSH connection has ended
+
+	sftpMu sync.Mutex
+	sftp   *sftp.Client
+}
+
+func (t *Transport) newConn(name string, client, jump *gossh.Client) *conn {
+	n := t.MaxSessions
+	if n <= 0 {
+		n = DefaultMaxSessions
+	}
+	c := &conn{
+		name:      name,
+		client:    client,
+		jump:      jump,
+		grace:     orDefault(t.Grace, DefaultGrace),
+		waitDelay: orDefault(t.WaitDelay, DefaultWaitDelay),
+		sessions:  make(chan struct{}, n),
+		log:       t.logger().With("host", name),
+		warned:    &t.warned,
+		dead:      make(chan struct{}),
+	}
+	go func() {
+		err := client.Wait()
+		c.lose(fmt.Errorf("%w: %v", ErrConnLost, waitReason(err)))
+		close(c.dead)
+	}()
+	if ka := orDefault(t.KeepAlive, DefaultKeepAlive); ka > 0 {
+		go c.keepalive(ka)
+	}
+	return c
+}
+
+func waitReason(err error) string {
+	if err == nil {
+		return "closed by the server"
+	}
+	return err.Error()
+}
+
+// lose records why the connection ended (the first reason wins) and
+// closes it, which ends every session on it.
+func (c *conn) lose(cause error) {
+	c.deadMu.Lock()
+	if c.deadErr == nil {
+		c.deadErr = cause
+	}
+	c.deadMu.Unlock()
+	c.client.Close()
+	if c.jump != nil {
+		c.jump.Close()
+	}
+}
+
+// lostErr is why the connection ended, or nil while it is up.
+func (c *conn) lostErr() error {
+	select {
+	case <-c.dead:
+	default:
+		return nil
+	}
+	c.deadMu.Lock()
+	defer c.deadMu.Unlock()
+	return c.deadErr
+}
+
+// keepalive sends keepalive@openssh.com every interval and closes the
+// connection when keepAliveMisses requests in a row go unanswered. Any
+// reply, even a refusal, shows the server is alive.
+func (c *conn) keepalive(interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var pending chan error
+	missed := 0
+	for {
+		select {
+		case <-c.dead:
+			return
+		case <-tick.C:
+		}
+		if pending != nil {
+			select {
+			case err := <-pending:
+				if err != nil {
+					c.lose(fmt.Errorf("%w: keepalive: %v", ErrConnLost, err))
+					return
+				}
+				pending, missed = nil, 0
+			default:
+				if missed++; missed >= keepAliveMisses {
+					c.log.Warn("ssh connection stopped answering keepalives; closing it", "missed", missed, "interval", interval)
+					c.lose(fmt.Errorf("%w: no reply to %d keepalives in a row (interval %v)", ErrConnLost, missed, interval))
+					return
+				}
+				continue
+			}
+		}
+		pending = make(chan error, 1)
+		go func(reply chan<- error) {
+			_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+			reply <- err
+		}(pending)
+	}
+}
+
+// Close ends the connection; Runs in flight fail.
+func (c *conn) Close() error {
+	if c.closed.Swap(true) {
+		return fmt.Errorf("ssh %s: close: %w", c.name, transport.ErrClosed)
+	}
+	c.sftpMu.Lock()
+	if c.sftp != nil {
+		c.sftp.Close()
+	}
+	c.sftpMu.Unlock()
+	c.lose(fmt.Errorf("%w: %w", ErrConnLost, transport.ErrClosed))
+	<-c.dead
+	return nil
+}
+
+// check returns why the connection cannot start new work, or nil.
+func (c *conn) check(ctx context.Context) error {
+	if c.closed.Load() {
+		return transport.ErrClosed
+	}
+	if err := c.lostErr(); err != nil {
+		return err
+	}
+	return transport.ContextError(ctx)
+}
+
+// acquire takes one of the connection's session slots.
+func (c *conn) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case c.sessions <- struct{}{}:
+		return func() { <-c.sessions }, nil
+	case <-ctx.Done():
+		return nil, transport.ContextError(ctx)
+	case <-c.dead:
+		return nil, c.lostErr()
+	}
+}
+
+// resolve makes p absolute against the host directory; "" is the
+// directory. Remote paths are always slash-separated.
+func (c *conn) resolve(p string) string {
+	if path.IsAbs(p) {
+		return path.Clean(p)
+	}
+	return path.Join(c.dir, p)
+}
+
+// setupDir creates dir (relative to the remote home; "~" and "~/..." are
+// the home too) and records its absolute path.
+func (c *conn) setupDir(ctx context.Context, dir string) error {
+	switch {
+	case dir == "~":
+		dir = ""
+	case strings.HasPrefix(dir, "~/"):
+		dir = dir[2:]
+	case strings.HasPrefix(dir, "~"):
+		return fmt.Errorf("working directory %q: only ~/ of the login user is supported", dir)
+	}
+	script := "cd && pwd"
+	if dir != "" {
+		script = "cd && mkdir -p -- " + quote(dir) + " && cd -- " + quote(dir) + " && pwd"
+	}
+	return c.setupDirScript(ctx, script, dir)
+}
+
+func (c *conn) setupDirScript(ctx context.Context, script, dir string) error {
+	var out, errOut bytes.Buffer
+	res, err := c.run(ctx, transport.Command{Script: script, Stdout: &out, Stderr: &errOut})
+	if err != nil {
+		return fmt.Errorf("working directory %q: %w", dir, err)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("working directory %q: exit status %d: %s", dir, res.ExitCode, strings.TrimSpace(errOut.String()))
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	abs := strings.TrimSpace(lines[len(lines)-1])
+	if !path.IsAbs(abs) {
+		return fmt.Errorf("working directory %q: pwd printed %q", dir, abs)
+	}
+	c.dir = abs
+	return nil
+}
+
+// sftpClient returns the connection's SFTP client, starting it on first
+// use.
+func (c *conn) sftpClient() (*sftp.Client, error) {
+	c.sftpMu.Lock()
+	defer c.sftpMu.Unlock()
+	if c.closed.Load() {
+		return nil, transport.ErrClosed
+	}
+	if c.sftp != nil {
+		return c.sftp, nil
+	}
+	cl, err := sftp.NewClient(c.client, sftp.UseConcurrentWrites(true))
+	if err != nil {
+		if lost := c.lostErr(); lost != nil {
+			return nil, lost
+		}
+		return nil, fmt.Errorf("start sftp: %w", err)
+	}
+	c.sftp = cl
+	return cl, nil
+}
+
+var errNoStatus = errors.New("remote command ended without an exit status")

@@ -1,0 +1,61 @@
+// Package ssh is the transport for targets reached over SSH. It owns the
+// connection to each host (one per [transport.Conn], opened by Dial and
+// shared by every Run and Upload on it), host key verification against
+// known_hosts, authentication (key file and ssh-agent), jump hosts,
+// keepalives, remote process-group clean-up and SFTP uploads.
+//
+// # Connections
+//
+// [Transport.Dial] connects (directly or through Host.Jump), verifies the
+// host key against Host.KnownHosts (default ~/.ssh/known_hosts), logs in as
+// Host.User (default: the controller's OS user) on Host.Port (default 22),
+// and creates Host.Dir with mkdir -p. At most [Transport.MaxDialing]
+// connections are being set up at once. Sessions are multiplexed over the
+// connection, so Run and Upload may be called concurrently; at most
+// [Transport.MaxSessions] of them hold a session at once (OpenSSH's
+// MaxSessions defaults to 10; the rest is left for SFTP and clean-up).
+//
+// A keepalive@openssh.com request is sent every [Transport.KeepAlive]; a
+// connection that leaves three in a row unanswered is closed, and the Runs
+// in flight on it fail with an error wrapping [ErrConnLost].
+//
+// # Commands
+//
+// A script runs as `/bin/sh -c SCRIPT` in Command.Dir (relative to
+// Host.Dir), with Command.Env exported by the wrapper (sshd's AcceptEnv is
+// not needed). The login shell of the remote user only has to understand
+// `exec /bin/sh -c '...'` with POSIX single quotes (sh, bash, dash, ksh and
+// zsh do; csh and fish are not supported).
+//
+// The wrapper makes the script the leader of its own process group before
+// it starts: sshd already runs each session in a new session (OpenSSH and
+// Dropbear call setsid(2) for the session's child), and when that is not so
+// the wrapper re-executes itself under setsid(1), which then does not fork,
+// so the process id, and with it the exit status, stays the same. The
+// wrapper then reports "pid pgid" on the first line of its standard error
+// (tagged with a random nonce and removed from the output) and replaces
+// itself with the script's shell. When Run's context is done, a second
+// session sends SIGTERM to the group, polls until the group has exited or
+// [Transport.Grace] has passed, and then sends SIGKILL; Run returns
+// ExitCode -1 and an error made by [transport.ContextError], as the local
+// transport does. When Command.Stdout and Command.Stderr are the same
+// writer, the wrapper merges the two streams on the target (2>&1), so their
+// order is kept.
+//
+// A script killed by signal N on its own reports ExitCode 128+N.
+//
+// # Uploads
+//
+// Uploads use one SFTP client per connection, created on first use. The
+// file is streamed into a temporary file beside the destination, synced
+// when the server supports fsync@openssh.com, given its mode, checked with
+// sha256sum on the target (or read back and hashed when the target has no
+// sha256sum), and renamed over the destination (posix-rename@openssh.com,
+// else mv -f). A destination that already holds the SHA-256 is skipped.
+//
+// # Errors
+//
+// Every error starts with "ssh HOST: ". Host faults wrap [ErrUnreachable],
+// [ErrAuth], [ErrHostKey] (as a [*HostKeyError] that names the fingerprint
+// and the fix) or [ErrConnLost], for errors.Is.
+package ssh
