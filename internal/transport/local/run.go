@@ -93,6 +93,11 @@ func (c *conn) terminate(pgid int, waited <-chan error) {
 			if !reaped {
 				<-waited
 			}
+			// The group leader may be gone already while others in the
+			// group are still dying: wait (briefly) until none is alive.
+			for i := 0; i < 100 && groupAlive(pgid); i++ {
+				time.Sleep(pollInterval)
+			}
 			return
 		}
 		if reaped && !groupAlive(pgid) {
