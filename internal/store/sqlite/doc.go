@@ -8,6 +8,10 @@
 // transaction; within one process writes are serialized, across processes
 // SQLite's busy timeout makes them wait for each other.
 //
+// AppendEvent is group-committed: one writer goroutine per Store writes all
+// the events queued while it was busy in one transaction (one fsync) and
+// answers each caller after the commit; see appends.go.
+//
 // The schema is versioned: numbered migrations are applied in order, each in
 // its own transaction, and recorded in the schema_migrations table. A
 // database written by a newer golive (with an unknown migration) is refused.

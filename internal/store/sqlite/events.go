@@ -10,32 +10,26 @@ import (
 	"github.com/golive-dev/golive/internal/store"
 )
 
-// AppendEvent implements store.Journal.
-func (s *Store) AppendEvent(ctx context.Context, e store.Event) (int64, error) {
-	if err := e.Validate(); err != nil {
-		return 0, err
-	}
-	if e.Time.IsZero() {
-		e.Time = s.clock()
-	}
-	var seq int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		var err error
-		seq, err = appendEvent(ctx, tx, e)
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	return seq, nil
-}
+const (
+	seqSQL         = `UPDATE runs SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`
+	insertEventSQL = `INSERT INTO events (run_id, seq, time_us, kind, action, stage,
+		batch, host, step, exit_code, duration_ns, output, message, actor)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
 
 // appendEvent takes the run's next sequence number and inserts e with it,
-// inside tx.
-func appendEvent(ctx context.Context, tx *sql.Tx, e store.Event) (int64, error) {
+// inside tx, with the store's prepared statements.
+func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e store.Event) (int64, error) {
+	return insertEvent(ctx, tx.StmtContext(ctx, s.seqStmt), tx.StmtContext(ctx, s.insertStmt), e)
+}
+
+// insertEvent takes the run's next sequence number with seqStmt (seqSQL) and
+// inserts e with it with insertStmt (insertEventSQL), both bound to the same
+// transaction. When the run does not exist it changes nothing and returns
+// ErrNotFound.
+func insertEvent(ctx context.Context, seqStmt, insertStmt *sql.Stmt, e store.Event) (int64, error) {
 	var seq int64
-	err := tx.QueryRowContext(ctx,
-		`UPDATE runs SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`, e.RunID).Scan(&seq)
+	err := seqStmt.QueryRowContext(ctx, e.RunID).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("run %s: %w", e.RunID, store.ErrNotFound)
 	}
@@ -46,9 +40,7 @@ func appendEvent(ctx context.Context, tx *sql.Tx, e store.Event) (int64, error) 
 	if e.ExitCode != nil {
 		exit = sql.NullInt64{Int64: int64(*e.ExitCode), Valid: true}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO events (run_id, seq, time_us, kind, action, stage,
-		batch, host, step, exit_code, duration_ns, output, message, actor)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = insertStmt.ExecContext(ctx,
 		e.RunID, seq, micros(e.Time), e.Kind, e.Action, e.Stage, e.Batch, e.Host, e.Step,
 		exit, int64(e.Duration), store.TailOutput(e.Output), e.Message, e.Actor)
 	if err != nil {

@@ -14,3 +14,16 @@ func (s *Store) Pragmas(ctx context.Context) map[string]int64 {
 	}
 	return out
 }
+
+// HoldWrites takes the store's write mutex, so that the append writer (and
+// every other write) waits, until the returned function is called.
+func (s *Store) HoldWrites() (release func()) {
+	s.mu.Lock()
+	return s.mu.Unlock
+}
+
+// AppendsQueued returns how many AppendEvent requests have been queued.
+func (s *Store) AppendsQueued() int64 { return s.queued.Load() }
+
+// AppendCommits returns how many append batches have been committed.
+func (s *Store) AppendCommits() int64 { return s.commits.Load() }

@@ -9,6 +9,11 @@ import (
 	"github.com/golive-dev/golive/internal/store"
 )
 
+const setLiveSQL = `INSERT INTO live (plan, env, host, release, run_id, since_us)
+	VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT (plan, env, host) DO UPDATE SET
+		release = excluded.release, run_id = excluded.run_id, since_us = excluded.since_us`
+
 // SetLive implements store.LiveStore.
 func (s *Store) SetLive(ctx context.Context, plan, env, host, release, runID string) error {
 	if plan == "" || host == "" || release == "" || runID == "" {
@@ -19,13 +24,45 @@ func (s *Store) SetLive(ctx context.Context, plan, env, host, release, runID str
 		if err := runExists(ctx, tx, runID); err != nil {
 			return fmt.Errorf("live %s/%s %s: %w", plan, env, host, err)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO live (plan, env, host, release, run_id, since_us)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (plan, env, host) DO UPDATE SET
-				release = excluded.release, run_id = excluded.run_id, since_us = excluded.since_us`,
-			plan, env, host, release, runID, micros(s.clock()))
+		_, err := tx.ExecContext(ctx, setLiveSQL, plan, env, host, release, runID, micros(s.clock()))
 		if err != nil {
 			return fmt.Errorf("live %s/%s %s: %w", plan, env, host, err)
+		}
+		return nil
+	})
+}
+
+// SetLiveMany records release as live on every host of hosts for plan in
+// env, deployed by run runID (which must exist), as SetLive does for each, in
+// one transaction: either every host is recorded or none is. All of them get
+// the same Since. An empty hosts does nothing. A host that is listed twice is
+// recorded once.
+func (s *Store) SetLiveMany(ctx context.Context, plan, env string, hosts []string, release, runID string) error {
+	if plan == "" || release == "" || runID == "" {
+		return fmt.Errorf("live %s/%s: plan, release and run id are required: %w", plan, env, store.ErrInvalid)
+	}
+	for _, host := range hosts {
+		if host == "" {
+			return fmt.Errorf("live %s/%s: empty host: %w", plan, env, store.ErrInvalid)
+		}
+	}
+	if len(hosts) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := runExists(ctx, tx, runID); err != nil {
+			return fmt.Errorf("live %s/%s: %w", plan, env, err)
+		}
+		stmt, err := tx.PrepareContext(ctx, setLiveSQL)
+		if err != nil {
+			return fmt.Errorf("live %s/%s: %w", plan, env, err)
+		}
+		defer stmt.Close()
+		since := micros(s.clock())
+		for _, host := range hosts {
+			if _, err := stmt.ExecContext(ctx, plan, env, host, release, runID, since); err != nil {
+				return fmt.Errorf("live %s/%s %s: %w", plan, env, host, err)
+			}
 		}
 		return nil
 	})

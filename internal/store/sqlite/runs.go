@@ -52,7 +52,7 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, error) {
 		if assignID {
 			r.ID = store.NewRunID(now)
 		}
-		err := s.write(ctx, func(tx *sql.Tx) error { return insertRun(ctx, tx, r) })
+		err := s.write(ctx, func(tx *sql.Tx) error { return s.insertRun(ctx, tx, r) })
 		if err == nil {
 			return r, nil
 		}
@@ -65,7 +65,7 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, error) {
 	}
 }
 
-func insertRun(ctx context.Context, tx *sql.Tx, r store.Run) error {
+func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r store.Run) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO runs (`+runColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Plan, r.Env, r.Release, r.PreviousRelease, r.Requester, r.Ticket, r.PlanHash,
@@ -74,7 +74,7 @@ func insertRun(ctx context.Context, tx *sql.Tx, r store.Run) error {
 	if err != nil {
 		return err
 	}
-	_, err = appendEvent(ctx, tx, store.Event{
+	_, err = s.appendEvent(ctx, tx, store.Event{
 		RunID: r.ID, Time: r.CreatedAt, Kind: store.KindState,
 		Action: store.Action(r.State), Message: r.Reason, Actor: r.Requester,
 	})
@@ -184,7 +184,7 @@ func (s *Store) UpdateRunState(ctx context.Context, id string, from []store.Stat
 		if err != nil {
 			return fmt.Errorf("run %s: update state: %w", id, err)
 		}
-		_, err = appendEvent(ctx, tx, store.Event{
+		_, err = s.appendEvent(ctx, tx, store.Event{
 			RunID: id, Time: now, Kind: store.KindState, Action: store.Action(to), Message: reason,
 		})
 		return err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -27,6 +28,23 @@ type Store struct {
 	path string
 	now  func() time.Time
 	mu   sync.Mutex // serializes this process's write transactions
+
+	// Statements prepared once and reused (per connection, see
+	// sql.Tx.StmtContext) by every transaction that appends events.
+	seqStmt    *sql.Stmt // UPDATE runs ... RETURNING last_seq
+	insertStmt *sql.Stmt // INSERT INTO events
+
+	// Group commit of AppendEvent (see appends.go). AppendEvent queues its
+	// request on appends while holding closeMu for reading; Close takes
+	// closeMu for writing, sets closed and closes appends, so no request is
+	// queued on a closed channel; the writer goroutine writes what is still
+	// queued and closes writerDone.
+	appends    chan *appendReq
+	closeMu    sync.RWMutex
+	closed     bool
+	writerDone chan struct{}
+	queued     atomic.Int64 // append requests queued so far (for tests)
+	commits    atomic.Int64 // append batches committed so far (for tests)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -68,7 +86,35 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.closeStmts()
+		db.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	s.appends = make(chan *appendReq, maxAppendBatch)
+	s.writerDone = make(chan struct{})
+	go s.appendLoop()
 	return s, nil
+}
+
+// prepare prepares the statements the store reuses.
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	if s.seqStmt, err = s.db.PrepareContext(ctx, seqSQL); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	if s.insertStmt, err = s.db.PrepareContext(ctx, insertEventSQL); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) closeStmts() {
+	for _, st := range []*sql.Stmt{s.seqStmt, s.insertStmt} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
 }
 
 // dsn returns the data source name that opens path with the store's pragmas.
@@ -87,8 +133,19 @@ func dsn(path string, busy time.Duration) string {
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the database.
+// Close closes the database. Events whose AppendEvent was already waiting
+// are written first (and their callers answered); AppendEvent after Close
+// fails.
 func (s *Store) Close() error {
+	s.closeMu.Lock()
+	first := !s.closed
+	s.closed = true
+	s.closeMu.Unlock()
+	if first {
+		close(s.appends)
+		<-s.writerDone
+		s.closeStmts()
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlite %s: close: %w", s.path, err)
 	}

@@ -1,6 +1,9 @@
 package storetest
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -201,6 +204,90 @@ func testAppendEventConcurrent(t *testing.T, s store.Store) {
 				t.Errorf("writer %d's event %d out of order", e.Batch, perWriter[e.Batch])
 			}
 			perWriter[e.Batch]++
+		}
+	}
+}
+
+// testAppendEventCanceled: an append whose ctx is canceled, before or while
+// it runs, either fails and is not in the journal or succeeds and is: the
+// caller is never misled. The run's seqs stay gapless either way.
+func testAppendEventCanceled(t *testing.T, s store.Store) {
+	r := newRun(t, s, "p", "e", "1")
+	canceled, cancel := context.WithCancel(ctx(t))
+	cancel()
+	if _, err := s.AppendEvent(canceled, store.Event{RunID: r.ID, Kind: "host", Action: "started", Message: "canceled"}); err == nil {
+		t.Errorf("AppendEvent with a canceled ctx succeeded")
+	}
+	acked := map[string]bool{}
+	var mu sync.Mutex
+	race(20, func(i int) error {
+		c, cancel := context.WithCancel(ctx(t))
+		go func() { time.Sleep(time.Duration(i) * 100 * time.Microsecond); cancel() }()
+		msg := strings.Repeat("m", i+1)
+		_, err := s.AppendEvent(c, store.Event{RunID: r.ID, Kind: "host", Action: "started", Message: msg})
+		mu.Lock()
+		acked[msg] = err == nil
+		mu.Unlock()
+		return nil
+	})
+	events, err := s.Events(ctx(t), r.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]bool{}
+	for i, e := range events {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("seqs not gapless at %d: %d", i, e.Seq)
+		}
+		if e.Message == "canceled" {
+			t.Errorf("the event appended with a canceled ctx is in the journal")
+		}
+		stored[e.Message] = true
+	}
+	for msg, ok := range acked {
+		if ok != stored[msg] {
+			t.Errorf("event %d: AppendEvent succeeded %v, in the journal %v", len(msg), ok, stored[msg])
+		}
+	}
+}
+
+// testAppendEventConcurrentRuns: concurrent appends to several runs, some of
+// them unknown, fail or succeed each on its own; every run's seqs are
+// gapless.
+func testAppendEventConcurrentRuns(t *testing.T, s store.Store) {
+	const writers, each = 12, 10
+	runs := []string{newRun(t, s, "p", "e", "1").ID, newRun(t, s, "p", "e", "2").ID, "r-missing"}
+	errs := race(writers, func(i int) error {
+		id := runs[i%len(runs)]
+		for range each {
+			_, err := s.AppendEvent(ctx(t), store.Event{RunID: id, Kind: "host", Action: "started", Batch: i})
+			if id == "r-missing" {
+				if !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("append to unknown run: %v, want ErrNotFound", err)
+				}
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range runs[:2] {
+		events, err := s.Events(ctx(t), id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := writers/len(runs)*each + 1; len(events) != want {
+			t.Errorf("run %s: %d events, want %d", id, len(events), want)
+		}
+		for i, e := range events {
+			if e.Seq != int64(i+1) {
+				t.Fatalf("run %s: seqs not gapless at %d: %d", id, i, e.Seq)
+			}
 		}
 	}
 }

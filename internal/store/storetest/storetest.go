@@ -35,6 +35,8 @@ func Run(t *testing.T, open Opener) {
 		{"EventsAfter", testEventsAfter},
 		{"EventOutputTail", testEventOutputTail},
 		{"AppendEventConcurrent", testAppendEventConcurrent},
+		{"AppendEventCanceled", testAppendEventCanceled},
+		{"AppendEventConcurrentRuns", testAppendEventConcurrentRuns},
 		{"Live", testLive},
 		{"PreviousRelease", testPreviousRelease},
 		{"Lock", testLock},
