@@ -166,9 +166,12 @@ func (x *execution) recordBackedOutLive(ctx context.Context, stages []string, wo
 	if x.ro.Previous == "" {
 		return
 	}
+	var hosts []string
 	for _, stage := range stages {
 		for host := range work[stage] {
-			x.e.o.Store.SetLive(ctx, x.ro.Plan, x.ro.Env, host, x.ro.Previous, x.run.ID)
+			hosts = append(hosts, host)
 		}
 	}
+	sort.Strings(hosts)
+	x.setLive(ctx, hosts, x.ro.Previous)
 }

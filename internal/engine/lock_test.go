@@ -28,6 +28,9 @@ func holdLock(t *testing.T, f *fixture) (first store.Run, release func() *engine
 	c, done := startAsync(t, f, f.engine(), 0)
 	first = created(t, c)
 	waitFile(t, filepath.Join(f.hostDir("h1"), "log"), 5*time.Second)
+	for deadline := time.Now().Add(5 * time.Second); len(f.log("h1")) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // the file exists; wait for its first line
+	}
 	return first, func() *engine.Outcome {
 		if err := os.WriteFile(filepath.Join(f.root, "go"), nil, 0o644); err != nil {
 			t.Fatal(err)

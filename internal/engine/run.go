@@ -144,6 +144,7 @@ func (x *execution) stages(ctx context.Context) error {
 
 func (x *execution) succeed(ctx context.Context) (*Outcome, error) {
 	out := &Outcome{}
+	var done []string
 	for _, s := range x.ro.Stages {
 		for _, b := range s.Batches {
 			for _, h := range b.Hosts {
@@ -151,11 +152,12 @@ func (x *execution) succeed(ctx context.Context) (*Outcome, error) {
 					out.Attention = append(out.Attention, fmt.Sprintf("%s: failed in stage %s within its max_failed; left as it is", h.Name, s.Name))
 					continue
 				}
-				if err := x.e.o.Store.SetLive(context.WithoutCancel(ctx), x.ro.Plan, x.ro.Env, h.Name, x.ro.Release, x.run.ID); err != nil {
-					return nil, err
-				}
+				done = append(done, h.Name)
 			}
 		}
+	}
+	if err := x.setLive(context.WithoutCancel(ctx), done, x.ro.Release); err != nil {
+		return nil, err
 	}
 	for _, a := range out.Attention {
 		x.journal(ctx, store.Event{Kind: store.KindRun, Action: ActionNeedsAttention, Message: a})
@@ -164,6 +166,22 @@ func (x *execution) succeed(ctx context.Context) (*Outcome, error) {
 		fmt.Sprintf("release %s is live", x.ro.Release))
 	out.Run = x.run
 	return out, err
+}
+
+// setLive records release as live on hosts, in one transaction when the
+// store can.
+func (x *execution) setLive(ctx context.Context, hosts []string, release string) error {
+	if many, ok := x.e.o.Store.(interface {
+		SetLiveMany(ctx context.Context, plan, env string, hosts []string, release, runID string) error
+	}); ok {
+		return many.SetLiveMany(ctx, x.ro.Plan, x.ro.Env, hosts, release, x.run.ID)
+	}
+	for _, h := range hosts {
+		if err := x.e.o.Store.SetLive(ctx, x.ro.Plan, x.ro.Env, h, release, x.run.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fail records why the run failed and backs out when it should.
