@@ -2,12 +2,9 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
@@ -85,24 +82,9 @@ func redactDSN(dsn string) string {
 	return dsn
 }
 
-// planHash is the sha256 of the plan file and the inventories it reads:
-// approvals and resumes are bound to exactly this content.
-func planHash(p *plan.Plan) (string, error) {
-	h := sha256.New()
-	files := []string{p.File}
-	for _, ref := range p.Targets.Inventory {
-		files = append(files, load.Path(p, ref.Name))
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(data))
-		h.Write(data)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+// planHash is the plan's content hash (load.Hash): approvals, resumes and
+// rehearsals are bound to exactly this content.
+func planHash(p *plan.Plan) (string, error) { return load.Hash(p.File) }
 
 // resolveRun finds the run an id or "last" names.
 func (e *env) resolveRun(ctx context.Context, st store.Store, id string, f *planFlags) (store.Run, error) {

@@ -1,6 +1,8 @@
 package load
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -246,4 +248,47 @@ func listOrNone(list []string) string {
 		return "none"
 	}
 	return strings.Join(list, ", ")
+}
+
+// Hash is the sha256 of a plan file and of every inventory it names, in
+// its base and in all its environments: one value for the plan in every
+// environment, that changes when any of those files does. Runs, approvals
+// and rehearsals are bound to it.
+func Hash(file string) (string, error) {
+	data, _, err := readBounded(file)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "plan\x00%d\x00", len(data))
+	h.Write(data)
+	doc, diags := plan.ReadDocument(file, data)
+	if diags != nil {
+		return "", diags
+	}
+	seen := map[string]bool{}
+	var invs []string
+	for _, env := range append([]string{""}, doc.EnvironmentNames()...) {
+		p, _ := doc.Decode(env)
+		if p == nil {
+			continue
+		}
+		p.File = file
+		for _, ref := range p.Targets.Inventory {
+			if path := Path(p, ref.Name); !seen[path] {
+				seen[path] = true
+				invs = append(invs, path)
+			}
+		}
+	}
+	sort.Strings(invs)
+	for _, path := range invs {
+		inv, err := readInventoryFile(path)
+		if err != nil {
+			return "", fmt.Errorf("inventory %s: %w", path, err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(path), len(inv))
+		h.Write(inv)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
