@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/golive-dev/golive/internal/store"
 )
 
 // Version is golive's version, set at build time with
@@ -78,6 +80,7 @@ invalid plan, 3 no-go, 4 backout incomplete (targets need attention).`,
 		newValidate(e), newPlan(e), newSchema(e),
 		newRun(e), newResume(e), newBackout(e), newAbort(e),
 		newStatus(e), newHistory(e), newLogs(e),
+		newReview(e), newApprove(e, store.DecisionApprove), newApprove(e, store.DecisionReject), newRehearse(e),
 	)
 	root.AddCommand(notYet(e)...)
 	for _, c := range root.Commands() {

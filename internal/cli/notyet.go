@@ -13,28 +13,12 @@ func notYet(e *env) []*cobra.Command {
 		release    bool
 		flags      func(c *cobra.Command)
 	}
-	runFlags := func(c *cobra.Command) {
-		c.Flags().String("ticket", "", "change ticket id")
-		c.Flags().String("as", "", "who is acting (else $GOLIVE_USER, else the OS user)")
-		c.Flags().String("store", "", "state store: a SQLite path or postgres://... (else $GOLIVE_STORE)")
-		c.Flags().Bool("json", false, "machine-readable output")
-	}
 	actOnRun := func(c *cobra.Command) {
 		c.Flags().String("as", "", "who is acting")
 		c.Flags().String("store", "", "state store")
 		c.Flags().StringP("file", "f", "", "plan file (default ./golive.yaml)")
 	}
 	specs := []spec{
-		{"review [FILE] -r VERSION", "Answer go or no-go without changing anything", true, runFlags},
-		{"approve RUN", "Approve a run (or a gate or a sign-off)", false, func(c *cobra.Command) {
-			actOnRun(c)
-			c.Flags().String("comment", "", "why")
-		}},
-		{"reject RUN", "Reject a run", false, func(c *cobra.Command) {
-			actOnRun(c)
-			c.Flags().String("comment", "", "why")
-		}},
-		{"rehearse [FILE] -r VERSION", "Release, verify, back out and verify in a staging environment", true, runFlags},
 		{"report RUN", "Write a run's release report", false, actOnRun},
 		{"serve", "Serve the HTTP API and web UI", false, func(c *cobra.Command) {
 			c.Flags().String("listen", "127.0.0.1:8080", "address to listen on")

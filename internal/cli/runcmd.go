@@ -21,12 +21,14 @@ import (
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/redact"
+	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/transport"
 	"github.com/golive-dev/golive/internal/transport/local"
 	sshtr "github.com/golive-dev/golive/internal/transport/ssh"
 	"github.com/golive-dev/golive/internal/ui"
+	"github.com/golive-dev/golive/internal/window"
 )
 
 func newRun(e *env) *cobra.Command {
@@ -69,6 +71,9 @@ type prepared struct {
 	red       *redact.Redactor
 	hash      string
 	artifacts map[string]artifact.File
+	artErr    error
+	window    *window.Window
+	flags     *runFlags
 }
 
 // prepare loads the plan, opens the store and builds the rollout for
@@ -85,7 +90,7 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 	if err != nil {
 		return nil, err
 	}
-	pr := &prepared{plan: p, st: st}
+	pr := &prepared{plan: p, st: st, flags: f}
 	if !known {
 		if previous, err = st.PreviousRelease(ctx, p.Name, p.Env); err != nil {
 			st.Close()
@@ -103,52 +108,25 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		st.Close()
 		return nil, withCode(ExitUsage, "%s", red.String(err.Error()))
 	}
+	if pr.window, err = review.Window(p.Window); err != nil {
+		st.Close()
+		return nil, withCode(ExitUsage, "%s", err)
+	}
 	if pr.hash, err = planHash(p); err != nil {
 		st.Close()
 		return nil, err
 	}
-	pr.artifacts, err = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
-	if err != nil {
-		st.Close()
-		return nil, withCode(ExitNoGo, "no-go: %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
-	}
+	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
 	return pr, nil
 }
 
-// refuseUnenforced is a no-go for plans that rely on release controls or
-// monitors this golive cannot enforce yet: running them would pretend.
+// refuseUnenforced is a no-go for plans that rely on what this golive
+// cannot do yet (monitors): running them would pretend.
 func refuseUnenforced(p *plan.Plan) error {
-	var what []string
-	if p.Window != nil {
-		what = append(what, "window")
-	}
-	c := p.Controls
-	if c.Ticket != nil && c.Ticket.Required {
-		what = append(what, "controls.ticket")
-	}
-	if c.Approvals != nil && c.Approvals.Required > 0 {
-		what = append(what, "controls.approvals")
-	}
-	if c.RehearsedIn != "" {
-		what = append(what, "controls.rehearsed_in")
-	}
-	for _, s := range p.Stages {
-		if s.Gate != nil {
-			what = append(what, "stage "+s.Name+" gate")
-		}
-	}
-	for _, v := range p.Verify {
-		if v.Confirm != nil {
-			what = append(what, "verify confirm")
-		}
-	}
-	if len(p.Monitors) > 0 {
-		what = append(what, "monitors")
-	}
-	if len(what) == 0 {
+	if len(p.Monitors) == 0 {
 		return nil
 	}
-	return withCode(ExitNoGo, "no-go: this plan uses %s, which this golive cannot enforce yet; refusing to run rather than ignore them", strings.Join(what, ", "))
+	return withCode(ExitNoGo, "no-go: this plan has monitors, which this golive cannot watch yet; refusing to run rather than ignore them")
 }
 
 func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.Engine {
@@ -178,45 +156,83 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 	}
 	w := e.human(f)
 	prog := e.progress(pr, w)
+	defer prog.Close()
 	eng := e.newEngine(pr, f, prog)
-	if err := e.preflight(ctx, eng, pr, w); err != nil {
+	actor := e.actor(f.as)
+	rep := e.reviewRun(ctx, pr, eng, f, nil, true)
+	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
+	if !rep.Go && !rep.WaitOnly {
+		return withCode(ExitNoGo, "no-go: nothing was changed")
+	}
+	req := engineRequest(pr, f, actor, func(r store.Run) {
+		fmt.Fprintf(w, "golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), actor)
+		prog.setRun(r.ID)
+	})
+	req.LockWait = lockWait
+	if rep.Go {
+		out, err := eng.Start(ctx, req)
+		prog.Close()
+		return e.finish(ctx, pr, f, out, err)
+	}
+	run, err := eng.Create(ctx, req, store.StateWaiting, "waiting for "+strings.Join(rep.Reasons, "; "))
+	if err != nil {
 		return err
 	}
-	actor := e.actor(f.as)
-	out, err := eng.Start(ctx, engine.Request{
-		Rollout: pr.ro, Requester: actor, Ticket: f.ticket, PlanHash: pr.hash, LockWait: lockWait,
-		Created: func(r store.Run) {
-			fmt.Fprintf(w, "golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), actor)
-			prog.setRun(r.ID)
-		},
-	})
-	prog.Close()
-	return e.finish(ctx, pr, f, out, err)
+	return e.waitThenContinue(ctx, pr, eng, f, run, rep)
 }
 
-// preflight runs the plan's preflight checks; any failure is a no-go and
-// nothing changes on any target.
-func (e *env) preflight(ctx context.Context, eng *engine.Engine, pr *prepared, w io.Writer) error {
-	if len(pr.ro.Preflight) == 0 {
-		return nil
+func engineRequest(pr *prepared, f *runFlags, actor string, created func(store.Run)) engine.Request {
+	return engine.Request{Rollout: pr.ro, Requester: actor, Ticket: f.ticket, PlanHash: pr.hash, Created: created}
+}
+
+// reviewRun reviews the release of pr (for run, when it exists). A run's
+// own lock is not a reason to refuse; a new run waits for the lock itself.
+func (e *env) reviewRun(ctx context.Context, pr *prepared, eng *engine.Engine, f *runFlags, run *store.Run, skipLock bool) *review.Report {
+	return review.Review(ctx, e.reviewInput(pr, eng, f, run, skipLock))
+}
+
+func (e *env) reviewInput(pr *prepared, eng *engine.Engine, f *runFlags, run *store.Run, skipLock bool) review.Input {
+	ticket := f.ticket
+	if run != nil {
+		ticket = run.Ticket
 	}
-	failed := 0
-	for _, r := range eng.Preflight(ctx, pr.ro) {
-		where := ""
-		if r.Host != "" {
-			where = " on " + r.Host
+	return review.Input{Plan: pr.plan, Rollout: pr.ro, Store: pr.st, Engine: eng, Artifacts: pr.artifacts, ArtErr: pr.artErr,
+		Ticket: ticket, Requester: e.actor(f.as), PlanHash: pr.hash, Now: time.Now(), Run: run, SkipLock: skipLock}
+}
+
+// waitThenContinue handles a run waiting for approvals or the window:
+// without --wait it says what the run waits for and exits 3; with --wait
+// it polls until the wait is over, then releases.
+func (e *env) waitThenContinue(ctx context.Context, pr *prepared, eng *engine.Engine, f *runFlags, run store.Run, rep *review.Report) error {
+	w := e.human(f)
+	if !f.wait {
+		fmt.Fprintf(w, "golive: run %s is waiting for: %s\n", run.ID, strings.Join(rep.Reasons, "; "))
+		fmt.Fprintf(w, "  approve it with `golive approve %s`, then continue it with `golive resume %s` (or use run --wait)\n", run.ID, run.ID)
+		return silent(ExitNoGo)
+	}
+	fmt.Fprintf(w, "golive: run %s waits for: %s\n", run.ID, strings.Join(rep.Reasons, "; "))
+	for {
+		pending := review.Pending(ctx, e.reviewInput(pr, eng, f, &run, true))
+		if pending.Go {
+			break
 		}
-		mark := "✔"
-		if !r.OK {
-			mark = "✘"
-			failed++
+		if !pending.WaitOnly {
+			r2, _ := pr.st.UpdateRunState(ctx, run.ID, []store.State{store.StateWaiting}, store.StateAborted, "no-go while waiting: "+strings.Join(pending.Reasons, "; "))
+			fmt.Fprintf(w, "golive: run %s aborted: %s\n", run.ID, r2.Reason)
+			return silent(ExitNoGo)
 		}
-		fmt.Fprintf(w, "%s preflight %q%s: %s\n", mark, r.Check, where, pr.red.String(r.Detail))
+		pause := 2 * time.Second
+		if !pending.NextOpen.IsZero() {
+			pause = max(min(time.Until(pending.NextOpen), time.Minute), 10*time.Millisecond)
+		}
+		select {
+		case <-ctx.Done():
+			return withCode(ExitNoGo, "stopped waiting; run %s is still waiting: `golive resume %s` continues it", run.ID, run.ID)
+		case <-time.After(pause):
+		}
 	}
-	if failed > 0 {
-		return withCode(ExitNoGo, "no-go: %d preflight check(s) failed; nothing was changed", failed)
-	}
-	return nil
+	out, err := eng.Continue(ctx, run, pr.ro)
+	return e.finish(ctx, pr, f, out, err)
 }
 
 // logger writes warnings (such as an unverified ssh host key) to stderr.

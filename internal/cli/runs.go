@@ -11,6 +11,7 @@ import (
 
 	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/ui"
 )
 
 // onRun opens the store and finds the run a command acts on.
@@ -81,9 +82,13 @@ accepted as it is instead of backed out.`,
 			prog.setRun(r.ID)
 			eng := e.newEngine(pr, &f, prog)
 			var out *engine.Outcome
-			if accept {
+			switch {
+			case accept:
 				out, err = eng.Accept(ctx, r, pr.ro, e.actor(f.as))
-			} else {
+			case r.State == store.StateWaiting || r.State == store.StatePending:
+				prog.Close()
+				return e.resumeWaiting(ctx, pr, eng, &f, r)
+			default:
 				out, err = eng.Resume(ctx, r, pr.ro)
 			}
 			prog.Close()
@@ -96,8 +101,28 @@ accepted as it is instead of backed out.`,
 	f.register(c, false)
 	f.registerRun(c)
 	c.Flags().BoolVar(&accept, "accept", false, "accept a failed run as it is instead of backing it out")
+	c.Flags().BoolVar(&f.wait, "wait", false, "block until what the run waits for (approvals, the window) arrives")
 	c.Flags().IntVar(&f.parallel, "parallel", 50, "hosts worked on at the same time")
 	return c
+}
+
+// resumeWaiting reviews a run that waits to start, and starts it when
+// nothing it waits for is missing any more.
+func (e *env) resumeWaiting(ctx context.Context, pr *prepared, eng *engine.Engine, f *runFlags, r store.Run) error {
+	w := e.human(f)
+	rep := e.reviewRun(ctx, pr, eng, f, &r, true)
+	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
+	switch {
+	case rep.Go:
+		prog := e.progress(pr, w)
+		prog.setRun(r.ID)
+		out, err := e.newEngine(pr, f, prog).Continue(ctx, r, pr.ro)
+		prog.Close()
+		return e.finish(ctx, pr, f, out, err)
+	case rep.WaitOnly:
+		return e.waitThenContinue(ctx, pr, eng, f, r, rep)
+	}
+	return withCode(ExitNoGo, "no-go: run %s keeps waiting; nothing was changed", r.ID)
 }
 
 func newBackout(e *env) *cobra.Command {
@@ -118,7 +143,7 @@ can run it again to finish the job.`,
 			}
 			st.Close()
 			switch r.State {
-			case store.StateSucceeded, store.StateFailed, store.StateBackoutFailed, store.StateRunning, store.StateVerifying, store.StateBackingOut:
+			case store.StateSucceeded, store.StateFailed, store.StateBackoutFailed, store.StateRunning, store.StateVerifying, store.StateBackingOut, store.StatePaused:
 			default:
 				return withCode(ExitUsage, "run %s is %s: there is nothing to back out", r.ID, r.State)
 			}

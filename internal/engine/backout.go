@@ -24,7 +24,7 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 	defer x.closeConns()
 	// A backout must not be stopped by the cancellation that caused it.
 	ctx = context.WithoutCancel(ctx)
-	from := []store.State{store.StateFailed, store.StateRunning, store.StateVerifying, store.StateBackingOut, store.StateBackoutFailed}
+	from := []store.State{store.StateFailed, store.StateRunning, store.StateVerifying, store.StateBackingOut, store.StateBackoutFailed, store.StatePaused, store.StateSucceeded}
 	if err := x.setState(ctx, from, store.StateBackingOut, "backing out: "+why); err != nil {
 		return nil, err
 	}

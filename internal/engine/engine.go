@@ -12,10 +12,12 @@ import (
 	"github.com/golive-dev/golive/internal/artifact"
 	"github.com/golive-dev/golive/internal/check"
 	"github.com/golive-dev/golive/internal/clock"
+	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/redact"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/transport"
+	"github.com/golive-dev/golive/internal/window"
 )
 
 // Observer is told about every journal event after it is written.
@@ -43,6 +45,12 @@ type Options struct {
 	// Resolve turns a path written in the plan (identity_file,
 	// known_hosts) into a controller path: ~ and relative to the plan.
 	Resolve func(string) string
+
+	// Release controls.
+	Wait      bool            // wait for gates, sign-offs and the window instead of pausing
+	Approvals *plan.Approvals // controls.approvals: who may approve gates and sign-offs
+	Window    *window.Window  // nil: always open
+	OnClose   string          // backout (default), pause or finish
 }
 
 // Engine runs rollouts. One Engine can run one run at a time per call.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sync"
+	"time"
 
 	"github.com/golive-dev/golive/internal/store"
 )
@@ -38,6 +39,9 @@ type history struct {
 	backoutFail map[key]bool
 	verified    bool
 	abort       *AbortError
+	gates       map[string]bool      // gate -> passed
+	asked       map[string]time.Time // gate -> when approvals were first requested
+	windowNote  bool
 	lastSeq     int64
 }
 
@@ -45,6 +49,7 @@ func newHistory() *history {
 	return &history{
 		stageDone: map[string]bool{}, hostDone: map[hostKey]bool{}, hostFailed: map[hostKey]bool{},
 		stepDone: map[key]bool{}, startedSet: map[key]bool{}, backedOut: map[key]bool{}, backoutFail: map[key]bool{},
+		gates: map[string]bool{}, asked: map[string]time.Time{},
 	}
 }
 
@@ -80,8 +85,19 @@ func (h *history) apply(e store.Event) {
 		}
 	case store.KindStep:
 		h.applyStep(e.Action, k)
+	case store.KindApproval:
+		switch e.Action {
+		case ActionApprovalRequested:
+			if _, ok := h.asked[e.Step]; !ok {
+				h.asked[e.Step] = e.Time
+			}
+		case ActionGatePassed:
+			h.gates[e.Step] = true
+		}
 	case store.KindRun:
 		switch e.Action {
+		case "window_closed":
+			h.windowNote = true
 		case ActionAbortRequested:
 			if h.abort == nil {
 				h.abort = &AbortError{By: e.Actor, Reason: e.Message, NoBackout: e.Step == "no-backout"}
@@ -177,4 +193,29 @@ func (h *history) touchedHost(stage, host string) bool {
 		}
 	}
 	return false
+}
+
+func (h *history) gatePassed(gate string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.gates[gate]
+}
+
+func (h *history) requested(gate string) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.asked[gate]
+	return t, ok
+}
+
+func (h *history) windowFinishNoted() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.windowNote
+}
+
+func (h *history) isVerified() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.verified
 }

@@ -96,7 +96,7 @@ func (x *execution) takeOver(ctx context.Context) error {
 
 func (x *execution) unlock() {
 	ctx := context.Background()
-	if x.lockLost || x.run.State == store.StateFailed || x.run.State == store.StateBackoutFailed {
+	if x.lockLost || x.run.State == store.StateFailed || x.run.State == store.StateBackoutFailed || x.run.State == store.StatePaused {
 		// The targets are not as they should be: keep the environment
 		// locked to this run until it is backed out or accepted.
 		return

@@ -27,30 +27,47 @@ type Request struct {
 // rollout. The error is for what kept the run from executing (the lock is
 // held: a *store.LockedError); how the run ended is in the Outcome.
 func (e *Engine) Start(ctx context.Context, req Request) (*Outcome, error) {
-	ro := req.Rollout
 	// Wait for the lock before creating the run, so a locked environment
 	// does not fill the history with runs that never started.
-	if err := e.waitUnlocked(ctx, ro.Plan, ro.Env, req.LockWait); err != nil {
+	if err := e.waitUnlocked(ctx, req.Rollout.Plan, req.Rollout.Env, req.LockWait); err != nil {
 		return nil, err
 	}
+	run, err := e.Create(ctx, req, store.StatePending, "created by "+req.Requester)
+	if err != nil {
+		return nil, err
+	}
+	return e.Continue(ctx, run, req.Rollout)
+}
+
+// Create records a new run in state (pending, or waiting for what the
+// review says can arrive later) without touching anything.
+func (e *Engine) Create(ctx context.Context, req Request, state store.State, reason string) (store.Run, error) {
+	ro := req.Rollout
 	run, err := e.o.Store.CreateRun(ctx, store.Run{
-		Plan: ro.Plan, Env: ro.Env, Release: ro.Release, PreviousRelease: ro.Previous,
-		Requester: req.Requester, Ticket: req.Ticket, PlanHash: req.PlanHash, Reason: "created by " + req.Requester,
+		Plan: ro.Plan, Env: ro.Env, Release: ro.Release, PreviousRelease: ro.Previous, State: state,
+		Requester: req.Requester, Ticket: req.Ticket, PlanHash: req.PlanHash, Reason: e.o.Redactor.String(reason),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create run: %w", err)
+		return run, fmt.Errorf("create run: %w", err)
 	}
 	if req.Created != nil {
 		req.Created(run)
 	}
+	return run, nil
+}
+
+// Continue starts a pending or waiting run: it takes the lock and
+// executes. A run that cannot take the lock is aborted (the error is a
+// *store.LockedError).
+func (e *Engine) Continue(ctx context.Context, run store.Run, ro *rollout.Rollout) (*Outcome, error) {
 	x := e.newExecution(run, ro, newHistory())
+	from := []store.State{store.StatePending, store.StateWaiting}
 	if err := x.lock(ctx, 0); err != nil {
-		reason := "not started: " + err.Error()
-		x.setState(ctx, []store.State{store.StatePending}, store.StateAborted, reason)
+		x.setState(ctx, from, store.StateAborted, "not started: "+err.Error())
 		return &Outcome{Run: x.run}, err
 	}
 	defer x.unlock()
-	if err := x.setState(ctx, []store.State{store.StatePending}, store.StateRunning, "released by "+req.Requester); err != nil {
+	if err := x.setState(ctx, from, store.StateRunning, "released by "+run.Requester); err != nil {
 		return nil, err
 	}
 	return x.execute(ctx)
@@ -76,6 +93,11 @@ func (e *Engine) Resume(ctx context.Context, run store.Run, ro *rollout.Rollout)
 	}
 	defer x.unlock()
 	switch run.State {
+	case store.StatePaused:
+		if err := x.setState(ctx, []store.State{store.StatePaused}, store.StateRunning, "resumed"); err != nil {
+			return nil, err
+		}
+		return x.execute(ctx)
 	case store.StateRunning, store.StateVerifying:
 		x.journal(ctx, store.Event{Kind: store.KindRun, Action: "resumed", Message: "resumed by pid " + fmt.Sprint(e.o.Holder.PID)})
 		return x.execute(ctx)
@@ -124,16 +146,32 @@ func (x *execution) execute(ctx context.Context) (*Outcome, error) {
 	if err != nil && context.Cause(ctx) != nil && !errors.Is(err, context.Cause(ctx)) {
 		err = context.Cause(ctx) // the real reason: abort, lock lost
 	}
-	if err == nil {
+	var pause *PauseError
+	switch {
+	case err == nil:
 		return x.succeed(ctx)
+	case errors.As(err, &pause):
+		return x.pause(ctx, pause)
 	}
 	return x.fail(ctx, err)
+}
+
+// pause leaves the run paused, holding the lock, until resume.
+func (x *execution) pause(ctx context.Context, p *PauseError) (*Outcome, error) {
+	x.journal(ctx, store.Event{Kind: store.KindRun, Action: ActionPaused, Message: p.For})
+	err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StatePaused, "waiting for "+p.For)
+	return x.outcome(), err
 }
 
 func (x *execution) stages(ctx context.Context) error {
 	for _, s := range x.ro.Stages {
 		if x.hist.isStageDone(s.Name) {
 			continue
+		}
+		if s.Gate > 0 {
+			if err := x.awaitApprovals(ctx, "stage:"+s.Name, s.Gate, 0); err != nil {
+				return err
+			}
 		}
 		if err := x.stage(ctx, s); err != nil {
 			return err

@@ -54,6 +54,9 @@ func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
 		return err
 	}
 	for i, b := range s.Batches {
+		if err := x.checkWindow(ctx); err != nil {
+			return err
+		}
 		if err := x.batch(ctx, sr, b); err != nil {
 			x.journal(ctx, store.Event{Kind: store.KindStage, Action: store.ActionFailed, Stage: s.Name, Message: err.Error()})
 			return err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/golive-dev/golive/internal/rollout"
@@ -33,7 +34,7 @@ func (x *execution) runCheck(ctx context.Context, stage string, h *rollout.Host,
 		return err
 	}
 	if c.Kind == "confirm" {
-		ev.Action, ev.Message = store.ActionFailed, "confirm (a human sign-off) needs the release controls, which this golive does not have yet"
+		ev.Action, ev.Message = store.ActionFailed, "confirm is a sign-off, not a check"
 		x.journalOrFail(ctx, ev)
 		return &CheckError{Check: c.Name, Detail: ev.Message}
 	}
@@ -66,9 +67,30 @@ func (x *execution) verify(ctx context.Context) error {
 			return err
 		}
 	}
+	if !x.hist.isVerified() {
+		for _, c := range x.ro.Verify {
+			if c.Kind == "confirm" {
+				continue
+			}
+			if err := x.verifyCheck(ctx, c); err != nil {
+				return fmt.Errorf("%w: %v", errVerify, err)
+			}
+		}
+		if err := x.journalOrFail(ctx, store.Event{Kind: store.KindRun, Action: store.ActionPassed, Message: "verify passed"}); err != nil {
+			return err
+		}
+	}
 	for _, c := range x.ro.Verify {
-		if err := x.verifyCheck(ctx, c); err != nil {
+		if c.Kind != "confirm" {
+			continue
+		}
+		err := x.awaitApprovals(ctx, "verify", c.Approvals, c.Timeout)
+		var pause *PauseError
+		if err != nil && !errors.As(err, &pause) {
 			return fmt.Errorf("%w: %v", errVerify, err)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -92,4 +114,39 @@ func (x *execution) verifyCheck(ctx context.Context, c *rollout.Check) error {
 		}
 	}
 	return nil
+}
+
+// CheckLive runs the health checks of every host and the verify checks
+// (not sign-offs) of ro, changing nothing: after a rehearsal's backout,
+// ro is built for the release that should be live again. It returns one
+// line per check that did not pass.
+func (e *Engine) CheckLive(ctx context.Context, run store.Run, ro *rollout.Rollout) []string {
+	x := e.newExecution(run, ro, newHistory())
+	defer x.closeConns()
+	var problems []string
+	for _, s := range ro.Stages {
+		for _, b := range s.Batches {
+			for _, h := range b.Hosts {
+				conn, err := x.conn(ctx, h)
+				if err != nil {
+					problems = append(problems, err.Error())
+					continue
+				}
+				for _, c := range h.Health {
+					if err := x.runCheck(ctx, s.Name, h, c, conn); err != nil {
+						problems = append(problems, err.Error())
+					}
+				}
+			}
+		}
+	}
+	for _, c := range ro.Verify {
+		if c.Kind == "confirm" {
+			continue
+		}
+		if err := x.verifyCheck(ctx, c); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	return problems
 }

@@ -132,3 +132,28 @@ func Roles(targets []*Target) []string {
 	}
 	return all
 }
+
+// GateApprovals is how many approvals a gate needs: "" (the run) per
+// controls.approvals, "stage:NAME" per that stage's gate, "verify" per the
+// confirm sign-off.
+func (p *Plan) GateApprovals(gate string) int {
+	switch {
+	case gate == "":
+		if p.Controls.Approvals != nil {
+			return p.Controls.Approvals.Required
+		}
+	case gate == "verify":
+		for _, v := range p.Verify {
+			if v.Confirm != nil {
+				return v.Confirm.Approvals
+			}
+		}
+	case len(gate) > 6 && gate[:6] == "stage:":
+		for _, s := range p.Stages {
+			if s.Name == gate[6:] && s.Gate != nil {
+				return s.Gate.Approvals
+			}
+		}
+	}
+	return 0
+}

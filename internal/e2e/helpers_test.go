@@ -1,0 +1,533 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/golive-dev/golive/internal/fleet"
+)
+
+// Limits that only keep a hung golive from hanging the package; no test
+// asserts anything about them.
+const (
+	cmdTimeout  = 150 * time.Second // one golive command that should end by itself
+	waitTimeout = 60 * time.Second  // waiting for a marker
+	pollEvery   = 50 * time.Millisecond
+	nHosts      = 5
+)
+
+// golive is the binary TestMain built; demo the quickstart server.
+var golive, demo string
+
+func TestMain(m *testing.M) { os.Exit(buildAndRun(m)) }
+
+func buildAndRun(m *testing.M) int {
+	if why := fleet.Unavailable(); why != "" {
+		// Every test skips with this message through fleet.Require.
+		return m.Run()
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		fmt.Println("e2e: skipped: `go` is not on PATH, so golive and the demo cannot be built")
+		return 0
+	}
+	dir, err := os.MkdirTemp("", "golive-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	golive = filepath.Join(dir, "golive")
+	demo = filepath.Join(dir, "demo")
+	for _, b := range []struct{ out, pkg string }{
+		{golive, "github.com/golive-dev/golive/cmd/golive"},
+		{demo, "github.com/golive-dev/golive/examples/quickstart/app"},
+	} {
+		build := exec.Command(goTool, "build", "-trimpath", "-o", b.out, b.pkg)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: building %s: %v\n", b.pkg, err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// world is one test's fleet, plan directory and state store.
+type world struct {
+	t     *testing.T
+	f     *fleet.Fleet
+	dir   string // golive.yaml, inventory.ini, dist/
+	plan  string
+	store string
+	known string // the known_hosts golive uses (beside the plan)
+	start time.Time
+}
+
+// newWorld starts a fleet of nHosts hosts and writes the plan, inventory
+// and sync directories for it.
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	start := time.Now()
+	f := fleet.Require(t, nHosts)
+	t.Logf("fleet %s (%s) up in %v", f.Prefix, f.Subnet, time.Since(start).Round(time.Millisecond))
+	dir := t.TempDir()
+	w := &world{t: t, f: f, dir: dir, plan: filepath.Join(dir, "golive.yaml"),
+		store: filepath.Join(dir, "state", "state.db"), known: filepath.Join(dir, "known_hosts"), start: start}
+	t.Cleanup(func() { t.Logf("%s took %v", t.Name(), time.Since(w.start).Round(time.Millisecond)) })
+	plan, err := os.ReadFile(filepath.Join("testdata", "ssh.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inv strings.Builder
+	inv.WriteString("[web]\n")
+	for _, h := range f.Hosts {
+		fmt.Fprintf(&inv, "%s ansible_host=%s\n", h.Name, h.Address)
+		if err := os.MkdirAll(filepath.Join(h.SrvDir, "sync"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{filepath.Dir(w.store), filepath.Join(dir, "dist")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, w.plan, plan)
+	key, err := os.ReadFile(f.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "id_ed25519"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	known, err := os.ReadFile(f.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, w.known, known)
+	writeFile(t, filepath.Join(dir, "inventory.ini"), []byte(inv.String()))
+	return w
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// build packs release v as the quickstart's build.sh does: dist/demo-V.tar.gz
+// holding `demo` and VERSION, and its line in dist/SHA256SUMS.
+func (w *world) build(versions ...string) {
+	w.t.Helper()
+	bin, err := os.ReadFile(demo)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var sums strings.Builder
+	if old, err := os.ReadFile(filepath.Join(w.dir, "dist", "SHA256SUMS")); err == nil {
+		sums.Write(old)
+	}
+	for _, v := range versions {
+		var buf bytes.Buffer
+		gz := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(gz)
+		for _, file := range []struct {
+			name string
+			mode int64
+			data []byte
+		}{{"demo", 0o755, bin}, {"VERSION", 0o644, []byte(v + "\n")}} {
+			hdr := &tar.Header{Name: file.name, Mode: file.mode, Size: int64(len(file.data)), ModTime: time.Now(), Typeflag: tar.TypeReg}
+			if err := tw.WriteHeader(hdr); err != nil {
+				w.t.Fatal(err)
+			}
+			if _, err := tw.Write(file.data); err != nil {
+				w.t.Fatal(err)
+			}
+		}
+		if err := tw.Close(); err != nil {
+			w.t.Fatal(err)
+		}
+		if err := gz.Close(); err != nil {
+			w.t.Fatal(err)
+		}
+		name := "demo-" + v + ".tar.gz"
+		writeFile(w.t, filepath.Join(w.dir, "dist", name), buf.Bytes())
+		sum := sha256.Sum256(buf.Bytes())
+		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), name)
+	}
+	writeFile(w.t, filepath.Join(w.dir, "dist", "SHA256SUMS"), []byte(sums.String()))
+}
+
+func (w *world) environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GOLIVE_") || strings.HasPrefix(kv, "NO_COLOR=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "GOLIVE_USER=e2e", "NO_COLOR=1")
+}
+
+func (w *world) command(ctx context.Context, args ...string) *exec.Cmd {
+	args = append(args, "-f", w.plan, "--store", w.store)
+	cmd := exec.CommandContext(ctx, golive, args...)
+	cmd.Dir = w.dir
+	cmd.Env = w.environ()
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// result is how a finished golive command ended.
+type result struct {
+	args           []string
+	code           int
+	took           time.Duration
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("golive %s: exit %d after %v\n--- stdout:\n%s--- stderr:\n%s", strings.Join(r.args, " "), r.code, r.took.Round(time.Millisecond), r.stdout, r.stderr)
+}
+
+func (r result) output() string { return r.stdout + r.stderr }
+
+// golive runs golive with args (plus -f and --store) to its end.
+func (w *world) golive(args ...string) result {
+	w.t.Helper()
+	p := w.startGolive(args...)
+	return p.wait()
+}
+
+// mustExit runs golive and fails the test unless it exits with code.
+func (w *world) mustExit(code int, args ...string) result {
+	w.t.Helper()
+	r := w.golive(args...)
+	if r.code != code {
+		w.t.Fatalf("want exit %d\n%s", code, r)
+	}
+	return r
+}
+
+// proc is a golive process running in the background.
+type proc struct {
+	w              *world
+	args           []string
+	cmd            *exec.Cmd
+	started        time.Time
+	stdout, stderr syncBuffer
+	done           chan struct{}
+	err            error // of Wait, once done is closed
+}
+
+// startGolive starts golive with args (plus -f and --store) without
+// waiting; the test's cleanup kills it if it still runs.
+func (w *world) startGolive(args ...string) *proc {
+	w.t.Helper()
+	p := &proc{w: w, args: args, done: make(chan struct{}), started: time.Now()}
+	p.cmd = w.command(context.Background(), args...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		w.t.Fatalf("start golive: %v", err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	w.t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *proc) result() result {
+	return result{args: p.args, took: time.Since(p.started), stdout: p.stdout.String(), stderr: p.stderr.String()}
+}
+
+// wait waits for golive to exit by itself.
+func (p *proc) wait() result {
+	p.w.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(cmdTimeout):
+		p.cmd.Process.Kill()
+		<-p.done
+		p.w.t.Fatalf("golive did not exit within %v (killed)\n%s", cmdTimeout, p.result())
+	}
+	r := p.result()
+	r.code = 0
+	if p.err != nil {
+		ee, ok := p.err.(*exec.ExitError)
+		if !ok || !ee.Exited() {
+			p.w.t.Fatalf("golive: %v\n%s", p.err, r)
+		}
+		r.code = ee.ExitCode()
+	}
+	p.w.t.Logf("golive %s: exit %d after %v", strings.Join(p.args, " "), r.code, r.took.Round(time.Millisecond))
+	return r
+}
+
+// kill sends SIGKILL and waits until the process has been reaped.
+func (p *proc) kill() {
+	p.w.t.Helper()
+	if p.exited() {
+		p.w.t.Fatalf("golive exited before the test could kill it\n%s", p.result())
+	}
+	if err := p.cmd.Process.Kill(); err != nil {
+		p.w.t.Fatalf("kill golive: %v", err)
+	}
+	<-p.done
+	p.w.t.Logf("killed golive %s (pid %d) with SIGKILL", strings.Join(p.args, " "), p.cmd.Process.Pid)
+}
+
+// release runs `golive run -r v` and fails the test unless it exits 0
+// and every host then serves v.
+func (w *world) release(v string) result {
+	w.t.Helper()
+	r := w.mustExit(0, "run", "-r", v)
+	w.assertServing(v)
+	return r
+}
+
+// sync is host i's sync directory as the controller sees it.
+func (w *world) sync(i int) string { return filepath.Join(w.f.Hosts[i].SrvDir, "sync") }
+
+// arm makes the next run of step on host i stop for secs seconds at its
+// synchronisation point (after writing sync/at-STEP).
+func (w *world) arm(i int, step string, secs int) {
+	w.t.Helper()
+	writeFile(w.t, filepath.Join(w.sync(i), "arm-"+step), []byte(strconv.Itoa(secs)))
+}
+
+// failAt makes every run of step on host i fail after doing its work.
+func (w *world) failAt(i int, step string) {
+	w.t.Helper()
+	writeFile(w.t, filepath.Join(w.sync(i), "fail-"+step), nil)
+}
+
+// waitMarker waits until step on host i has reached its synchronisation
+// point, failing if golive exits first, and returns the pid of the step's
+// shell on the host.
+func (w *world) waitMarker(p *proc, i int, step string) int {
+	w.t.Helper()
+	marker := filepath.Join(w.sync(i), "at-"+step)
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		if b, err := os.ReadFile(marker); err == nil {
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil {
+				w.t.Fatalf("marker %s: %v", marker, err)
+			}
+			w.t.Logf("step %s on %s is at its synchronisation point (pid %d on the host)", step, w.f.Hosts[i].Name, pid)
+			return pid
+		}
+		if p.exited() {
+			w.t.Fatalf("golive exited while the test waited for %s on %s\n%s", step, w.f.Hosts[i].Name, p.result())
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("step %s on %s did not reach its synchronisation point within %v\n%s", step, w.f.Hosts[i].Name, waitTimeout, p.result())
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+// health asks host i for /health from the test process: the body, or an
+// error.
+func (w *world) health(i int) (string, error) {
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + w.f.Hosts[i].Address + ":8080/health")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// assertServing fails for every host that does not answer /health with
+// "ok v", or whose current link does not point at releases/v.
+func (w *world) assertServing(v string) {
+	w.t.Helper()
+	for i, h := range w.f.Hosts {
+		w.assertHostServing(i, v)
+		if got, err := os.Readlink(filepath.Join(h.SrvDir, "demo", "current")); err != nil || got != "releases/"+v {
+			w.t.Errorf("%s: /srv/demo/current -> %q (%v), want releases/%s", h.Name, got, err, v)
+		}
+	}
+}
+
+func (w *world) assertHostServing(i int, v string) {
+	w.t.Helper()
+	got, err := w.health(i)
+	if err != nil {
+		w.t.Errorf("%s (%s): GET /health: %v", w.f.Hosts[i].Name, w.f.Hosts[i].Address, err)
+	} else if got != "ok "+v {
+		w.t.Errorf("%s (%s): GET /health = %q, want %q", w.f.Hosts[i].Name, w.f.Hosts[i].Address, got, "ok "+v)
+	}
+}
+
+// assertNoRelease fails for every host that still has files of release v.
+func (w *world) assertNoRelease(v string) {
+	w.t.Helper()
+	for _, h := range w.f.Hosts {
+		for _, p := range []string{"releases/" + v, "releases/" + v + ".tar.gz"} {
+			if _, err := os.Lstat(filepath.Join(h.SrvDir, "demo", p)); err == nil {
+				w.t.Errorf("%s: /srv/demo/%s is left after release %s was backed out", h.Name, p, v)
+			}
+		}
+	}
+}
+
+// status is `golive status RUN --json`.
+type status struct {
+	ID             string            `json:"id"`
+	Release        string            `json:"release"`
+	Previous       string            `json:"previous"`
+	State          string            `json:"state"`
+	Reason         string            `json:"reason"`
+	Hosts          map[string]string `json:"hosts"`
+	NeedsAttention []string          `json:"needs_attention"`
+	Lock           *struct {
+		Holder string `json:"holder"`
+	} `json:"lock"`
+	ControllerGone bool `json:"controller_gone"`
+}
+
+func (w *world) status(run string) status {
+	w.t.Helper()
+	r := w.mustExit(0, "status", run, "--json")
+	var s status
+	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+		w.t.Fatalf("status --json: %v\n%s", err, r)
+	}
+	return s
+}
+
+// assertState fails unless the run is in state.
+func (w *world) assertState(run, state string) status {
+	w.t.Helper()
+	s := w.status(run)
+	if s.State != state {
+		w.t.Errorf("run %s is %q (%s), want %q\n%s", s.ID, s.State, s.Reason, state, w.logsOf(s.ID))
+	}
+	return s
+}
+
+func (w *world) logsOf(run string) string {
+	r := w.golive("logs", run)
+	return "--- golive logs " + run + ":\n" + r.stdout + r.stderr
+}
+
+// summary parses the end-of-run per-host table (HOST LIVE NOW TOOK):
+// host -> release live now.
+func summary(out string) map[string]string {
+	rows := map[string]string{}
+	in := false
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[0] == "HOST" && f[1] == "LIVE" && f[2] == "NOW":
+			in = true
+		case in && len(f) >= 3:
+			rows[f[0]] = f[1]
+		default:
+			in = false
+		}
+	}
+	return rows
+}
+
+// hostKeyFingerprints returns the SHA256 fingerprint of each host's key
+// in the fleet's known_hosts, by address.
+func (w *world) hostKeyFingerprints() map[string]string {
+	w.t.Helper()
+	b, err := os.ReadFile(w.f.KnownHosts)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(f[2])
+		if err != nil {
+			w.t.Fatalf("known_hosts %q: %v", line, err)
+		}
+		key, err := gossh.ParsePublicKey(raw)
+		if err != nil {
+			w.t.Fatalf("known_hosts %q: %v", line, err)
+		}
+		out[f[0]] = gossh.FingerprintSHA256(key)
+	}
+	return out
+}
+
+// alive reports whether pid runs (and is not a zombie) on host i.
+func (w *world) alive(i, pid int) bool {
+	out, err := w.f.Exec(context.Background(), i, fmt.Sprintf(`grep -qs '^[0-9]* ([^)]*) [^ZX]' /proc/%d/stat && echo yes || true`, pid))
+	if err != nil {
+		w.t.Fatalf("%v", err)
+	}
+	return strings.TrimSpace(out) == "yes"
+}
