@@ -211,25 +211,19 @@ func (e *env) waitThenContinue(ctx context.Context, pr *prepared, eng *engine.En
 		return silent(ExitNoGo)
 	}
 	fmt.Fprintf(w, "golive: run %s waits for: %s\n", run.ID, strings.Join(rep.Reasons, "; "))
-	for {
-		pending := review.Pending(ctx, e.reviewInput(pr, eng, f, &run, true))
-		if pending.Go {
-			break
-		}
-		if !pending.WaitOnly {
-			r2, _ := pr.st.UpdateRunState(ctx, run.ID, []store.State{store.StateWaiting}, store.StateAborted, "no-go while waiting: "+strings.Join(pending.Reasons, "; "))
-			fmt.Fprintf(w, "golive: run %s aborted: %s\n", run.ID, r2.Reason)
-			return silent(ExitNoGo)
-		}
-		pause := 2 * time.Second
-		if !pending.NextOpen.IsZero() {
-			pause = max(min(time.Until(pending.NextOpen), time.Minute), 10*time.Millisecond)
-		}
-		select {
-		case <-ctx.Done():
-			return withCode(ExitNoGo, "stopped waiting; run %s is still waiting: `golive resume %s` continues it", run.ID, run.ID)
-		case <-time.After(pause):
-		}
+	err := eng.WaitReady(ctx, func(now time.Time) (bool, bool, *time.Time, string) {
+		in := e.reviewInput(pr, eng, f, &run, true)
+		in.Now = now
+		p := review.Pending(ctx, in)
+		return p.Go, p.WaitOnly, p.NextOpen, strings.Join(p.Reasons, "; ")
+	})
+	switch {
+	case ctx.Err() != nil:
+		return withCode(ExitNoGo, "stopped waiting; run %s is still waiting: `golive resume %s` continues it", run.ID, run.ID)
+	case err != nil:
+		r2, _ := pr.st.UpdateRunState(ctx, run.ID, []store.State{store.StateWaiting}, store.StateAborted, err.Error())
+		fmt.Fprintf(w, "golive: run %s aborted: %s\n", run.ID, r2.Reason)
+		return silent(ExitNoGo)
 	}
 	out, err := eng.Continue(ctx, run, pr.ro)
 	return e.finish(ctx, pr, f, out, err)

@@ -141,3 +141,27 @@ func (x *execution) checkWindow(ctx context.Context) error {
 type WindowError struct{ Why string }
 
 func (e *WindowError) Error() string { return "release window closed: " + e.Why }
+
+// WaitReady polls ready (given the clock's now) until it says the run may
+// start, or that it never will (the error). ready returns whether the run
+// may start, whether it is still worth waiting, when to look again (nil:
+// in a few seconds) and what it waits for.
+func (e *Engine) WaitReady(ctx context.Context, ready func(now time.Time) (ok, wait bool, next *time.Time, why string)) error {
+	for {
+		now := e.o.Clock.Now()
+		ok, wait, next, why := ready(now)
+		switch {
+		case ok:
+			return nil
+		case !wait:
+			return fmt.Errorf("no-go while waiting: %s", why)
+		}
+		pause := 2 * time.Second
+		if next != nil {
+			pause = max(min(next.Sub(now), time.Minute), 10*time.Millisecond)
+		}
+		if err := e.o.Clock.Sleep(ctx, pause); err != nil {
+			return err
+		}
+	}
+}

@@ -29,14 +29,14 @@ type Item struct {
 
 // Report is the go/no-go.
 type Report struct {
-	Plan     string    `json:"plan"`
-	Env      string    `json:"environment,omitempty"`
-	Release  string    `json:"release"`
-	Items    []Item    `json:"items"`
-	Go       bool      `json:"go"`
-	Reasons  []string  `json:"reasons,omitempty"`
-	WaitOnly bool      `json:"wait_only,omitempty"` // every failure can arrive later
-	NextOpen time.Time `json:"next_open,omitempty"` // when the window opens, if it is closed
+	Plan     string     `json:"plan"`
+	Env      string     `json:"environment,omitempty"`
+	Release  string     `json:"release"`
+	Items    []Item     `json:"items"`
+	Go       bool       `json:"go"`
+	Reasons  []string   `json:"reasons,omitempty"`
+	WaitOnly bool       `json:"wait_only,omitempty"` // every failure can arrive later
+	NextOpen *time.Time `json:"next_open,omitempty"` // when the window opens, if it is closed
 }
 
 // Input is what a review looks at.
@@ -156,7 +156,7 @@ func (r *Report) window(in Input) {
 	it := Item{Kind: "window", Name: "release window", OK: open, Detail: why, Waitable: !open}
 	if !open {
 		if next, ok := w.NextOpen(in.Now); ok {
-			r.NextOpen = next
+			r.NextOpen = &next
 		} else {
 			it.Waitable = false
 		}

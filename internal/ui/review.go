@@ -35,7 +35,7 @@ func RenderReview(w io.Writer, r *review.Report, st Style) {
 		fmt.Fprintf(w, "%s\n", st.Green(st.Bold("GO")))
 	case r.WaitOnly:
 		fmt.Fprintf(w, "%s: waiting for %s\n", st.Yellow(st.Bold("NO-GO (for now)")), strings.Join(r.Reasons, "; "))
-		if !r.NextOpen.IsZero() {
+		if r.NextOpen != nil {
 			fmt.Fprintf(w, "  the window opens %s\n", r.NextOpen.Format("Mon 2006-01-02 15:04 MST"))
 		}
 	default:
