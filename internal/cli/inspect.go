@@ -39,6 +39,10 @@ func newStatus(e *env) *cobra.Command {
 			sum := summarize(events)
 			lock, lockErr := st.GetLock(ctx, r.Plan, r.Env)
 			gone := controllerGone(r, lock, lockErr)
+			approvals, err := st.ListApprovals(ctx, r.ID)
+			if err != nil {
+				return err
+			}
 			if f.json {
 				out := runJSON(r)
 				out["hosts"] = sum.hosts
@@ -47,6 +51,11 @@ func newStatus(e *env) *cobra.Command {
 					out["lock"] = map[string]any{"holder": lock.Holder.String(), "heartbeat": lock.HeartbeatAt}
 				}
 				out["controller_gone"] = gone
+				var list []map[string]any
+				for _, a := range approvals {
+					list = append(list, map[string]any{"approver": a.Approver, "decision": a.Decision, "gate": orDefault(a.Gate, "run"), "comment": a.Comment, "time": a.Time})
+				}
+				out["approvals"] = list
 				return e.printJSON(out)
 			}
 			w := tabwriter.NewWriter(e.stdio.Out, 0, 0, 2, ' ', 0)
@@ -78,6 +87,7 @@ func newStatus(e *env) *cobra.Command {
 			for _, a := range sum.attention {
 				fmt.Fprintf(e.stdio.Out, "NEEDS ATTENTION: %s\n", a)
 			}
+			printAudit(e.stdio.Out, approvals, events)
 			return nil
 		},
 	}
@@ -100,6 +110,34 @@ func controllerGone(r store.Run, lock store.Lock, lockErr error) bool {
 	}
 	host, _ := os.Hostname()
 	return store.HolderGone(lock, time.Now(), host, store.PIDAlive)
+}
+
+// printAudit lists the decisions people made on the run: approvals and
+// rejections, aborts, pauses and overrides, with who and when.
+func printAudit(w io.Writer, approvals []store.Approval, events []store.Event) {
+	if len(approvals) > 0 {
+		fmt.Fprintln(w, "approvals:")
+		for _, a := range approvals {
+			c := ""
+			if a.Comment != "" {
+				c = fmt.Sprintf(": %q", a.Comment)
+			}
+			fmt.Fprintf(w, "  %s  %-8s %s by %s%s\n", fmtTime(a.Time), a.Decision, orDefault(strings.TrimPrefix(a.Gate, ""), "run"), a.Approver, c)
+		}
+	}
+	var audit []store.Event
+	for _, ev := range events {
+		switch ev.Action {
+		case "abort_requested", "force_aborted", "paused", "gate_passed", "window_closed", "resumed", store.ActionStolen:
+			audit = append(audit, ev)
+		}
+	}
+	if len(audit) > 0 {
+		fmt.Fprintln(w, "audit:")
+		for _, ev := range audit {
+			fmt.Fprintf(w, "  %s\n", formatEvent(ev))
+		}
+	}
 }
 
 func fmtTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") }
