@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/transport"
@@ -24,7 +23,7 @@ func (c *Checker) run(ctx context.Context, chk *rollout.Check, conn transport.Co
 	if conn == nil {
 		return Result{Detail: "run check without a connection"}
 	}
-	out := &tail{max: MaxOutput}
+	out := &transport.Tail{Max: MaxOutput}
 	res, err := conn.Run(ctx, transport.Command{Script: chk.Run, Env: env, Stdout: out, Stderr: out})
 	r := Result{Output: out.String()}
 	switch {
@@ -132,31 +131,3 @@ func lastLine(s string) string {
 	return s
 }
 
-// tail keeps the last max bytes written to it. It is safe for concurrent
-// use.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-// String returns the kept bytes, without a rune cut at the start.
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	b := t.buf
-	for i := 0; i < utf8.UTFMax-1 && len(b) > 0 && !utf8.RuneStart(b[0]); i++ {
-		b = b[1:]
-	}
-	return string(b)
-}

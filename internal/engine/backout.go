@@ -116,7 +116,7 @@ func (x *execution) backoutStep(ctx context.Context, s *rollout.Stage, h *rollou
 	}
 	bctx, cancel := context.WithTimeoutCause(ctx, st.Timeout, errStepTimeout)
 	defer cancel()
-	tail := &tailBuffer{max: tailKeep}
+	tail := &transport.Tail{Max: tailKeep}
 	b := &rollout.Batch{Index: 0}
 	res, err := conn.Run(bctx, transport.Command{Script: st.Backout, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
 	ev.Duration, ev.Output = res.Duration, tail.String()

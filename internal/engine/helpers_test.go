@@ -198,12 +198,13 @@ func waitFile(t *testing.T, path string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
-		if _, err := os.Stat(path); err == nil {
+		// Wait for content, not just the file: `echo x > f` creates it first.
+		if st, err := os.Stat(path); err == nil && st.Size() > 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("%s did not appear within %s", path, within)
+	t.Fatalf("%s did not appear (with content) within %s", path, within)
 }
 
 // readPID reads a pid a script wrote to a file.

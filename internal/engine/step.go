@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golive-dev/golive/internal/rollout"
@@ -98,7 +97,7 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 	if st.Upload != nil {
 		return x.upload(sctx, conn, h, st)
 	}
-	tail := &tailBuffer{max: tailKeep}
+	tail := &transport.Tail{Max: tailKeep}
 	res, err := conn.Run(sctx, transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
 	if err != nil && errors.Is(context.Cause(sctx), errStepTimeout) && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %v", errStepTimeout, err)
@@ -160,31 +159,6 @@ func (x *execution) journalOrFail(ctx context.Context, ev store.Event) error {
 		return fmt.Errorf("%w: %v", errJournal, err)
 	}
 	return nil
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-// String returns what the buffer kept; journal() redacts it, then cuts it
-// to store.MaxOutput.
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }
 
 // tailKeep is how much output a step keeps: the journal's tail plus slack

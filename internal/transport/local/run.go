@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"sort"
-	"sync"
 	"syscall"
 	"time"
 
@@ -32,11 +30,11 @@ func (c *conn) Run(ctx context.Context, cmd transport.Command) (transport.Result
 	if err := cmd.Validate(); err != nil {
 		return fail(err)
 	}
-	stdout, stderr := outputs(cmd.Stdout, cmd.Stderr)
+	stdout, stderr := transport.Outputs(cmd.Stdout, cmd.Stderr)
 	ec := command(cmd.Script)
 	ec.Dir = c.resolve(cmd.Dir)
 	ec.Env = environ(cmd.Env)
-	ec.Stdout, ec.Stderr = stdout.writer(), stderr.writer()
+	ec.Stdout, ec.Stderr = stdout.Writer(), stderr.Writer()
 	ec.WaitDelay = c.waitDelay
 
 	start := time.Now()
@@ -66,7 +64,7 @@ func (c *conn) Run(ctx context.Context, cmd transport.Command) (transport.Result
 	default:
 		return fail(err)
 	}
-	if err := errors.Join(stdout.failed(), stderr.failed()); err != nil {
+	if err := errors.Join(stdout.Failed(), stderr.Failed()); err != nil {
 		return res, fmt.Errorf("local %s: run: output: %w", c.name, err)
 	}
 	return res, nil
@@ -130,68 +128,3 @@ func environ(extra map[string]string) []string {
 	return env
 }
 
-// sink passes output to a writer. After the writer's first error it keeps
-// accepting (and dropping) output, so the script never blocks on a full
-// pipe, and remembers the error for Run to report.
-type sink struct {
-	mu  sync.Mutex
-	w   io.Writer
-	err error
-}
-
-func (s *sink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err == nil {
-		if _, err := s.w.Write(p); err != nil {
-			s.err = err
-		}
-	}
-	return len(p), nil
-}
-
-// writer is what exec gets: nil (discard) when there is no sink.
-func (s *sink) writer() io.Writer {
-	if s == nil {
-		return nil
-	}
-	return s
-}
-
-func (s *sink) failed() error {
-	if s == nil {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
-
-// outputs wraps the command's writers. When both are the same writer they
-// share one sink, which exec then gives the child as a single pipe for both
-// file descriptors: one reader, one writer at a time, order kept.
-func outputs(stdout, stderr io.Writer) (*sink, *sink) {
-	var o, e *sink
-	if stdout != nil {
-		o = &sink{w: stdout}
-	}
-	switch {
-	case stderr == nil:
-	case o != nil && sameWriter(stdout, stderr):
-		e = o
-	default:
-		e = &sink{w: stderr}
-	}
-	return o, e
-}
-
-// sameWriter compares two writers with ==, treating writers whose dynamic
-// type is not comparable as different.
-func sameWriter(a, b io.Writer) (same bool) {
-	defer func() {
-		if recover() != nil {
-			same = false
-		}
-	}()
-	return a == b
-}

@@ -6,10 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golive-dev/golive/internal/transport"
@@ -38,7 +36,7 @@ func (c *conn) run(ctx context.Context, cmd transport.Command) (transport.Result
 		return res, err
 	}
 	defer release()
-	stdout, stderr := outputs(cmd.Stdout, cmd.Stderr)
+	stdout, stderr := transport.Outputs(cmd.Stdout, cmd.Stderr)
 	tag := "golive-" + nonce()
 	dir := ""
 	if c.dir != "" || cmd.Dir != "" {
@@ -46,7 +44,7 @@ func (c *conn) run(ctx context.Context, cmd transport.Command) (transport.Result
 	}
 	merge := stdout != nil && stdout == stderr
 	start := time.Now()
-	s, err := c.start(wrap(tag, dir, cmd.Env, cmd.Script, merge), stdout.writer(), stderr.writer(), tag)
+	s, err := c.start(wrap(tag, dir, cmd.Env, cmd.Script, merge), stdout.Writer(), stderr.Writer(), tag)
 	if err != nil {
 		return res, err
 	}
@@ -66,7 +64,7 @@ func (c *conn) run(ctx context.Context, cmd transport.Command) (transport.Result
 		return res, c.connErr(errNoStatus)
 	}
 	res.ExitCode = s.status.code
-	if err := errors.Join(stdout.failed(), stderr.failed()); err != nil {
+	if err := errors.Join(stdout.Failed(), stderr.Failed()); err != nil {
 		return res, fmt.Errorf("output: %w", err)
 	}
 	return res, nil
@@ -139,67 +137,3 @@ func nonce() string {
 	return hex.EncodeToString(b)
 }
 
-// sink passes output to a writer. After the writer's first error it keeps
-// accepting (and dropping) output, so the remote side never blocks on a
-// full window, and remembers the error for Run to report.
-type sink struct {
-	mu  sync.Mutex
-	w   io.Writer
-	err error
-}
-
-func (s *sink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err == nil {
-		if _, err := s.w.Write(p); err != nil {
-			s.err = err
-		}
-	}
-	return len(p), nil
-}
-
-// writer is what the session copies to: nil (discard) without a sink.
-func (s *sink) writer() io.Writer {
-	if s == nil {
-		return nil
-	}
-	return s
-}
-
-func (s *sink) failed() error {
-	if s == nil {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
-
-// outputs wraps the command's writers; when both are the same writer they
-// share one sink, so writes are never concurrent.
-func outputs(stdout, stderr io.Writer) (*sink, *sink) {
-	var o, e *sink
-	if stdout != nil {
-		o = &sink{w: stdout}
-	}
-	switch {
-	case stderr == nil:
-	case o != nil && sameWriter(stdout, stderr):
-		e = o
-	default:
-		e = &sink{w: stderr}
-	}
-	return o, e
-}
-
-// sameWriter compares two writers with ==, treating writers whose dynamic
-// type is not comparable as different.
-func sameWriter(a, b io.Writer) (same bool) {
-	defer func() {
-		if recover() != nil {
-			same = false
-		}
-	}()
-	return a == b
-}
