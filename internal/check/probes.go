@@ -130,4 +130,3 @@ func lastLine(s string) string {
 	}
 	return s
 }
-

@@ -127,4 +127,3 @@ func environ(extra map[string]string) []string {
 	}
 	return env
 }
-

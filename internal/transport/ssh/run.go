@@ -136,4 +136,3 @@ func nonce() string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
