@@ -134,7 +134,8 @@ func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.
 		Store: pr.st,
 		Transports: map[string]transport.Transport{
 			"local": &local.Transport{},
-			"ssh":   &sshtr.Transport{InsecureIgnoreHostKeys: f.insecure, Logger: e.logger()},
+			"ssh": &sshtr.Transport{InsecureIgnoreHostKeys: f.insecure, Logger: e.logger(),
+				KeepAlive: f.sshKeepAlive, ConnectTimeout: f.sshConnectTimeout},
 		},
 		Observer:  obs,
 		Redactor:  pr.red,
@@ -142,6 +143,10 @@ func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.
 		Artifacts: pr.artifacts,
 		PlanDir:   filepath.Dir(pr.plan.File),
 		Resolve:   func(path string) string { return load.Path(pr.plan, path) },
+		Wait:      f.wait,
+		Approvals: pr.plan.Controls.Approvals,
+		Window:    pr.window,
+		OnClose:   review.OnClose(pr.plan.Window),
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,12 +29,16 @@ type runFlags struct {
 	lockWait string
 	// insecure skips ssh host key verification (loudly).
 	insecure bool
+	// ssh connection tuning
+	sshKeepAlive, sshConnectTimeout time.Duration
 }
 
 func (f *runFlags) registerRun(c *cobra.Command) {
 	c.Flags().StringVar(&f.as, "as", "", "who is acting (else $GOLIVE_USER, else the OS user)")
 	c.Flags().StringVar(&f.store, "store", "", "state store: a SQLite file (else $GOLIVE_STORE, else .golive/state.db beside the plan)")
 	c.Flags().BoolVar(&f.insecure, "insecure-ignore-host-keys", false, "DANGEROUS: do not verify ssh host keys (each host's key is logged with a warning)")
+	c.Flags().DurationVar(&f.sshKeepAlive, "ssh-keepalive", 0, "interval between ssh keepalives; 3 unanswered close the connection (default 15s)")
+	c.Flags().DurationVar(&f.sshConnectTimeout, "ssh-connect-timeout", 0, "ssh connect and handshake timeout (default 10s)")
 }
 
 // actor is who is acting: --as, else $GOLIVE_USER, else the OS user.

@@ -128,8 +128,9 @@ type execution struct {
 	run   store.Run
 	ro    *rollout.Rollout
 	hist  *history
-	mu    sync.Mutex // guards conns and the journal writes' order per host
+	mu    sync.Mutex // guards conns and dials
 	conns map[string]transport.Conn
+	dials map[string]*dialing
 	// abortCursor is the last journal seq the abort watcher has read.
 	abortCursor int64
 	// lockLost: another controller took the run over; leave its lock alone.
@@ -172,13 +173,46 @@ func (x *execution) setState(ctx context.Context, from []store.State, to store.S
 	return nil
 }
 
-// conn returns the (shared) connection to a host, dialing it once.
+// conn returns the (shared) connection to a host, dialing it once. Dials
+// to different hosts run in parallel: an unreachable host must not hold
+// the others back.
 func (x *execution) conn(ctx context.Context, h *rollout.Host) (transport.Conn, error) {
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	if c, ok := x.conns[h.Name]; ok {
+		x.mu.Unlock()
 		return c, nil
 	}
+	if d, ok := x.dials[h.Name]; ok { // another goroutine is dialing this host
+		x.mu.Unlock()
+		select {
+		case <-d.done:
+			return d.c, d.err
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+	d := &dialing{done: make(chan struct{})}
+	x.dials[h.Name] = d
+	x.mu.Unlock()
+	d.c, d.err = x.dial(ctx, h)
+	x.mu.Lock()
+	delete(x.dials, h.Name)
+	if d.err == nil {
+		x.conns[h.Name] = d.c
+	}
+	x.mu.Unlock()
+	close(d.done)
+	return d.c, d.err
+}
+
+// dialing is a dial in progress.
+type dialing struct {
+	done chan struct{}
+	c    transport.Conn
+	err  error
+}
+
+func (x *execution) dial(ctx context.Context, h *rollout.Host) (transport.Conn, error) {
 	tr, ok := x.e.o.Transports[h.Transport]
 	if !ok {
 		return nil, fmt.Errorf("host %s: transport %q is not available in this golive", h.Name, h.Transport)
@@ -188,12 +222,7 @@ func (x *execution) conn(ctx context.Context, h *rollout.Host) (transport.Conn, 
 	if h.Target != nil {
 		th.Vars = h.Target.Vars
 	}
-	c, err := tr.Dial(ctx, th)
-	if err != nil {
-		return nil, err
-	}
-	x.conns[h.Name] = c
-	return c, nil
+	return tr.Dial(ctx, th)
 }
 
 // localConn is the controller itself, for local steps and checks.

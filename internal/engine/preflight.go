@@ -71,3 +71,38 @@ func (e *Engine) Preflight(ctx context.Context, ro *rollout.Rollout) []Preflight
 	g.Wait()
 	return results
 }
+
+// Reach dials every target of the rollout that is not local, in parallel,
+// changing nothing: an unreachable host, refused credentials or an
+// unknown or changed host key show up here, in the review, rather than as
+// a failed step. It returns the problems by host.
+func (e *Engine) Reach(ctx context.Context, ro *rollout.Rollout) map[string]error {
+	x := e.newExecution(store.Run{Plan: ro.Plan, Env: ro.Env}, ro, newHistory())
+	defer x.closeConns()
+	hosts := map[string]*rollout.Host{}
+	for _, s := range ro.Stages {
+		for _, b := range s.Batches {
+			for _, h := range b.Hosts {
+				if h.Transport != "local" {
+					hosts[h.Name] = h
+				}
+			}
+		}
+	}
+	problems := map[string]error{}
+	var mu sync.Mutex
+	g := errgroup.Group{}
+	g.SetLimit(e.o.Parallel)
+	for name, h := range hosts {
+		g.Go(func() error {
+			if _, err := x.conn(ctx, h); err != nil {
+				mu.Lock()
+				problems[name] = err
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	return problems
+}

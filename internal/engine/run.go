@@ -74,7 +74,7 @@ func (e *Engine) Continue(ctx context.Context, run store.Run, ro *rollout.Rollou
 }
 
 func (e *Engine) newExecution(run store.Run, ro *rollout.Rollout, h *history) *execution {
-	return &execution{e: e, run: run, ro: ro, hist: h, conns: map[string]transport.Conn{}}
+	return &execution{e: e, run: run, ro: ro, hist: h, conns: map[string]transport.Conn{}, dials: map[string]*dialing{}}
 }
 
 // Resume continues a run whose controller stopped (it was killed, or the

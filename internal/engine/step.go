@@ -37,6 +37,15 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 	attempts := st.Retries + 1
 	var last error
 	for attempt := 1; attempt <= attempts; attempt++ {
+		if !st.Local {
+			// Reach the host before journaling the start: a host that
+			// cannot be reached (or not trusted) was not touched.
+			if _, err := x.conn(ctx, h); err != nil {
+				ev.Action, ev.Message = store.ActionFailed, "not started: "+err.Error()
+				x.journalOrFail(ctx, ev)
+				return &StepError{Host: h.Name, Step: st.Name, ExitCode: -1, Why: err.Error()}
+			}
+		}
 		ev.Action, ev.Message, ev.ExitCode, ev.Output, ev.Duration = store.ActionStarted, "", nil, "", 0
 		if attempts > 1 {
 			ev.Message = fmt.Sprintf("attempt %d/%d", attempt, attempts)

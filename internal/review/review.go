@@ -60,6 +60,7 @@ func Review(ctx context.Context, in Input) *Report {
 	r := &Report{Plan: in.Plan.Name, Env: in.Plan.Env, Release: in.Rollout.Release}
 	r.add(Item{Kind: "plan", Name: "plan is valid", OK: true, Detail: in.Plan.File})
 	r.targets(in)
+	r.reach(ctx, in)
 	r.artifacts(in)
 	r.preflight(ctx, in)
 	r.window(in)
@@ -103,6 +104,20 @@ func (r *Report) targets(in Input) {
 		}
 	}
 	r.add(Item{Kind: "targets", Name: "targets resolve", OK: n > 0, Detail: fmt.Sprintf("%d target(s)", n)})
+}
+
+// reach dials every ssh target: host keys, credentials and reachability
+// are checked before anything changes.
+func (r *Report) reach(ctx context.Context, in Input) {
+	problems := in.Engine.Reach(ctx, in.Rollout)
+	hosts := make([]string, 0, len(problems))
+	for h := range problems {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		r.add(Item{Kind: "targets", Name: "target reachable", Host: h, Detail: problems[h].Error()})
+	}
 }
 
 func (r *Report) artifacts(in Input) {

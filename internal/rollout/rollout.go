@@ -209,7 +209,10 @@ func buildStage(ps *plan.Stage, targets []*plan.Target, base *plan.Scope) (*Stag
 }
 
 func buildHost(ps *plan.Stage, t *plan.Target, scope *plan.Scope) (*Host, error) {
-	h := newHost(t)
+	h, err := newHost(t, scope)
+	if err != nil {
+		return nil, err
+	}
 	for i := range ps.Steps {
 		st, err := renderStep(&ps.Steps[i], scope)
 		if err != nil {
@@ -236,19 +239,36 @@ func perTarget(c *Check, pc *plan.Check, targets []*plan.Target, base *plan.Scop
 	}
 	sel, _ := plan.Select(targets, pc.On)
 	for _, t := range sel {
-		rc, err := renderCheck(pc, HostScope(base, t, "", 0))
+		scope := HostScope(base, t, "", 0)
+		rc, err := renderCheck(pc, scope)
 		if err != nil {
 			return fmt.Errorf("host %s: %w", t.Name, err)
 		}
-		c.Targets = append(c.Targets, newHost(t))
+		h, err := newHost(t, scope)
+		if err != nil {
+			return err
+		}
+		c.Targets = append(c.Targets, h)
 		c.PerTarget = append(c.PerTarget, rc)
 	}
 	return nil
 }
 
-func newHost(t *plan.Target) *Host {
-	return &Host{Name: t.Name, Address: t.Address, Transport: t.Transport, Dir: t.Dir, User: t.User, Port: t.Port,
-		Identity: t.IdentityFile, Known: t.KnownHosts, Jump: t.Jump, Target: t}
+// newHost renders a target's connection settings: they may use
+// expressions too (identity_file: ${{ env.DEPLOY_KEY }}).
+func newHost(t *plan.Target, scope *plan.Scope) (*Host, error) {
+	var err error
+	r := func(field, s string) string {
+		out, rerr := plan.Render(s, scope)
+		if rerr != nil && err == nil {
+			err = fmt.Errorf("host %s: %s: %w", t.Name, field, rerr)
+		}
+		return out
+	}
+	h := &Host{Name: t.Name, Transport: t.Transport, Port: t.Port, Target: t,
+		Address: r("address", t.Address), Dir: r("dir", t.Dir), User: r("user", t.User),
+		Identity: r("identity_file", t.IdentityFile), Known: r("known_hosts", t.KnownHosts), Jump: r("jump", t.Jump)}
+	return h, err
 }
 
 // HostScope is the expression scope for one host of a stage's batch.

@@ -273,7 +273,30 @@ done`, target, ticks, alive), true
 }
 
 func (c *conn) execKiller(ctx context.Context, script string) error {
-	s, err := c.start("exec /bin/sh -c "+quote(script), nil, nil, "")
+	// Opening a channel waits for the server; a host that stopped
+	// answering must not hold Run back past ctx.
+	type opened struct {
+		s   *session
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		s, err := c.start("exec /bin/sh -c "+quote(script), nil, nil, "")
+		ch <- opened{s, err}
+	}()
+	var o opened
+	select {
+	case o = <-ch:
+	case <-ctx.Done():
+		c.lose(fmt.Errorf("%w: no answer while stopping a script", ErrConnLost))
+		go func() {
+			if o := <-ch; o.s != nil {
+				c.finish(o.s)
+			}
+		}()
+		return transport.ContextError(ctx)
+	}
+	s, err := o.s, o.err
 	if err != nil {
 		return err
 	}
