@@ -1,13 +1,9 @@
 package e2e
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,8 +31,15 @@ const (
 	nHosts      = 5
 )
 
-// golive is the binary TestMain built; demo the quickstart server.
-var golive, demo string
+// golive is the binary TestMain built. distDir holds the releases of the
+// quickstart demo server it packed (demo-V.tar.gz, as build.sh makes them:
+// the binary `demo` and a VERSION file); releases maps V to its sha256.
+var (
+	golive   string
+	distDir  string
+	releases = map[string]string{}
+	packed   = []string{"1.0", "1.1"}
+)
 
 func TestMain(m *testing.M) { os.Exit(buildAndRun(m)) }
 
@@ -57,18 +60,42 @@ func buildAndRun(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	golive = filepath.Join(dir, "golive")
-	demo = filepath.Join(dir, "demo")
-	for _, b := range []struct{ out, pkg string }{
-		{golive, "github.com/golive-dev/golive/cmd/golive"},
-		{demo, "github.com/golive-dev/golive/examples/quickstart/app"},
+	demo := filepath.Join(dir, "pkg", "demo")
+	if err := os.MkdirAll(filepath.Dir(demo), 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	for _, b := range []struct{ out, ldflags, pkg string }{
+		{golive, "", "github.com/golive-dev/golive/cmd/golive"},
+		{demo, "-s -w", "github.com/golive-dev/golive/examples/quickstart/app"}, // as build.sh
 	} {
-		build := exec.Command(goTool, "build", "-trimpath", "-o", b.out, b.pkg)
+		build := exec.Command(goTool, "build", "-trimpath", "-ldflags", b.ldflags, "-o", b.out, b.pkg)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stdout, build.Stderr = os.Stdout, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: building %s: %v\n", b.pkg, err)
 			return 1
 		}
+	}
+	// Pack with tar and sha256sum, as build.sh does: compressing in this
+	// (race-instrumented) process takes seconds per release.
+	distDir = filepath.Join(dir, "dist")
+	if err := os.MkdirAll(distDir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	for _, v := range packed {
+		name := "demo-" + v + ".tar.gz"
+		pack := exec.Command("sh", "-c", `set -e; printf '%s\n' "$1" >VERSION; tar -czf "$2" demo VERSION; sha256sum "$2"`, "pack", v, filepath.Join(distDir, name))
+		pack.Dir = filepath.Dir(demo)
+		pack.Stderr = os.Stderr
+		out, err := pack.Output()
+		f := strings.Fields(string(out))
+		if err != nil || len(f) == 0 || len(f[0]) != 64 {
+			fmt.Fprintf(os.Stderr, "e2e: packing %s: %v: %s\n", name, err, out)
+			return 1
+		}
+		releases[v] = f[0]
 	}
 	return m.Run()
 }
@@ -136,45 +163,20 @@ func writeFile(t *testing.T, path string, data []byte) {
 	}
 }
 
-// build packs release v as the quickstart's build.sh does: dist/demo-V.tar.gz
-// holding `demo` and VERSION, and its line in dist/SHA256SUMS.
+// build puts the releases TestMain packed into the plan's dist/.
 func (w *world) build(versions ...string) {
 	w.t.Helper()
-	bin, err := os.ReadFile(demo)
-	if err != nil {
-		w.t.Fatal(err)
-	}
 	var sums strings.Builder
-	if old, err := os.ReadFile(filepath.Join(w.dir, "dist", "SHA256SUMS")); err == nil {
-		sums.Write(old)
-	}
 	for _, v := range versions {
-		var buf bytes.Buffer
-		gz := gzip.NewWriter(&buf)
-		tw := tar.NewWriter(gz)
-		for _, file := range []struct {
-			name string
-			mode int64
-			data []byte
-		}{{"demo", 0o755, bin}, {"VERSION", 0o644, []byte(v + "\n")}} {
-			hdr := &tar.Header{Name: file.name, Mode: file.mode, Size: int64(len(file.data)), ModTime: time.Now(), Typeflag: tar.TypeReg}
-			if err := tw.WriteHeader(hdr); err != nil {
-				w.t.Fatal(err)
-			}
-			if _, err := tw.Write(file.data); err != nil {
-				w.t.Fatal(err)
-			}
-		}
-		if err := tw.Close(); err != nil {
-			w.t.Fatal(err)
-		}
-		if err := gz.Close(); err != nil {
-			w.t.Fatal(err)
-		}
 		name := "demo-" + v + ".tar.gz"
-		writeFile(w.t, filepath.Join(w.dir, "dist", name), buf.Bytes())
-		sum := sha256.Sum256(buf.Bytes())
-		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), name)
+		sum, ok := releases[v]
+		if !ok {
+			w.t.Fatalf("release %s was not packed by TestMain (versions: %v)", v, packed)
+		}
+		if err := os.Link(filepath.Join(distDir, name), filepath.Join(w.dir, "dist", name)); err != nil {
+			w.t.Fatal(err)
+		}
+		fmt.Fprintf(&sums, "%s  %s\n", sum, name)
 	}
 	writeFile(w.t, filepath.Join(w.dir, "dist", "SHA256SUMS"), []byte(sums.String()))
 }

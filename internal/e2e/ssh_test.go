@@ -25,7 +25,8 @@ func TestLinkCutMidRun(t *testing.T) {
 
 	const cut = 1 // h1, in batch 2 with h2
 	w.arm(cut, "switch", 60)
-	p := w.startGolive("run", "-r", "1.1")
+	// Short keepalives and connect timeouts: the cut is noticed in seconds.
+	p := w.startGolive("run", "-r", "1.1", "--ssh-keepalive", "1s", "--ssh-connect-timeout", "2s")
 	pid := w.waitMarker(p, cut, "switch")
 	ctx := context.Background()
 	if err := w.f.LinkDown(ctx, cut); err != nil {
@@ -75,7 +76,7 @@ func TestLinkCutMidRun(t *testing.T) {
 	if w.alive(cut, pid) {
 		t.Logf("note: the switch step golive started on h1 (pid %d) still runs there after the run ended: golive could not stop it while the link was down", pid)
 	}
-	b := w.golive("backout", "last")
+	b := w.golive("backout", "last", "--ssh-connect-timeout", "5s")
 	t.Logf("golive backout last after the link came back: exit %d", b.code)
 	if b.code != 0 && b.code != 1 {
 		t.Errorf("backout after the link came back: exit %d, want it to finish (0 or 1)\n%s", b.code, b)
