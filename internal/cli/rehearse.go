@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/ui"
@@ -77,7 +78,7 @@ func (e *env) rehearse(ctx context.Context, f *runFlags, args []string) error {
 	if len(problems) > 0 {
 		verdict, msg = store.ActionFailed, "rehearsal: the previous release is not healthy after the backout: "+strings.Join(problems, "; ")
 	}
-	pr.st.AppendEvent(ctx, store.Event{RunID: run.ID, Kind: "rehearsal", Action: verdict, Actor: actor, Message: pr.red.String(msg)})
+	pr.st.AppendEvent(ctx, store.Event{RunID: run.ID, Kind: review.KindRehearsal, Action: verdict, Actor: actor, Message: pr.red.String(msg)})
 	fmt.Fprintf(w, "golive: %s\n", pr.red.String(msg))
 	if len(problems) > 0 {
 		return silent(ExitIncomplete)

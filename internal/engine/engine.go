@@ -135,6 +135,9 @@ type execution struct {
 	abortCursor int64
 	// lockLost: another controller took the run over; leave its lock alone.
 	lockLost bool
+	// readOnly: this execution only checks (preflight, reach, live
+	// checks) and must not even create a host's directory.
+	readOnly bool
 }
 
 func (x *execution) journal(ctx context.Context, ev store.Event) error {
@@ -218,7 +221,7 @@ func (x *execution) dial(ctx context.Context, h *rollout.Host) (transport.Conn, 
 		return nil, fmt.Errorf("host %s: transport %q is not available in this golive", h.Name, h.Transport)
 	}
 	th := transport.Host{Name: h.Name, Address: h.Address, User: h.User, Port: h.Port, Dir: h.Dir,
-		IdentityFile: x.e.resolve(h.Identity), KnownHosts: x.e.resolve(h.Known), Jump: h.Jump}
+		IdentityFile: x.e.resolve(h.Identity), KnownHosts: x.e.resolve(h.Known), Jump: h.Jump, ReadOnly: x.readOnly}
 	if h.Target != nil {
 		th.Vars = h.Target.Vars
 	}

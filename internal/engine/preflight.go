@@ -24,6 +24,7 @@ type PreflightResult struct {
 // parallel, and changes nothing. The results are in plan order.
 func (e *Engine) Preflight(ctx context.Context, ro *rollout.Rollout) []PreflightResult {
 	x := e.newExecution(store.Run{Plan: ro.Plan, Env: ro.Env}, ro, newHistory())
+	x.readOnly = true
 	defer x.closeConns()
 	type job struct {
 		c *rollout.Check
@@ -78,6 +79,7 @@ func (e *Engine) Preflight(ctx context.Context, ro *rollout.Rollout) []Preflight
 // a failed step. It returns the problems by host.
 func (e *Engine) Reach(ctx context.Context, ro *rollout.Rollout) map[string]error {
 	x := e.newExecution(store.Run{Plan: ro.Plan, Env: ro.Env}, ro, newHistory())
+	x.readOnly = true
 	defer x.closeConns()
 	hosts := map[string]*rollout.Host{}
 	for _, s := range ro.Stages {

@@ -255,6 +255,11 @@ func (r *Report) rehearsal(ctx context.Context, in Input) {
 	r.add(Item{Kind: "rehearsal", Name: "rehearsed in " + env, OK: ok && err == nil, Detail: detail})
 }
 
+// KindRehearsal is the journal event `golive rehearse` writes when a
+// rehearsal ends: passed, or failed when the previous release was not
+// healthy again after the backout.
+const KindRehearsal store.Kind = "rehearsal"
+
 // Rehearsed reports whether release was rehearsed in env with the same
 // plan: a run there that verified and was then backed out cleanly.
 func Rehearsed(ctx context.Context, st store.Store, planName, env, release, hash string) (bool, string, error) {
@@ -276,8 +281,11 @@ func Rehearsed(ctx context.Context, st store.Store, planName, env, release, hash
 			return false, "", err
 		}
 		for _, ev := range events {
-			if ev.Kind == store.KindRun && ev.Action == store.ActionPassed {
-				return true, fmt.Sprintf("run %s verified %s in %s and backed out cleanly", run.ID, release, env), nil
+			// A clean `golive rehearse`, or a release that succeeded and was
+			// later backed out cleanly (its journal has the succeeded state).
+			if (ev.Kind == KindRehearsal && ev.Action == store.ActionPassed) ||
+				(ev.Kind == store.KindState && ev.Action == store.Action(store.StateSucceeded)) {
+				return true, fmt.Sprintf("run %s released %s in %s and backed it out cleanly", run.ID, release, env), nil
 			}
 		}
 	}

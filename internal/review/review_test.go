@@ -245,7 +245,7 @@ func TestReviewGolden(t *testing.T) {
 				run := r.otherRun(t, "", store.StateWaiting, r.hash)
 				for _, a := range []store.Approval{
 					{Approver: "alice", PlanHash: r.hash},
-					{Approver: "sam", PlanHash: r.hash},    // the requester, allow_self false
+					{Approver: "sam", PlanHash: r.hash},     // the requester, allow_self false
 					{Approver: "mallory", PlanHash: r.hash}, // not an approver
 					{Approver: "bob", PlanHash: "0123456789abcdef"},
 				} {

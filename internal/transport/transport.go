@@ -27,6 +27,10 @@ type Host struct {
 	IdentityFile string // private key; "" = ssh-agent and the default keys
 	KnownHosts   string // known_hosts used to verify the host key; "" = ~/.ssh/known_hosts
 	Jump         string // jump host, like ProxyJump: [user@]host[:port]
+	// ReadOnly: the connection is for checks that must change nothing
+	// (review, preflight): a missing Dir is not created; commands run in
+	// its nearest existing parent instead.
+	ReadOnly bool
 }
 
 // Command is a script to run on a target with `sh -c Script`.

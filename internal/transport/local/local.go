@@ -56,7 +56,9 @@ func (t *Transport) Dial(ctx context.Context, h transport.Host) (transport.Conn,
 	if err != nil {
 		return nil, fmt.Errorf("local %s: dial: %w", c.name, err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	if h.ReadOnly {
+		abs = nearestExisting(abs)
+	} else if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("local %s: dial: %w", c.name, err)
 	}
 	fi, err := os.Stat(abs)
@@ -101,4 +103,18 @@ func (c *conn) resolve(p string) string {
 		return filepath.Clean(p)
 	}
 	return filepath.Join(c.dir, p)
+}
+
+// nearestExisting returns dir, or its nearest ancestor that exists.
+func nearestExisting(dir string) string {
+	for {
+		if _, err := os.Stat(dir); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return dir
+		}
+		dir = parent
+	}
 }

@@ -188,7 +188,7 @@ func (c *conn) resolve(p string) string {
 
 // setupDir creates dir (relative to the remote home; "~" and "~/..." are
 // the home too) and records its absolute path.
-func (c *conn) setupDir(ctx context.Context, dir string) error {
+func (c *conn) setupDir(ctx context.Context, dir string, readOnly bool) error {
 	switch {
 	case dir == "~":
 		dir = ""
@@ -198,7 +198,12 @@ func (c *conn) setupDir(ctx context.Context, dir string) error {
 		return fmt.Errorf("working directory %q: only ~/ of the login user is supported", dir)
 	}
 	script := "cd && pwd"
-	if dir != "" {
+	switch {
+	case dir != "" && readOnly:
+		// Change nothing: a missing directory is not created; its
+		// nearest existing parent stands in.
+		script = "cd && d=" + quote(dir) + "; while [ ! -d \"$d\" ] && [ \"$d\" != . ] && [ \"$d\" != / ]; do d=$(dirname -- \"$d\"); done; cd -- \"$d\" && pwd"
+	case dir != "":
 		script = "cd && mkdir -p -- " + quote(dir) + " && cd -- " + quote(dir) + " && pwd"
 	}
 	return c.setupDirScript(ctx, script, dir)

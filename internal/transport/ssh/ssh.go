@@ -148,7 +148,7 @@ func (t *Transport) Dial(ctx context.Context, h transport.Host) (transport.Conn,
 		return fail(err)
 	}
 	c := t.newConn(name, client, jumpClient)
-	if err := c.setupDir(ctx, h.Dir); err != nil {
+	if err := c.setupDir(ctx, h.Dir, h.ReadOnly); err != nil {
 		c.Close()
 		return fail(err)
 	}
