@@ -24,6 +24,11 @@ build() {
 	(cd "$repo" && go build -o "$bin" ./internal/fleet/cmd/fleetctl)
 }
 
+# alive PID: the process exists and is not a zombie.
+alive() {
+	[ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
+}
+
 # running prints the background fleetctl's pid if it is alive.
 running() {
 	[ -f "$state/pid" ] || return 1
@@ -54,7 +59,9 @@ up)
 	nohup "$bin" up -n "$n" -env "$state/env" "$@" >"$state/log" 2>&1 </dev/null &
 	echo $! >"$state/pid"
 	while [ ! -s "$state/env" ]; do
-		if ! running >/dev/null; then
+		# alive, not running: right after the fork the child may not have
+		# exec'd fleetctl yet, so its command line is still this script's.
+		if ! alive "$(cat "$state/pid")"; then
 			log "fleetctl failed:"
 			cat "$state/log" >&2
 			exit 1

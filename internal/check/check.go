@@ -113,7 +113,7 @@ func (c *Checker) Until(ctx context.Context, chk *rollout.Check, conn transport.
 		}
 		if left := deadline.Sub(clk.Now()); left > 0 {
 			// Sleep's error is ctx's, handled at the top of the loop.
-			_ = clk.Sleep(ctx, min(interval, left))
+			_ = clk.Sleep(ctx, min(backoff(n, interval), left))
 		}
 		if ctx.Err() == nil && !clk.Now().Before(deadline) {
 			last.Detail = fmt.Sprintf("timed out after %v (%s): %s", timeout, attempts(n), last.Detail)
@@ -121,6 +121,19 @@ func (c *Checker) Until(ctx context.Context, chk *rollout.Check, conn transport.
 			return last
 		}
 	}
+}
+
+// firstRetry is the wait after a check's first failed attempt; it doubles
+// with each attempt up to the check's interval. A service that comes up
+// 100 ms after a restart is seen healthy then, not a whole interval later.
+const firstRetry = 25 * time.Millisecond
+
+func backoff(attempt int, interval time.Duration) time.Duration {
+	d := firstRetry
+	for i := 1; i < attempt && d < interval; i++ {
+		d *= 2
+	}
+	return min(d, interval)
 }
 
 // stopped is the result of a check whose ctx ended it after n attempts.

@@ -175,7 +175,7 @@ func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.B
 		return err
 	}
 	for _, c := range h.Health {
-		if err := x.runCheck(ctx, s.Name, h, c, conn); err != nil {
+		if err := x.runCheck(ctx, s.Name, b.Index, h, c, conn); err != nil {
 			return err
 		}
 	}

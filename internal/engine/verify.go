@@ -24,12 +24,12 @@ func (e *CheckError) Error() string {
 }
 
 // runCheck runs a check until it passes or times out, journaling both ends.
-func (x *execution) runCheck(ctx context.Context, stage string, h *rollout.Host, c *rollout.Check, conn transport.Conn) error {
+func (x *execution) runCheck(ctx context.Context, stage string, batch int, h *rollout.Host, c *rollout.Check, conn transport.Conn) error {
 	host := ""
 	if h != nil {
 		host = h.Name
 	}
-	ev := store.Event{Kind: store.KindCheck, Action: store.ActionStarted, Stage: stage, Host: host, Step: c.Name}
+	ev := store.Event{Kind: store.KindCheck, Action: store.ActionStarted, Stage: stage, Batch: batch, Host: host, Step: c.Name}
 	if err := x.journalOrFail(ctx, ev); err != nil {
 		return err
 	}
@@ -102,14 +102,14 @@ func (x *execution) verifyCheck(ctx context.Context, c *rollout.Check) error {
 		if err != nil {
 			return err
 		}
-		return x.runCheck(ctx, "", nil, c, conn)
+		return x.runCheck(ctx, "", 0, nil, c, conn)
 	}
 	for i, h := range c.Targets {
 		conn, err := x.conn(ctx, h)
 		if err != nil {
 			return err
 		}
-		if err := x.runCheck(ctx, "", h, c.PerTarget[i], conn); err != nil {
+		if err := x.runCheck(ctx, "", 0, h, c.PerTarget[i], conn); err != nil {
 			return err
 		}
 	}
@@ -133,7 +133,7 @@ func (e *Engine) CheckLive(ctx context.Context, run store.Run, ro *rollout.Rollo
 					continue
 				}
 				for _, c := range h.Health {
-					if err := x.runCheck(ctx, s.Name, h, c, conn); err != nil {
+					if err := x.runCheck(ctx, s.Name, b.Index, h, c, conn); err != nil {
 						problems = append(problems, err.Error())
 					}
 				}

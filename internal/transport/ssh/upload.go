@@ -45,13 +45,19 @@ func (c *conn) Upload(ctx context.Context, u transport.Upload) (transport.Upload
 	}
 	want := strings.ToLower(u.SHA256)
 	mode := u.FileMode()
-	same, err := c.hasSHA256(ctx, dst, want)
-	if err != nil {
-		return fail(err)
-	}
 	cl, err := c.sftpClient()
 	if err != nil {
 		return fail(err)
+	}
+	same := false
+	// A cheap look first: only an existing regular file is worth hashing
+	// (saves a session per host on a fresh deploy).
+	if fi, err := cl.Lstat(dst); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		same = false
+	} else if err == nil {
+		if same, err = c.hasSHA256(ctx, dst, want); err != nil {
+			return fail(err)
+		}
 	}
 	if same {
 		if err := chmodIfNeeded(cl, dst, mode); err != nil {

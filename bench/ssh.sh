@@ -1,0 +1,513 @@
+#!/usr/bin/env bash
+# Real-SSH rollout benchmark: golive against a hand-written parallel ssh
+# script and Ansible, on the same fleet of N local sshd hosts (bench/fleet.sh),
+# for each N in NS, deploying a fresh release to clean hosts and then an
+# upgrade over it. Every tool does the same workload per host, in 4 batches of
+# 25%: upload a ~5 MB artifact, verify its sha256 on the host, unpack it,
+# switch the `current` symlink atomically, restart the demo server
+# (examples/quickstart/app) on ADDR:8080, and poll http://ADDR:8080/health
+# until it answers `ok VERSION`.
+#
+#   bench/ssh.sh                      # NS="10 50"
+#   NS="10" bench/ssh.sh              # one fleet size
+#   TOOLS="golive ssh" bench/ssh.sh   # leave a tool out (golive, ssh, ansible)
+#   ARTIFACT_MB=20 bench/ssh.sh       # bigger artifact (MiB; padded with random bytes)
+#   STORE_DIR=/dev/shm bench/ssh.sh   # golive's store on tmpfs: no fsync cost
+#   HEALTH_INTERVAL=1s bench/ssh.sh   # golive's health check interval (default 100ms)
+#   GOLIVE=/path/to/golive bench/ssh.sh  # use this golive binary instead of building one
+#   KEEP=1 bench/ssh.sh               # keep the temp dir: plan, playbook, logs, stores
+#
+# Needs root (the fleet), Go, curl, ssh, and installs ansible and time with
+# apt-get when they are missing. See bench/README.md for the columns.
+set -euo pipefail
+
+NS=${NS:-"10 50"}
+TOOLS=${TOOLS:-"golive ssh ansible"}
+ARTIFACT_MB=${ARTIFACT_MB:-5}
+KEEP=${KEEP:-0}
+STORE_DIR=${STORE_DIR:-}            # where golive's state store goes (default: the temp dir)
+HEALTH_INTERVAL=${HEALTH_INTERVAL:-100ms} # golive's health check interval
+BATCH_PCT=25
+HEALTH_TIMEOUT=60 # seconds a host may take to answer /health
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/golive-bench-ssh.XXXXXX")
+# A state dir of our own, so this fleet does not clash with one brought up by
+# hand (bench/fleet.sh keeps one background fleet per state dir).
+export FLEET_STATE=$tmp/fleet
+
+log() { echo "bench: $(date +%T) $*" >&2; }
+
+fleet_down() {
+	"$repo/bench/fleet.sh" down >/dev/null 2>&1 || log "fleet.sh down failed; see $FLEET_STATE/log"
+}
+cleanup() {
+	local rc=$?
+	stop_masters 2>/dev/null || true
+	fleet_down
+	if [ -n "$STORE_DIR" ]; then
+		for N in $NS; do rm -f "$STORE_DIR/golive-bench-ssh-$$-n$N.db"{,-wal,-shm}; done
+	fi
+	if [ "$KEEP" = 1 ]; then
+		log "keeping $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- tools -----------------------------------------------------------------
+[ "$(id -u)" = 0 ] || { log "needs root (network namespaces for the fleet)"; exit 1; }
+apt_install() { # PACKAGE...
+	command -v apt-get >/dev/null || return 1
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; }
+}
+[ -x /usr/bin/time ] || { log "installing time"; apt_install time || true; }
+timebin=/usr/bin/time
+[ -x "$timebin" ] || { log "no /usr/bin/time: peak RSS will be ?"; timebin=; }
+case " $TOOLS " in *" ansible "*)
+	command -v ansible-playbook >/dev/null || { log "installing ansible (apt-get)"; apt_install ansible || { log "cannot install ansible"; exit 1; }; }
+esac
+for t in curl ssh sha256sum tar; do
+	command -v "$t" >/dev/null || { log "missing $t"; exit 1; }
+done
+
+# --- build: golive, the demo, two releases ----------------------------------
+log "building golive and the demo app"
+if [ -n "${GOLIVE:-}" ]; then
+	golive=$GOLIVE # a prebuilt (say, patched) golive
+else
+	(cd "$repo" && go build -o "$tmp/golive" ./cmd/golive)
+	golive=$tmp/golive
+fi
+mkdir -p "$tmp/dist" "$tmp/build"
+(cd "$repo/examples/quickstart" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/build/demo" ./app)
+VERSIONS=(1.0.0 2.0.0)
+declare -A SUM
+for v in "${VERSIONS[@]}"; do
+	d=$tmp/build/$v
+	mkdir -p "$d"
+	cp "$tmp/build/demo" "$d/demo"
+	printf '%s\n' "$v" >"$d/VERSION"
+	# Pad the tarball with incompressible bytes up to ARTIFACT_MB, so the
+	# upload matters (the demo alone packs to ~2.5 MB).
+	tar -czf "$d.tar.gz" -C "$d" demo VERSION
+	pad=$((ARTIFACT_MB * 1048576 - $(stat -c %s "$d.tar.gz")))
+	head -c "$((pad > 0 ? pad : 0))" /dev/urandom >"$d/pad"
+	tar -czf "$tmp/dist/demo-$v.tar.gz" -C "$d" demo VERSION pad
+	(cd "$tmp/dist" && sha256sum "demo-$v.tar.gz") >>"$tmp/dist/SHA256SUMS"
+	SUM[$v]=$(awk -v n="demo-$v.tar.gz" '$2 == n { print $1 }' "$tmp/dist/SHA256SUMS")
+done
+artifact_bytes=$(stat -c %s "$tmp/dist/demo-1.0.0.tar.gz")
+log "artifacts: $(ls "$tmp/dist" | grep -c tar.gz) x $artifact_bytes bytes"
+
+# --- the per-host scripts, shared by all three tools --------------------------
+# Each runs in /srv/app on the host. @V@ is the version, @ADDR@ the host's
+# address, @SUM@ the artifact's sha256.
+APP=/srv/app
+UNPACK='set -eu
+v="@V@"
+mkdir -p "releases/$v"
+tar -xzf "releases/$v.tar.gz" -C "releases/$v"
+test -x "releases/$v/demo"'
+SWITCH='set -eu
+v="@V@"
+test -x "releases/$v/demo"
+ln -sfn "releases/$v" current.tmp
+mv -T current.tmp current'
+# Stops the server app.pid names (TERM, KILL after 5 s) and starts current/demo
+# detached (setsid + nohup, output to app.log, so the step ends at once).
+RESTART='set -eu
+running() { kill -0 "$1" 2>/dev/null && ! grep -qs "^[0-9]* ([^)]*) Z" "/proc/$1/stat"; }
+if [ -f app.pid ]; then
+  pid=$(cat app.pid)
+  if running "$pid"; then
+    kill -TERM "$pid"
+    i=0
+    while running "$pid" && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    if running "$pid"; then kill -KILL "$pid"; fi
+  fi
+  rm -f app.pid
+fi
+nohup setsid ./current/demo -addr "@ADDR@:8080" >>app.log 2>&1 </dev/null &
+echo $! >app.pid'
+VERIFY='set -eu
+echo "@SUM@  releases/@V@.tar.gz" | sha256sum -c --quiet'
+
+# sub TEMPLATE V ADDR: the template with @V@, @ADDR@ and @SUM@ replaced.
+sub() {
+	local s=$1
+	s=${s//@V@/$2}
+	s=${s//@ADDR@/$3}
+	s=${s//@SUM@/${SUM[$2]:-@SUM@}}
+	printf '%s' "$s"
+}
+indent() { sed "s/^/$1/"; }
+
+now() { echo "$EPOCHREALTIME"; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+
+# --- fleet helpers --------------------------------------------------------
+SSH=() # the fleet's ssh command, as an array
+fssh() { "${SSH[@]}" "$@"; }
+
+# reset_hosts: stop the demo server (by its pid file only) and remove /srv/app
+# on every host, in parallel; then check that nothing answers on :8080.
+reset_hosts() {
+	local a pids=()
+	for a in $FLEET_HOSTS; do
+		fssh "$a" 'if [ -f /srv/app/app.pid ]; then
+  pid=$(cat /srv/app/app.pid)
+  kill -TERM "$pid" 2>/dev/null || true
+  i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+  kill -KILL "$pid" 2>/dev/null || true
+fi
+rm -rf /srv/app' &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	for a in $FLEET_HOSTS; do
+		if curl -s --max-time 1 "http://$a:8080/health" >/dev/null 2>&1; then
+			log "reset: $a:8080 still answers"
+			exit 1
+		fi
+	done
+}
+
+# check_hosts V: every host answers /health with `ok V`.
+check_hosts() {
+	local a bad=0
+	for a in $FLEET_HOSTS; do
+		if ! curl -fsS --max-time 2 "http://$a:8080/health" 2>/dev/null | grep -qx "ok $1"; then
+			log "check: $a does not answer ok $1"
+			bad=1
+		fi
+	done
+	return "$bad"
+}
+
+# batches: prints the hosts, one batch per line, ceil(N * 25%) hosts each
+# (golive's rounding; see README).
+batch_size() { echo $(((FLEET_N * BATCH_PCT + 99) / 100)); }
+batches() {
+	local size i=0 line=""
+	size=$(batch_size)
+	for a in $FLEET_HOSTS; do
+		line+="$a "
+		i=$((i + 1))
+		if [ "$i" = "$size" ]; then
+			echo "${line% }"
+			line="" i=0
+		fi
+	done
+	[ -z "$line" ] || echo "${line% }"
+}
+
+# --- golive ---------------------------------------------------------------
+# golive_store N: the store of the runs at N hosts (fresh, then upgrade).
+golive_store() {
+	if [ -n "$STORE_DIR" ]; then
+		echo "$STORE_DIR/golive-bench-ssh-$$-n$1.db"
+	else
+		echo "$tmp/golive-n$1/state.db"
+	fi
+}
+
+write_plan() { # DIR
+	local d=$1 i=0 a
+	mkdir -p "$d/dist"
+	cp "$tmp/dist/"* "$d/dist/"
+	{
+		echo "golive: 1"
+		echo "name: bench-ssh"
+		echo "description: bench/ssh.sh rollout of the demo app to $FLEET_N fleet hosts"
+		echo "release:"
+		echo "  artifacts:"
+		echo "    app: {path: 'dist/demo-\${{ release.version }}.tar.gz', sha256_file: dist/SHA256SUMS}"
+		echo "targets:"
+		echo "  defaults: {transport: ssh, user: $FLEET_USER, identity_file: $FLEET_KEY, known_hosts: $FLEET_KNOWN_HOSTS, dir: $APP}"
+		echo "  hosts:"
+		for a in $FLEET_HOSTS; do
+			printf '    h%03d: {address: %s}\n' "$i" "$a"
+			i=$((i + 1))
+		done
+		echo "controls: {integrity: required}"
+		echo "stages:"
+		echo "  - name: web"
+		echo "    on: all"
+		echo "    strategy: {batch: $BATCH_PCT%, max_failed: 0}"
+		echo "    steps:"
+		echo "      - name: upload # streamed with SFTP, sha256sum-checked on the host, renamed into place"
+		echo "        upload: {artifact: app, to: 'releases/\${{ release.version }}.tar.gz'}"
+		for s in unpack switch restart; do
+			local body
+			case $s in
+			unpack) body=$UNPACK ;; switch) body=$SWITCH ;; restart) body=$RESTART ;;
+			esac
+			echo "      - name: $s"
+			echo "        run: |"
+			sub "$body" '${{ release.version }}' '${{ host.address }}' | indent '          '
+			echo
+		done
+		echo "    health:"
+		echo "      - name: serves the new version"
+		echo "        http: {url: 'http://\${{ host.address }}:8080/health', status: 200, contains: 'ok \${{ release.version }}'}"
+		echo "        timeout: ${HEALTH_TIMEOUT}s"
+		echo "        interval: $HEALTH_INTERVAL"
+	} >"$d/golive.yaml"
+	"$golive" validate "$d/golive.yaml" >"$d/validate.log" 2>&1 || { cat "$d/validate.log" >&2; exit 1; }
+}
+
+run_golive() { # N SCENARIO VERSION
+	local d=$tmp/golive-n$1 rc=0 t0 t1 store
+	[ -f "$d/golive.yaml" ] || write_plan "$d"
+	local timecmd=()
+	[ -z "$timebin" ] || timecmd=("$timebin" -f '%e %M %U %S' -o "$d/$2.time")
+	t0=$(now)
+	store=$(golive_store "$1")
+	"${timecmd[@]}" "$golive" run "$d/golive.yaml" -r "$3" --parallel "$1" --store "$store" >"$d/$2.log" 2>&1 || rc=$?
+	t1=$(now)
+	[ "$rc" = 0 ] || { log "golive $2 failed (exit $rc):"; tail -n 30 "$d/$2.log" >&2; exit 1; }
+	WALL=$(secs "$t1" "$t0")
+	RSS="?" CPU="?"
+	if [ -n "$timebin" ]; then
+		RSS=$(tail -n 1 "$d/$2.time" | awk '{ printf "%.1f", $2 / 1024 }')
+		CPU=$(tail -n 1 "$d/$2.time" | awk '{ printf "%.2f", $3 + $4 }')
+	fi
+}
+
+# golive_breakdown N SCENARIO: from the last run's journal, averaged over
+# hosts (ms): connecting (from the host's start to its first step's start,
+# plus the upload step's span minus the upload's own duration: depending on
+# the version, golive dials before the first step or inside it), the upload
+# (SFTP + fsync + sha256sum on the host + rename), the spans of the other
+# steps (started to finished event), the health check, the host from start to
+# end; and each batch's span (s).
+golive_breakdown() {
+	local db
+	db=$(golive_store "$1")
+	command -v sqlite3 >/dev/null || { echo "$2 | ? | ? | ? | ? | ? | ? | ? | ?"; return; }
+	sqlite3 -separator ' | ' "$db" "
+WITH e AS (SELECT * FROM events WHERE run_id = (SELECT id FROM runs ORDER BY created_us DESC LIMIT 1)),
+s AS (SELECT host, step,
+        max(CASE WHEN action = 'started' THEN time_us END) AS st,
+        max(CASE WHEN action = 'finished' THEN time_us END) AS fi,
+        max(CASE WHEN action = 'finished' THEN duration_ns END) AS du
+      FROM e WHERE kind = 'step' GROUP BY host, step),
+h AS (SELECT host, min(time_us) AS hs, max(time_us) AS he FROM e WHERE kind = 'host' GROUP BY host),
+b AS (SELECT batch, (max(time_us) - min(time_us)) / 1e6 AS sec FROM e WHERE kind = 'batch' GROUP BY batch)
+SELECT '$2',
+  printf('%.0f', (SELECT avg((s.st - h.hs) / 1e3 + (s.fi - s.st) / 1e3 - s.du / 1e6) FROM s JOIN h USING (host) WHERE s.step = 'upload')),
+  printf('%.0f', (SELECT avg(du / 1e6) FROM s WHERE step = 'upload')),
+  printf('%.0f', (SELECT avg((fi - st) / 1e3) FROM s WHERE step = 'unpack')),
+  printf('%.0f', (SELECT avg((fi - st) / 1e3) FROM s WHERE step = 'switch')),
+  printf('%.0f', (SELECT avg((fi - st) / 1e3) FROM s WHERE step = 'restart')),
+  printf('%.0f / %.0f', (SELECT avg(duration_ns / 1e6) FROM e WHERE kind = 'check' AND action = 'passed'),
+                        (SELECT max(duration_ns / 1e6) FROM e WHERE kind = 'check' AND action = 'passed')),
+  printf('%.0f', (SELECT avg((he - hs) / 1e3) FROM h)),
+  (SELECT group_concat(printf('%.2f', sec), ' + ') FROM (SELECT sec FROM b ORDER BY batch))"
+}
+
+# --- the hand-written ssh script ----------------------------------------------
+# Per host, one ssh connection: the artifact goes on stdin (cat), then
+# sha256sum -c, unpack, switch and restart in the same session; then a curl
+# loop from the controller until /health answers. Batches are waves of `&` +
+# `wait`.
+ssh_host() { # ADDR VERSION
+	local a=$1 v=$2 t
+	fssh "$a" "set -eu; mkdir -p $APP/releases && cd $APP
+cat >releases/$v.tar.gz.tmp
+mv -f releases/$v.tar.gz.tmp releases/$v.tar.gz
+$(sub "$VERIFY" "$v" "$a")
+$(sub "$UNPACK" "$v" "$a")
+$(sub "$SWITCH" "$v" "$a")
+$(sub "$RESTART" "$v" "$a")" <"$tmp/dist/demo-$v.tar.gz" || return 1
+	t=$(($(date +%s) + HEALTH_TIMEOUT))
+	until curl -fsS --max-time 2 "http://$a:8080/health" 2>/dev/null | grep -qx "ok $v"; do
+		[ "$(date +%s)" -lt "$t" ] || { echo "$a: health timed out" >&2; return 1; }
+		sleep 0.1
+	done
+}
+ssh_deploy() { # VERSION
+	local line a pids p fail=0
+	while read -r line; do
+		pids=()
+		for a in $line; do
+			ssh_host "$a" "$1" &
+			pids+=($!)
+		done
+		for p in "${pids[@]}"; do wait "$p" || fail=1; done
+		[ "$fail" = 0 ] || return 1
+	done < <(batches)
+}
+run_ssh() { # N SCENARIO VERSION
+	local d=$tmp/ssh-n$1 rc=0 t0 t1
+	mkdir -p "$d"
+	t0=$(now)
+	ssh_deploy "$3" >"$d/$2.log" 2>&1 || rc=$?
+	t1=$(now)
+	[ "$rc" = 0 ] || { log "ssh script $2 failed:"; tail -n 30 "$d/$2.log" >&2; exit 1; }
+	WALL=$(secs "$t1" "$t0")
+}
+
+# --- ansible ------------------------------------------------------------------
+write_ansible() { # DIR
+	local d=$1 i=0 a v
+	mkdir -p "$d"
+	{
+		echo "[defaults]"
+		echo "inventory = $d/inventory.ini"
+		echo "forks = $FLEET_N"
+		echo "host_key_checking = True"
+		echo "gathering = explicit"
+		echo "retry_files_enabled = False"
+		echo "interpreter_python = /usr/bin/python3"
+		echo "deprecation_warnings = False"
+		echo "local_tmp = $d/local-tmp"
+		echo "[ssh_connection]"
+		echo "pipelining = True"
+		# Ansible's default ssh_args plus -C; compression only costs CPU on
+		# an incompressible artifact, so it is left out.
+		echo "ssh_args = -o ControlMaster=auto -o ControlPersist=60s"
+	} >"$d/ansible.cfg"
+	{
+		echo "[web]"
+		for a in $FLEET_HOSTS; do
+			printf 'h%03d ansible_host=%s\n' "$i" "$a"
+			i=$((i + 1))
+		done
+		echo "[web:vars]"
+		echo "ansible_user=$FLEET_USER"
+		echo "ansible_ssh_private_key_file=$FLEET_KEY"
+		echo "ansible_ssh_common_args='-F /dev/null -o IdentitiesOnly=yes -o IdentityAgent=none -o UserKnownHostsFile=$FLEET_KNOWN_HOSTS -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o ControlMaster=auto -o ControlPersist=60s'"
+	} >"$d/inventory.ini"
+	{
+		echo "- name: deploy the demo app"
+		echo "  hosts: web"
+		echo "  gather_facts: false"
+		# The same batches as golive's 25% (rounded up); Ansible's own
+		# serial: 25% rounds down and would make 5 batches.
+		echo "  serial: $(batch_size)"
+		echo "  any_errors_fatal: true"
+		echo "  tasks:"
+		echo "    - name: releases directory"
+		echo "      file: {path: $APP/releases, state: directory}"
+		echo "    - name: upload"
+		echo "      copy: {src: '$tmp/dist/demo-{{ v }}.tar.gz', dest: '$APP/releases/{{ v }}.tar.gz', mode: '0644'}"
+		local name body
+		for name in verify unpack switch restart; do
+			case $name in
+			verify) body=$VERIFY ;; unpack) body=$UNPACK ;; switch) body=$SWITCH ;; restart) body=$RESTART ;;
+			esac
+			echo "    - name: $name"
+			echo "      args: {chdir: $APP}"
+			echo "      shell: |"
+			# @SUM@ stays for a version that is a template: Ansible looks it up.
+			sub "$body" '{{ v }}' '{{ ansible_host }}' | sed 's/@SUM@/{{ sha[v] }}/' | indent '        '
+			echo
+		done
+		echo "    - name: health"
+		echo "      uri: {url: 'http://{{ ansible_host }}:8080/health', return_content: true}"
+		echo "      register: health"
+		echo "      until: health.status == 200 and ('ok ' ~ v) in (health.content | default(''))"
+		echo "      retries: $HEALTH_TIMEOUT"
+		echo "      delay: 1 # an integer number of seconds"
+	} >"$d/deploy.yml"
+	{
+		echo "sha:"
+		for v in "${VERSIONS[@]}"; do echo "  '$v': ${SUM[$v]}"; done
+	} >"$d/sums.yml"
+}
+
+ANSIBLE_CP=""
+stop_masters() { # stop the ControlPersist masters of the last ansible run
+	local s
+	[ -n "$ANSIBLE_CP" ] && [ -d "$ANSIBLE_CP" ] || return 0
+	for s in "$ANSIBLE_CP"/*; do
+		[ -S "$s" ] && ssh -o ControlPath="$s" -O exit dummy >/dev/null 2>&1 || true
+	done
+}
+run_ansible() { # N SCENARIO VERSION
+	local d=$tmp/ansible-n$1 rc=0 t0 t1
+	[ -f "$d/deploy.yml" ] || write_ansible "$d"
+	# A control path directory per run, whose masters are stopped after it:
+	# each measurement starts without connections, as golive's does.
+	ANSIBLE_CP=$d/cp-$2
+	mkdir -p "$ANSIBLE_CP"
+	t0=$(now)
+	ANSIBLE_CONFIG=$d/ansible.cfg ANSIBLE_SSH_CONTROL_PATH_DIR=$ANSIBLE_CP \
+		ansible-playbook "$d/deploy.yml" -e "v=$3" -e "@$d/sums.yml" >"$d/$2.log" 2>&1 || rc=$?
+	t1=$(now)
+	stop_masters
+	[ "$rc" = 0 ] || { log "ansible $2 failed (exit $rc):"; tail -n 40 "$d/$2.log" >&2; exit 1; }
+	WALL=$(secs "$t1" "$t0")
+}
+
+# --- runs -----------------------------------------------------------------
+declare -A W R C
+breakdowns=()
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+load_start=$(loadavg)
+for N in $NS; do
+	log "N=$N: bringing up the fleet"
+	env_out=$("$repo/bench/fleet.sh" up "$N")
+	eval "$env_out"
+	read -r -a SSH <<<"$FLEET_SSH"
+	for tool in $TOOLS; do
+		log "N=$N $tool: resetting hosts"
+		reset_hosts
+		for i in 0 1; do
+			scen=$([ "$i" = 0 ] && echo fresh || echo upgrade)
+			v=${VERSIONS[$i]}
+			log "N=$N $tool $scen ($v), load $(loadavg)"
+			case $tool in
+			golive) run_golive "$N" "$scen" "$v" ;;
+			ssh) run_ssh "$N" "$scen" "$v" ;;
+			ansible) run_ansible "$N" "$scen" "$v" ;;
+			*) log "unknown tool $tool"; exit 2 ;;
+			esac
+			check_hosts "$v" || { log "N=$N $tool $scen: not every host serves $v"; exit 1; }
+			W[$N,$scen,$tool]=$WALL
+			log "N=$N $tool $scen: ${WALL}s"
+			if [ "$tool" = golive ]; then
+				R[$N,$scen]=$RSS C[$N,$scen]=$CPU
+				breakdowns+=("| $N | $(golive_breakdown "$N" "$scen") |")
+			fi
+		done
+	done
+	reset_hosts
+	log "N=$N: tearing down the fleet"
+	fleet_down
+done
+load_end=$(loadavg)
+
+# --- report ---------------------------------------------------------------
+ratio() { # A B: A / B, or ? when either is missing
+	if [ -z "${1:-}" ] || [ -z "${2:-}" ]; then echo "?"; return; fi
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "?" }'
+}
+echo
+echo "golive vs ssh script vs Ansible: $(nproc) CPUs, $(uname -sr), artifact $artifact_bytes bytes, batches of $BATCH_PCT% (rounded up)"
+echo "load average (1/5/15 min): $load_start at the start, $load_end at the end"
+echo
+echo "| N | scenario | golive s | ssh-script s | ansible s | ansible/golive | ssh/golive | golive peak RSS MB | golive CPU s |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for N in $NS; do
+	for scen in fresh upgrade; do
+		g=${W[$N,$scen,golive]:-} s=${W[$N,$scen,ssh]:-} a=${W[$N,$scen,ansible]:-}
+		echo "| $N | $scen | ${g:-?} | ${s:-?} | ${a:-?} | $(ratio "$a" "$g") | $(ratio "$s" "$g") | ${R[$N,$scen]:-?} | ${C[$N,$scen]:-?} |"
+	done
+done
+if [ "${#breakdowns[@]}" -gt 0 ]; then
+	echo
+	echo "golive, from its journal (ms are averages per host; check: average / slowest):"
+	echo
+	echo "| N | scenario | connect ms | upload ms | unpack ms | switch ms | restart ms | health check ms | host total ms | batch spans s |"
+	echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	printf '%s\n' "${breakdowns[@]}"
+fi
+echo
+echo "aim: golive >= 20x faster than Ansible at N=50, and faster than the ssh script"
