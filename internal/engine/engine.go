@@ -131,6 +131,8 @@ type execution struct {
 	mu    sync.Mutex // guards conns and dials
 	conns map[string]transport.Conn
 	dials map[string]*dialing
+	// prefetching counts connections being opened ahead of their batch.
+	prefetching sync.WaitGroup
 	// abortCursor is the last journal seq the abort watcher has read.
 	abortCursor int64
 	// lockLost: another controller took the run over; leave its lock alone.
@@ -208,6 +210,23 @@ func (x *execution) conn(ctx context.Context, h *rollout.Host) (transport.Conn, 
 	return d.c, d.err
 }
 
+// prefetch opens the connections of a batch's hosts in the background,
+// while the batch before it works, so that batches do not wait for
+// connection set-up. A failed dial is not kept: the host's step dials
+// again and reports the error.
+func (x *execution) prefetch(ctx context.Context, b *rollout.Batch) {
+	for _, h := range b.Hosts {
+		if h.Transport == "local" {
+			continue
+		}
+		x.prefetching.Add(1)
+		go func() {
+			defer x.prefetching.Done()
+			x.conn(ctx, h)
+		}()
+	}
+}
+
 // dialing is a dial in progress.
 type dialing struct {
 	done chan struct{}
@@ -234,6 +253,7 @@ func (x *execution) localConn(ctx context.Context) (transport.Conn, error) {
 }
 
 func (x *execution) closeConns() {
+	x.prefetching.Wait()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for name, c := range x.conns {

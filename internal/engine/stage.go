@@ -53,9 +53,14 @@ func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
 		x.journal(ctx, store.Event{Kind: store.KindStage, Action: store.ActionFailed, Stage: s.Name, Message: err.Error()})
 		return err
 	}
+	pctx, stopPrefetch := context.WithCancel(ctx)
+	defer stopPrefetch()
 	for i, b := range s.Batches {
 		if err := x.checkWindow(ctx); err != nil {
 			return err
+		}
+		if i+1 < len(s.Batches) {
+			x.prefetch(pctx, s.Batches[i+1])
 		}
 		if err := x.batch(ctx, sr, b); err != nil {
 			x.journal(ctx, store.Event{Kind: store.KindStage, Action: store.ActionFailed, Stage: s.Name, Message: err.Error()})
