@@ -1,0 +1,43 @@
+package ssh_test
+
+import (
+	"testing"
+
+	"github.com/golive-dev/golive/internal/transport"
+	sshtr "github.com/golive-dev/golive/internal/transport/ssh"
+	"github.com/golive-dev/golive/internal/transport/transporttest"
+)
+
+// harness gives every test of the suite its own server, started with o.
+func harness(o serverOpts) transporttest.Harness {
+	return transporttest.Harness{
+		Dial: func(t *testing.T, tg transporttest.Target) transport.Conn {
+			f := newFixture(t)
+			h := f.host(f.server(o))
+			h.Dir = tg.Dir
+			return dial(t, &sshtr.Transport{Grace: tg.Grace}, h)
+		},
+		ErrorPrefix: "ssh web-1: ",
+		// The heap holds the in-process server too.
+		UploadHeapLimit: 32 << 20,
+	}
+}
+
+// The server starts each session in a new session, as OpenSSH does.
+func TestConformance(t *testing.T) {
+	transporttest.Run(t, harness(serverOpts{setsid: true}))
+}
+
+// A server that runs the command in its own process group: the wrapper
+// must call setsid(1) itself before the group can be killed.
+func TestInterruptsWithoutServerSetsid(t *testing.T) {
+	t.Parallel()
+	transporttest.RunInterrupts(t, harness(serverOpts{}))
+}
+
+// A target without sha256sum or shasum: the existing file is read back
+// over SFTP to compare its hash.
+func TestUploadsWithoutSha256sum(t *testing.T) {
+	t.Parallel()
+	transporttest.RunUploads(t, harness(serverOpts{setsid: true, path: noShaPath(t)}))
+}
