@@ -33,6 +33,9 @@ func (c *conn) Run(ctx context.Context, cmd transport.Command) (transport.Result
 	stdout, stderr := transport.Outputs(cmd.Stdout, cmd.Stderr)
 	ec := command(cmd.Script)
 	ec.Dir = c.resolve(cmd.Dir)
+	if fi, err := os.Stat(ec.Dir); err != nil || !fi.IsDir() {
+		return fail(fmt.Errorf("working directory %s does not exist", ec.Dir))
+	}
 	ec.Env = environ(cmd.Env)
 	ec.Stdout, ec.Stderr = stdout.Writer(), stderr.Writer()
 	ec.WaitDelay = c.waitDelay
