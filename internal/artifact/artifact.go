@@ -66,23 +66,30 @@ func Verify(ro *rollout.Rollout, resolve Resolver) (map[string]File, error) {
 }
 
 func verifyArtifact(a *rollout.Artifact, resolve Resolver) (File, error) {
+	want := strings.ToLower(strings.TrimSpace(a.SHA256))
+	name := filepath.Base(a.Path)
 	if a.URL != "" {
-		return File{}, errors.New("url artifacts are not implemented yet: use path")
+		name = urlBase(a.URL)
+	}
+	if a.SHA256File != "" {
+		var err error
+		if want, err = fromSumsFile(resolve(a.SHA256File), name); err != nil {
+			return File{}, err
+		}
 	}
 	path := resolve(a.Path)
+	if a.URL != "" {
+		var err error
+		if path, err = Fetch(a.URL, want, CacheDir()); err != nil {
+			return File{}, err
+		}
+	}
 	sum, err := Sum(path)
 	if err != nil {
 		return File{}, err
 	}
-	want := strings.ToLower(strings.TrimSpace(a.SHA256))
-	if a.SHA256File != "" {
-		want, err = fromSumsFile(resolve(a.SHA256File), filepath.Base(path))
-		if err != nil {
-			return File{}, err
-		}
-	}
 	if want != "" && want != sum {
-		return File{}, fmt.Errorf("%s: sha256 is %s, expected %s: the file is not the release it claims to be", a.Path, sum, want)
+		return File{}, fmt.Errorf("%s: sha256 is %s, expected %s: the file is not the release it claims to be", orURL(a), sum, want)
 	}
 	return File{Path: path, SHA256: sum, Checked: want != ""}, nil
 }
@@ -122,4 +129,11 @@ func fromSumsFile(path, name string) (string, error) {
 		return "", fmt.Errorf("sha256_file %s: %w", path, err)
 	}
 	return "", fmt.Errorf("sha256_file %s has no line for %s", path, name)
+}
+
+func orURL(a *rollout.Artifact) string {
+	if a.URL != "" {
+		return a.URL
+	}
+	return a.Path
 }

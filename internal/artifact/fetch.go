@@ -1,0 +1,98 @@
+package artifact
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+)
+
+// CacheDir is where fetched artifacts are kept: $GOLIVE_CACHE, else
+// $XDG_CACHE_HOME/golive/artifacts, else ~/.cache/golive/artifacts.
+func CacheDir() string {
+	if d := os.Getenv("GOLIVE_CACHE"); d != "" {
+		return d
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "golive", "artifacts")
+}
+
+// FetchTimeout bounds one download.
+const FetchTimeout = 30 * time.Minute
+
+// Fetch downloads url into the cache once and returns the cached file. A
+// cached copy is reused when it has the expected sha256 (want); with no
+// expected sum, a copy from this URL is reused as it is. The download goes
+// to a temporary file, renamed into place only when complete.
+func Fetch(rawURL, want, cache string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("url %q: only http and https are supported", rawURL)
+	}
+	key := sha256.Sum256([]byte(rawURL))
+	dst := filepath.Join(cache, hex.EncodeToString(key[:8])+"-"+urlBase(rawURL))
+	if _, err := os.Stat(dst); err == nil {
+		if want == "" {
+			return dst, nil
+		}
+		if sum, err := Sum(dst); err == nil && sum == want {
+			return dst, nil
+		}
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", fmt.Errorf("artifact cache: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), FetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("fetch %s: %w", rawURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("fetch %s: %s", rawURL, resp.Status)
+	}
+	tmp, err := os.CreateTemp(cache, ".fetch-*")
+	if err != nil {
+		return "", fmt.Errorf("artifact cache: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, resp.Body); err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("fetch %s: %w", rawURL, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return "", fmt.Errorf("artifact cache: %w", err)
+	}
+	return dst, nil
+}
+
+// urlBase is the file name a URL names.
+func urlBase(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "artifact"
+	}
+	b := path.Base(u.Path)
+	if b == "." || b == "/" || b == "" {
+		return "artifact"
+	}
+	return b
+}
