@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -96,6 +97,9 @@ func wrapArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 	return func(c *cobra.Command, args []string) error {
 		if err := check(c, args); err != nil {
+			if errors.Is(err, errUsage) {
+				return err
+			}
 			return fmt.Errorf("%w: %s: %s", errUsage, c.CommandPath(), err)
 		}
 		return nil
