@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -28,9 +30,15 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 	if err := x.setState(ctx, from, store.StateBackingOut, "backing out: "+why); err != nil {
 		return nil, err
 	}
+	stopHeartbeat := x.heartbeat(ctx)
+	defer stopHeartbeat()
 	out := &Outcome{}
 	var mu sync.Mutex
 	stages, work := x.hist.toBackOut()
+	// A host whose backout failed stops there, in every older stage too:
+	// undoing older work under newer work that is still applied is worse
+	// than leaving it for a person.
+	stopped := map[string]bool{}
 	for _, stage := range stages {
 		hosts := make([]string, 0, len(work[stage]))
 		for h := range work[stage] {
@@ -40,12 +48,22 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 		g := errgroup.Group{}
 		g.SetLimit(x.e.o.Parallel)
 		for _, host := range hosts {
+			mu.Lock()
+			skip := stopped[host]
+			mu.Unlock()
+			if skip {
+				mu.Lock()
+				out.Attention = append(out.Attention, fmt.Sprintf("%s: not backed out in stage %s (%s) because a newer backout on it failed", host, stage, strings.Join(work[stage][host], ", ")))
+				mu.Unlock()
+				continue
+			}
 			g.Go(func() error {
 				notBacked, attention := x.backoutHost(ctx, stage, host, work[stage][host])
 				mu.Lock()
 				out.NotBackedOut = append(out.NotBackedOut, notBacked...)
 				if attention != "" {
 					out.Attention = append(out.Attention, x.e.o.Redactor.String(attention))
+					stopped[host] = true
 				}
 				mu.Unlock()
 				return nil
@@ -53,17 +71,19 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 		}
 		g.Wait()
 	}
+	if x.lockLost {
+		return &Outcome{Run: x.run}, &LockLostError{Err: errors.New("another controller took the run over during its backout")}
+	}
 	sort.Strings(out.Attention)
 	sort.Strings(out.NotBackedOut)
 	for _, a := range out.Attention {
 		x.journal(ctx, store.Event{Kind: store.KindRun, Action: ActionNeedsAttention, Message: a})
 	}
+	x.recordBackedOutLive(ctx, stages, work, stopped)
 	final, reason := store.StateBackedOut, "backed out: "+why
 	if len(out.Attention) > 0 {
 		final = store.StateBackoutFailed
 		reason = fmt.Sprintf("backout incomplete: %d host(s) need attention (%s)", len(out.Attention), why)
-	} else {
-		x.recordBackedOutLive(ctx, stages, work)
 	}
 	err := x.setState(ctx, []store.State{store.StateBackingOut}, final, reason)
 	out.Run = x.run
@@ -160,18 +180,26 @@ func findStep(h *rollout.Host, name string) *rollout.Step {
 	return nil
 }
 
-// recordBackedOutLive records the previous release as live again on the
-// hosts that were backed out.
-func (x *execution) recordBackedOutLive(ctx context.Context, stages []string, work map[string]map[string][]string) {
-	if x.ro.Previous == "" {
-		return
-	}
+// recordBackedOutLive records, for every host backed out cleanly, that
+// the previous release is live again (or, after a first release, that
+// nothing is).
+func (x *execution) recordBackedOutLive(ctx context.Context, stages []string, work map[string]map[string][]string, stopped map[string]bool) {
+	seen := map[string]bool{}
 	var hosts []string
 	for _, stage := range stages {
 		for host := range work[stage] {
-			hosts = append(hosts, host)
+			if !stopped[host] && !seen[host] {
+				seen[host] = true
+				hosts = append(hosts, host)
+			}
 		}
 	}
 	sort.Strings(hosts)
-	x.setLive(ctx, hosts, x.ro.Previous)
+	if x.ro.Previous != "" {
+		x.setLive(ctx, hosts, x.ro.Previous)
+		return
+	}
+	for _, h := range hosts {
+		x.e.o.Store.DeleteLive(ctx, x.ro.Plan, x.ro.Env, h)
+	}
 }

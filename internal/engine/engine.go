@@ -239,12 +239,31 @@ func (x *execution) dial(ctx context.Context, h *rollout.Host) (transport.Conn, 
 	if !ok {
 		return nil, fmt.Errorf("host %s: transport %q is not available in this golive", h.Name, h.Transport)
 	}
-	th := transport.Host{Name: h.Name, Address: h.Address, User: h.User, Port: h.Port, Dir: h.Dir,
+	dir := h.Dir
+	if h.Transport == "local" && dir != "" {
+		dir = x.e.resolve(dir) // a local host's directory is relative to the plan
+	}
+	th := transport.Host{Name: h.Name, Address: h.Address, User: h.User, Port: h.Port, Dir: dir,
 		IdentityFile: x.e.resolve(h.Identity), KnownHosts: x.e.resolve(h.Known), Jump: h.Jump, ReadOnly: x.readOnly}
 	if h.Target != nil {
 		th.Vars = h.Target.Vars
 	}
 	return tr.Dial(ctx, th)
+}
+
+// dropIfLost forgets a host's connection that broke, so that a retry, a
+// later check or stage dials again instead of failing on a dead one.
+func (x *execution) dropIfLost(h *rollout.Host, err error) {
+	if !errors.Is(err, transport.ErrConnLost) && !errors.Is(err, transport.ErrClosed) {
+		return
+	}
+	x.mu.Lock()
+	c, ok := x.conns[h.Name]
+	delete(x.conns, h.Name)
+	x.mu.Unlock()
+	if ok {
+		c.Close()
+	}
 }
 
 // localConn is the controller itself, for local steps and checks.

@@ -96,9 +96,16 @@ func (x *execution) takeOver(ctx context.Context) error {
 
 func (x *execution) unlock() {
 	ctx := context.Background()
-	if x.lockLost || x.run.State == store.StateFailed || x.run.State == store.StateBackoutFailed || x.run.State == store.StatePaused {
-		// The targets are not as they should be: keep the environment
-		// locked to this run until it is backed out or accepted.
+	switch x.run.State {
+	case store.StateSucceeded, store.StateBackedOut, store.StateAborted, store.StatePending, store.StateWaiting:
+	default:
+		// failed, backout_failed, paused: the targets are not as they
+		// should be; running, verifying, backing_out here mean an error
+		// left the run unfinished. Keep the environment locked to this run
+		// until it is backed out, accepted or resumed.
+		return
+	}
+	if x.lockLost {
 		return
 	}
 	if err := x.e.o.Store.ReleaseLock(ctx, x.run.Plan, x.run.Env, x.run.ID); err == nil {
@@ -135,6 +142,31 @@ func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (
 		}
 	}()
 	return func() { wcancel(); <-done }
+}
+
+// heartbeat keeps the lock's heartbeat fresh (during a backout, which
+// ignores aborts) until the returned stop is called; a lost lock sets
+// lockLost, and the backout starts no further host.
+func (x *execution) heartbeat(ctx context.Context) (stop func()) {
+	hctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	lock := x.lockRecord()
+	go func() {
+		defer close(done)
+		for {
+			if err := x.e.o.Clock.Sleep(hctx, x.e.o.Heartbeat); err != nil {
+				return
+			}
+			err := x.e.o.Store.Heartbeat(hctx, lock)
+			if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrNotFound) {
+				x.mu.Lock()
+				x.lockLost = true
+				x.mu.Unlock()
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // pollAbort reads new journal events for an abort request.

@@ -63,6 +63,8 @@ func (e *Engine) Preflight(ctx context.Context, ro *rollout.Rollout) []Preflight
 				}
 				r.Result = e.checker.Until(ctx, j.c, conn, env)
 			}
+			r.Result.Detail = e.o.Redactor.String(r.Result.Detail)
+			r.Result.Output = e.o.Redactor.String(r.Result.Output)
 			mu.Lock()
 			results[i] = r
 			mu.Unlock()

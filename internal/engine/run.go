@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golive-dev/golive/internal/rollout"
@@ -63,7 +64,9 @@ func (e *Engine) Continue(ctx context.Context, run store.Run, ro *rollout.Rollou
 	x := e.newExecution(run, ro, newHistory())
 	from := []store.State{store.StatePending, store.StateWaiting}
 	if err := x.lock(ctx, 0); err != nil {
-		x.setState(ctx, from, store.StateAborted, "not started: "+err.Error())
+		if run.State == store.StatePending {
+			x.setState(ctx, from, store.StateAborted, "not started: "+err.Error())
+		} // a waiting run keeps waiting (and its approvals)
 		return &Outcome{Run: x.run}, err
 	}
 	defer x.unlock()
@@ -88,10 +91,22 @@ func (e *Engine) Resume(ctx context.Context, run store.Run, ro *rollout.Rollout)
 		return nil, err
 	}
 	x := e.newExecution(run, ro, replay(events))
+	autoBackout := run.State == store.StateFailed && ro.AutoBack && !strings.Contains(run.Reason, "(no backout)")
+	switch run.State {
+	case store.StatePaused, store.StateRunning, store.StateVerifying, store.StateBackingOut:
+	default:
+		if !autoBackout {
+			return nil, fmt.Errorf("run %s is %s: %w", run.ID, run.State, ErrNotResumable)
+		}
+	}
 	if err := x.takeOver(ctx); err != nil {
 		return nil, err
 	}
 	defer x.unlock()
+	if autoBackout {
+		// The controller died between failing and backing out.
+		return x.backout(ctx, run.Reason)
+	}
 	switch run.State {
 	case store.StatePaused:
 		if err := x.setState(ctx, []store.State{store.StatePaused}, store.StateRunning, "resumed"); err != nil {

@@ -121,10 +121,10 @@ func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch) e
 			if sr.first == "" {
 				sr.first = fmt.Sprintf("%s: %v", h.Name, err)
 			}
-			over := sr.failed > sr.s.MaxFailed
+			over, failed, first := sr.failed > sr.s.MaxFailed, sr.failed, sr.first
 			sr.mu.Unlock()
 			if over {
-				cancel(&BudgetError{Stage: sr.s.Name, Failed: sr.failed, Budget: sr.s.MaxFailed, First: sr.first})
+				cancel(&BudgetError{Stage: sr.s.Name, Failed: failed, Budget: sr.s.MaxFailed, First: first})
 			}
 			return nil
 		})

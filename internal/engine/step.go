@@ -108,6 +108,7 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 	}
 	tail := &transport.Tail{Max: tailKeep}
 	res, err := conn.Run(sctx, transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
+	x.dropIfLost(h, err)
 	if err != nil && errors.Is(context.Cause(sctx), errStepTimeout) && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %v", errStepTimeout, err)
 	}

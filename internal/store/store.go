@@ -80,6 +80,9 @@ type LiveStore interface {
 	// SetLive records release as live on host for plan in env, deployed by
 	// run runID (which must exist), replacing what was recorded before.
 	SetLive(ctx context.Context, plan, env, host, release, runID string) error
+	// DeleteLive forgets what is live on host for plan in env (after a
+	// first release was backed out, nothing is). No record is no error.
+	DeleteLive(ctx context.Context, plan, env, host string) error
 	// Live returns the live release of every host of plan in env, keyed by
 	// host. An empty map (not an error) when nothing was recorded.
 	Live(ctx context.Context, plan, env string) (map[string]LiveRelease, error)

@@ -12,6 +12,10 @@ import (
 // ErrClosed is returned by the methods of a [Conn] after Close.
 var ErrClosed = errors.New("transport: connection closed")
 
+// ErrConnLost is returned (wrapped) when a connection to a target broke;
+// the caller may dial again.
+var ErrConnLost = errors.New("connection lost")
+
 // DefaultUploadMode is the mode of an uploaded file when [Upload.Mode] is 0.
 const DefaultUploadMode os.FileMode = 0o644
 

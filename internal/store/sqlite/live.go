@@ -32,6 +32,19 @@ func (s *Store) SetLive(ctx context.Context, plan, env, host, release, runID str
 	})
 }
 
+// DeleteLive forgets the live release of host for plan in env.
+func (s *Store) DeleteLive(ctx context.Context, plan, env, host string) error {
+	if plan == "" || host == "" {
+		return fmt.Errorf("live %s/%s %s: plan and host are required: %w", plan, env, host, store.ErrInvalid)
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM live WHERE plan = ? AND env = ? AND host = ?`, plan, env, host); err != nil {
+			return fmt.Errorf("live %s/%s %s: %w", plan, env, host, err)
+		}
+		return nil
+	})
+}
+
 // SetLiveMany records release as live on every host of hosts for plan in
 // env, deployed by run runID (which must exist), as SetLive does for each, in
 // one transaction: either every host is recorded or none is. All of them get

@@ -46,6 +46,22 @@ func testLive(t *testing.T, s store.Store) {
 	wantErr(t, "SetLive(unknown run)", err, store.ErrNotFound)
 	err = s.SetLive(ctx(t), "p", "prod", "", "1", r1.ID)
 	wantErr(t, "SetLive(no host)", err, store.ErrInvalid)
+
+	// DeleteLive forgets one host only; forgetting nothing is no error.
+	if err := s.DeleteLive(ctx(t), "p", "prod", "web-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteLive(ctx(t), "p", "prod", "web-9"); err != nil {
+		t.Errorf("DeleteLive(unknown host) = %v, want nil", err)
+	}
+	live, _ = s.Live(ctx(t), "p", "prod")
+	if _, still := live["web-1"]; still || len(live) != 1 {
+		t.Errorf("after DeleteLive(web-1): %v", live)
+	}
+	if other, _ := s.Live(ctx(t), "p", "staging"); len(other) != 1 {
+		t.Errorf("DeleteLive touched another environment: %v", other)
+	}
+	wantErr(t, "DeleteLive(no host)", s.DeleteLive(ctx(t), "p", "prod", ""), store.ErrInvalid)
 }
 
 func testPreviousRelease(t *testing.T, s store.Store) {

@@ -48,7 +48,7 @@ var (
 	ErrHostKey = errors.New("host key not trusted")
 	// ErrConnLost: an established connection broke (dropped, closed by the
 	// server, or it stopped answering keepalives).
-	ErrConnLost = errors.New("connection lost")
+	ErrConnLost = transport.ErrConnLost
 )
 
 // Transport dials targets over SSH. The zero value is ready to use; its
