@@ -107,7 +107,7 @@ func (e *env) decide(ctx context.Context, st store.Store, r store.Run, f *runFla
 		e.printDiags(res.Diags)
 		return silent(ExitUsage)
 	}
-	hash, err := load.Hash(file)
+	hash, err := planHash(file, runOverrides(ctx, st, r.ID))
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,8 @@ func (e *env) decide(ctx context.Context, st store.Store, r store.Run, f *runFla
 	action := map[store.Decision]store.Action{store.DecisionApprove: store.ActionApproved, store.DecisionReject: store.ActionRejected}[d]
 	st.AppendEvent(ctx, store.Event{RunID: r.ID, Kind: store.KindApproval, Action: action, Step: gate, Actor: who, Message: comment})
 	t := approval.Count(rules, subj, append(existing, a))
-	fmt.Fprintf(e.stdio.Out, "golive: %s %sd by %s: %s\n", gateLabel(gate, r.ID), string(d), who, t.Summary())
+	done := map[store.Decision]string{store.DecisionApprove: "approved", store.DecisionReject: "rejected"}[d]
+	fmt.Fprintf(e.stdio.Out, "golive: %s %s by %s: %s\n", gateLabel(gate, r.ID), done, who, t.Summary())
 	return e.afterDecision(ctx, st, r, d, who, comment, t)
 }
 

@@ -51,7 +51,7 @@ func newStatus(e *env) *cobra.Command {
 					out["lock"] = map[string]any{"holder": lock.Holder.String(), "heartbeat": lock.HeartbeatAt}
 				}
 				out["controller_gone"] = gone
-				var list []map[string]any
+				list := []map[string]any{}
 				for _, a := range approvals {
 					list = append(list, map[string]any{"approver": a.Approver, "decision": a.Decision, "gate": orDefault(a.Gate, "run"), "comment": a.Comment, "time": a.Time})
 				}
@@ -196,12 +196,15 @@ func newHistory(e *env) *cobra.Command {
 	var f runFlags
 	var limit int
 	c := &cobra.Command{
-		Use:   "history",
+		Use:   "history [FILE]",
 		Short: "List the runs of the plan (newest first)",
-		Args:  cobra.NoArgs,
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			file, _ := f.planFile(nil)
+			file, err := f.planFile(args)
+			if err != nil {
+				return err
+			}
 			st, err := e.openStore(ctx, f.store, file)
 			if err != nil {
 				return err

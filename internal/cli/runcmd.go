@@ -112,7 +112,7 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		st.Close()
 		return nil, withCode(ExitUsage, "%s", err)
 	}
-	if pr.hash, err = planHash(p); err != nil {
+	if pr.hash, err = planHash(p.File, f.set); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -167,9 +167,13 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 	rep := e.reviewRun(ctx, pr, eng, f, nil, true)
 	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
 	if !rep.Go && !rep.WaitOnly {
+		if f.json {
+			e.printJSON(map[string]any{"state": "no-go", "review": rep})
+		}
 		return withCode(ExitNoGo, "no-go: nothing was changed")
 	}
 	req := engineRequest(pr, f, actor, func(r store.Run) {
+		recordOverrides(ctx, pr.st, r.ID, f.set)
 		fmt.Fprintf(w, "golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), actor)
 		prog.setRun(r.ID)
 	})
@@ -184,6 +188,15 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 		return err
 	}
 	return e.waitThenContinue(ctx, pr, eng, f, run, rep)
+}
+
+func waitsForApprovals(rep *review.Report) bool {
+	for _, it := range rep.Items {
+		if it.Kind == "approvals" && !it.OK {
+			return true
+		}
+	}
+	return false
 }
 
 func engineRequest(pr *prepared, f *runFlags, actor string, created func(store.Run)) engine.Request {
@@ -212,11 +225,25 @@ func (e *env) waitThenContinue(ctx context.Context, pr *prepared, eng *engine.En
 	w := e.human(f)
 	if !f.wait {
 		fmt.Fprintf(w, "golive: run %s is waiting for: %s\n", run.ID, strings.Join(rep.Reasons, "; "))
-		fmt.Fprintf(w, "  approve it with `golive approve %s`, then continue it with `golive resume %s` (or use run --wait)\n", run.ID, run.ID)
+		if waitsForApprovals(rep) {
+			fmt.Fprintf(w, "  approve it with `golive approve %s`, then ", run.ID)
+		} else {
+			fmt.Fprint(w, "  ")
+		}
+		fmt.Fprintf(w, "continue it with `golive resume %s` (or use run --wait)\n", run.ID)
+		if f.json {
+			out := runJSON(run)
+			out["waiting_for"] = rep.Reasons
+			e.printJSON(out)
+		}
 		return silent(ExitNoGo)
 	}
 	fmt.Fprintf(w, "golive: run %s waits for: %s\n", run.ID, strings.Join(rep.Reasons, "; "))
 	err := eng.WaitReady(ctx, func(now time.Time) (bool, bool, *time.Time, string) {
+		// An operator may abort or reject the run while it waits.
+		if cur, err := pr.st.GetRun(ctx, run.ID); err == nil && cur.State != store.StateWaiting {
+			return false, false, nil, fmt.Sprintf("run is %s: %s", cur.State, cur.Reason)
+		}
 		in := e.reviewInput(pr, eng, f, &run, true)
 		in.Now = now
 		p := review.Pending(ctx, in)
@@ -226,8 +253,11 @@ func (e *env) waitThenContinue(ctx context.Context, pr *prepared, eng *engine.En
 	case ctx.Err() != nil:
 		return withCode(ExitNoGo, "stopped waiting; run %s is still waiting: `golive resume %s` continues it", run.ID, run.ID)
 	case err != nil:
-		r2, _ := pr.st.UpdateRunState(ctx, run.ID, []store.State{store.StateWaiting}, store.StateAborted, err.Error())
-		fmt.Fprintf(w, "golive: run %s aborted: %s\n", run.ID, r2.Reason)
+		if r2, uerr := pr.st.UpdateRunState(ctx, run.ID, []store.State{store.StateWaiting}, store.StateAborted, err.Error()); uerr == nil {
+			fmt.Fprintf(w, "golive: run %s aborted: %s\n", run.ID, r2.Reason)
+		} else {
+			fmt.Fprintf(w, "golive: run %s stopped waiting: %s\n", run.ID, err)
+		}
 		return silent(ExitNoGo)
 	}
 	out, err := eng.Continue(ctx, run, pr.ro)

@@ -38,6 +38,14 @@ func (e *env) prepareFor(ctx context.Context, f *runFlags, r store.Run) (*prepar
 	if f.env == "" {
 		f.env = r.Env
 	}
+	if len(f.set) == 0 {
+		if file, err := f.planFile(nil); err == nil {
+			if st, err := e.openStore(ctx, f.store, file); err == nil {
+				f.set = runOverrides(ctx, st, r.ID) // the run's own --set
+				st.Close()
+			}
+		}
+	}
 	pr, err := e.prepare(ctx, f, nil, r.Release, r.PreviousRelease, true, r.ID)
 	if err != nil {
 		return nil, err
@@ -48,7 +56,7 @@ func (e *env) prepareFor(ctx context.Context, f *runFlags, r store.Run) (*prepar
 	}
 	if pr.hash != r.PlanHash {
 		pr.st.Close()
-		return nil, withCode(ExitNoGo, "no-go: the plan changed since run %s started (hash %.12s, now %.12s): restore the plan it ran with", r.ID, r.PlanHash, pr.hash)
+		return nil, withCode(ExitNoGo, "no-go: the plan or its --set overrides changed since run %s started (hash %.12s, now %.12s): restore what it ran with", r.ID, r.PlanHash, pr.hash)
 	}
 	return pr, nil
 }
@@ -201,15 +209,21 @@ command. --force --reason TEXT clears a stuck run without touching any target.`,
 
 func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlags, actor, reason string, noBackout bool) error {
 	w := e.stdio.Out
+	why := "aborted by " + actor
+	if reason != "" {
+		why += ": " + reason
+	}
 	switch r.State {
-	case store.StatePending, store.StateWaiting, store.StatePaused:
-		r2, err := st.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateAborted, "aborted by "+actor+": "+reason)
+	case store.StatePending, store.StateWaiting:
+		r2, err := st.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateAborted, why)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "golive: run %s aborted (it was %s; nothing had been changed by it)\n", r2.ID, r.State)
 		return nil
-	case store.StateRunning, store.StateVerifying, store.StateBackingOut:
+	case store.StateRunning, store.StateVerifying, store.StateBackingOut, store.StatePaused:
+		// A paused run has changed targets and its controller has exited:
+		// it is backed out below like a run whose controller is gone.
 	default:
 		return withCode(ExitUsage, "run %s is %s: it is not running", r.ID, r.State)
 	}
@@ -242,7 +256,7 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 	defer pr.st.Close()
 	prog := e.progress(pr, w)
 	prog.setRun(r.ID)
-	out, err := e.newEngine(pr, f, prog).Backout(ctx, r, pr.ro, "aborted by "+actor+": "+reason)
+	out, err := e.newEngine(pr, f, prog).Backout(ctx, r, pr.ro, why)
 	prog.Close()
 	err = e.finish(ctx, pr, f, out, err)
 	if exitCode(err) == ExitFailed {
@@ -302,9 +316,12 @@ func (e *env) forceAbort(ctx context.Context, st store.Store, r store.Run, actor
 	from := []store.State{store.StatePending, store.StateWaiting, store.StateRunning, store.StatePaused, store.StateVerifying,
 		store.StateFailed, store.StateBackingOut, store.StateBackoutFailed}
 	r2, err := st.UpdateRunState(ctx, r.ID, from, store.StateAborted, fmt.Sprintf("force-aborted by %s: %s (targets were not touched by this)", actor, reason))
-	if errors.Is(err, store.ErrStateConflict) {
+	switch {
+	case errors.Is(err, store.ErrStateConflict) && r.State == store.StateAborted:
+		r2 = r // already aborted: still release a lock it may hold
+	case errors.Is(err, store.ErrStateConflict):
 		return withCode(ExitUsage, "run %s is already %s", r.ID, r.State)
-	} else if err != nil {
+	case err != nil:
 		return err
 	}
 	if l, err := st.GetLock(ctx, r.Plan, r.Env); err == nil && l.RunID == r.ID {

@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -14,7 +17,6 @@ import (
 
 	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/load"
-	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/store/sqlite"
 )
@@ -87,9 +89,44 @@ func redactDSN(dsn string) string {
 	return dsn
 }
 
-// planHash is the plan's content hash (load.Hash): approvals, resumes and
-// rehearsals are bound to exactly this content.
-func planHash(p *plan.Plan) (string, error) { return load.Hash(p.File) }
+// planHash is what a run is bound to: the plan's content (load.Hash: the
+// file and every inventory it names) and the --set overrides it runs
+// with. Approvals, resumes and rehearsals count only for exactly this.
+func planHash(file string, set []string) (string, error) {
+	h, err := load.Hash(file)
+	if err != nil || len(set) == 0 {
+		return h, err
+	}
+	pairs := append([]string(nil), set...)
+	sort.Strings(pairs)
+	sum := sha256.Sum256([]byte(h + "\x00" + strings.Join(pairs, "\x00")))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// ActionOverrides journals the --set overrides a run was started with
+// (Message: one NAME=VALUE a line), so resume and backout use them too.
+const actionOverrides store.Action = "overrides"
+
+// recordOverrides journals a new run's --set overrides.
+func recordOverrides(ctx context.Context, st store.Store, runID string, set []string) {
+	if len(set) > 0 {
+		st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.KindRun, Action: actionOverrides, Message: strings.Join(set, "\n")})
+	}
+}
+
+// runOverrides reads the --set overrides a run was started with.
+func runOverrides(ctx context.Context, st store.Store, runID string) []string {
+	events, err := st.Events(ctx, runID, 0)
+	if err != nil {
+		return nil
+	}
+	for _, ev := range events {
+		if ev.Kind == store.KindRun && ev.Action == actionOverrides {
+			return strings.Split(ev.Message, "\n")
+		}
+	}
+	return nil
+}
 
 // resolveRun finds the run an id or "last" names.
 func (e *env) resolveRun(ctx context.Context, st store.Store, id string, f *planFlags) (store.Run, error) {

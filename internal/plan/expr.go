@@ -264,7 +264,7 @@ func Render(s string, scope *Scope) (string, error) {
 			b.WriteString(seg.text)
 			continue
 		}
-		v, err := Eval(seg.text, scope)
+		v, err := eval(seg.text, scope, true)
 		if err != nil {
 			return "", err
 		}
@@ -274,8 +274,10 @@ func Render(s string, scope *Scope) (string, error) {
 }
 
 // Eval evaluates one expression in scope.
-func Eval(code string, scope *Scope) (any, error) {
-	if err := needSecrets(code, scope); err != nil {
+func Eval(code string, scope *Scope) (any, error) { return eval(code, scope, false) }
+
+func eval(code string, scope *Scope, strict bool) (any, error) {
+	if err := needValues(code, scope, strict); err != nil {
 		return nil, err
 	}
 	v, err := expr.Eval(code, scope.env())
@@ -309,26 +311,64 @@ func UnwrapCondition(cond string) string {
 	return c
 }
 
-func needSecrets(code string, scope *Scope) error {
+// needValues reports a value an expression reads that is not there: a
+// secret always; with strict (rendering a string), also an unset env.X or
+// a missing host.vars.X — an empty value in `rm -rf "${{ env.ROOT }}/x"` is
+// never what was meant. `env.X ?? "default"` opts out.
+func needValues(code string, scope *Scope, strict bool) error {
 	tree, err := parser.Parse(code)
 	if err != nil {
 		return fmt.Errorf("invalid expression %q: %s", code, firstLine(err.Error()))
 	}
+	defaulted := map[ast.Node]bool{}
+	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
+		if b, ok := n.(*ast.BinaryNode); ok && b.Operator == "??" {
+			defaulted[b.Left] = true
+		}
+	}))
 	var missing error
 	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
 		m, ok := n.(*ast.MemberNode)
-		if !ok || missing != nil {
+		if !ok || missing != nil || defaulted[n] {
 			return
 		}
-		id, ok := m.Node.(*ast.IdentifierNode)
 		prop, isStr := m.Property.(*ast.StringNode)
-		if ok && isStr && id.Value == "secrets" {
+		if !isStr {
+			return
+		}
+		switch root := memberRoot(m); root {
+		case "secrets":
 			if _, have := scope.Secrets[prop.Value]; !have {
 				missing = SecretRequest{Name: prop.Value}
+			}
+		case "env":
+			if _, have := scope.Env[prop.Value]; strict && !have {
+				missing = fmt.Errorf("env.%s: %s is not set in golive's environment (write ${{ env.%s ?? \"\" }} if empty is fine)", prop.Value, prop.Value, prop.Value)
+			}
+		case "host.vars":
+			vars, _ := scope.Host["vars"].(map[string]any)
+			if _, have := vars[prop.Value]; strict && scope.Host != nil && !have {
+				missing = fmt.Errorf("host.vars.%s: host %v has no var %s", prop.Value, scope.Host["name"], prop.Value)
 			}
 		}
 	}))
 	return missing
+}
+
+// memberRoot names what a member is read from: "env" for env.X,
+// "host.vars" for host.vars.X.
+func memberRoot(m *ast.MemberNode) string {
+	switch n := m.Node.(type) {
+	case *ast.IdentifierNode:
+		return n.Value
+	case *ast.MemberNode:
+		id, ok := n.Node.(*ast.IdentifierNode)
+		prop, isStr := n.Property.(*ast.StringNode)
+		if ok && isStr {
+			return id.Value + "." + prop.Value
+		}
+	}
+	return ""
 }
 
 // Format renders a value as text: lists joined with commas.

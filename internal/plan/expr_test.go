@@ -18,7 +18,8 @@ func TestRender(t *testing.T) {
 		{"${{release.previous}}", ""},
 		{"${{ host.roles }}", "web,canary"},
 		{"${{ host.vars.w }} ${{ batch.index }}", "2 3"},
-		{"${{ env.HOME }} ${{ env.NOPE }}.", "/root ."},
+		{"${{ env.HOME }} ${{ env.NOPE ?? '' }}.", "/root ."},
+		{"${{ host.vars.missing ?? 'd' }}", "d"},
 		{"${{ upper(host.name) }}", "WEB-1"},
 		{"${{ release.version == '1.2' ? 'new' : 'old' }}", "new"},
 		{"pw=${{ secrets.PW }}", "pw=pw"},
@@ -30,6 +31,17 @@ func TestRender(t *testing.T) {
 	}
 	if _, err := Render("${{ secrets.MISSING }}", scope); err == nil || !strings.Contains(err.Error(), "GOLIVE_SECRET_MISSING") {
 		t.Errorf("missing secret: %v", err)
+	}
+	for code, want := range map[string]string{
+		"rm -rf ${{ env.NOPE }}/x": "env.NOPE: NOPE is not set",
+		"${{ host.vars.port }}":    "host.vars.port: host web-1 has no var port",
+	} {
+		if _, err := Render(code, scope); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Render(%q): %v, want %q", code, err, want)
+		}
+	}
+	if ok, err := EvalBool("env.NOPE == 'x'", scope); err != nil || ok {
+		t.Errorf("conditions read a missing env as nil: %v %v", ok, err)
 	}
 	if _, err := Render("${{ release.version", scope); err == nil {
 		t.Error("unclosed expression: want an error")

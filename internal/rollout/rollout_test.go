@@ -131,9 +131,17 @@ func TestBuild(t *testing.T) {
 
 func TestBuildMissingSecret(t *testing.T) {
 	p := loadPlan(t, testPlan)
-	_, err := Build(Input{Plan: p, Release: "2.0", Env: map[string]string{}})
+	_, err := Build(Input{Plan: p, Release: "2.0", Env: map[string]string{"ROOT": "/srv"}})
 	var req plan.SecretRequest
 	if !errors.As(err, &req) || req.Name != "TOKEN" || !strings.Contains(err.Error(), "GOLIVE_SECRET_TOKEN") {
 		t.Fatalf("want a missing-secret error naming GOLIVE_SECRET_TOKEN, got %v", err)
+	}
+}
+
+func TestBuildMissingEnv(t *testing.T) {
+	p := loadPlan(t, testPlan)
+	_, err := Build(Input{Plan: p, Release: "2.0", Env: map[string]string{}, Secrets: map[string]string{"TOKEN": "t"}})
+	if err == nil || !strings.Contains(err.Error(), `var "root": env.ROOT: ROOT is not set`) {
+		t.Fatalf("an unset env var must not render as empty: %v", err)
 	}
 }
