@@ -83,9 +83,6 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 	if err != nil {
 		return nil, err
 	}
-	if err := refuseUnenforced(p); err != nil {
-		return nil, err
-	}
 	st, err := e.openStore(ctx, f.store, p.File)
 	if err != nil {
 		return nil, err
@@ -118,15 +115,6 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 	}
 	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
 	return pr, nil
-}
-
-// refuseUnenforced is a no-go for plans that rely on what this golive
-// cannot do yet (monitors): running them would pretend.
-func refuseUnenforced(p *plan.Plan) error {
-	if len(p.Monitors) == 0 {
-		return nil
-	}
-	return withCode(ExitNoGo, "no-go: this plan has monitors, which this golive cannot watch yet; refusing to run rather than ignore them")
 }
 
 func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.Engine {
