@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -119,7 +120,14 @@ func exitCode(exit *exec.ExitError) int {
 // so the result does not depend on map iteration; exec keeps the last
 // value of a duplicated name.
 func environ(extra map[string]string) []string {
-	env := os.Environ()
+	var env []string
+	for _, kv := range os.Environ() {
+		// Secrets reach a script only where the plan puts them
+		// (${{ secrets.X }}), never through the inherited environment.
+		if !strings.HasPrefix(kv, "GOLIVE_SECRET_") {
+			env = append(env, kv)
+		}
+	}
 	names := make([]string, 0, len(extra))
 	for name := range extra {
 		names = append(names, name)
