@@ -205,6 +205,13 @@ func newHistory(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if _, err := os.Stat(e.storePath(f.store, file)); err != nil && !strings.Contains(e.storePath(f.store, file), "://") {
+				if f.json {
+					return e.printJSON([]any{})
+				}
+				fmt.Fprintln(e.stdio.Out, "no runs yet")
+				return nil
+			}
 			st, err := e.openStore(ctx, f.store, file)
 			if err != nil {
 				return err

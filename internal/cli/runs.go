@@ -20,7 +20,7 @@ func (e *env) onRun(ctx context.Context, f *runFlags, id string) (store.Store, s
 	if err != nil {
 		return nil, store.Run{}, err
 	}
-	st, err := e.openStore(ctx, f.store, file)
+	st, err := e.openExistingStore(ctx, f.store, file)
 	if err != nil {
 		return nil, store.Run{}, err
 	}

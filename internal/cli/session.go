@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/user"
 	"path/filepath"
 	"sort"
@@ -60,6 +61,22 @@ func (e *env) actor(as string) string {
 // openStore opens the state store: --store, else $GOLIVE_STORE, else
 // .golive/state.db beside the plan file.
 func (e *env) openStore(ctx context.Context, flag, planFile string) (store.Store, error) {
+	return e.openStoreAt(ctx, e.storePath(flag, planFile))
+}
+
+// openExistingStore opens the store only if it exists: commands that read
+// runs must not create one. It returns a usage error naming the path.
+func (e *env) openExistingStore(ctx context.Context, flag, planFile string) (store.Store, error) {
+	path := e.storePath(flag, planFile)
+	if !strings.Contains(path, "://") {
+		if _, err := os.Stat(path); err != nil {
+			return nil, withCode(ExitUsage, "no runs here: no golive state at %s (give --store, or -f the plan it is beside)", path)
+		}
+	}
+	return e.openStoreAt(ctx, path)
+}
+
+func (e *env) storePath(flag, planFile string) string {
 	dsn := flag
 	if dsn == "" {
 		dsn = e.getenv("GOLIVE_STORE")
@@ -70,10 +87,14 @@ func (e *env) openStore(ctx context.Context, flag, planFile string) (store.Store
 		}
 		dsn = filepath.Join(filepath.Dir(planFile), ".golive", "state.db")
 	}
+	return strings.TrimPrefix(dsn, "sqlite://")
+}
+
+func (e *env) openStoreAt(ctx context.Context, dsn string) (store.Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		return nil, withCode(ExitUsage, "--store %s: the PostgreSQL store is not implemented yet", redactDSN(dsn))
 	}
-	st, err := sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite://"))
+	st, err := sqlite.Open(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
