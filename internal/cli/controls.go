@@ -52,6 +52,7 @@ item, then GO or NO-GO and the reasons. Exit 0 for go, 3 for no-go.`,
 	}
 	f.register(c, true)
 	f.registerRun(c)
+	f.registerSSH(c)
 	c.Flags().StringVar(&f.ticket, "ticket", "", "change ticket id")
 	c.Flags().BoolVar(&f.json, "json", false, "print the report as JSON")
 	return c

@@ -35,6 +35,7 @@ Exit 0 for a clean rehearsal, 1 when it failed (and was backed out), 3 no-go,
 	}
 	f.register(c, true)
 	f.registerRun(c)
+	f.registerSSH(c)
 	c.Flags().StringVar(&f.ticket, "ticket", "", "change ticket id")
 	c.Flags().BoolVar(&f.wait, "wait", false, "wait for gates and sign-offs instead of stopping")
 	c.Flags().IntVar(&f.parallel, "parallel", 50, "hosts worked on at the same time")

@@ -55,6 +55,7 @@ Exit: 0 released, 1 failed and backed out cleanly, 2 invalid plan or usage,
 	}
 	f.register(c, true)
 	f.registerRun(c)
+	f.registerSSH(c)
 	c.Flags().StringVar(&f.ticket, "ticket", "", "change ticket id")
 	c.Flags().BoolVar(&f.json, "json", false, "print the outcome as JSON")
 	c.Flags().BoolVar(&f.wait, "wait", false, "block until what the run waits for arrives")

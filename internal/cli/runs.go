@@ -108,6 +108,7 @@ accepted as it is instead of backed out.`,
 	}
 	f.register(c, false)
 	f.registerRun(c)
+	f.registerSSH(c)
 	c.Flags().BoolVar(&accept, "accept", false, "accept a failed run as it is instead of backing it out")
 	c.Flags().BoolVar(&f.wait, "wait", false, "block until what the run waits for (approvals, the window) arrives")
 	c.Flags().IntVar(&f.parallel, "parallel", 50, "hosts worked on at the same time")
@@ -141,7 +142,10 @@ func newBackout(e *env) *cobra.Command {
 		Long: `Backout undoes what the journal says RUN touched: on every touched host the
 backouts of its started steps, newest first, newest stage first. Steps already
 backed out are not backed out again, so after fixing an unreachable host you
-can run it again to finish the job.`,
+can run it again to finish the job.
+
+Exit 1 when the run is now backed out cleanly (as for run: it failed and was
+backed out), 4 when hosts still need attention.`,
 		Args: exactArgs(1, "RUN"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
@@ -169,6 +173,7 @@ can run it again to finish the job.`,
 	}
 	f.register(c, false)
 	f.registerRun(c)
+	f.registerSSH(c)
 	c.Flags().IntVar(&f.parallel, "parallel", 50, "hosts worked on at the same time")
 	return c
 }
@@ -201,6 +206,7 @@ command. --force --reason TEXT clears a stuck run without touching any target.`,
 	}
 	f.register(c, false)
 	f.registerRun(c)
+	f.registerSSH(c)
 	c.Flags().BoolVar(&noBackout, "no-backout", false, "stop without backing out")
 	c.Flags().BoolVar(&force, "force", false, "clear a stuck run (needs --reason); touches no target")
 	c.Flags().StringVar(&reason, "reason", "", "why")

@@ -39,6 +39,11 @@ type runFlags struct {
 func (f *runFlags) registerRun(c *cobra.Command) {
 	c.Flags().StringVar(&f.as, "as", "", "who is acting (else $GOLIVE_USER, else the OS user)")
 	c.Flags().StringVar(&f.store, "store", "", "state store: a SQLite file (else $GOLIVE_STORE, else .golive/state.db beside the plan)")
+}
+
+// registerSSH adds the ssh connection flags, for commands that reach
+// targets.
+func (f *runFlags) registerSSH(c *cobra.Command) {
 	c.Flags().BoolVar(&f.insecure, "insecure-ignore-host-keys", false, "DANGEROUS: do not verify ssh host keys (each host's key is logged with a warning)")
 	c.Flags().DurationVar(&f.sshKeepAlive, "ssh-keepalive", 0, "interval between ssh keepalives; 3 unanswered close the connection (default 15s)")
 	c.Flags().DurationVar(&f.sshConnectTimeout, "ssh-connect-timeout", 0, "ssh connect and handshake timeout (default 10s)")
