@@ -19,6 +19,7 @@ import (
 	"github.com/golive-dev/golive/internal/artifact"
 	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/notify"
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/redact"
 	"github.com/golive-dev/golive/internal/review"
@@ -75,6 +76,7 @@ type prepared struct {
 	artErr    error
 	window    *window.Window
 	flags     *runFlags
+	notify    *notify.Notifier
 }
 
 // prepare loads the plan, opens the store and builds the rollout for
@@ -114,6 +116,7 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		st.Close()
 		return nil, err
 	}
+	pr.notify = notify.New(pr.ro, st, red, p.Owner, p.Contacts)
 	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
 	return pr, nil
 }
@@ -126,7 +129,7 @@ func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.
 			"ssh": &sshtr.Transport{InsecureIgnoreHostKeys: f.insecure, Logger: e.logger(),
 				KeepAlive: f.sshKeepAlive, ConnectTimeout: f.sshConnectTimeout},
 		},
-		Observer:  obs,
+		Observer:  observers{obs, pr.notify},
 		Redactor:  pr.red,
 		Parallel:  f.parallel,
 		Artifacts: pr.artifacts,
@@ -145,9 +148,6 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 		return err
 	}
 	defer pr.st.Close()
-	if len(pr.plan.Notify) > 0 {
-		fmt.Fprintln(e.stdio.Err, "golive: warning: notify is not implemented yet; no messages will be sent")
-	}
 	w := e.human(f)
 	prog := e.progress(pr, w)
 	defer prog.Close()
@@ -155,7 +155,13 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 	actor := e.actor(f.as)
 	rep := e.reviewRun(ctx, pr, eng, f, nil, true)
 	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
+	if rep.Go {
+		pr.notify.Send("go", nil, nil)
+	} else {
+		pr.notify.Send("no_go", nil, rep.Reasons)
+	}
 	if !rep.Go && !rep.WaitOnly {
+		pr.notify.Close(notifyWait)
 		if f.json {
 			e.printJSON(map[string]any{"state": "no-go", "review": rep})
 		}
@@ -176,6 +182,8 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 	if err != nil {
 		return err
 	}
+	pr.notify.Send("waiting", &run, nil)
+	defer pr.notify.Close(notifyWait)
 	return e.waitThenContinue(ctx, pr, eng, f, run, rep)
 }
 
@@ -265,8 +273,29 @@ func orNone(s string) string {
 	return s
 }
 
+// notifyWait is how long golive waits, at its end, for release
+// communications still being delivered.
+const notifyWait = 15 * time.Second
+
+// observers tells several observers about each event; nil ones are skipped.
+type observers []engine.Observer
+
+func (os observers) Observe(ev store.Event) {
+	for _, o := range os {
+		if o != nil && !isNilNotifier(o) {
+			o.Observe(ev)
+		}
+	}
+}
+
+func isNilNotifier(o engine.Observer) bool {
+	n, ok := o.(*notify.Notifier)
+	return ok && n == nil
+}
+
 // finish prints the outcome of a run and decides the exit code.
 func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine.Outcome, err error) error {
+	defer pr.notify.Close(notifyWait)
 	var locked *store.LockedError
 	var busy *engine.HolderBusyError
 	switch {

@@ -36,6 +36,7 @@ type Rollout struct {
 	Stages    []*Stage    `json:"stages"`
 	Verify    []*Check    `json:"verify"`
 	Monitors  []string    `json:"monitors"`
+	Notify    []*Notify   `json:"notify,omitempty"`
 	Artifacts []*Artifact `json:"artifacts,omitempty"`
 	AutoBack  bool        `json:"automatic_backout"`
 }
@@ -48,6 +49,13 @@ type Artifact struct {
 	URL        string `json:"url,omitempty"`
 	SHA256     string `json:"sha256,omitempty"`
 	SHA256File string `json:"sha256_file,omitempty"`
+}
+
+// Notify is a release communication channel with its address rendered.
+type Notify struct {
+	Name    string   `json:"name"`
+	Webhook string   `json:"webhook"`
+	On      []string `json:"on"` // empty: every event
 }
 
 // Stage is a stage with its batches.
@@ -180,6 +188,13 @@ func Build(in Input) (*Rollout, error) {
 	}
 	for _, m := range p.Monitors {
 		r.Monitors = append(r.Monitors, m.Name)
+	}
+	for _, n := range p.Notify {
+		url, err := plan.Render(n.Webhook, base)
+		if err != nil {
+			return nil, fmt.Errorf("notify %q: %w", n.Name, err)
+		}
+		r.Notify = append(r.Notify, &Notify{Name: n.Name, Webhook: url, On: n.On})
 	}
 	return r, nil
 }
