@@ -148,6 +148,7 @@ func (x *execution) execute(ctx context.Context) (*Outcome, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stopWatch := x.watch(ctx, cancel)
+	stopMonitors := x.monitors(ctx, cancel)
 	var err error
 	if a := x.hist.abortRequest(); a != nil {
 		err = a // requested before this controller took over
@@ -157,6 +158,7 @@ func (x *execution) execute(ctx context.Context) (*Outcome, error) {
 	if err == nil {
 		err = x.verify(ctx)
 	}
+	stopMonitors()
 	stopWatch()
 	if err != nil && context.Cause(ctx) != nil && !errors.Is(err, context.Cause(ctx)) {
 		err = context.Cause(ctx) // the real reason: abort, lock lost

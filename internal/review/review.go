@@ -10,6 +10,7 @@ import (
 
 	"github.com/golive-dev/golive/internal/approval"
 	"github.com/golive-dev/golive/internal/artifact"
+	"github.com/golive-dev/golive/internal/check"
 	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/rollout"
@@ -68,17 +69,18 @@ func Review(ctx context.Context, in Input) *Report {
 	r.approvals(ctx, in)
 	r.backout(in)
 	r.rehearsal(ctx, in)
-	r.monitors(in)
+	r.monitors(ctx, in)
 	r.lock(ctx, in)
 	r.decide()
 	return r
 }
 
-// monitors: this golive cannot watch them yet, and a release that relies
-// on them must not go out unwatched.
-func (r *Report) monitors(in Input) {
-	for _, m := range in.Plan.Monitors {
-		r.add(Item{Kind: "monitors", Name: "monitor " + m.Name, Detail: "this golive cannot watch monitors (prometheus) yet; refusing rather than releasing unwatched"})
+// monitors: each must answer now, and hold: a fleet that is already
+// unhealthy is no place to start a release.
+func (r *Report) monitors(ctx context.Context, in Input) {
+	for _, m := range in.Rollout.Monitors {
+		ok, detail := check.Monitor(ctx, m.URL, m.Query, m.Condition)
+		r.add(Item{Kind: "monitors", Name: "monitor " + m.Name, OK: ok, Detail: detail})
 	}
 }
 

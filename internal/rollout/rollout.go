@@ -35,7 +35,7 @@ type Rollout struct {
 	Preflight []*Check    `json:"preflight"`
 	Stages    []*Stage    `json:"stages"`
 	Verify    []*Check    `json:"verify"`
-	Monitors  []string    `json:"monitors"`
+	Monitors  []*Monitor  `json:"monitors"`
 	Notify    []*Notify   `json:"notify,omitempty"`
 	Artifacts []*Artifact `json:"artifacts,omitempty"`
 	AutoBack  bool        `json:"automatic_backout"`
@@ -49,6 +49,16 @@ type Artifact struct {
 	URL        string `json:"url,omitempty"`
 	SHA256     string `json:"sha256,omitempty"`
 	SHA256File string `json:"sha256_file,omitempty"`
+}
+
+// Monitor is a fleet-wide signal with its query rendered.
+type Monitor struct {
+	Name         string        `json:"name"`
+	URL          string        `json:"url"`
+	Query        string        `json:"query"`
+	Condition    string        `json:"condition"`
+	Interval     time.Duration `json:"interval_ns"`
+	FailureLimit int           `json:"failure_limit"`
 }
 
 // Notify is a release communication channel with its address rendered.
@@ -187,7 +197,17 @@ func Build(in Input) (*Rollout, error) {
 		r.Verify = append(r.Verify, c)
 	}
 	for _, m := range p.Monitors {
-		r.Monitors = append(r.Monitors, m.Name)
+		rm := &Monitor{Name: m.Name, Condition: m.Condition, Interval: m.Interval.Or(10 * time.Second), FailureLimit: max(m.FailureLimit, 1)}
+		if m.Prometheus != nil {
+			var err error
+			if rm.URL, err = plan.Render(m.Prometheus.URL, base); err == nil {
+				rm.Query, err = plan.Render(m.Prometheus.Query, base)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("monitor %q: %w", m.Name, err)
+			}
+		}
+		r.Monitors = append(r.Monitors, rm)
 	}
 	for _, n := range p.Notify {
 		url, err := plan.Render(n.Webhook, base)

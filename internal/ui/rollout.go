@@ -43,7 +43,10 @@ func RenderRollout(w io.Writer, r *rollout.Rollout, st Style) error {
 		}
 	}
 	if len(r.Monitors) > 0 {
-		p.line(0, "%s %s", st.Bold("Monitors"), strings.Join(r.Monitors, ", "))
+		p.line(0, "%s (from the first step to the end of verification)", st.Bold("Monitors"))
+		for _, m := range r.Monitors {
+			p.line(1, "%s %s: %s at %s, every %s, fail after %d false in a row: %s", st.Green("watch"), m.Name, m.Query, m.URL, m.Interval, m.FailureLimit, m.Condition)
+		}
 	}
 	how := "automatic: on failure every touched host runs the backouts of its started steps, newest first"
 	if !r.AutoBack {

@@ -1,0 +1,45 @@
+package check
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golive-dev/golive/internal/promtest"
+)
+
+// TestMonitorAgainstPrometheus queries a real Prometheus server.
+func TestMonitorAgainstPrometheus(t *testing.T) {
+	p := promtest.Start(t)
+	ctx := context.Background()
+	ok, detail := Monitor(ctx, p.URL, "golive_test_value", "result < 1")
+	if !ok || !strings.Contains(detail, "result 0") {
+		t.Fatalf("healthy: %v %s", ok, detail)
+	}
+	p.Gauge.Set(5)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, detail = Monitor(ctx, p.URL, "golive_test_value", "${{ result < 1 }}")
+		if !ok || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if ok || !strings.Contains(detail, "result 5: result < 1 is false") {
+		t.Fatalf("after the value rose: %v %s", ok, detail)
+	}
+	for query, want := range map[string]string{
+		"nonexistent_metric":         "no data",
+		"up or vector(1)":            "series",
+		"this is not promql":         "prometheus query",
+		"sum(golive_test_value) > 9": "no data",
+	} {
+		if ok, detail := Monitor(ctx, p.URL, query, "result < 1"); ok || !strings.Contains(detail, want) {
+			t.Errorf("%s: %v %s, want %q", query, ok, detail, want)
+		}
+	}
+	if ok, detail := Monitor(ctx, "http://127.0.0.1:1", "up", "result == 1"); ok || !strings.Contains(detail, "prometheus query") {
+		t.Errorf("unreachable prometheus: %v %s", ok, detail)
+	}
+}
