@@ -41,3 +41,10 @@ func TestUploadsWithoutSha256sum(t *testing.T) {
 	t.Parallel()
 	transporttest.RunUploads(t, harness(serverOpts{setsid: true, path: noShaPath(t)}))
 }
+
+// A target without an SFTP server: with sha256sum, every upload is done in
+// one exec session and never needs SFTP.
+func TestUploadsWithoutSFTP(t *testing.T) {
+	t.Parallel()
+	transporttest.RunUploads(t, harness(serverOpts{setsid: true, noSFTP: true}))
+}

@@ -46,6 +46,8 @@ type serverOpts struct {
 	authorized []gossh.PublicKey
 	// path replaces the PATH of commands when not "".
 	path string
+	// noSFTP leaves out the SFTP subsystem.
+	noSFTP bool
 }
 
 // testServer is an SSH server on 127.0.0.1 that runs commands with a real
@@ -141,6 +143,9 @@ func (f *fixture) server(o serverOpts) *testServer {
 		SubsystemHandlers: map[string]gliderssh.SubsystemHandler{"sftp": serveSFTP},
 		ConnCallback:      ts.track,
 	}
+	if o.noSFTP {
+		ts.srv.SubsystemHandlers = nil
+	}
 	ts.srv.AddHostKey(ts.hostKey)
 	if o.forward {
 		ts.srv.LocalPortForwardingCallback = func(gliderssh.Context, string, uint32) bool { return true }
@@ -202,7 +207,7 @@ func (ts *testServer) handle(s gliderssh.Session, o serverOpts) {
 		path = os.Getenv("PATH")
 	}
 	cmd.Env = append([]string{"HOME=" + ts.home, "PATH=" + path}, s.Environ()...)
-	cmd.Stdout, cmd.Stderr = s, s.Stderr()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = s, s, s.Stderr()
 	cmd.WaitDelay = 10 * time.Second
 	if o.setsid {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

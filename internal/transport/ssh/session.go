@@ -51,6 +51,12 @@ type marker struct {
 // not "", stderr lines before the one starting with tag pass through, and
 // that line is parsed as the wrapper's marker and dropped.
 func (c *conn) start(command string, stdout, stderr io.Writer, tag string) (*session, error) {
+	return c.startSession(command, stdout, stderr, tag, false)
+}
+
+// startSession is start; with stdin, the session's standard input is left
+// open for the caller to write to s.ch and close with CloseWrite.
+func (c *conn) startSession(command string, stdout, stderr io.Writer, tag string, stdin bool) (*session, error) {
 	ch, reqs, err := c.client.OpenChannel("session", nil)
 	if err != nil {
 		return nil, c.connErr(fmt.Errorf("open session: %w", err))
@@ -63,7 +69,9 @@ func (c *conn) start(command string, stdout, stderr io.Writer, tag string) (*ses
 		}
 		return nil, c.connErr(fmt.Errorf("exec request: %w", err))
 	}
-	ch.CloseWrite()
+	if !stdin {
+		ch.CloseWrite()
+	}
 	s := &session{ch: ch, exited: make(chan struct{}), marked: make(chan struct{}), outDone: make(chan struct{})}
 	go s.watch(reqs)
 	if stdout == nil {

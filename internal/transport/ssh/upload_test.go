@@ -52,3 +52,55 @@ func TestUploadCanceledMidway(t *testing.T) {
 	}
 	transporttest.AssertNoTemp(t, h.Dir)
 }
+
+// A destination that already has the content is skipped without the
+// source being sent, even a large one, in one exec session (no SFTP).
+func TestUploadExecSkipSendsNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	h := f.host(f.server(serverOpts{setsid: true, noSFTP: true}))
+	conn := dial(t, &sshtr.Transport{}, h)
+	src, sum := transporttest.LargeSource(t, 16<<20)
+	ctx := context.Background()
+	if res, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: "big"}); err != nil || res.Skipped {
+		t.Fatalf("first Upload = %+v, %v", res, err)
+	}
+	start := time.Now()
+	res, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: "big", Mode: 0o600})
+	if err != nil || !res.Skipped || res.Bytes != 0 {
+		t.Fatalf("second Upload = %+v, %v; want skipped", res, err)
+	}
+	t.Logf("skip took %v", time.Since(start))
+	fi, err := os.Stat(filepath.Join(h.Dir, "big"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("destination: %v, %v; want mode 0600", fi, err)
+	}
+	transporttest.AssertNoTemp(t, h.Dir)
+}
+
+// A symbolic link at the destination is left to SFTP, which replaces the
+// link itself (not the directory it points to).
+func TestUploadOverSymlink(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	h := f.host(f.server(serverOpts{setsid: true}))
+	conn := dial(t, &sshtr.Transport{}, h)
+	src, sum := transporttest.Source(t, "content\n")
+	target := t.TempDir()
+	if err := os.MkdirAll(h.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(h.Dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Upload(context.Background(), transport.Upload{Src: src, SHA256: sum, To: "link"}); err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	fi, err := os.Lstat(filepath.Join(h.Dir, "link"))
+	if err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("link after upload: %v, %v; want a regular file", fi, err)
+	}
+	if ents, _ := os.ReadDir(target); len(ents) != 0 {
+		t.Errorf("upload wrote into the link's target: %v", ents)
+	}
+}

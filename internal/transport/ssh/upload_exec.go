@@ -1,0 +1,256 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golive-dev/golive/internal/transport"
+)
+
+// Exit codes of the upload script.
+const (
+	execFallback = 90 // no sha256sum or shasum, or a destination the script leaves to SFTP
+	execIsDir    = 91 // the destination is a directory
+	execMkdir    = 92 // the parent directory cannot be created
+	execWrite    = 93 // the temporary file cannot be created or written
+	execMismatch = 94 // what arrived on stdin does not have the expected SHA-256
+	execChmod    = 95 // chmod failed
+	execRename   = 97 // mv failed
+)
+
+// execSkipMarker is what the script prints on stdout when the destination
+// already has the expected SHA-256.
+const execSkipMarker = "golive-skip"
+
+// errExecFallback says the upload must be done over SFTP instead.
+var errExecFallback = errors.New("exec upload not possible on this target")
+
+// uploadScript checks and installs a file in one exec session: when dst is
+// a regular file with SHA-256 want it sets the mode, prints the skip
+// marker and exits without reading stdin; otherwise it reads stdin into
+// tmp (beside dst), checks its SHA-256, sets the mode, syncs it when sync(1)
+// takes a file, and renames it over dst. Every failure after tmp is
+// created removes it.
+func uploadScript(dst, tmp, want string, mode os.FileMode) string {
+	m := fmt.Sprintf("%04o", mode.Perm())
+	return "f=" + quote(dst) + " t=" + quote(tmp) + " d=" + quote(path.Dir(dst)) + " w=" + want + " m=" + m + `
+if command -v sha256sum >/dev/null 2>&1; then sum() { sha256sum; }
+elif command -v shasum >/dev/null 2>&1; then sum() { shasum -a 256; }
+else exit 90; fi
+if [ -L "$f" ]; then exit 90
+elif [ -d "$f" ]; then exit 91
+elif [ -f "$f" ]; then
+  s=$(sum <"$f") || { echo "hash existing file failed" >&2; exit 1; }
+  set -- $s
+  if [ "$1" = "$w" ]; then
+    if ! chmod "$m" "$f" && [ -n "$(find "$f" -prune ! -perm "$m")" ]; then exit 95; fi
+    echo ` + execSkipMarker + `
+    exit 0
+  fi
+fi
+mkdir -p -- "$d" || exit 92
+umask 077
+(set -C; exec cat >"$t") || { rm -f -- "$t"; exit 93; }
+s=$(sum <"$t") || { rm -f -- "$t"; echo "hash temporary file failed" >&2; exit 1; }
+set -- $s
+if [ "$1" != "$w" ]; then rm -f -- "$t"; echo "$1" >&2; exit 94; fi
+chmod "$m" "$t" || { rm -f -- "$t"; exit 95; }
+sync "$t" 2>/dev/null || :
+if [ -d "$f" ] && [ ! -L "$f" ]; then rm -f -- "$t"; exit 91; fi
+mv -f -- "$t" "$f" || { rm -f -- "$t"; exit 97; }
+`
+}
+
+// uploadExec does the upload in one exec session running uploadScript,
+// with src streamed on its stdin (hashed on the way, so a source that
+// changed after the caller verified it is refused). It returns
+// errExecFallback when the target cannot do it (no sha256sum or shasum, a
+// symbolic link at dst): the SFTP path then handles the upload.
+func (c *conn) uploadExec(ctx context.Context, src, dst, want string, mode os.FileMode) (transport.UploadResult, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return transport.UploadResult{}, fmt.Errorf("open source: %w", err)
+	}
+	release, err := c.acquire(ctx)
+	if err != nil {
+		in.Close()
+		return transport.UploadResult{}, err
+	}
+	defer release()
+	tmp := path.Join(path.Dir(dst), "."+path.Base(dst)+".golive-"+nonce())
+	tag := "golive-" + nonce()
+	out := &skipWatcher{skip: make(chan struct{})}
+	var errOut limitedBuffer
+	s, err := c.startSession(wrap(tag, "", nil, uploadScript(dst, tmp, want, mode), false), out, &errOut, tag, true)
+	if err != nil {
+		in.Close()
+		return transport.UploadResult{}, err
+	}
+
+	// The writer streams src on stdin until EOF, an error, ctx's end, or
+	// the script saying it skips; then it closes stdin.
+	var (
+		n       int64
+		h       = sha256.New()
+		eof     bool
+		readErr error
+		wdone   = make(chan struct{})
+	)
+	go func() {
+		defer close(wdone)
+		defer in.Close()
+		defer s.ch.CloseWrite()
+		buf := make([]byte, copyBufferSize)
+		for {
+			select {
+			case <-out.skip:
+				return
+			default:
+			}
+			if err := transport.ContextError(ctx); err != nil {
+				readErr = err
+				return
+			}
+			nr, err := in.Read(buf)
+			if nr > 0 {
+				h.Write(buf[:nr])
+				nw, werr := s.ch.Write(buf[:nr])
+				n += int64(nw)
+				if werr != nil {
+					return // the script ended; its status tells why
+				}
+			}
+			if err == io.EOF {
+				eof = true
+				return
+			}
+			if err != nil {
+				readErr = err
+				return
+			}
+		}
+	}()
+
+	select {
+	case <-s.exited:
+	case <-ctx.Done():
+		// The writer stops at its next chunk and closes stdin: the script
+		// sees a short file, removes it and exits. Kill it if it does not.
+		t := time.NewTimer(c.grace + c.waitDelay)
+		select {
+		case <-s.exited:
+			t.Stop()
+			c.finish(s)
+		case <-t.C:
+			c.interrupt(s)
+			c.removeTemp(tmp)
+		}
+		return transport.UploadResult{}, transport.ContextError(ctx)
+	}
+	c.finish(s)
+	t := time.NewTimer(c.waitDelay)
+	defer t.Stop()
+	select {
+	case <-wdone:
+	case <-t.C:
+		return transport.UploadResult{}, errors.New("upload script ended but its input did not")
+	}
+	if !s.status.ok {
+		return transport.UploadResult{}, c.connErr(errNoStatus)
+	}
+	code := s.status.code
+	msg := strings.TrimSpace(errOut.String())
+	switch {
+	case code == 0 && out.skipped():
+		return transport.UploadResult{Skipped: true}, nil
+	case code == 0:
+		if got := hex.EncodeToString(h.Sum(nil)); !eof || got != want {
+			// Cannot happen: the script checked the bytes it got.
+			return transport.UploadResult{}, fmt.Errorf("copy %s: incomplete (sha256 %s, want %s)", src, got, want)
+		}
+		return transport.UploadResult{Bytes: n}, nil
+	case code == execFallback:
+		return transport.UploadResult{}, errExecFallback
+	case code == execIsDir:
+		return transport.UploadResult{}, errIsDir
+	case code == execMkdir:
+		return transport.UploadResult{}, fmt.Errorf("create parent directory: %s", msg)
+	case code == execWrite:
+		return transport.UploadResult{}, fmt.Errorf("create temporary file %s: %s", tmp, msg)
+	case code == execMismatch:
+		if readErr != nil {
+			if err := transport.ContextError(ctx); err != nil {
+				return transport.UploadResult{}, err
+			}
+			return transport.UploadResult{}, fmt.Errorf("copy %s: %w", src, readErr)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); eof && got != want {
+			return transport.UploadResult{}, fmt.Errorf("source %s changed after verification: sha256 %s, want %s", src, got, want)
+		}
+		return transport.UploadResult{}, fmt.Errorf("verify on target: %s has sha256 %q, want %s", tmp, msg, want)
+	case code == execChmod:
+		return transport.UploadResult{}, fmt.Errorf("chmod: %s", msg)
+	case code == execRename:
+		return transport.UploadResult{}, fmt.Errorf("rename: mv: %s", msg)
+	}
+	return transport.UploadResult{}, fmt.Errorf("upload script: exit status %d: %s", code, msg)
+}
+
+// removeTemp removes a temporary file an interrupted upload script may
+// have left behind.
+func (c *conn) removeTemp(tmp string) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.grace+c.waitDelay)
+	defer cancel()
+	c.run(ctx, transport.Command{Script: "rm -f -- " + quote(tmp), Dir: "/"})
+}
+
+// skipWatcher keeps the start of the upload script's stdout and closes
+// skip once the skip marker line has arrived.
+type skipWatcher struct {
+	mu   sync.Mutex
+	buf  limitedBuffer
+	skip chan struct{}
+	done bool
+}
+
+func (w *skipWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.done && bytes.Contains(w.buf.b, []byte(execSkipMarker+"\n")) {
+		w.done = true
+		close(w.skip)
+	}
+	return len(p), nil
+}
+
+func (w *skipWatcher) skipped() bool {
+	select {
+	case <-w.skip:
+		return true
+	default:
+		return false
+	}
+}
+
+// limitedBuffer keeps the first 4 KiB written to it.
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := 4096 - len(l.b); room > 0 {
+		l.b = append(l.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (l *limitedBuffer) String() string { return string(l.b) }
