@@ -57,7 +57,7 @@ func TestKillMidStepThenResume(t *testing.T) {
 	w.arm("run", "h2", "switch", killSleep)
 	p := w.start("run", "-r", "2.0")
 	w.waitMarker(p, "run", "h2", "switch")
-	p.kill()
+	p.Kill()
 	w.waitShellGone("run", "h2", "switch")
 
 	run := w.lastRunID()
@@ -108,7 +108,7 @@ func TestKillBetweenBatchesThenResume(t *testing.T) {
 		}
 		return false
 	})
-	p.kill()
+	p.Kill()
 
 	evs := w.journal(run)
 	again, _ := interrupted(evs)
@@ -152,7 +152,7 @@ func TestKillMidStepThenBackout(t *testing.T) {
 			w.arm("run", "h2", "switch", killSleep)
 			p := w.start("run", "-r", "2.0")
 			w.waitMarker(p, "run", "h2", "switch")
-			p.kill()
+			p.Kill()
 			w.waitShellGone("run", "h2", "switch")
 
 			run := w.lastRunID()
@@ -218,7 +218,7 @@ func TestKillDuringBackout(t *testing.T) {
 			// after another, so that what ran before the kill is certain.
 			p := w.start("run", "-r", "2.0", "--parallel", "1")
 			w.waitMarker(p, "backout", "h2", "switch")
-			p.kill()
+			p.Kill()
 			w.waitShellGone("backout", "h2", "switch")
 
 			run := w.lastRunID()
@@ -272,9 +272,9 @@ func TestAbortWhileStepSleeps(t *testing.T) {
 	run := w.lastRunID()
 
 	a := w.mustExit(0, "abort", run, "--reason", "crash test")
-	t.Logf("abort said: %s", a.stdout)
-	if code := p.wait(); code != 1 {
-		t.Errorf("the aborted run exited %d, want 1 (failed and backed out)\n%s", code, p.output())
+	t.Logf("abort said: %s", a.Stdout)
+	if code := p.Wait().Code; code != 1 {
+		t.Errorf("the aborted run exited %d, want 1 (failed and backed out)\n%s", code, p.Output())
 	}
 	w.waitShellGone("run", "h2", "switch")
 	w.assertState(run, "backed_out")
@@ -298,7 +298,7 @@ func TestKillLeavesNoStepProcess(t *testing.T) {
 	w.armChild("run", "h2", "switch", 2)
 	p := w.start("run", "-r", "2.0")
 	w.waitMarker(p, "run", "h2", "switch")
-	p.kill()
+	p.Kill()
 	w.waitGroupGone("run", "h2", "switch")
 	w.assertNoLateWork()
 
@@ -327,10 +327,10 @@ func TestAbortOutlivesItsController(t *testing.T) {
 	run := w.lastRunID()
 	a := w.start("abort", run, "--reason", "crash test")
 	w.waitMarker(p, "backout", "h2", "switch")
-	p.kill()
-	w.waitFor(nil, "golive abort to end after its run's controller died", a.exited)
-	code := a.wait()
-	t.Logf("abort exited %d\n%s", code, a.output())
+	p.Kill()
+	w.waitFor(nil, "golive abort to end after its run's controller died", a.Exited)
+	code := a.Wait().Code
+	t.Logf("abort exited %d\n%s", code, a.Output())
 	if s := w.status(run); s.State == "backing_out" || s.State == "running" {
 		// abort gave up: the run is left to resume or backout.
 		if code == 0 {
@@ -357,11 +357,11 @@ func TestAbortExitCodeWhenBackoutFails(t *testing.T) {
 	w.waitMarker(p, "run", "h2", "switch")
 	run := w.lastRunID()
 	a := w.golive("abort", run, "--reason", "crash test")
-	if code := p.wait(); code != 4 {
-		t.Errorf("the run exited %d, want 4 (backout incomplete)\n%s", code, p.output())
+	if code := p.Wait().Code; code != 4 {
+		t.Errorf("the run exited %d, want 4 (backout incomplete)\n%s", code, p.Output())
 	}
 	w.assertState(run, "backout_failed")
-	if a.code != 4 {
-		t.Errorf("abort exited %d although the run's backout failed, want 4 (targets need attention)\n%s", a.code, a)
+	if a.Code != 4 {
+		t.Errorf("abort exited %d although the run's backout failed, want 4 (targets need attention)\n%s", a.Code, a)
 	}
 }

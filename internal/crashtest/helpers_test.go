@@ -1,8 +1,6 @@
 package crashtest
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -12,9 +10,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/golive-dev/golive/internal/golivetest"
 )
 
 // Generous limits: no test asserts anything about timing, these only keep
@@ -36,11 +35,6 @@ func TestMain(m *testing.M) {
 }
 
 func buildAndRun(m *testing.M) int {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		fmt.Println("crashtest: skipped: `go` is not on PATH, so the golive binary cannot be built")
-		return 0
-	}
 	if _, err := exec.LookPath("sh"); err != nil {
 		fmt.Println("crashtest: skipped: no sh on PATH")
 		return 0
@@ -51,32 +45,11 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	golive = filepath.Join(dir, "golive")
-	build := exec.Command(goTool, "build", "-o", golive, "github.com/golive-dev/golive/cmd/golive")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "crashtest: building golive:", err)
-		return 1
+	if golive, err = golivetest.Build(dir); err != nil {
+		fmt.Println("crashtest: skipped:", err)
+		return 0
 	}
 	return m.Run()
-}
-
-// syncBuffer is a bytes.Buffer safe to read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // planOpts shape the generated plan.
@@ -96,6 +69,7 @@ type world struct {
 	sync  string // arm-*, fail-* (written by the test) and at-* (by steps)
 	logs  string // HOST.log: one line per step or backout attempt
 	hosts []string
+	cli   *golivetest.CLI
 }
 
 // newWorld writes a plan with opts.hosts local hosts, each a directory
@@ -123,6 +97,7 @@ func newWorld(t *testing.T, o planOpts) *world {
 		sync:  filepath.Join(dir, "sync"),
 		logs:  filepath.Join(dir, "logs"),
 	}
+	w.cli = &golivetest.CLI{T: t, Bin: golive, Dir: dir, Plan: w.plan, Store: w.store, User: "crashtest", Timeout: cmdTimeout}
 	for _, d := range []string{w.sync, w.logs, filepath.Dir(w.store)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -260,157 +235,30 @@ func (w *world) failAt(phase, host, step string) {
 	}
 }
 
-func (w *world) environ() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "GOLIVE_") || strings.HasPrefix(kv, "NO_COLOR=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "GOLIVE_USER=crashtest", "NO_COLOR=1")
-}
-
-func (w *world) command(ctx context.Context, args ...string) *exec.Cmd {
-	args = append(args, "-f", w.plan, "--store", w.store)
-	cmd := exec.CommandContext(ctx, golive, args...)
-	cmd.Dir = w.dir
-	cmd.Env = w.environ()
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
-}
-
-// result is how a finished golive command ended.
-type result struct {
-	args           []string
-	code           int
-	stdout, stderr string
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("golive %s: exit %d\n--- stdout:\n%s--- stderr:\n%s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
-}
+// result is how a finished golive command ended; proc is golive running
+// in the background.
+type (
+	result = golivetest.Result
+	proc   = golivetest.Proc
+)
 
 // golive runs golive with args (plus -f and --store) to its end.
 func (w *world) golive(args ...string) result {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	cmd := w.command(ctx, args...)
-	var out, errb syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{args: args, stdout: out.String(), stderr: errb.String()}
-	if ctx.Err() != nil {
-		w.t.Fatalf("golive %s did not end within %v\n%s", strings.Join(args, " "), cmdTimeout, r)
-	}
-	r.code = exitCode(w.t, err, r)
-	w.t.Logf("golive %s: exit %d", strings.Join(args, " "), r.code)
-	return r
+	return w.cli.Run(args...)
 }
 
 // mustExit runs golive and fails the test unless it exits with code.
 func (w *world) mustExit(code int, args ...string) result {
 	w.t.Helper()
-	r := w.golive(args...)
-	if r.code != code {
-		w.t.Fatalf("want exit %d\n%s", code, r)
-	}
-	return r
-}
-
-func exitCode(t *testing.T, err error, r result) int {
-	t.Helper()
-	if err == nil {
-		return 0
-	}
-	if ee, ok := err.(*exec.ExitError); ok && ee.Exited() {
-		return ee.ExitCode()
-	}
-	t.Fatalf("golive %s: %v\n%s", strings.Join(r.args, " "), err, r)
-	return -1
-}
-
-// proc is a golive process running in the background.
-type proc struct {
-	w      *world
-	args   []string
-	cmd    *exec.Cmd
-	stdout syncBuffer
-	stderr syncBuffer
-	done   chan struct{}
-	err    error // of Wait, once done is closed
+	return w.cli.MustExit(code, args...)
 }
 
 // start starts golive with args (plus -f and --store) without waiting.
 // The test's cleanup kills it if it still runs.
 func (w *world) start(args ...string) *proc {
 	w.t.Helper()
-	p := &proc{w: w, args: args, done: make(chan struct{})}
-	p.cmd = w.command(context.Background(), args...)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		w.t.Fatalf("start golive: %v", err)
-	}
-	go func() {
-		p.err = p.cmd.Wait() // reaps it: no zombie is left by the test
-		close(p.done)
-	}()
-	w.t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-func (p *proc) pid() int { return p.cmd.Process.Pid }
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *proc) output() string {
-	return fmt.Sprintf("golive %s (pid %d)\n--- stdout:\n%s--- stderr:\n%s", strings.Join(p.args, " "), p.pid(), p.stdout.String(), p.stderr.String())
-}
-
-// kill sends SIGKILL and waits until the process has been reaped.
-func (p *proc) kill() {
-	p.w.t.Helper()
-	if p.exited() {
-		p.w.t.Fatalf("golive exited before the test could kill it\n%s", p.output())
-	}
-	if err := p.cmd.Process.Kill(); err != nil {
-		p.w.t.Fatalf("kill golive: %v", err)
-	}
-	<-p.done
-	p.w.t.Logf("killed golive %s (pid %d)", strings.Join(p.args, " "), p.pid())
-}
-
-// wait waits for the process to exit by itself and returns its exit code.
-func (p *proc) wait() int {
-	p.w.t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(cmdTimeout):
-		p.w.t.Fatalf("golive did not exit within %v\n%s", cmdTimeout, p.output())
-	}
-	if p.err == nil {
-		return 0
-	}
-	if ee, ok := p.err.(*exec.ExitError); ok && ee.Exited() {
-		return ee.ExitCode()
-	}
-	p.w.t.Fatalf("golive: %v\n%s", p.err, p.output())
-	return -1
+	return w.cli.Start(args...)
 }
 
 // waitMarker waits until the step armed for PHASE-HOST-STEP has reached
@@ -499,13 +347,13 @@ func (w *world) waitFor(p *proc, what string, cond func() bool) {
 	w.t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for !cond() {
-		if p != nil && p.exited() {
-			w.t.Fatalf("golive exited while the test waited for %s\n%s", what, p.output())
+		if p != nil && p.Exited() {
+			w.t.Fatalf("golive exited while the test waited for %s\n%s", what, p.Output())
 		}
 		if time.Now().After(deadline) {
 			out := ""
 			if p != nil {
-				out = p.output()
+				out = p.Output()
 			}
 			w.t.Fatalf("no %s within %v\n%s", what, waitTimeout, out)
 		}
@@ -530,7 +378,7 @@ func (w *world) status(run string) status {
 	w.t.Helper()
 	r := w.mustExit(0, "status", run, "--json")
 	var s status
-	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil {
 		w.t.Fatalf("status --json: %v\n%s", err, r)
 	}
 	return s
@@ -552,7 +400,7 @@ func (w *world) assertNoLiveRun() {
 	w.t.Helper()
 	r := w.mustExit(0, "history", "--json", "--limit", "100")
 	var runs []status
-	if err := json.Unmarshal([]byte(r.stdout), &runs); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &runs); err != nil {
 		w.t.Fatalf("history --json: %v\n%s", err, r)
 	}
 	for _, run := range runs {
@@ -578,14 +426,14 @@ func (w *world) assertDeadHolder(run, state string, dead *proc) {
 	}
 	if s.Lock == nil {
 		w.t.Errorf("after kill -9 status shows no lock for run %s", run)
-	} else if want := fmt.Sprintf("pid %d on ", dead.pid()); !strings.HasPrefix(s.Lock.Holder, want) {
+	} else if want := fmt.Sprintf("pid %d on ", dead.Pid()); !strings.HasPrefix(s.Lock.Holder, want) {
 		w.t.Errorf("lock holder %q, want the killed controller (%s...)", s.Lock.Holder, want)
 	}
 	if s.ControllerGone == nil || !*s.ControllerGone {
 		w.t.Errorf("after kill -9 status --json does not say controller_gone: true (got %v)", s.ControllerGone)
 	}
-	if pidRunning(dead.pid()) {
-		w.t.Errorf("killed golive pid %d still runs", dead.pid())
+	if pidRunning(dead.Pid()) {
+		w.t.Errorf("killed golive pid %d still runs", dead.Pid())
 	}
 }
 
@@ -594,7 +442,7 @@ func (w *world) assertDeadHolder(run, state string, dead *proc) {
 func (w *world) assertLockedBy(run string) {
 	w.t.Helper()
 	r := w.mustExit(3, "run", "-r", "9.9")
-	if !strings.Contains(r.stdout+r.stderr, run) {
+	if !strings.Contains(r.Stdout+r.Stderr, run) {
 		w.t.Errorf("the refused run does not name the run holding the lock (%s)\n%s", run, r)
 	}
 }
@@ -628,7 +476,7 @@ func pidRunning(pid int) bool {
 // logsOf is `golive logs RUN`, for failure messages.
 func (w *world) logsOf(run string) string {
 	r := w.golive("logs", run)
-	return "--- golive logs " + run + ":\n" + r.stdout + r.stderr
+	return "--- golive logs " + run + ":\n" + r.Stdout + r.Stderr
 }
 
 // event is one journal line of `golive logs`.
@@ -639,7 +487,7 @@ func (w *world) journal(run string) []event {
 	w.t.Helper()
 	r := w.mustExit(0, "logs", run)
 	var evs []event
-	for _, line := range strings.Split(r.stdout, "\n") {
+	for _, line := range strings.Split(r.Stdout, "\n") {
 		if line == "" || strings.HasPrefix(line, " ") {
 			continue // output tails
 		}

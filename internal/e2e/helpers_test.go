@@ -13,13 +13,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/golive-dev/golive/internal/fleet"
+	"github.com/golive-dev/golive/internal/golivetest"
 )
 
 // Limits that only keep a hung golive from hanging the package; no test
@@ -59,14 +59,16 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	golive = filepath.Join(dir, "golive")
+	if golive, err = golivetest.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	demo := filepath.Join(dir, "pkg", "demo")
 	if err := os.MkdirAll(filepath.Dir(demo), 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	for _, b := range []struct{ out, ldflags, pkg string }{
-		{golive, "", "github.com/golive-dev/golive/cmd/golive"},
 		{demo, "-s -w", "github.com/golive-dev/golive/examples/quickstart/app"}, // as build.sh
 	} {
 		build := exec.Command(goTool, "build", "-trimpath", "-ldflags", b.ldflags, "-o", b.out, b.pkg)
@@ -109,6 +111,7 @@ type world struct {
 	store string
 	known string // the known_hosts golive uses (beside the plan)
 	start time.Time
+	cli   *golivetest.CLI
 }
 
 // newWorld starts a fleet of nHosts hosts and writes the plan, inventory
@@ -121,6 +124,7 @@ func newWorld(t *testing.T) *world {
 	dir := t.TempDir()
 	w := &world{t: t, f: f, dir: dir, plan: filepath.Join(dir, "golive.yaml"),
 		store: filepath.Join(dir, "state", "state.db"), known: filepath.Join(dir, "known_hosts"), start: start}
+	w.cli = &golivetest.CLI{T: t, Bin: golive, Dir: dir, Plan: w.plan, Store: w.store, User: "e2e", Timeout: cmdTimeout}
 	t.Cleanup(func() { t.Logf("%s took %v", t.Name(), time.Since(w.start).Round(time.Millisecond)) })
 	plan, err := os.ReadFile(filepath.Join("testdata", "ssh.yaml"))
 	if err != nil {
@@ -181,158 +185,30 @@ func (w *world) build(versions ...string) {
 	writeFile(w.t, filepath.Join(w.dir, "dist", "SHA256SUMS"), []byte(sums.String()))
 }
 
-func (w *world) environ() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "GOLIVE_") || strings.HasPrefix(kv, "NO_COLOR=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "GOLIVE_USER=e2e", "NO_COLOR=1")
-}
-
-func (w *world) command(ctx context.Context, args ...string) *exec.Cmd {
-	args = append(args, "-f", w.plan, "--store", w.store)
-	cmd := exec.CommandContext(ctx, golive, args...)
-	cmd.Dir = w.dir
-	cmd.Env = w.environ()
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
-}
-
-// syncBuffer is a bytes.Buffer safe to read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// result is how a finished golive command ended.
-type result struct {
-	args           []string
-	code           int
-	took           time.Duration
-	stdout, stderr string
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("golive %s: exit %d after %v\n--- stdout:\n%s--- stderr:\n%s", strings.Join(r.args, " "), r.code, r.took.Round(time.Millisecond), r.stdout, r.stderr)
-}
-
-func (r result) output() string { return r.stdout + r.stderr }
+// result is how a finished golive command ended; proc is golive running
+// in the background.
+type (
+	result = golivetest.Result
+	proc   = golivetest.Proc
+)
 
 // golive runs golive with args (plus -f and --store) to its end.
 func (w *world) golive(args ...string) result {
 	w.t.Helper()
-	p := w.startGolive(args...)
-	return p.wait()
+	return w.cli.Run(args...)
 }
 
 // mustExit runs golive and fails the test unless it exits with code.
 func (w *world) mustExit(code int, args ...string) result {
 	w.t.Helper()
-	r := w.golive(args...)
-	if r.code != code {
-		w.t.Fatalf("want exit %d\n%s", code, r)
-	}
-	return r
-}
-
-// proc is a golive process running in the background.
-type proc struct {
-	w              *world
-	args           []string
-	cmd            *exec.Cmd
-	started        time.Time
-	stdout, stderr syncBuffer
-	done           chan struct{}
-	err            error // of Wait, once done is closed
+	return w.cli.MustExit(code, args...)
 }
 
 // startGolive starts golive with args (plus -f and --store) without
 // waiting; the test's cleanup kills it if it still runs.
 func (w *world) startGolive(args ...string) *proc {
 	w.t.Helper()
-	p := &proc{w: w, args: args, done: make(chan struct{}), started: time.Now()}
-	p.cmd = w.command(context.Background(), args...)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		w.t.Fatalf("start golive: %v", err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	w.t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *proc) result() result {
-	return result{args: p.args, took: time.Since(p.started), stdout: p.stdout.String(), stderr: p.stderr.String()}
-}
-
-// wait waits for golive to exit by itself.
-func (p *proc) wait() result {
-	p.w.t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(cmdTimeout):
-		p.cmd.Process.Kill()
-		<-p.done
-		p.w.t.Fatalf("golive did not exit within %v (killed)\n%s", cmdTimeout, p.result())
-	}
-	r := p.result()
-	r.code = 0
-	if p.err != nil {
-		ee, ok := p.err.(*exec.ExitError)
-		if !ok || !ee.Exited() {
-			p.w.t.Fatalf("golive: %v\n%s", p.err, r)
-		}
-		r.code = ee.ExitCode()
-	}
-	p.w.t.Logf("golive %s: exit %d after %v", strings.Join(p.args, " "), r.code, r.took.Round(time.Millisecond))
-	return r
-}
-
-// kill sends SIGKILL and waits until the process has been reaped.
-func (p *proc) kill() {
-	p.w.t.Helper()
-	if p.exited() {
-		p.w.t.Fatalf("golive exited before the test could kill it\n%s", p.result())
-	}
-	if err := p.cmd.Process.Kill(); err != nil {
-		p.w.t.Fatalf("kill golive: %v", err)
-	}
-	<-p.done
-	p.w.t.Logf("killed golive %s (pid %d) with SIGKILL", strings.Join(p.args, " "), p.cmd.Process.Pid)
+	return w.cli.Start(args...)
 }
 
 // release runs `golive run -r v` and fails the test unless it exits 0
@@ -376,11 +252,11 @@ func (w *world) waitMarker(p *proc, i int, step string) int {
 			w.t.Logf("step %s on %s is at its synchronisation point (pid %d on the host)", step, w.f.Hosts[i].Name, pid)
 			return pid
 		}
-		if p.exited() {
-			w.t.Fatalf("golive exited while the test waited for %s on %s\n%s", step, w.f.Hosts[i].Name, p.result())
+		if p.Exited() {
+			w.t.Fatalf("golive exited while the test waited for %s on %s\n%s", step, w.f.Hosts[i].Name, p.Result())
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("step %s on %s did not reach its synchronisation point within %v\n%s", step, w.f.Hosts[i].Name, waitTimeout, p.result())
+			w.t.Fatalf("step %s on %s did not reach its synchronisation point within %v\n%s", step, w.f.Hosts[i].Name, waitTimeout, p.Result())
 		}
 		time.Sleep(pollEvery)
 	}
@@ -458,7 +334,7 @@ func (w *world) status(run string) status {
 	w.t.Helper()
 	r := w.mustExit(0, "status", run, "--json")
 	var s status
-	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil {
 		w.t.Fatalf("status --json: %v\n%s", err, r)
 	}
 	return s
@@ -476,7 +352,7 @@ func (w *world) assertState(run, state string) status {
 
 func (w *world) logsOf(run string) string {
 	r := w.golive("logs", run)
-	return "--- golive logs " + run + ":\n" + r.stdout + r.stderr
+	return "--- golive logs " + run + ":\n" + r.Stdout + r.Stderr
 }
 
 // summary parses the end-of-run per-host table (HOST LIVE NOW TOOK):

@@ -40,13 +40,13 @@ func TestLinkCutMidRun(t *testing.T) {
 	}
 	t.Cleanup(linkUp) // harmless when already up
 
-	r := p.wait()
+	r := p.Wait()
 	t.Logf("the run ended %v after the link was cut\n%s", time.Since(down).Round(time.Millisecond), r)
 	t.Logf("%s", w.logsOf("last"))
-	if r.code != 4 {
-		t.Errorf("run with h1 cut off: exit %d, want 4 (backout incomplete: h1 needs attention)\n%s", r.code, r)
+	if r.Code != 4 {
+		t.Errorf("run with h1 cut off: exit %d, want 4 (backout incomplete: h1 needs attention)\n%s", r.Code, r)
 	}
-	if !strings.Contains(r.stdout, "NEEDS ATTENTION: h1") {
+	if !strings.Contains(r.Stdout, "NEEDS ATTENTION: h1") {
 		t.Errorf("the run's output does not say NEEDS ATTENTION for h1\n%s", r)
 	}
 	s := w.assertState("last", "backout_failed")
@@ -77,9 +77,9 @@ func TestLinkCutMidRun(t *testing.T) {
 		t.Logf("note: the switch step golive started on h1 (pid %d) still runs there after the run ended: golive could not stop it while the link was down", pid)
 	}
 	b := w.golive("backout", "last", "--ssh-connect-timeout", "5s")
-	t.Logf("golive backout last after the link came back: exit %d", b.code)
-	if b.code != 0 && b.code != 1 {
-		t.Errorf("backout after the link came back: exit %d, want it to finish (0 or 1)\n%s", b.code, b)
+	t.Logf("golive backout last after the link came back: exit %d", b.Code)
+	if b.Code != 0 && b.Code != 1 {
+		t.Errorf("backout after the link came back: exit %d, want it to finish (0 or 1)\n%s", b.Code, b)
 	}
 	w.assertState("last", "backed_out")
 	w.assertServing("1.0")
@@ -105,7 +105,7 @@ func TestReleaseOverSSH(t *testing.T) {
 			t.Errorf("status last --json: host %s is %q, want it finished", h.Name, got)
 		}
 	}
-	rows := summary(r.stdout)
+	rows := summary(r.Stdout)
 	for _, h := range w.f.Hosts {
 		if got, ok := rows[h.Name]; !ok {
 			t.Errorf("the end-of-run summary does not list %s\n%s", h.Name, r)
@@ -135,12 +135,12 @@ func TestFailedHostBacksOutEveryHost(t *testing.T) {
 	if len(s.NeedsAttention) != 0 {
 		t.Errorf("a clean backout needs attention: %v", s.NeedsAttention)
 	}
-	if !strings.Contains(r.output(), "h3") {
+	if !strings.Contains(r.Output(), "h3") {
 		t.Errorf("the failed run's output does not name the failed host h3\n%s", r)
 	}
 	w.assertServing("1.0")
 	w.assertNoRelease("1.1")
-	rows := summary(r.stdout)
+	rows := summary(r.Stdout)
 	for _, h := range w.f.Hosts {
 		if got := rows[h.Name]; got != "1.0" {
 			t.Errorf("the end-of-run summary says %s has %q live, want 1.0\n%s", h.Name, got, r)
@@ -159,7 +159,7 @@ func TestKillControllerThenResume(t *testing.T) {
 	w.arm(2, "unpack", 20)
 	p := w.startGolive("run", "-r", "1.1")
 	w.waitMarker(p, 2, "unpack")
-	p.kill()
+	p.Kill()
 
 	s := w.status("last")
 	if s.State != "running" || !s.ControllerGone {
@@ -168,7 +168,7 @@ func TestKillControllerThenResume(t *testing.T) {
 	r := w.mustExit(0, "resume", "last")
 	w.assertState("last", "succeeded")
 	w.assertServing("1.1")
-	rows := summary(r.stdout)
+	rows := summary(r.Stdout)
 	for _, h := range w.f.Hosts {
 		if got := rows[h.Name]; got != "1.1" {
 			t.Errorf("the resume's summary says %s has %q live, want 1.1\n%s", h.Name, got, r)
@@ -198,11 +198,11 @@ func TestUnknownHostKey(t *testing.T) {
 	writeFile(t, w.known, []byte(other.String()))
 
 	r := w.golive("run", "-r", "1.0")
-	t.Logf("golive run with unknown host keys: exit %d\n%s", r.code, r)
-	if r.code == 0 {
+	t.Logf("golive run with unknown host keys: exit %d\n%s", r.Code, r)
+	if r.Code == 0 {
 		t.Fatalf("run succeeded against hosts whose keys are unknown\n%s", r)
 	}
-	out := r.output()
+	out := r.Output()
 	h0 := w.f.Hosts[0]
 	if !strings.Contains(out, h0.Name) || !strings.Contains(out, h0.Address) {
 		t.Errorf("the output does not name the host (%s, %s)", h0.Name, h0.Address)
@@ -221,8 +221,8 @@ func TestUnknownHostKey(t *testing.T) {
 			t.Errorf("%s serves %q", h.Name, got)
 		}
 	}
-	if r.code != 3 {
-		t.Errorf("exit %d, want a no-go (3): the preflight checks cannot reach the hosts, nothing was changed", r.code)
+	if r.Code != 3 {
+		t.Errorf("exit %d, want a no-go (3): the preflight checks cannot reach the hosts, nothing was changed", r.Code)
 	}
 
 	// Without preflight checks, the first dial happens in the rollout.
@@ -239,8 +239,8 @@ func TestUnknownHostKey(t *testing.T) {
 		}
 		writeFile(t, w.plan, append(plan[:i+1:i+1], plan[j+1:]...))
 		r := w.golive("run", "-r", "1.0")
-		t.Logf("golive run with unknown host keys and no preflight: exit %d\n%s", r.code, r)
-		out := r.output()
+		t.Logf("golive run with unknown host keys and no preflight: exit %d\n%s", r.Code, r)
+		out := r.Output()
 		if !strings.Contains(out, "h0") || !strings.Contains(out, fps[h0.Address]) {
 			t.Errorf("the output does not name h0 and its key's fingerprint %s", fps[h0.Address])
 		}
@@ -248,8 +248,8 @@ func TestUnknownHostKey(t *testing.T) {
 		// before the dial, so the untouched host is "backed out", the
 		// backout's dial fails the same way, and golive exits 4 with h0
 		// NEEDS ATTENTION although nothing was changed anywhere.
-		if r.code != 3 && r.code != 1 {
-			t.Errorf("exit %d, want a no-go (3) or a clean failure (1): no host was changed", r.code)
+		if r.Code != 3 && r.Code != 1 {
+			t.Errorf("exit %d, want a no-go (3) or a clean failure (1): no host was changed", r.Code)
 		}
 		for _, h := range w.f.Hosts {
 			if _, err := os.Stat(filepath.Join(h.SrvDir, "demo")); err == nil {
