@@ -131,8 +131,11 @@ func (x *execution) checkWindow(ctx context.Context) error {
 			if err := x.e.o.Clock.Sleep(ctx, next.Sub(x.e.o.Clock.Now())); err != nil {
 				return context.Cause(ctx)
 			}
-		default:
+		case "backout", "":
 			return &WindowError{Why: why}
+		default:
+			// validate refuses unknown values; never guess what was meant.
+			return fmt.Errorf("the release window closed (%s) and on_close is %q, which golive does not know: use backout, pause or finish", why, x.e.o.OnClose)
 		}
 	}
 }

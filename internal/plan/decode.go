@@ -126,6 +126,7 @@ func (d *decoder) mergeSources(v *yaml.Node) []pair {
 type field struct {
 	name  string
 	index []int
+	enum  []string // the values a string field may take (its `enum` tag), nil for any
 }
 
 var fieldCache sync.Map // reflect.Type -> []field
@@ -144,14 +145,18 @@ func fieldsOf(t reflect.Type) []field {
 		name, opt, _ := strings.Cut(tag, ",")
 		if opt == "inline" {
 			for _, sub := range fieldsOf(sf.Type) {
-				out = append(out, field{sub.name, append([]int{i}, sub.index...)})
+				out = append(out, field{sub.name, append([]int{i}, sub.index...), sub.enum})
 			}
 			continue
 		}
 		if name == "" || !sf.IsExported() {
 			continue
 		}
-		out = append(out, field{name, []int{i}})
+		var enum []string
+		if e := sf.Tag.Get("enum"); e != "" {
+			enum = strings.Split(e, ",")
+		}
+		out = append(out, field{name, []int{i}, enum})
 	}
 	fieldCache.Store(t, out)
 	return out
@@ -277,10 +282,33 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 		}
 		before := len(d.diags)
 		d.decode(p.val, v.FieldByIndex(f.index))
+		if len(d.diags) == before {
+			d.checkEnum(key.Value, p.val, v.FieldByIndex(f.index), f.enum)
+		}
 		if meta != nil && len(d.diags) > before {
 			meta.markBad(key.Value)
 		}
 	}
+}
+
+// checkEnum refuses a value outside a field's enum tag, naming the values
+// allowed (and the closest one): an unknown word must never fall back to a
+// default at run time.
+func (d *decoder) checkEnum(key string, n *yaml.Node, v reflect.Value, enum []string) {
+	if len(enum) == 0 || v.Kind() != reflect.String || v.String() == "" {
+		return
+	}
+	got := v.String()
+	for _, e := range enum {
+		if got == e {
+			return
+		}
+	}
+	fields := make([]field, len(enum))
+	for i, e := range enum {
+		fields[i] = field{name: e}
+	}
+	d.errorf(posOf(d.resolve(n)), "%s: unknown value %q: use one of %s%s", key, got, strings.Join(enum, ", "), suggest(got, fields))
 }
 
 func lookupField(fields []field, name string) (field, bool) {

@@ -157,7 +157,7 @@ func (v *validator) planHost(name string) *Host {
 }
 
 func (v *validator) connection(m *Meta, c Connection) {
-	if c.Transport != "" && c.Transport != "ssh" && c.Transport != "local" {
+	if c.Transport != "" && c.Transport != "ssh" && c.Transport != "local" && !m.Bad("transport") {
 		v.errorf(m.ValPos("transport"), "unknown transport %q: use ssh or local", c.Transport)
 	}
 	if m.Has("port") && (c.Port < 1 || c.Port > 65535) {
@@ -245,11 +245,6 @@ func (v *validator) controls() {
 		}
 		if len(a.Approvers) > 0 && a.Required > len(a.Approvers) {
 			v.errorf(a.ValPos("required"), "approvals.required is %d but only %d approvers are listed", a.Required, len(a.Approvers))
-		}
-	}
-	for _, k := range []struct{ key, val string }{{"integrity", c.Integrity}, {"backout", c.Backout}} {
-		if k.val != "" && k.val != "required" && k.val != "optional" {
-			v.errorf(c.ValPos(k.key), "controls.%s must be required or optional, got %q", k.key, k.val)
 		}
 	}
 	if c.RehearsedIn != "" && len(v.p.Environments) > 0 && !contains(v.p.Environments.Names(), c.RehearsedIn) {
