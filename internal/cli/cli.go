@@ -51,14 +51,58 @@ func Main(ctx context.Context, args []string, stdio Stdio) int {
 	return exitCode(err)
 }
 
+// Commit and Date describe the build when the release build sets them with
+// -ldflags -X; otherwise they come from the build's VCS stamp.
+var (
+	Commit = ""
+	Date   = ""
+)
+
+// versionString is "VERSION (commit C, built D)": the version from -ldflags,
+// else the module version (`go install ...@v1.2.3`), else "dev"; the commit
+// and date from -ldflags, else from the VCS information Go stamps into
+// binaries built in a git checkout.
 func versionString() string {
-	if Version != "" {
-		return Version
+	v, commit, date, dirty := Version, Commit, Date, false
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			v = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if commit == "" {
+					commit = s.Value
+				}
+			case "vcs.time":
+				if date == "" {
+					date = s.Value
+				}
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
 	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
+	if v == "" {
+		v = "dev"
 	}
-	return "dev"
+	var parts []string
+	if commit != "" {
+		if len(commit) > 12 {
+			commit = commit[:12]
+		}
+		if dirty {
+			commit += ", modified"
+		}
+		parts = append(parts, "commit "+commit)
+	}
+	if date != "" {
+		parts = append(parts, "built "+date)
+	}
+	if len(parts) > 0 {
+		v += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return v
 }
 
 func newRoot(e *env) *cobra.Command {
