@@ -74,6 +74,9 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 	if x.lockLost {
 		return &Outcome{Run: x.run}, &LockLostError{Err: errors.New("another controller took the run over during its backout")}
 	}
+	for _, a := range x.verifyBackout(ctx) {
+		out.Attention = append(out.Attention, x.e.o.Redactor.String(a))
+	}
 	sort.Strings(out.Attention)
 	sort.Strings(out.NotBackedOut)
 	for _, a := range out.Attention {
