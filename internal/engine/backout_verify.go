@@ -142,8 +142,8 @@ func (x *execution) verifyHost(ctx context.Context, host string, stages []string
 // restoreCheck runs one health check of the restored release on h until
 // it passes or times out, journaled like any check.
 func (x *execution) restoreCheck(ctx context.Context, s *rollout.Stage, h *rollout.Host, c *rollout.Check) error {
-	ev := store.Event{Kind: store.KindCheck, Action: store.ActionStarted, Stage: s.Name, Host: h.Name, Step: c.Name,
-		Message: fmt.Sprintf("release %s, after the backout", x.ro.Previous)}
+	what := fmt.Sprintf("release %s, after the backout", x.ro.Previous)
+	ev := store.Event{Kind: store.KindCheck, Action: store.ActionStarted, Stage: s.Name, Host: h.Name, Step: c.Name, Message: what}
 	x.journal(ctx, ev)
 	var conn transport.Conn
 	if c.Kind == check.KindRun {
@@ -162,7 +162,10 @@ func (x *execution) restoreCheck(ctx context.Context, s *rollout.Stage, h *rollo
 	env := map[string]string{"GOLIVE_RELEASE": x.ro.Previous, "GOLIVE_PREVIOUS": x.ro.Release, "GOLIVE_RUN_ID": x.run.ID,
 		"GOLIVE_STAGE": s.Name, "GOLIVE_HOST": h.Name, "GOLIVE_ADDRESS": h.Address}
 	res := x.e.checker.Until(ctx, c, conn, env)
-	ev.Duration, ev.Output, ev.Message = res.Duration, res.Output, res.Detail
+	ev.Duration, ev.Output, ev.Message = res.Duration, res.Output, what
+	if res.Detail != "" {
+		ev.Message += ": " + res.Detail
+	}
 	ev.Action = store.ActionPassed
 	if !res.OK {
 		ev.Action = store.ActionFailed

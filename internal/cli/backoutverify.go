@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/golive-dev/golive/internal/engine"
+	"github.com/golive-dev/golive/internal/store"
+)
+
+// isBackoutVerdict reports whether ev is the engine's verdict on a
+// backed-out host's restored release (see engine/backout_verify.go).
+func isBackoutVerdict(ev store.Event) bool {
+	if ev.Kind != store.KindHost || ev.Host == "" {
+		return false
+	}
+	switch ev.Action {
+	case engine.ActionBackoutVerified, engine.ActionBackoutUnhealthy, engine.ActionBackoutUnverified:
+		return true
+	}
+	return false
+}
+
+// backoutVerdicts says, per backed-out host, how its backout was verified:
+// "backed out, verified healthy at 1.0", "backed out, NOT healthy at 1.0:
+// ...", "backed out, not verified: first release ...". The latest verdict
+// of each stage counts (a later `golive backout` verifies again); a host
+// backed out in several stages gets them all, oldest stage first.
+func backoutVerdicts(events []store.Event) map[string]string {
+	type hk struct{ stage, host string }
+	latest := map[hk]string{}
+	var order []hk
+	for _, ev := range events {
+		if !isBackoutVerdict(ev) {
+			continue
+		}
+		k := hk{ev.Stage, ev.Host}
+		if _, seen := latest[k]; !seen {
+			order = append(order, k)
+		}
+		latest[k] = ev.Message
+	}
+	byHost := map[string][]string{}
+	for _, k := range order {
+		if msg := latest[k]; msg != "" && !slices.Contains(byHost[k.host], msg) {
+			byHost[k.host] = append(byHost[k.host], msg)
+		}
+	}
+	out := map[string]string{}
+	for h, msgs := range byHost {
+		out[h] = "backed out, " + strings.Join(msgs, "; ")
+	}
+	return out
+}
+
+// verdictHosts returns m's keys in order.
+func verdictHosts(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
