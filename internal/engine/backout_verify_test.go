@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/load"
@@ -225,4 +226,48 @@ func TestBackoutVerifyFalse(t *testing.T) {
 		t.Errorf("%d health checks ran, want 1 (h1's, in the rollout)", n)
 	}
 	wantNoLock(t, f)
+}
+
+// TestAbortBackoutIsVerified: an operator's abort backs out and verifies
+// like any failure: the run ends only once 1.0, restarted in the
+// background by the backout, passes its health check.
+func TestAbortBackoutIsVerified(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - name: switch
+        run: echo "$GOLIVE_RELEASE" > current
+        backout: setsid sh -c 'sleep 1; echo "$GOLIVE_PREVIOUS" > current' >/dev/null 2>&1 </dev/null &
+      - name: sleep
+        backout: "true"
+        run: |
+          echo $$ > sh.pid
+          sleep 30
+    health:
+      - name: serves
+        run: 'test "$(cat current)" = "$GOLIVE_RELEASE"'
+        timeout: 20s
+        interval: 100ms
+`)
+	c, done := startAsync(t, f, f.engine(func(o *engine.Options) { o.PollEvery = 50 * time.Millisecond }), 0)
+	run := created(t, c)
+	waitFile(t, filepath.Join(f.hostDir("h1"), "sh.pid"), 5*time.Second)
+	if err := engine.RequestAbort(context.Background(), f.openStore(), run.ID, "bob", "", false); err != nil {
+		t.Fatal(err)
+	}
+	var out *engine.Outcome
+	select {
+	case out = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not stop after the abort")
+	}
+	f.wantState(out, store.StateBackedOut)
+	if got := f.current("h1"); got != "1.0" {
+		t.Errorf("current = %q when the aborted run ended, want 1.0", got)
+	}
+	if n := count(f.events(run.ID), match{kind: store.KindHost, action: engine.ActionBackoutVerified, host: "h1"}); n != 1 {
+		t.Errorf("%d backout_verified events, want 1", n)
+	}
 }
