@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -55,11 +56,38 @@ func backoutVerdicts(events []store.Event) map[string]string {
 }
 
 // verdictHosts returns m's keys in order.
-func verdictHosts(m map[string]string) []string {
+func verdictHosts[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// verdictLines are the lines `status` prints about backed-out hosts: one
+// per host ("h1: backed out, verified healthy at 1.0"); past 50 hosts, one
+// per verdict with its number of hosts, and still one per host whose
+// restored release is not healthy.
+func verdictLines(verdicts map[string]string) []string {
+	hosts := verdictHosts(verdicts)
+	var lines []string
+	if len(hosts) <= 50 {
+		for _, h := range hosts {
+			lines = append(lines, h+": "+verdicts[h])
+		}
+		return lines
+	}
+	count := map[string]int{}
+	for _, h := range hosts {
+		if v := verdicts[h]; strings.Contains(v, "NOT healthy") {
+			lines = append(lines, h+": "+v)
+		} else {
+			count[v]++
+		}
+	}
+	for _, v := range verdictHosts(count) {
+		lines = append(lines, fmt.Sprintf("%d hosts: %s", count[v], v))
+	}
+	return lines
 }

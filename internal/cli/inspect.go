@@ -84,9 +84,9 @@ func newStatus(e *env) *cobra.Command {
 				fmt.Fprintf(w, "lock\theld by %s, heartbeat %s\n", lock.Holder, fmtTime(lock.HeartbeatAt))
 			}
 			fmt.Fprintf(w, "hosts\t%s\n", sum.hostLine())
-			verdicts, label := backoutVerdicts(events), "backout"
-			for _, h := range verdictHosts(verdicts) {
-				fmt.Fprintf(w, "%s\t%s: %s\n", label, h, verdicts[h])
+			label := "backout"
+			for _, l := range verdictLines(backoutVerdicts(events)) {
+				fmt.Fprintf(w, "%s\t%s\n", label, l)
 				label = ""
 			}
 			w.Flush()
