@@ -50,9 +50,27 @@ func backoutVerdicts(events []store.Event) map[string]string {
 	}
 	out := map[string]string{}
 	for h, msgs := range byHost {
-		out[h] = "backed out, " + strings.Join(msgs, "; ")
+		out[h] = verdictText("backed out, " + strings.Join(msgs, "; "))
 	}
 	return out
+}
+
+// verdictText makes a verdict one printable line: it holds a check's
+// detail, which comes from a target, so line breaks become spaces and
+// other control characters are escaped (\x1b), never sent to a terminal.
+func verdictText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // verdictHosts returns m's keys in order.

@@ -28,6 +28,13 @@ func TestBackoutVerdicts(t *testing.T) {
 		t.Errorf("backoutVerdicts = %q, want %q", got, want)
 	}
 
+	// A check's detail comes from the target: no escape sequence or line
+	// break reaches the terminal.
+	hostile := backoutVerdicts([]store.Event{ev("backout_unhealthy", "web", "h3", "NOT healthy at 1.0: exit 1: \x1b[2J\x1b]0;owned\x07\nfake line")})
+	if want := `backed out, NOT healthy at 1.0: exit 1: \x1b[2J\x1b]0;owned\x07 fake line`; hostile["h3"] != want {
+		t.Errorf("hostile verdict = %q, want %q", hostile["h3"], want)
+	}
+
 	many := map[string]string{"h000": "backed out, NOT healthy at 1.0: check"}
 	for i := 1; i <= 60; i++ {
 		many[fmt.Sprintf("h%03d", i)] = "backed out, verified healthy at 1.0"
