@@ -64,6 +64,9 @@ func (h *history) toVerify(stages []string) map[string][]string {
 // release restored there is healthy. It returns one attention line per
 // host that is not.
 func (x *execution) verifyBackout(ctx context.Context) []string {
+	if x.lostLock() {
+		return nil // another controller owns the run now
+	}
 	var order []string
 	for _, s := range x.ro.Stages {
 		order = append(order, s.Name)
@@ -117,8 +120,8 @@ func (x *execution) verifyHost(ctx context.Context, host string, stages []string
 	prev := x.ro.Previous
 	for _, stage := range stages {
 		h, s := x.findHost(stage, host)
-		if h == nil {
-			continue // not in the plan: its backout needs attention already
+		if h == nil || x.lostLock() {
+			continue // not in the plan (its backout needs attention already), or not ours any more
 		}
 		ev := store.Event{Kind: store.KindHost, Stage: stage, Host: host}
 		if len(h.Restore) == 0 {
@@ -175,4 +178,12 @@ func (x *execution) restoreCheck(ctx context.Context, s *rollout.Stage, h *rollo
 		return &CheckError{Check: c.Name, Host: h.Name, Detail: res.Detail}
 	}
 	return nil
+}
+
+// lostLock reports whether the heartbeat found another controller owns
+// the run now.
+func (x *execution) lostLock() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.lockLost
 }
