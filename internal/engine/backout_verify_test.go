@@ -271,3 +271,46 @@ func TestAbortBackoutIsVerified(t *testing.T) {
 		t.Errorf("%d backout_verified events, want 1", n)
 	}
 }
+
+// TestBackoutVerifiedPerStage: a host backed out in two stages is verified
+// once all its backouts ran, stage by stage in plan order; a stage without
+// health checks says so. A host whose backout failed is not verified.
+func TestBackoutVerifiedPerStage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2, `stages:
+  - name: db
+    on: web
+    steps:
+      - {name: migrate, run: echo migrate >> log, backout: echo undo-migrate >> log}
+  - name: web
+    on: web
+    steps:
+      - name: switch
+        run: 'echo "$GOLIVE_RELEASE" > current; [ "$GOLIVE_HOST" != h1 ]'
+        backout: '[ "$GOLIVE_HOST" != h2 ] && echo "$GOLIVE_PREVIOUS" > current'
+    health:
+      - name: serves
+        run: 'test "$(cat current)" = "$GOLIVE_RELEASE"'
+        timeout: 2s
+        interval: 100ms
+`)
+	out := f.start(f.engine())
+	f.wantState(out, store.StateBackoutFailed)
+	evs := f.events(out.Run.ID)
+	var verdicts []string
+	for _, e := range evs {
+		switch e.Action {
+		case engine.ActionBackoutVerified, engine.ActionBackoutUnverified, engine.ActionBackoutUnhealthy:
+			verdicts = append(verdicts, e.Host+" "+e.Stage+" "+e.Message)
+		}
+	}
+	equal(t, "verdicts", verdicts, []string{"h1 db not verified: stage db has no health checks", "h1 web verified healthy at 1.0"})
+	for _, a := range out.Attention {
+		if !strings.HasPrefix(a, "h2: ") || strings.Contains(a, "healthy") {
+			t.Errorf("Attention has %q; want only h2's failed backout", a)
+		}
+	}
+	if lastOf(evs, match{kind: store.KindStep, action: store.ActionBackedOut, host: "h1", step: "migrate"}) > lastOf(evs, match{kind: store.KindCheck, action: store.ActionStarted, host: "h1", step: "serves"}) {
+		t.Error("h1 was verified before its older stage was backed out")
+	}
+}
