@@ -131,6 +131,10 @@ func (x *execution) verifyHost(ctx context.Context, host string, stages []string
 		}
 		for _, c := range h.Restore {
 			if err := x.restoreCheck(ctx, s, h, c); err != nil {
+				if ctx.Err() != nil {
+					// No verdict: the next backout of the run verifies it.
+					return fmt.Sprintf("%s: backed out in stage %s, but the check of release %s was interrupted: %v", host, stage, prev, context.Cause(ctx))
+				}
 				ev.Action, ev.Message = ActionBackoutUnhealthy, fmt.Sprintf("NOT healthy at %s: %v", prev, err)
 				x.journal(ctx, ev)
 				return fmt.Sprintf("%s: backed out in stage %s, but release %s is not healthy on it: %v", host, stage, prev, err)
@@ -172,6 +176,9 @@ func (x *execution) restoreCheck(ctx context.Context, s *rollout.Stage, h *rollo
 	ev.Action = store.ActionPassed
 	if !res.OK {
 		ev.Action = store.ActionFailed
+		if ctx.Err() != nil {
+			ev.Action = store.ActionTerminated
+		}
 	}
 	x.journal(ctx, ev)
 	if !res.OK {
