@@ -47,6 +47,7 @@ func newStatus(e *env) *cobra.Command {
 				out := runJSON(r)
 				out["hosts"] = sum.hosts
 				out["needs_attention"] = nonNil(sum.attention)
+				out["backout_verification"] = backoutVerdicts(events)
 				if lockErr == nil && lock.RunID == r.ID {
 					out["lock"] = map[string]any{"holder": lock.Holder.String(), "heartbeat": lock.HeartbeatAt}
 				}
@@ -83,6 +84,11 @@ func newStatus(e *env) *cobra.Command {
 				fmt.Fprintf(w, "lock\theld by %s, heartbeat %s\n", lock.Holder, fmtTime(lock.HeartbeatAt))
 			}
 			fmt.Fprintf(w, "hosts\t%s\n", sum.hostLine())
+			label := "backout"
+			for _, l := range verdictLines(backoutVerdicts(events)) {
+				fmt.Fprintf(w, "%s\t%s\n", label, l)
+				label = ""
+			}
 			w.Flush()
 			for _, a := range sum.attention {
 				fmt.Fprintf(e.stdio.Out, "NEEDS ATTENTION: %s\n", a)
@@ -167,6 +173,7 @@ func summarize(events []store.Event) runSummary {
 	s := runSummary{hosts: map[string]string{}}
 	for _, ev := range events {
 		switch {
+		case isBackoutVerdict(ev): // told apart: see backoutVerdicts
 		case ev.Kind == store.KindHost && ev.Host != "":
 			s.hosts[ev.Host] = string(ev.Action)
 		case ev.Kind == store.KindRun && ev.Action == "needs_attention":

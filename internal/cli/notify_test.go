@@ -38,7 +38,7 @@ stages:
     steps:
       - name: switch
         run: 'test "$GOLIVE_RELEASE" != bad && echo $GOLIVE_RELEASE > current'
-        backout: rm -f current
+        backout: 'if [ -n "$GOLIVE_PREVIOUS" ]; then echo $GOLIVE_PREVIOUS > current; else rm -f current; fi'
     health:
       - run: test -f current
 notify:

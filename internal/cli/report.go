@@ -67,6 +67,9 @@ type releaseReport struct {
 	Checks          []string          `json:"checks"`
 	Monitors        map[string][2]int `json:"monitors"` // name -> passes, failures
 	Notifications   []string          `json:"notifications"`
+
+	// BackoutVerification: host -> "backed out, verified healthy at 1.0".
+	BackoutVerification map[string]string `json:"backout_verification"`
 }
 
 type reportStage struct {
@@ -100,6 +103,7 @@ func buildReport(ctx context.Context, st store.Store, r store.Run, f *runFlags) 
 	for _, ev := range events {
 		rep.add(ev, stages)
 	}
+	rep.BackoutVerification = backoutVerdicts(events)
 	return rep, nil
 }
 
@@ -118,7 +122,9 @@ func (rep *releaseReport) add(ev store.Event, stages map[string]*reportStage) {
 			s.Finished, s.Result = ev.Time, string(ev.Action)
 		}
 	case store.KindHost:
-		rep.Hosts[ev.Host] = string(ev.Action)
+		if !isBackoutVerdict(ev) {
+			rep.Hosts[ev.Host] = string(ev.Action)
+		}
 	case store.KindStep:
 		switch ev.Action {
 		case store.ActionFailed, store.ActionTimedOut, store.ActionBackoutFailed:
@@ -210,6 +216,10 @@ func (rep *releaseReport) markdown(w io.Writer) {
 		}
 		sort.Strings(hosts)
 		for _, h := range hosts {
+			if v, ok := rep.BackoutVerification[h]; ok {
+				fmt.Fprintf(w, "- %s: %s\n", h, v)
+				continue
+			}
 			fmt.Fprintf(w, "- %s: %s\n", h, rep.Hosts[h])
 		}
 	}, len(rep.Hosts) > 0)

@@ -384,9 +384,18 @@ func (e *env) printHostSummary(ctx context.Context, w io.Writer, pr *prepared, e
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tLIVE NOW\tTOOK")
+	verdicts := backoutVerdicts(events)
+	if len(verdicts) == 0 {
+		fmt.Fprintln(tw, "HOST\tLIVE NOW\tTOOK")
+	} else {
+		fmt.Fprintln(tw, "HOST\tLIVE NOW\tTOOK\tBACKOUT")
+	}
 	for _, h := range order {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", h, orDefault(live[h].Release, "(none recorded)"), last[h].Sub(first[h]).Round(time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%s\t%s", h, orDefault(live[h].Release, "(none recorded)"), last[h].Sub(first[h]).Round(time.Millisecond))
+		if len(verdicts) > 0 {
+			fmt.Fprintf(tw, "\t%s", pr.red.String(orDefault(verdicts[h], "-")))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 }

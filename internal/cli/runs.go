@@ -142,7 +142,9 @@ func newBackout(e *env) *cobra.Command {
 		Long: `Backout undoes what the journal says RUN touched: on every touched host the
 backouts of its started steps, newest first, newest stage first. Steps already
 backed out are not backed out again, so after fixing an unreachable host you
-can run it again to finish the job.
+can run it again to finish the job. A host counts as backed out once the
+release restored on it passes its stage's health checks (backout.verify);
+hosts not yet verified healthy are checked again each time.
 
 Exit 1 when the run is now backed out cleanly (as for run: it failed and was
 backed out), 4 when hosts still need attention.`,

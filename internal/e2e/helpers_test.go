@@ -328,6 +328,8 @@ type status struct {
 		Holder string `json:"holder"`
 	} `json:"lock"`
 	ControllerGone bool `json:"controller_gone"`
+	// host -> "backed out, verified healthy at 1.0" (see docs/operations.md)
+	BackoutVerification map[string]string `json:"backout_verification"`
 }
 
 func (w *world) status(run string) status {

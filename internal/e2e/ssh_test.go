@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,18 +17,30 @@ import (
 // the cut is noticed only after three unanswered ssh keepalives (15s each).
 // A host whose link is cut while one of its steps runs: it fails, the run
 // fails, the other hosts are backed out and the cut host needs attention
-// (exit 4). Once the link is back, `golive backout last` finishes.
+// (exit 4). Once the link is back, `golive backout last` finishes, and
+// returns only once every host serves the previous release again: with
+// the link cut during restart, h1's server was stopped and its backout
+// starts 1.0 in the background, which golive waits for.
 func TestLinkCutMidRun(t *testing.T) {
 	t.Parallel()
+	for _, step := range []string{"switch", "restart"} {
+		t.Run(step, func(t *testing.T) {
+			t.Parallel()
+			linkCutMidStep(t, step)
+		})
+	}
+}
+
+func linkCutMidStep(t *testing.T, step string) {
 	w := newWorld(t)
 	w.build("1.0", "1.1")
 	w.release("1.0")
 
 	const cut = 1 // h1, in batch 2 with h2
-	w.arm(cut, "switch", 60)
+	w.arm(cut, step, 60)
 	// Short keepalives and connect timeouts: the cut is noticed in seconds.
 	p := w.startGolive("run", "-r", "1.1", "--ssh-keepalive", "1s", "--ssh-connect-timeout", "2s")
-	pid := w.waitMarker(p, cut, "switch")
+	pid := w.waitMarker(p, cut, step)
 	ctx := context.Background()
 	if err := w.f.LinkDown(ctx, cut); err != nil {
 		t.Fatal(err)
@@ -61,7 +74,7 @@ func TestLinkCutMidRun(t *testing.T) {
 	if !named {
 		t.Errorf("status --json needs_attention does not name h1: %v", s.NeedsAttention)
 	}
-	// The hosts that could be reached are back on 1.0; h1 never restarted.
+	// The hosts that could be reached are back on 1.0; h1 is cut off.
 	for i, h := range w.f.Hosts {
 		if i == cut {
 			continue
@@ -72,18 +85,44 @@ func TestLinkCutMidRun(t *testing.T) {
 		}
 	}
 
+	// The first backout verified every host it backed out (those the run
+	// touched), but not h1.
+	for i, h := range w.f.Hosts {
+		_, touched := s.Hosts[h.Name]
+		got := s.BackoutVerification[h.Name]
+		switch {
+		case i == cut || !touched:
+			if got != "" {
+				t.Errorf("status: %s (not backed out) has a backout verdict %q", h.Name, got)
+			}
+		case got != "backed out, verified healthy at 1.0":
+			t.Errorf("status: %s's backout is %q, want verified healthy at 1.0", h.Name, got)
+		}
+	}
+
 	linkUp()
 	if w.alive(cut, pid) {
-		t.Logf("note: the switch step golive started on h1 (pid %d) still runs there after the run ended: golive could not stop it while the link was down", pid)
+		t.Logf("note: the %s step golive started on h1 (pid %d) still runs there after the run ended: golive could not stop it while the link was down", step, pid)
 	}
 	b := w.golive("backout", "last", "--ssh-connect-timeout", "5s")
 	t.Logf("golive backout last after the link came back: exit %d", b.Code)
 	if b.Code != 0 && b.Code != 1 {
 		t.Errorf("backout after the link came back: exit %d, want it to finish (0 or 1)\n%s", b.Code, b)
 	}
-	w.assertState("last", "backed_out")
+	// h1's backout restarts 1.0 in the background: golive returns only once
+	// 1.0 answers its health check there, so every host serves it now.
 	w.assertServing("1.0")
+	s = w.assertState("last", "backed_out")
 	w.assertNoRelease("1.1")
+	if got := s.BackoutVerification["h1"]; got != "backed out, verified healthy at 1.0" {
+		t.Errorf("status after the second backout: h1's backout is %q, want verified healthy at 1.0", got)
+	}
+	if !regexp.MustCompile(`(?m)^\S.* h1 +serves the new version +check passed .*release 1\.0, after the backout`).MatchString(b.Stdout) {
+		t.Errorf("the second backout did not check h1's restored release\n%s", b)
+	}
+	if regexp.MustCompile(` h[02-4] +serves the new version`).MatchString(b.Stdout) {
+		t.Errorf("the second backout checked again hosts verified by the first\n%s", b)
+	}
 }
 
 // Release 1.0, then 1.1, over SSH: both exit 0, every host serves 1.1 on
@@ -145,6 +184,72 @@ func TestFailedHostBacksOutEveryHost(t *testing.T) {
 		if got := rows[h.Name]; got != "1.0" {
 			t.Errorf("the end-of-run summary says %s has %q live, want 1.0\n%s", h.Name, got, r)
 		}
+		if got := s.BackoutVerification[h.Name]; got != "backed out, verified healthy at 1.0" {
+			t.Errorf("status: %s's backout is %q, want verified healthy at 1.0", h.Name, got)
+		}
+	}
+}
+
+// A first release that fails is backed out without verification (nothing
+// was live before). Then, after 1.0 went live, release 1.0's files are
+// removed by hand on h2 and 1.1 fails on h3: h2's backout exits 0 but 1.0
+// cannot start there, so golive exits 4 naming h2 and its health check;
+// every other host serves 1.0 again when golive returns.
+func TestBackoutVerifiedOverSSH(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.build("1.0", "1.1")
+
+	w.failAt(3, "restart")
+	r := w.mustExit(1, "run", "-r", "1.0")
+	s := w.assertState("last", "backed_out")
+	if !strings.Contains(r.Stdout, "backouts not verified: first release") {
+		t.Errorf("the first release's backout does not say it is not verified\n%s", r)
+	}
+	for _, h := range w.f.Hosts {
+		if got := s.BackoutVerification[h.Name]; !strings.HasPrefix(got, "backed out, not verified: first release") {
+			t.Errorf("status: %s's backout is %q, want not verified (first release)", h.Name, got)
+		}
+	}
+	if strings.Contains(r.Stdout, "after the backout") {
+		t.Errorf("a health check ran after a first release's backout\n%s", r)
+	}
+
+	if err := os.Remove(filepath.Join(w.sync(3), "fail-restart")); err != nil {
+		t.Fatal(err)
+	}
+	w.release("1.0")
+	const gone = 2
+	if err := os.RemoveAll(filepath.Join(w.f.Hosts[gone].SrvDir, "demo", "releases", "1.0")); err != nil {
+		t.Fatal(err)
+	}
+	w.failAt(3, "restart")
+	r = w.mustExit(4, "run", "-r", "1.1")
+	want := `NEEDS ATTENTION: h2: backed out in stage web, but release 1.0 is not healthy on it: check "serves the new version" on h2`
+	if !strings.Contains(r.Stdout, want) {
+		t.Errorf("the run's output lacks %q\n%s", want, r)
+	}
+	s = w.assertState("last", "backout_failed")
+	if len(s.NeedsAttention) != 1 || !strings.HasPrefix(s.NeedsAttention[0], "h2: ") {
+		t.Errorf("status needs_attention = %q, want h2 only", s.NeedsAttention)
+	}
+	for i, h := range w.f.Hosts {
+		if i == gone {
+			if _, err := w.health(i); err == nil {
+				t.Errorf("%s answers /health although 1.0 is gone from it", h.Name)
+			}
+			continue
+		}
+		w.assertHostServing(i, "1.0")
+		if got := s.BackoutVerification[h.Name]; got != "backed out, verified healthy at 1.0" {
+			t.Errorf("status: %s's backout is %q, want verified healthy at 1.0", h.Name, got)
+		}
+	}
+	if got := s.BackoutVerification["h2"]; !strings.HasPrefix(got, "backed out, NOT healthy at 1.0") {
+		t.Errorf("status: h2's backout is %q, want NOT healthy at 1.0", got)
+	}
+	if s.Lock == nil {
+		t.Errorf("the environment lock was released although h2 needs attention")
 	}
 }
 

@@ -71,6 +71,9 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 		}
 		g.Wait()
 	}
+	for _, a := range x.verifyBackout(ctx) {
+		out.Attention = append(out.Attention, x.e.o.Redactor.String(a))
+	}
 	if x.lockLost {
 		return &Outcome{Run: x.run}, &LockLostError{Err: errors.New("another controller took the run over during its backout")}
 	}

@@ -238,12 +238,13 @@ func TestManualAccept(t *testing.T) {
 }
 
 // TestHealthCheckFailureFailsHost: a host whose health check does not
-// pass in time counts as failed.
+// pass in time counts as failed. (Release 1.0, restored by the backout,
+// is healthy everywhere.)
 func TestHealthCheckFailureFailsHost(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 2, fmt.Sprintf(twoSteps, "", "echo b >> log")+`    health:
       - name: healthy
-        run: '[ "$GOLIVE_HOST" != h2 ]'
+        run: '[ "$GOLIVE_HOST" != h2 ] || [ "$GOLIVE_RELEASE" = 1.0 ]'
         timeout: 300ms
         interval: 50ms
 `)

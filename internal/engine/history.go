@@ -43,13 +43,17 @@ type history struct {
 	asked       map[string]time.Time // gate -> when approvals were first requested
 	windowNote  bool
 	lastSeq     int64
+
+	// restored: the backout of a host in a stage is verified (or known
+	// to need no verification); see backout_verify.go.
+	restored map[hostKey]bool
 }
 
 func newHistory() *history {
 	return &history{
 		stageDone: map[string]bool{}, hostDone: map[hostKey]bool{}, hostFailed: map[hostKey]bool{},
 		stepDone: map[key]bool{}, startedSet: map[key]bool{}, backedOut: map[key]bool{}, backoutFail: map[key]bool{},
-		gates: map[string]bool{}, asked: map[string]time.Time{},
+		gates: map[string]bool{}, asked: map[string]time.Time{}, restored: map[hostKey]bool{},
 	}
 }
 
@@ -82,6 +86,8 @@ func (h *history) apply(e store.Event) {
 			delete(h.hostFailed, hk)
 		case store.ActionFailed:
 			h.hostFailed[hk] = true
+		case ActionBackoutVerified, ActionBackoutUnverified:
+			h.restored[hk] = true
 		}
 	case store.KindStep:
 		h.applyStep(e.Action, k)

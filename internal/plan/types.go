@@ -376,10 +376,15 @@ type Prometheus struct {
 type Backout struct {
 	Meta      `yaml:"-"`
 	Automatic *bool `yaml:"automatic" doc:"back out at once when the run fails (default true); false stops and waits for golive backout or golive resume --accept"`
+	Verify    *bool `yaml:"verify" doc:"after backing out a host, run its stage's health checks for the previous release and count it backed out only when they pass (default true); false trusts the backout scripts' exit status"`
 }
 
 // IsAutomatic reports whether backout starts by itself.
 func (b Backout) IsAutomatic() bool { return b.Automatic == nil || *b.Automatic }
+
+// IsVerified reports whether a backed-out host's previous release is
+// checked healthy before the host counts as backed out.
+func (b Backout) IsVerified() bool { return b.Verify == nil || *b.Verify }
 
 // Notify is one release communication.
 type Notify struct {

@@ -68,6 +68,7 @@ func Review(ctx context.Context, in Input) *Report {
 	r.ticket(in)
 	r.approvals(ctx, in)
 	r.backout(in)
+	r.backoutVerify(in)
 	r.rehearsal(ctx, in)
 	r.monitors(ctx, in)
 	r.lock(ctx, in)
@@ -252,6 +253,16 @@ func (r *Report) backout(in Input) {
 		it.Detail = fmt.Sprintf("no backout: %v", missing)
 	}
 	r.add(it)
+}
+
+// backoutVerify says, when the plan opts out with backout.verify: false,
+// that backouts are unverified (not a reason to refuse).
+func (r *Report) backoutVerify(in Input) {
+	if in.Plan.Backout.IsVerified() {
+		return
+	}
+	r.add(Item{Kind: "backout", Name: "backouts verified", OK: true,
+		Detail: "NO (backout.verify: false): a backed-out host counts as backed out when its backout scripts exit 0; the previous release's health checks are not run"})
 }
 
 func (r *Report) rehearsal(ctx context.Context, in Input) {

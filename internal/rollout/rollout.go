@@ -39,6 +39,10 @@ type Rollout struct {
 	Notify    []*Notify   `json:"notify,omitempty"`
 	Artifacts []*Artifact `json:"artifacts,omitempty"`
 	AutoBack  bool        `json:"automatic_backout"`
+
+	// VerifyBackout: a backed-out host counts as backed out only when
+	// its Restore checks pass (backout.verify).
+	VerifyBackout bool `json:"verify_backout"`
 }
 
 // Artifact is a release artifact with its paths rendered (still relative
@@ -100,6 +104,11 @@ type Host struct {
 	Steps     []*Step      `json:"steps"`
 	Health    []*Check     `json:"health"`
 	Target    *plan.Target `json:"-"`
+
+	// Restore is Health rendered for the release a backout restores
+	// (release.version = the previous release, release.previous = this
+	// release); empty on a first release or with backout.verify: false.
+	Restore []*Check `json:"-"`
 }
 
 // Step is one rendered step.
@@ -153,7 +162,7 @@ func Build(in Input) (*Rollout, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Rollout{Plan: p.Name, Env: p.Env, Release: in.Release, Previous: in.Previous, AutoBack: p.Backout.IsAutomatic()}
+	r := &Rollout{Plan: p.Name, Env: p.Env, Release: in.Release, Previous: in.Previous, AutoBack: p.Backout.IsAutomatic(), VerifyBackout: p.Backout.IsVerified()}
 	targets := p.ResolveTargets()
 	for _, a := range p.Release.Artifacts {
 		ra := &Artifact{Name: a.Name}
@@ -185,6 +194,9 @@ func Build(in Input) (*Rollout, error) {
 			return nil, err
 		}
 		r.Stages = append(r.Stages, s)
+	}
+	if err := buildRestore(r, in, targets); err != nil {
+		return nil, err
 	}
 	for i := range p.Verify {
 		c, err := renderCheck(&p.Verify[i], base)

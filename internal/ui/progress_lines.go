@@ -104,6 +104,9 @@ func (p *Progress) outcome(e store.Event) string {
 	case store.KindBatch:
 		return p.batchOutcome(e) + msg
 	case store.KindHost:
+		if isBackoutVerdict(e.Action) { // "host backed out, verified healthy at 1.0"
+			return "host backed out, " + oneLine(e.Message)
+		}
 		return "host " + actionText(e.Action) + msg
 	case store.KindStep:
 		return stepOutcome(e) + msg

@@ -174,6 +174,10 @@ func (p *Progress) applyHost(e store.Event) {
 	if hv == nil {
 		return
 	}
+	if isBackoutVerdict(e.Action) {
+		p.applyBackoutVerdict(hv, e)
+		return
+	}
 	switch e.Action {
 	case store.ActionStarted:
 		hv.state = cellRunning
@@ -270,7 +274,7 @@ func (p *Progress) applyCheck(e store.Event) {
 		return
 	}
 	hv := p.host(e.Stage, e.Host, e.Batch)
-	if hv == nil {
+	if hv == nil || p.applyRestoreCheck(hv, e) {
 		return
 	}
 	switch c {
