@@ -103,22 +103,8 @@ func loadEnv(doc *plan.Document, env string, opts Options) (*Result, error) {
 }
 
 func applySet(p *plan.Plan, set map[string]string) error {
-	names := make([]string, 0, len(set))
-	for k := range set {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		found := false
-		for i := range p.Vars {
-			if p.Vars[i].Name == k {
-				p.Vars[i].Value = set[k]
-				found = true
-			}
-		}
-		if !found {
-			return fmt.Errorf("%w: --set %s: the plan has no var %q", ErrUsage, k, k)
-		}
+	if err := p.SetVars(set, plan.FromOperator); err != nil {
+		return fmt.Errorf("%w: --set: %w", ErrUsage, err)
 	}
 	return nil
 }

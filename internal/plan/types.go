@@ -97,6 +97,13 @@ type Var struct {
 	Name  string
 	Value string
 	Pos   Pos // of the value
+	// Settable is the var's settable: pattern ("" when not declared):
+	// who may set it over the network, and what it may be set to.
+	Settable    string
+	SettablePos Pos
+	// Overridden is true when Value was set at run time (--set, the API):
+	// it is then used as it is, never evaluated as an expression.
+	Overridden bool
 }
 
 // Get returns the value of the var named name.

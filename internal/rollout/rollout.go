@@ -396,6 +396,9 @@ func baseScope(in Input) (*plan.Scope, error) {
 	raw := map[string]string{}
 	for _, v := range in.Plan.Vars {
 		raw[v.Name] = v.Value
+		if v.Overridden {
+			s.Vars[v.Name] = v.Value // set at run time: a value, never an expression
+		}
 	}
 	names := make([]string, 0, len(raw))
 	for k := range raw {
