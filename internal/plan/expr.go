@@ -88,8 +88,9 @@ var exprOptions = []expr.Option{
 	}, new(func(any) string)),
 }
 
-// ShellQuote renders s as one word for a POSIX shell: single-quoted, each
-// ' written as '\''. Nothing inside it is expanded by sh.
+// ShellQuote renders s as one word for a POSIX shell: single-quoted, a
+// quote in s closed, backslash-escaped and reopened. Nothing inside it is
+// expanded by sh.
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
