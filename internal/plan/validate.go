@@ -48,6 +48,7 @@ func Validate(p *Plan) Diags {
 		v.check(&p.Verify[i], "verify")
 	}
 	v.notify()
+	v.scripts()
 	return v.diags
 }
 

@@ -79,8 +79,12 @@ func (v *validator) checkSettable() {
 			v.errorf(x.SettablePos, "var %q: settable is a regular expression; expressions are not allowed in it", x.Name)
 			continue
 		}
+		if _, err := regexp.Compile(x.Settable); err != nil {
+			v.errorf(x.SettablePos, "var %q: invalid settable pattern: %s", x.Name, err)
+			continue
+		}
 		re, err := settableRe(x.Settable)
-		if err != nil {
+		if err != nil { // a pattern like "a)|(b" compiles alone but not anchored
 			v.errorf(x.SettablePos, "var %q: invalid settable pattern: %s", x.Name, err)
 			continue
 		}

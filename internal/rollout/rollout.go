@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/plan"
+	"github.com/golive-dev/golive/internal/values"
 )
 
 // Default timings of the contract.
@@ -149,6 +150,9 @@ type Check struct {
 // secret, a var that does not render) naming where they happened.
 func Build(in Input) (*Rollout, error) {
 	p := in.Plan
+	if err := checkVersions(in); err != nil {
+		return nil, err
+	}
 	base, err := baseScope(in)
 	if err != nil {
 		return nil, err
@@ -217,6 +221,23 @@ func Build(in Input) (*Rollout, error) {
 		r.Notify = append(r.Notify, &Notify{Name: n.Name, Webhook: url, On: n.On})
 	}
 	return r, nil
+}
+
+// checkVersions refuses a release or previous release that breaks the
+// version rule: they reach every script as ${{ release.* }} and
+// GOLIVE_RELEASE/GOLIVE_PREVIOUS, so only values that mean nothing to a
+// shell get that far. The previous release comes from the store; a value
+// recorded by an older golive, or written there by hand, is checked too.
+func checkVersions(in Input) error {
+	if err := values.Version("release", in.Release); err != nil {
+		return err
+	}
+	if in.Previous != "" {
+		if err := values.Version("previous release", in.Previous); err != nil {
+			return fmt.Errorf("%w (the store records it as live before this release; golive will not put it into a script)", err)
+		}
+	}
+	return nil
 }
 
 func buildStage(ps *plan.Stage, targets []*plan.Target, base *plan.Scope) (*Stage, error) {
