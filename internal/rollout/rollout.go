@@ -365,6 +365,9 @@ func renderStep(ps *plan.Step, scope *plan.Scope) (*Step, error) {
 			mode = "0" + strconv.FormatUint(uint64(u.Mode.Mode), 8)
 		}
 		st.Upload = &Upload{Artifact: u.Artifact, Src: r(u.Src), To: r(u.To), Mode: mode}
+		if err == nil {
+			err = values.NoControl("upload.to", st.Upload.To)
+		}
 	}
 	if len(ps.Env) > 0 {
 		st.Env = map[string]string{}
