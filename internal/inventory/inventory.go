@@ -165,6 +165,9 @@ func setVar(vars map[string]varDef, key string, v varDef) error {
 	if n, ok := oldVarNames[key]; ok {
 		key = n
 	}
+	if err := values.Text("var "+key, v.value, 1<<20); err != nil {
+		return errAt(v.line, v.col, "%s", err) // NUL, not UTF-8
+	}
 	if key == "ansible_host" {
 		if err := values.Address("ansible_host", v.value); err != nil {
 			return errAt(v.line, v.col, "%s", err)
