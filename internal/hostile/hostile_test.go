@@ -1,12 +1,14 @@
 package hostile
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/golive-dev/golive/internal/store/sqlite"
 	"github.com/golive-dev/golive/internal/values"
 )
 
@@ -419,5 +421,53 @@ stages:
 	}
 	if strings.Contains(r.Stderr, "env.SAFE") {
 		t.Errorf("validate warns about a value quoted with shell()\n%s", short(r))
+	}
+}
+
+// TestTamperedPreviousRelease: a previous release read from the store
+// (written there by hand, or by an older golive) reaches scripts as
+// release.previous and GOLIVE_PREVIOUS; one that breaks the version rule
+// stops the run with exit 2 before anything runs.
+func TestTamperedPreviousRelease(t *testing.T) {
+	t.Parallel()
+	w := newWorkspace(t, `golive: 1
+name: tamper
+targets:
+  defaults: {transport: local}
+  hosts:
+    h1: {dir: hosts/h1, roles: [web]}
+stages:
+  - name: web
+    on: web
+    steps:
+      - name: s
+        run: mkdir -p out && echo "${{ release.previous }}" > out/previous
+        backout: echo "${{ release.previous }}"
+    health:
+      - {name: ok, run: "true"}
+`, nil)
+	w.mustExit(0, nil, "run", "-r", "1.0")
+	runID, _ := w.runs()[0]["id"].(string)
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, w.cli.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := `1.0"; touch ` + w.canary + `; echo "`
+	if err := st.SetLive(ctx, "tamper", "", "h1", bad, runID); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	before := len(w.runs())
+	for _, cmd := range [][]string{{"run", "-r", "2.0"}, {"plan", "-r", "2.0"}, {"review", "-r", "2.0"}} {
+		r := w.run(nil, cmd...)
+		want := `previous release "1.0\"; touch `
+		if r.Code != 2 || !strings.Contains(r.Stderr, want) || !strings.Contains(r.Stderr, "the store records it as live") {
+			t.Errorf("%s: exit %d, want 2 naming the recorded previous release\n%s", cmd[0], r.Code, short(r))
+		}
+	}
+	w.noCanary()
+	if after := len(w.runs()); after != before {
+		t.Errorf("a run was recorded: %d runs, had %d", after, before)
 	}
 }
