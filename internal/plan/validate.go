@@ -257,6 +257,11 @@ func (v *validator) controls() {
 		if a.Required < 0 {
 			v.errorf(a.ValPos("required"), "approvals.required is negative")
 		}
+		for _, who := range a.Approvers {
+			if err := values.Actor("approver", who); err != nil {
+				v.warnf(a.ValPos("approvers"), "%s: this approver can never approve, since golive refuses such a name in --as and $GOLIVE_USER", err)
+			}
+		}
 		if len(a.Approvers) > 0 && a.Required > len(a.Approvers) {
 			v.errorf(a.ValPos("required"), "approvals.required is %d but only %d approvers are listed", a.Required, len(a.Approvers))
 		}
