@@ -67,7 +67,7 @@ type Plan struct {
 	Owner           string       `yaml:"owner" doc:"the team that owns the service"`
 	Contacts        []string     `yaml:"contacts" doc:"escalation contacts, shown in reports and notifications"`
 	SuccessCriteria string       `yaml:"success_criteria" doc:"how the deployment engineer knows the release worked"`
-	Vars            Vars         `yaml:"vars" doc:"plain values, usable as ${{ vars.NAME }}; a value may use expressions"`
+	Vars            Vars         `yaml:"vars" doc:"named values, usable as ${{ vars.NAME }}; a value may use expressions; {value, settable} declares who may set it at run time"`
 	Release         Release      `yaml:"release" doc:"the release's artifacts"`
 	Targets         Targets      `yaml:"targets" doc:"the hosts the plan acts on"`
 	Environments    Environments `yaml:"environments" doc:"per-environment overrides of this plan's keys; when present, --env is required"`
