@@ -100,7 +100,7 @@ func (v *validator) scriptRisks(t *scriptTaint, script string, pos Pos, label st
 			label, u.path, u.why, u.path)
 	}
 	if r.quotedShell != "" {
-		v.warnf(pos, "%s: shell() is written inside %s: the quotes it adds become part of the value (and inside \"...\" a $(...) still runs); write ${{ shell(...) }} as a word of its own", label, r.quotedShell)
+		v.warnf(pos, "%s: shell() is written inside %s: the quotes it adds become part of the value (and inside \"...\" or an unquoted here-document a $(...) still runs); write ${{ shell(...) }} as a word of its own", label, r.quotedShell)
 	}
 }
 
@@ -108,7 +108,7 @@ type taintedRef struct{ path, why string }
 
 type scriptScan struct {
 	refs        []taintedRef // untrusted names outside shell(), each once
-	quotedShell string       // `"..."` or `'...'` when a shell() is inside quotes
+	quotedShell string       // `"..."`, `'...'` or "a here-document" when a shell() is inside one
 }
 
 // scanScript finds the untrusted names a script's expressions use outside
@@ -134,9 +134,12 @@ func scanScript(s string, t *scriptTaint, quotes bool) scriptScan {
 			}
 		}
 		if quotes && shellCalls && lx.state != shNormal && out.quotedShell == "" {
-			out.quotedShell = map[int]string{shDouble: `"..."`, shSingle: `'...'`}[lx.state]
+			out.quotedShell = lx.context()
 		}
 		lx.wordStart = false
+		if lx.state == shHeredoc {
+			lx.line = append(lx.line, 'x') // an expression is never the delimiter line
+		}
 	}
 	return out
 }
@@ -193,31 +196,51 @@ func memberPath(m *ast.MemberNode) string {
 }
 
 // shLexer follows sh quoting through a script's literal text, enough to
-// tell whether an expression stands inside quotes.
+// tell whether an expression stands inside quotes or a here-document.
 type shLexer struct {
 	state     int
 	escaped   bool
 	comment   bool
 	wordStart bool
+	pending   []heredoc // here-documents whose bodies start at the next newline
+	doc       heredoc   // the one being read, in state shHeredoc
+	line      []rune    // the here-document line read so far
+}
+
+// heredoc is a here-document's delimiter.
+type heredoc struct {
+	delim string
+	strip bool // <<-: leading tabs are not part of the lines
 }
 
 const (
 	shNormal = iota
 	shSingle
 	shDouble
+	shHeredoc
 )
 
+// context names where the lexer is, for a message.
+func (l *shLexer) context() string {
+	return map[int]string{shDouble: `"..."`, shSingle: `'...'`, shHeredoc: "a here-document"}[l.state]
+}
+
 func (l *shLexer) feed(s string) {
-	for _, c := range s {
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		c := rs[i]
 		switch {
+		case l.state == shHeredoc:
+			l.heredocRune(c)
+			continue
 		case l.comment:
 			if c == '\n' {
-				l.comment, l.wordStart = false, true
+				l.comment = false
+				l.newline()
 			}
 			continue
 		case l.escaped:
-			l.escaped = false
-			l.wordStart = false
+			l.escaped, l.wordStart = false, false
 			continue
 		}
 		switch l.state {
@@ -244,10 +267,67 @@ func (l *shLexer) feed(s string) {
 				if l.wordStart {
 					l.comment = true
 				}
+			case '<':
+				if i+1 < len(rs) && rs[i+1] == '<' && (i+2 >= len(rs) || rs[i+2] != '<') {
+					i = l.heredocStart(rs, i+2) - 1
+					continue
+				}
+			case '\n':
+				l.newline()
+				continue
 			}
 		}
 		l.wordStart = l.state == shNormal && strings.ContainsRune(" \t\n;&|()", c)
 	}
+}
+
+// heredocStart reads the delimiter of a here-document whose << ends
+// before rs[i]; it returns the index after the delimiter.
+func (l *shLexer) heredocStart(rs []rune, i int) int {
+	h := heredoc{}
+	if i < len(rs) && rs[i] == '-' {
+		h.strip = true
+		i++
+	}
+	for i < len(rs) && (rs[i] == ' ' || rs[i] == '\t') {
+		i++
+	}
+	var word []rune
+	for ; i < len(rs) && !strings.ContainsRune(" \t\n;&|()<>", rs[i]); i++ {
+		if !strings.ContainsRune(`'"\`, rs[i]) {
+			word = append(word, rs[i])
+		}
+	}
+	h.delim = string(word)
+	l.pending = append(l.pending, h)
+	l.wordStart = false
+	return i
+}
+
+// newline ends a line in normal state: a pending here-document starts.
+func (l *shLexer) newline() {
+	l.wordStart = true
+	if len(l.pending) > 0 {
+		l.doc, l.pending = l.pending[0], l.pending[1:]
+		l.state, l.line = shHeredoc, l.line[:0]
+	}
+}
+
+func (l *shLexer) heredocRune(c rune) {
+	if c != '\n' {
+		l.line = append(l.line, c)
+		return
+	}
+	line := string(l.line)
+	if l.doc.strip {
+		line = strings.TrimLeft(line, "\t")
+	}
+	l.line = l.line[:0]
+	if line != l.doc.delim {
+		return
+	}
+	l.state = shNormal
+	l.newline()
 }
 
 // shellSpecial are the characters that mean something to sh in an

@@ -54,6 +54,24 @@ stages:
       - name: t
         run: echo '${{ shell(env.B) }}'
         backout: echo ${{ shell(env.B) + env.D }}
+      - name: u
+        run: |
+          cat > f <<EOF
+          ${{ shell(env.B) }}
+          EOF
+        backout: |
+          cat <<-'X'
+          	${{ env.E }}
+          	X
+      - name: w
+        run: |
+          cat <<EOF; cat <<"END" # two
+          a
+          EOF
+          b ${{ shell(env.B) }}
+          END
+          echo ${{ shell(env.B) }} <<< "x"
+        backout: echo "it's" ${{ shell(env.B) }} \' ${{ shell(env.B) }}
     health:
       - {name: h, run: 'curl ${{ env.URL }}'}
 verify:
@@ -86,12 +104,15 @@ func TestScriptWarnings(t *testing.T) {
 		`step "t" run: shell() is written inside '...'`,
 		`step "t" backout: env.D reaches the script outside shell()`,
 		`health check "h" run: env.URL reaches the script outside shell()`,
+		`step "u" run: shell() is written inside a here-document`,
+		`step "u" backout: env.E reaches the script outside shell()`,
+		`step "w" run: shell() is written inside a here-document`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing warning %q", want)
 		}
 	}
-	for _, not := range []string{"env.B", "vars.dir reaches", "vars.color", "vars.quoted", "release.version", "host.name",
+	for _, not := range []string{"env.B", `step "w" backout`, `"u" backout: shell`, "vars.dir reaches", "vars.color", "vars.quoted", "release.version", "host.name",
 		"host.vars.w", "env.V", "'...'\n" + `p.yaml:25`} {
 		if strings.Contains(got, not) {
 			t.Errorf("unexpected warning about %s:\n%s", not, got)
@@ -159,5 +180,29 @@ func TestOverride(t *testing.T) {
 	}
 	if ds := Validate(p); ds.HasErrors() {
 		t.Errorf("an overridden value is not an expression: %v", ds.Errors())
+	}
+}
+
+func TestScanScriptContexts(t *testing.T) {
+	tr := &scriptTaint{vars: map[string]string{}}
+	for script, want := range map[string]string{
+		"echo ${{ shell(env.A) }}":                            "",
+		"echo \"${{ shell(env.A) }}\"":                        `"..."`,
+		"echo '${{ shell(env.A) }}'":                          `'...'`,
+		"echo \"it's\" ${{ shell(env.A) }}":                   "",
+		"echo \\\" ${{ shell(env.A) }}":                       "",
+		"# it's\necho ${{ shell(env.A) }}":                    "",
+		"echo a#'b ${{ shell(env.A) }}'":                      `'...'`,
+		"cat <<EOF\n${{ shell(env.A) }}\nEOF\n":               "a here-document",
+		"cat <<EOF\nx\nEOF\necho ${{ shell(env.A) }}":         "",
+		"cat <<-E\n\tx\n\tE\necho ${{ shell(env.A) }}":        "",
+		"cat <<'E' >f; echo x\ny ${{ shell(env.A) }}\nE\n":    "a here-document",
+		"cat <<E\n${{ env.A }}E\nE\necho ${{ shell(env.A) }}": "",
+		"cat <<< ${{ shell(env.A) }}":                         "",
+		"cat <<E\nE ${{ shell(env.A) }}\nE\n":                 "a here-document",
+	} {
+		if got := scanScript(script, tr, true).quotedShell; got != want {
+			t.Errorf("%q: shell() inside %q, want %q", script, got, want)
+		}
 	}
 }
