@@ -20,6 +20,9 @@ type Options struct {
 	File string            // the plan file; "" means ./golive.yaml
 	Env  string            // the environment to apply
 	Set  map[string]string // --set overrides of vars
+	// SetFrom says who gives Set: plan.FromOperator (the CLI, the zero
+	// value) or plan.FromNetwork (the server: only settable vars).
+	SetFrom plan.Origin
 	// AllEnvs validates the plan without an environment and under every
 	// environment it declares (golive validate). Otherwise a plan with
 	// environments needs Env.
@@ -94,7 +97,7 @@ func loadEnv(doc *plan.Document, env string, opts Options) (*Result, error) {
 		return &Result{Diags: diags.Sorted()}, nil
 	}
 	p.File, p.Env = doc.File, env
-	if err := applySet(p, opts.Set); err != nil {
+	if err := applySet(p, opts.Set, opts.SetFrom); err != nil {
 		return nil, err
 	}
 	diags = append(diags, readInventories(p)...)
@@ -102,8 +105,8 @@ func loadEnv(doc *plan.Document, env string, opts Options) (*Result, error) {
 	return &Result{Plan: p, Diags: diags.Sorted()}, nil
 }
 
-func applySet(p *plan.Plan, set map[string]string) error {
-	if err := p.SetVars(set, plan.FromOperator); err != nil {
+func applySet(p *plan.Plan, set map[string]string, from plan.Origin) error {
+	if err := p.SetVars(set, from); err != nil {
 		return fmt.Errorf("%w: --set: %w", ErrUsage, err)
 	}
 	return nil
