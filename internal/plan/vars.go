@@ -113,6 +113,9 @@ const (
 // pattern refuses, or, from the network, a var that is not settable.
 func (p *Plan) Override(name, value string, from Origin) error {
 	input := "var " + name
+	if !values.IsName(name) {
+		input = "var " + values.Quote(name) // safe to print, whatever it holds
+	}
 	i := p.varIndex(name)
 	if i < 0 {
 		return &values.Error{Input: input, Value: value, Why: fmt.Sprintf("the plan has no var %q", name)}
