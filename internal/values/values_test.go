@@ -1,6 +1,7 @@
 package values
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -93,5 +94,27 @@ func TestText(t *testing.T) {
 	}
 	if err := NoControl("upload.to", "/srv/a\nb"); err == nil || !strings.Contains(err.Error(), `\n at position 7`) {
 		t.Errorf("NoControl = %v", err)
+	}
+}
+
+// TestAcceptedVersionsAreInertWords: a version the rule accepts, put
+// unquoted into a sh command as a word of its own, is that word: nothing
+// expands, splits or runs.
+func TestAcceptedVersionsAreInertWords(t *testing.T) {
+	var script strings.Builder
+	var accepted []string
+	for _, v := range []string{"1.0", "1:2~3", "a~b", "1+2", "1_2-3", "9:~root", "v1..", "0-", "A.B:C_D+E~F-G", "1~-1", "1:~"} {
+		if Version("-r", v) != nil {
+			t.Fatalf("Version(%q) refused", v)
+		}
+		accepted = append(accepted, v)
+		script.WriteString("printf '%s\\n' " + v + "\n")
+	}
+	out, err := exec.Command("/bin/sh", "-c", script.String()).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"); strings.Join(got, " ") != strings.Join(accepted, " ") {
+		t.Errorf("sh read %q, want %q", got, accepted)
 	}
 }
