@@ -324,6 +324,11 @@ func newHost(t *plan.Target, scope *plan.Scope) (*Host, error) {
 	h := &Host{Name: t.Name, Transport: t.Transport, Port: t.Port, Target: t,
 		Address: r("address", t.Address), Dir: r("dir", t.Dir), User: r("user", t.User),
 		Identity: r("identity_file", t.IdentityFile), Known: r("known_hosts", t.KnownHosts), Jump: r("jump", t.Jump)}
+	if err == nil && h.Address != "" && h.Address != t.Address {
+		if aerr := values.Address("address", h.Address); aerr != nil {
+			err = fmt.Errorf("host %s: %w", t.Name, aerr) // rendered from an expression
+		}
+	}
 	return h, err
 }
 
