@@ -14,6 +14,7 @@
 package values
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -50,6 +51,20 @@ func (e *Error) Error() string {
 	}
 	fmt.Fprintf(&b, ": %s", e.Why)
 	return b.String()
+}
+
+// MarshalJSON gives the error as the server's 422 body carries it: the
+// input, the value (quoted and escaped, as in the message), the
+// position and character, the rule, and the whole message.
+func (e *Error) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Input     string `json:"input"`
+		Value     string `json:"value"`
+		Position  int    `json:"position,omitempty"`
+		Character string `json:"character,omitempty"`
+		Rule      string `json:"rule"`
+		Message   string `json:"message"`
+	}{e.Input, Quote(e.Value), e.Pos, e.Char, e.Why, e.Error()})
 }
 
 // AsError returns err's *Error, if it is one.

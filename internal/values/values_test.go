@@ -1,6 +1,7 @@
 package values
 
 import (
+	"encoding/json"
 	"os/exec"
 	"strings"
 	"testing"
@@ -116,5 +117,18 @@ func TestAcceptedVersionsAreInertWords(t *testing.T) {
 	}
 	if got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"); strings.Join(got, " ") != strings.Join(accepted, " ") {
 		t.Errorf("sh read %q, want %q", got, accepted)
+	}
+}
+
+func TestErrorJSON(t *testing.T) {
+	err := Ticket("ticket", "CHG\x1b1")
+	e, ok := AsError(err)
+	if !ok {
+		t.Fatalf("%v is not an *Error", err)
+	}
+	b, jerr := json.Marshal(e)
+	want := `{"input":"ticket","value":"\"CHG\\x1b1\"","position":4,"character":"\\x1b","rule":"a ticket id is 1 to 64 characters of A-Z a-z 0-9 . _ # / : -","message":"ticket \"CHG\\x1b1\": character \\x1b at position 4 is not allowed: a ticket id is 1 to 64 characters of A-Z a-z 0-9 . _ # / : -"}`
+	if jerr != nil || string(b) != want {
+		t.Errorf("JSON = %s (%v)\nwant   %s", b, jerr, want)
 	}
 }
