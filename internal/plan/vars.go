@@ -84,7 +84,7 @@ func (v *validator) checkSettable() {
 			continue
 		}
 		re, err := settableRe(x.Settable)
-		if err != nil { // a pattern like "a)|(b" compiles alone but not anchored
+		if err != nil { // cannot happen once the pattern compiles alone
 			v.errorf(x.SettablePos, "var %q: invalid settable pattern: %s", x.Name, err)
 			continue
 		}
