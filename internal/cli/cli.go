@@ -117,6 +117,8 @@ invalid plan, 3 no-go, 4 backout incomplete (targets need attention).`,
 		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Run-time values are checked before any command does anything.
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error { return e.checkValues(c) },
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w: %s (see %s --help)", errUsage, err, c.CommandPath())

@@ -99,6 +99,7 @@ func (e *env) secrets(f *planFlags) (map[string]string, *redact.Redactor, error)
 	r := redact.New()
 	for _, v := range s {
 		r.Add(v)
+		r.Add(plan.ShellQuote(v)) // ${{ shell(secrets.X) }}: a quote in it is written '\''
 	}
 	return s, r, nil
 }

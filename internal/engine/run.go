@@ -10,6 +10,7 @@ import (
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/transport"
+	"github.com/golive-dev/golive/internal/values"
 )
 
 // Request is a new run to start.
@@ -44,6 +45,9 @@ func (e *Engine) Start(ctx context.Context, req Request) (*Outcome, error) {
 // review says can arrive later) without touching anything.
 func (e *Engine) Create(ctx context.Context, req Request, state store.State, reason string) (store.Run, error) {
 	ro := req.Rollout
+	if err := checkRunValues(ro.Release, ro.Previous, req.Ticket); err != nil {
+		return store.Run{}, fmt.Errorf("create run: %w", err)
+	}
 	run, err := e.o.Store.CreateRun(ctx, store.Run{
 		Plan: ro.Plan, Env: ro.Env, Release: ro.Release, PreviousRelease: ro.Previous, State: state,
 		Requester: req.Requester, Ticket: req.Ticket, PlanHash: req.PlanHash, Reason: e.o.Redactor.String(reason),
@@ -55,6 +59,24 @@ func (e *Engine) Create(ctx context.Context, req Request, state store.State, rea
 		req.Created(run)
 	}
 	return run, nil
+}
+
+// checkRunValues refuses to record a run whose release, previous release
+// or ticket breaks the rules of run-time values (the CLI and the server
+// check them first; this is the last line).
+func checkRunValues(release, previous, ticket string) error {
+	if err := values.Version("release", release); err != nil {
+		return err
+	}
+	if previous != "" {
+		if err := values.Version("previous release", previous); err != nil {
+			return err
+		}
+	}
+	if ticket != "" {
+		return values.Ticket("ticket", ticket)
+	}
+	return nil
 }
 
 // Continue starts a pending or waiting run: it takes the lock and

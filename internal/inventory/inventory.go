@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/golive-dev/golive/internal/values"
 )
 
 // Host is one target found in an inventory.
@@ -163,6 +165,14 @@ func setVar(vars map[string]varDef, key string, v varDef) error {
 	if n, ok := oldVarNames[key]; ok {
 		key = n
 	}
+	if err := values.Text("var "+key, v.value, 1<<20); err != nil {
+		return errAt(v.line, v.col, "%s", err) // NUL, not UTF-8
+	}
+	if key == "ansible_host" {
+		if err := values.Address("ansible_host", v.value); err != nil {
+			return errAt(v.line, v.col, "%s", err)
+		}
+	}
 	if key == "ansible_port" {
 		if _, ok := parsePort(v.value); !ok {
 			return errAt(v.line, v.col, "ansible_port %q: must be an integer from 1 to 65535", v.value)
@@ -200,7 +210,14 @@ func validName(s string) bool {
 	return true
 }
 
-func validGroupName(s string) bool { return validName(s) && !strings.Contains(s, ":") }
+// validHostName is the plan's own name rule (values.Name): an inventory
+// host is a target like any other, and its name reaches scripts as
+// host.name and GOLIVE_HOST.
+func validHostName(s string) bool { return values.IsName(s) }
+
+// validGroupName is the name rule too: groups become roles, which on:
+// selects and host.roles renders.
+func validGroupName(s string) bool { return values.IsName(s) }
 
 func validVarName(s string) bool { return validName(s) }
 

@@ -119,8 +119,8 @@ func TestParseINI(t *testing.T) {
 		{"undefined child group and deep nesting", "[top:children]\nmid\nghost\n[mid:children]\nleaf\n[leaf]\nh1\n[top:vars]\nv=top\n[mid:vars]\nv=mid\n", []Host{
 			{Name: "h1", Roles: []string{"leaf", "mid", "top"}, Vars: map[string]string{"v": "mid"}, Line: 7},
 		}},
-		{"ipv6, CRLF, BOM, section comment", "\uFEFF[v6] # six\r\n2001:db8::1 ansible_port=22\r\n", []Host{
-			{Name: "2001:db8::1", Port: 22, Roles: []string{"v6"}, Vars: map[string]string{}, Line: 2},
+		{"ipv6, CRLF, BOM, section comment", "\uFEFF[v6] # six\r\nsix-1 ansible_host=2001:db8::1 ansible_port=22\r\n", []Host{
+			{Name: "six-1", Address: "2001:db8::1", Port: 22, Roles: []string{"v6"}, Vars: map[string]string{}, Line: 2},
 		}},
 	}
 	for _, tt := range tests {

@@ -2,9 +2,14 @@ package inventory
 
 import (
 	"fmt"
+
+	"github.com/golive-dev/golive/internal/values"
 	"strconv"
 	"strings"
 )
+
+// hostNameRule says the name rule in an error.
+const hostNameRule = "use letters, digits, '.', '_' and '-', starting with a letter or digit (as in the plan; give an IPv6 address as ansible_host)"
 
 // hostPattern is a host entry as written: possibly a range, possibly with a
 // ":port" suffix.
@@ -45,8 +50,8 @@ func parseHostPattern(p string) (hostPattern, error) {
 		return hp, fmt.Errorf("host %q: %w", p, err)
 	}
 	for _, n := range names {
-		if !validName(n) {
-			return hp, fmt.Errorf("invalid host name %q", n)
+		if !validHostName(n) {
+			return hp, fmt.Errorf("invalid host name %s: %s", values.Quote(n), hostNameRule)
 		}
 	}
 	hp.names = names

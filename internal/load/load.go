@@ -20,6 +20,9 @@ type Options struct {
 	File string            // the plan file; "" means ./golive.yaml
 	Env  string            // the environment to apply
 	Set  map[string]string // --set overrides of vars
+	// SetFrom says who gives Set: plan.FromOperator (the CLI, the zero
+	// value) or plan.FromNetwork (the server: only settable vars).
+	SetFrom plan.Origin
 	// AllEnvs validates the plan without an environment and under every
 	// environment it declares (golive validate). Otherwise a plan with
 	// environments needs Env.
@@ -94,7 +97,7 @@ func loadEnv(doc *plan.Document, env string, opts Options) (*Result, error) {
 		return &Result{Diags: diags.Sorted()}, nil
 	}
 	p.File, p.Env = doc.File, env
-	if err := applySet(p, opts.Set); err != nil {
+	if err := applySet(p, opts.Set, opts.SetFrom); err != nil {
 		return nil, err
 	}
 	diags = append(diags, readInventories(p)...)
@@ -102,23 +105,9 @@ func loadEnv(doc *plan.Document, env string, opts Options) (*Result, error) {
 	return &Result{Plan: p, Diags: diags.Sorted()}, nil
 }
 
-func applySet(p *plan.Plan, set map[string]string) error {
-	names := make([]string, 0, len(set))
-	for k := range set {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		found := false
-		for i := range p.Vars {
-			if p.Vars[i].Name == k {
-				p.Vars[i].Value = set[k]
-				found = true
-			}
-		}
-		if !found {
-			return fmt.Errorf("%w: --set %s: the plan has no var %q", ErrUsage, k, k)
-		}
+func applySet(p *plan.Plan, set map[string]string, from plan.Origin) error {
+	if err := p.SetVars(set, from); err != nil {
+		return fmt.Errorf("%w: --set: %w", ErrUsage, err)
 	}
 	return nil
 }

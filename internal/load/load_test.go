@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/golive-dev/golive/internal/plan"
 )
 
 // TestValidPlans: every example, every plan under testdata, and every
@@ -156,5 +158,59 @@ stages:
 	}
 	if _, err := Load(Options{File: filepath.Join(dir, "golive.yaml")}); !errors.Is(err, ErrUsage) {
 		t.Errorf("no --env with environments: got %v", err)
+	}
+}
+
+// Overrides from the network set only settable vars, to values their
+// pattern matches; from the CLI any var, a declared pattern still applies.
+// Either way a value is never evaluated as an expression.
+func TestSetOrigins(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "golive.yaml")
+	if err := os.WriteFile(file, []byte(`golive: 1
+name: set
+vars:
+  dir: /srv
+  color: {value: blue, settable: "blue|green"}
+targets:
+  defaults: {transport: local}
+  hosts:
+    h1: {dir: h1, roles: [web]}
+stages:
+  - name: web
+    on: web
+    steps:
+      - {name: s, run: "echo ${{ shell(vars.color) }} ${{ shell(vars.dir) }}", backout: "true"}
+    health:
+      - {name: ok, run: "true"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		set  map[string]string
+		from plan.Origin
+		want string // "" for accepted
+	}{
+		{map[string]string{"color": "green"}, plan.FromNetwork, ""},
+		{map[string]string{"color": "green"}, plan.FromOperator, ""},
+		{map[string]string{"dir": "/x"}, plan.FromOperator, ""},
+		{map[string]string{"dir": "/x"}, plan.FromNetwork, `var dir "/x": this var is not settable`},
+		{map[string]string{"color": "greenish"}, plan.FromNetwork, `var color "greenish": the value does not match`},
+		{map[string]string{"color": "red"}, plan.FromOperator, `var color "red": the value does not match`},
+		{map[string]string{"dir": "${{ secrets.X }}"}, plan.FromOperator, ""},
+	} {
+		res, err := Load(Options{File: file, Set: c.set, SetFrom: c.from})
+		switch {
+		case c.want == "" && (err != nil || res.Diags.HasErrors()):
+			t.Errorf("%v from %d: %v %v", c.set, c.from, err, res)
+		case c.want != "" && (err == nil || !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v from %d: %v, want a usage error with %q", c.set, c.from, err, c.want)
+		case c.want == "":
+			for k, v := range c.set {
+				if got, _ := res.Plan.Vars.Get(k); got != v {
+					t.Errorf("var %s = %q, want %q", k, got, v)
+				}
+			}
+		}
 	}
 }

@@ -74,6 +74,27 @@ var roots = map[string][]string{
 	"batch":   {"index"},
 }
 
+// functions are the functions expressions may call, besides expr's
+// builtins.
+var functions = map[string]bool{"shell": true}
+
+// exprOptions registers functions with expr.
+var exprOptions = []expr.Option{
+	expr.Function("shell", func(params ...any) (any, error) {
+		if len(params) != 1 {
+			return nil, fmt.Errorf("shell() takes one value, got %d", len(params))
+		}
+		return ShellQuote(Format(params[0])), nil
+	}, new(func(any) string)),
+}
+
+// ShellQuote renders s as one word for a POSIX shell: single-quoted, a
+// quote in s closed, backslash-escaped and reopened. Nothing inside it is
+// expanded by sh.
+func ShellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // template is an environment with every root, for compiling.
 func template(withResult bool) map[string]any {
 	m := map[string]any{}
@@ -158,7 +179,7 @@ func CheckNames(code string, vars map[string]bool, withResult bool) error {
 	if problem != nil {
 		return problem
 	}
-	if _, err := expr.Compile(code, expr.Env(template(withResult))); err != nil {
+	if _, err := expr.Compile(code, append([]expr.Option{expr.Env(template(withResult))}, exprOptions...)...); err != nil {
 		return fmt.Errorf("invalid expression %q: %s", code, firstLine(err.Error()))
 	}
 	return nil
@@ -167,7 +188,7 @@ func CheckNames(code string, vars map[string]bool, withResult bool) error {
 func checkNode(n ast.Node, vars map[string]bool, withResult bool) error {
 	switch n := n.(type) {
 	case *ast.IdentifierNode:
-		if _, ok := roots[n.Value]; ok || (withResult && n.Value == "result") {
+		if _, ok := roots[n.Value]; ok || (withResult && n.Value == "result") || functions[n.Value] {
 			return nil
 		}
 		return fmt.Errorf("unknown name %q in expression: use one of %s", n.Value, rootList(withResult))
@@ -280,7 +301,12 @@ func eval(code string, scope *Scope, strict bool) (any, error) {
 	if err := needValues(code, scope, strict); err != nil {
 		return nil, err
 	}
-	v, err := expr.Eval(code, scope.env())
+	env := scope.env()
+	program, err := expr.Compile(code, append([]expr.Option{expr.Env(env)}, exprOptions...)...)
+	if err != nil {
+		return nil, fmt.Errorf("expression %q: %s", code, firstLine(err.Error()))
+	}
+	v, err := expr.Run(program, env)
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %s", code, firstLine(err.Error()))
 	}

@@ -1,6 +1,9 @@
 package plan
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -87,4 +90,50 @@ func TestCheckNames(t *testing.T) {
 			t.Errorf("%q: got %v, want %q", code, err, want)
 		}
 	}
+}
+
+func TestShellFunction(t *testing.T) {
+	scope := &Scope{Vars: map[string]string{"v": `it's $(touch /tmp/x) "q"`}, Env: map[string]string{"E": "a'b"},
+		Host: map[string]any{"roles": []string{"web", "db"}}}
+	for _, c := range []struct{ in, want string }{
+		{`x ${{ shell(vars.v) }}`, `x 'it'\''s $(touch /tmp/x) "q"'`},
+		{`${{ shell(env.E) }}`, `'a'\''b'`},
+		{`${{ shell(host.roles) }}`, `'web,db'`},
+		{`${{ shell("") }}`, `''`},
+	} {
+		got, err := Render(c.in, scope)
+		if err != nil || got != c.want {
+			t.Errorf("Render(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	if err := CheckTemplate(`${{ shell(vars.v) }}`, map[string]bool{"v": true}); err != nil {
+		t.Errorf("shell() is not known to the checker: %v", err)
+	}
+	for _, bad := range []string{`${{ shell() }}`, `${{ shell(vars.v, vars.v) }}`, `${{ sh(vars.v) }}`} {
+		if err := CheckTemplate(bad, map[string]bool{"v": true}); err == nil {
+			t.Errorf("CheckTemplate(%q) accepted", bad)
+		}
+	}
+}
+
+// TestShellQuoteRoundTrip runs sh on each rendered value: the word it
+// reads back is the value, byte for byte, and nothing ran.
+func TestShellQuoteRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	canary := filepath.Join(dir, "canary")
+	for _, v := range hostileWords(canary) {
+		script := "printf %s " + ShellQuote(v)
+		out, err := exec.Command("/bin/sh", "-c", script).Output()
+		if err != nil || string(out) != v {
+			t.Errorf("sh read %q back as %q (%v)", v, out, err)
+		}
+	}
+	if _, err := os.Stat(canary); err == nil {
+		t.Fatal("a quoted value ran a command")
+	}
+}
+
+func hostileWords(canary string) []string {
+	return []string{`'`, `''`, `'\''`, `"`, `$(touch ` + canary + `)`, "`touch " + canary + "`", `; touch ` + canary,
+		"a\nb", `\`, `$HOME`, `${IFS}`, `*`, `-rf`, `' ; touch ` + canary + ` ; '`, "\x1b[2J", "\t", "!", "~root", "a b"}
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/golive-dev/golive/internal/values"
 )
 
 // SchemaID is the $id of the JSON Schema of plan format 1.
@@ -68,7 +70,7 @@ type schemaGen struct {
 func ref(def string) schemaObj { return schemaObj{"$ref": "#/$defs/" + def} }
 
 // Name patterns checked by Validate; types.go has no pattern tag for them.
-const namePattern = `^[A-Za-z0-9][A-Za-z0-9._-]*$`
+const namePattern = values.NamePattern
 
 var weekdayNames = []any{"mon", "tue", "wed", "thu", "fri", "sat", "sun",
 	"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
@@ -110,7 +112,7 @@ func customSchemas() map[reflect.Type]func(g *schemaGen) (schemaObj, error) {
 			return oneOrList(schemaObj{"type": "string", "enum": weekdayNames},
 				"a weekday or a list of them"), nil
 		},
-		reflect.TypeFor[Vars](): func(*schemaGen) (schemaObj, error) { return scalarMap("var names and their values"), nil },
+		reflect.TypeFor[Vars](): func(*schemaGen) (schemaObj, error) { return varsSchema(), nil },
 		reflect.TypeFor[StringMap](): func(*schemaGen) (schemaObj, error) {
 			return scalarMap("names and their values"), nil
 		},
@@ -171,6 +173,25 @@ func oneOrList(item schemaObj, desc string) schemaObj {
 func scalarMap(desc string) schemaObj {
 	return schemaObj{"description": desc + " (strings, numbers or booleans, read as text)", "type": "object", "propertyNames": schemaObj{"minLength": 1},
 		"additionalProperties": schemaObj{"type": []any{"string", "number", "boolean", "null"}}}
+}
+
+// varsSchema: each var is a value, or {value, settable} for a var that
+// may be set at run time.
+func varsSchema() schemaObj {
+	scalar := schemaObj{"type": []any{"string", "number", "boolean", "null"}}
+	declared := schemaObj{
+		"description": "a var that declares who may set it at run time",
+		"type":        "object",
+		"properties": orderedObj{
+			{"value", schemaObj{"description": "the var's value (may use expressions)", "type": []any{"string", "number", "boolean", "null"}}},
+			{"settable", schemaObj{"description": "regular expression a value set at run time must match as a whole; only vars with settable may be set over the network", "type": "string", "minLength": 1}},
+		},
+		"required":             []any{"value"},
+		"additionalProperties": false,
+	}
+	return schemaObj{"description": "var names and their values (strings, numbers or booleans, read as text), or {value, settable}",
+		"type": "object", "propertyNames": schemaObj{"minLength": 1},
+		"additionalProperties": schemaObj{"anyOf": []any{scalar, declared}}}
 }
 
 func (g *schemaGen) namedMap(elem reflect.Type, desc string, names schemaObj) (schemaObj, error) {

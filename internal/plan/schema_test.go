@@ -198,6 +198,11 @@ func TestSchemaRejects(t *testing.T) {
 		{"port 0", func(p map[string]any) { host(p)["port"] = json.Number("0") }},
 		{"bad plan name", func(p map[string]any) { p["name"] = "shop web" }},
 		{"var is a list", func(p map[string]any) { p["vars"] = map[string]any{"x": []any{}} }},
+		{"declared var without value", func(p map[string]any) { p["vars"] = map[string]any{"x": map[string]any{"settable": "a"}} }},
+		{"declared var with an unknown key", func(p map[string]any) {
+			p["vars"] = map[string]any{"x": map[string]any{"value": "a", "default": "b"}}
+		}},
+		{"empty settable", func(p map[string]any) { p["vars"] = map[string]any{"x": map[string]any{"value": "a", "settable": ""}} }},
 		{"bad on_close", func(p map[string]any) { p["window"] = map[string]any{"on_close": "stop"} }},
 		{"bad notify event", func(p map[string]any) {
 			p["notify"] = []any{map[string]any{"webhook": "https://x", "on": []any{"done"}}}

@@ -67,7 +67,7 @@ type Plan struct {
 	Owner           string       `yaml:"owner" doc:"the team that owns the service"`
 	Contacts        []string     `yaml:"contacts" doc:"escalation contacts, shown in reports and notifications"`
 	SuccessCriteria string       `yaml:"success_criteria" doc:"how the deployment engineer knows the release worked"`
-	Vars            Vars         `yaml:"vars" doc:"plain values, usable as ${{ vars.NAME }}; a value may use expressions"`
+	Vars            Vars         `yaml:"vars" doc:"named values, usable as ${{ vars.NAME }}; a value may use expressions; {value, settable} declares who may set it at run time"`
 	Release         Release      `yaml:"release" doc:"the release's artifacts"`
 	Targets         Targets      `yaml:"targets" doc:"the hosts the plan acts on"`
 	Environments    Environments `yaml:"environments" doc:"per-environment overrides of this plan's keys; when present, --env is required"`
@@ -97,6 +97,13 @@ type Var struct {
 	Name  string
 	Value string
 	Pos   Pos // of the value
+	// Settable is the var's settable: pattern ("" when not declared):
+	// who may set it over the network, and what it may be set to.
+	Settable    string
+	SettablePos Pos
+	// Overridden is true when Value was set at run time (--set, the API):
+	// it is then used as it is, never evaluated as an expression.
+	Overridden bool
 }
 
 // Get returns the value of the var named name.

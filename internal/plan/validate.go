@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/golive-dev/golive/internal/values"
 )
 
 // validator collects the problems of one decoded plan.
@@ -32,6 +34,7 @@ func Validate(p *Plan) Diags {
 	}
 	v.header()
 	v.checkVars()
+	v.checkSettable()
 	v.release()
 	v.hosts()
 	v.window()
@@ -45,10 +48,9 @@ func Validate(p *Plan) Diags {
 		v.check(&p.Verify[i], "verify")
 	}
 	v.notify()
+	v.scripts()
 	return v.diags
 }
-
-var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 func (v *validator) header() {
 	p := v.p
@@ -62,8 +64,13 @@ func (v *validator) header() {
 	switch {
 	case !p.Has("name"):
 		v.errorf(p.Pos, "missing \"name\": runs, locks and history are keyed by the plan's name")
-	case !nameRe.MatchString(p.Name):
+	case !values.IsName(p.Name):
 		v.errorf(p.ValPos("name"), "invalid plan name %q: use letters, digits, '.', '_' and '-'", p.Name)
+	}
+	for _, e := range p.Environments {
+		if !values.IsName(e.Name) {
+			v.errorf(e.Pos, "invalid environment name %s: use letters, digits, '.', '_' and '-', starting with a letter or digit", values.Quote(e.Name))
+		}
 	}
 	if len(p.Stages) == 0 && !p.Bad("stages") {
 		v.errorf(p.KeyPos("stages"), "a plan needs at least one stage")
@@ -74,7 +81,9 @@ func (v *validator) header() {
 func (v *validator) checkVars() {
 	refs := map[string][]string{}
 	for _, x := range v.p.Vars {
-		refs[x.Name] = VarRefs(x.Value)
+		if !x.Overridden {
+			refs[x.Name] = VarRefs(x.Value)
+		}
 	}
 	for _, x := range v.p.Vars {
 		if path := findCycle(x.Name, refs, nil); path != nil {
@@ -132,8 +141,13 @@ func (v *validator) hosts() {
 	v.connection(&d.Meta, d.Connection)
 	for _, h := range v.p.Targets.Hosts {
 		v.connection(&h.Meta, h.Connection)
-		if !nameRe.MatchString(h.Name) {
+		if !values.IsName(h.Name) {
 			v.errorf(h.Pos, "invalid host name %q: use letters, digits, '.', '_' and '-'", h.Name)
+		}
+		if h.Address != "" && !HasExpr(h.Address) {
+			if err := values.Address("address", h.Address); err != nil {
+				v.errorf(h.ValPos("address"), "host %q: %s", h.Name, err)
+			}
 		}
 	}
 	for _, t := range v.targets {
@@ -242,6 +256,11 @@ func (v *validator) controls() {
 	if a := c.Approvals; a != nil {
 		if a.Required < 0 {
 			v.errorf(a.ValPos("required"), "approvals.required is negative")
+		}
+		for _, who := range a.Approvers {
+			if err := values.Actor("approver", who); err != nil {
+				v.warnf(a.ValPos("approvers"), "%s: this approver can never approve, since golive refuses such a name in --as and $GOLIVE_USER", err)
+			}
 		}
 		if len(a.Approvers) > 0 && a.Required > len(a.Approvers) {
 			v.errorf(a.ValPos("required"), "approvals.required is %d but only %d approvers are listed", a.Required, len(a.Approvers))

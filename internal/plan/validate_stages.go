@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 	"strings"
+
+	"github.com/golive-dev/golive/internal/values"
 )
 
 func (v *validator) stages() {
@@ -96,6 +98,8 @@ func (v *validator) upload(st *Step, u *Upload) {
 	}
 	if u.To == "" {
 		v.errorf(u.Pos, "upload in step %q needs to: (the destination path)", st.Name)
+	} else if err := values.NoControl("upload.to", u.To); err != nil {
+		v.errorf(u.ValPos("to"), "step %q: %s", st.Name, err)
 	}
 }
 

@@ -241,7 +241,6 @@ func (d *decoder) stringMap(n *yaml.Node, what string) []Var {
 	return out
 }
 
-func (vs *Vars) decodeNode(d *decoder, n *yaml.Node)     { *vs = d.stringMap(n, "var") }
 func (m *StringMap) decodeNode(d *decoder, n *yaml.Node) { *m = d.stringMap(n, "key") }
 
 func (as *Artifacts) decodeNode(d *decoder, n *yaml.Node) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/plan"
+	"github.com/golive-dev/golive/internal/values"
 )
 
 // Default timings of the contract.
@@ -158,6 +159,9 @@ type Check struct {
 // secret, a var that does not render) naming where they happened.
 func Build(in Input) (*Rollout, error) {
 	p := in.Plan
+	if err := checkVersions(in); err != nil {
+		return nil, err
+	}
 	base, err := baseScope(in)
 	if err != nil {
 		return nil, err
@@ -229,6 +233,23 @@ func Build(in Input) (*Rollout, error) {
 		r.Notify = append(r.Notify, &Notify{Name: n.Name, Webhook: url, On: n.On})
 	}
 	return r, nil
+}
+
+// checkVersions refuses a release or previous release that breaks the
+// version rule: they reach every script as ${{ release.* }} and
+// GOLIVE_RELEASE/GOLIVE_PREVIOUS, so only values that mean nothing to a
+// shell get that far. The previous release comes from the store; a value
+// recorded by an older golive, or written there by hand, is checked too.
+func checkVersions(in Input) error {
+	if err := values.Version("release", in.Release); err != nil {
+		return err
+	}
+	if in.Previous != "" {
+		if err := values.Version("previous release", in.Previous); err != nil {
+			return fmt.Errorf("%w (the store records it as live before this release; golive will not put it into a script)", err)
+		}
+	}
+	return nil
 }
 
 func buildStage(ps *plan.Stage, targets []*plan.Target, base *plan.Scope) (*Stage, error) {
@@ -315,6 +336,11 @@ func newHost(t *plan.Target, scope *plan.Scope) (*Host, error) {
 	h := &Host{Name: t.Name, Transport: t.Transport, Port: t.Port, Target: t,
 		Address: r("address", t.Address), Dir: r("dir", t.Dir), User: r("user", t.User),
 		Identity: r("identity_file", t.IdentityFile), Known: r("known_hosts", t.KnownHosts), Jump: r("jump", t.Jump)}
+	if err == nil && h.Address != "" && h.Address != t.Address {
+		if aerr := values.Address("address", h.Address); aerr != nil {
+			err = fmt.Errorf("host %s: %w", t.Name, aerr) // rendered from an expression
+		}
+	}
 	return h, err
 }
 
@@ -356,6 +382,9 @@ func renderStep(ps *plan.Step, scope *plan.Scope) (*Step, error) {
 			mode = "0" + strconv.FormatUint(uint64(u.Mode.Mode), 8)
 		}
 		st.Upload = &Upload{Artifact: u.Artifact, Src: r(u.Src), To: r(u.To), Mode: mode}
+		if err == nil {
+			err = values.NoControl("upload.to", st.Upload.To)
+		}
 	}
 	if len(ps.Env) > 0 {
 		st.Env = map[string]string{}
@@ -408,6 +437,9 @@ func baseScope(in Input) (*plan.Scope, error) {
 	raw := map[string]string{}
 	for _, v := range in.Plan.Vars {
 		raw[v.Name] = v.Value
+		if v.Overridden {
+			s.Vars[v.Name] = v.Value // set at run time: a value, never an expression
+		}
 	}
 	names := make([]string, 0, len(raw))
 	for k := range raw {

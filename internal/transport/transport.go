@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/golive-dev/golive/internal/values"
 )
 
 // ErrClosed is returned by the methods of a [Conn] after Close.
@@ -115,6 +117,8 @@ func (u Upload) Validate() error {
 		return errors.New("upload: empty source path")
 	case u.To == "":
 		return errors.New("upload: empty destination path")
+	case values.NoControl("upload.to", u.To) != nil:
+		return values.NoControl("upload.to", u.To)
 	case len(u.SHA256) != 64 || !isHex(u.SHA256):
 		return fmt.Errorf("upload %s: sha256 %q is not 64 hex digits", u.Src, u.SHA256)
 	case u.Mode&^os.ModePerm != 0:

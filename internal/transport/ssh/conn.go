@@ -183,7 +183,11 @@ func (c *conn) resolve(p string) string {
 	if path.IsAbs(p) {
 		return path.Clean(p)
 	}
-	return path.Join(c.dir, p)
+	p = path.Join(c.dir, p)
+	if !path.IsAbs(p) {
+		p = "./" + p // never an option to the commands it is given to
+	}
+	return p
 }
 
 // setupDir creates dir (relative to the remote home; "~" and "~/..." are

@@ -69,6 +69,7 @@ var interruptTests = []test{
 var uploadTests = []test{
 	{name: "Upload", fn: testUpload},
 	{name: "UploadRejected", fn: testUploadRejected},
+	{name: "UploadHostileNames", fn: testUploadHostileNames},
 	{name: "UploadLargeStreams", fn: testUploadLargeStreams, serial: true},
 }
 

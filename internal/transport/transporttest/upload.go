@@ -140,3 +140,48 @@ func testUploadLargeStreams(t *testing.T, h Harness) {
 	}
 	AssertNoTemp(t, host)
 }
+
+// Destinations with characters special to sh are file names, never code,
+// and a leading '-' is never an option; destinations with control
+// characters are refused before anything is done.
+func testUploadHostileNames(t *testing.T, h Harness) {
+	conn, host := dial(t, h, shortGrace)
+	ctx := context.Background()
+	src, sum := Source(t, "payload\n")
+	canary := filepath.Join(t.TempDir(), "canary")
+	for _, name := range []string{
+		`it's`, `a"b`, `$(touch ` + canary + `)`, "`touch " + canary + "`", `x; touch ` + canary + `; y`,
+		`' ; touch ` + canary + ` ; '`, `"; touch ` + canary + `; "`, `-rf`, `--`, `-delete`, `(`, `!`, `*`, `a b`,
+		`$HOME`, `${IFS}`, `~x`, `\`, `a|b&c`, `<x>`, `#c`,
+	} {
+		dst := filepath.Join(host, "d", name)
+		res, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: "d/" + name})
+		if err != nil || res.Skipped {
+			t.Errorf("upload to %q = %+v, %v", "d/"+name, res, err)
+			continue
+		}
+		if got := readFile(t, dst); got != "payload\n" {
+			t.Errorf("%q holds %q", dst, got)
+		}
+	}
+	for _, name := range []string{"-rf", "-delete"} { // relative, leading '-'
+		if _, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: name}); err != nil {
+			t.Errorf("upload to %q: %v", name, err)
+		} else if readFile(t, filepath.Join(host, name)) != "payload\n" {
+			t.Errorf("upload to %q did not land in the host directory", name)
+		}
+	}
+	if _, err := os.Stat(canary); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a destination path ran a command (%s exists)", canary)
+	}
+	for _, name := range []string{"a\nb", "a\x00b", "a\rb", "a\x1b[2Jb", "a\x7fb", "a\xffb"} {
+		_, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: "bad/" + name})
+		if err == nil || !strings.Contains(err.Error(), "upload.to") {
+			t.Errorf("upload to %q = %v, want refused", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(host, "bad")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused upload created its directory: %v", err)
+	}
+	AssertNoTemp(t, filepath.Join(host, "d"))
+}
