@@ -133,7 +133,7 @@ func fromSumsFile(path, name string) (string, error) {
 
 func orURL(a *rollout.Artifact) string {
 	if a.URL != "" {
-		return a.URL
+		return DisplayURL(a.URL)
 	}
 	return a.Path
 }

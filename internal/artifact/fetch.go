@@ -2,6 +2,7 @@ package artifact
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -35,9 +38,10 @@ const FetchTimeout = 30 * time.Minute
 // expected sum, a copy from this URL is reused as it is. The download goes
 // to a temporary file, renamed into place only when complete.
 func Fetch(rawURL, want, cache string) (string, error) {
+	shown := DisplayURL(rawURL)
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", fmt.Errorf("url %q: only http and https are supported", rawURL)
+		return "", fmt.Errorf("url %s: only http and https are supported", shown)
 	}
 	key := sha256.Sum256([]byte(rawURL))
 	dst := filepath.Join(cache, hex.EncodeToString(key[:8])+"-"+urlBase(rawURL))
@@ -56,15 +60,15 @@ func Fetch(rawURL, want, cache string) (string, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("fetch %s: %w", shown, withoutURL(err))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("fetch %s: %w", rawURL, err)
+		return "", fmt.Errorf("fetch %s: %w", shown, withoutURL(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("fetch %s: %s", rawURL, resp.Status)
+		return "", fmt.Errorf("fetch %s: %s", shown, resp.Status)
 	}
 	tmp, err := os.CreateTemp(cache, ".fetch-*")
 	if err != nil {
@@ -73,7 +77,7 @@ func Fetch(rawURL, want, cache string) (string, error) {
 	defer os.Remove(tmp.Name())
 	if _, err := io.Copy(tmp, resp.Body); err != nil {
 		tmp.Close()
-		return "", fmt.Errorf("fetch %s: %w", rawURL, err)
+		return "", fmt.Errorf("fetch %s: %w", shown, withoutURL(err))
 	}
 	if err := tmp.Close(); err != nil {
 		return "", err
@@ -95,4 +99,41 @@ func urlBase(rawURL string) string {
 		return "artifact"
 	}
 	return b
+}
+
+// DisplayURL is how an artifact URL is named in messages: a password in
+// its user information and the value of every query parameter (where
+// download tokens go) are shown as ***. It is a second line of defence:
+// a URL built from secrets has them redacted as values anyway.
+func DisplayURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "***")
+		}
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		keys := make([]string, 0, len(q))
+		for k := range q {
+			keys = append(keys, url.QueryEscape(k)+"=***")
+		}
+		sort.Strings(keys)
+		u.RawQuery = strings.Join(keys, "&")
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
+}
+
+// withoutURL drops the URL an *url.Error repeats (quoted, which would
+// escape a secret past redaction).
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

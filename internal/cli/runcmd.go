@@ -103,6 +103,8 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		return nil, err
 	}
 	pr.red = red
+	// Every write to the journal from here on hides the secrets.
+	pr.st = store.Redacted(st, red.String)
 	pr.ro, err = rollout.Build(rollout.Input{Plan: p, Release: release, Previous: previous, RunID: runID, Env: e.environMap(), Secrets: secrets})
 	if err != nil {
 		st.Close()
@@ -116,7 +118,7 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		st.Close()
 		return nil, err
 	}
-	pr.notify = notify.New(pr.ro, st, red, p.Owner, p.Contacts)
+	pr.notify = notify.New(pr.ro, pr.st, red, p.Owner, p.Contacts)
 	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
 	return pr, nil
 }
@@ -212,7 +214,8 @@ func (e *env) reviewInput(pr *prepared, eng *engine.Engine, f *runFlags, run *st
 		ticket = run.Ticket
 	}
 	return review.Input{Plan: pr.plan, Rollout: pr.ro, Store: pr.st, Engine: eng, Artifacts: pr.artifacts, ArtErr: pr.artErr,
-		Ticket: ticket, Requester: e.actor(f.as), PlanHash: pr.hash, Now: time.Now(), Run: run, SkipLock: skipLock}
+		Ticket: ticket, Requester: e.actor(f.as), PlanHash: pr.hash, Now: time.Now(), Run: run, SkipLock: skipLock,
+		Redact: pr.red.String}
 }
 
 // waitThenContinue handles a run waiting for approvals or the window:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/plan"
+	"github.com/golive-dev/golive/internal/redact"
 )
 
 // Default timings of the contract.
@@ -433,4 +434,18 @@ func resolveVar(name string, raw map[string]string, s *plan.Scope, visiting map[
 	}
 	s.Vars[name] = v
 	return v, nil
+}
+
+// ForDisplay returns in with every secret's value replaced by
+// redact.Mask. The rollout built from it is the one golive shows (plan,
+// plan --json): secrets are hidden as values, before any rendering,
+// quoting or JSON encoding could change how they look. Only the rollout
+// built from the real values is ever executed.
+func (in Input) ForDisplay() Input {
+	masked := make(map[string]string, len(in.Secrets))
+	for k := range in.Secrets {
+		masked[k] = redact.Mask
+	}
+	in.Secrets = masked
+	return in
 }
