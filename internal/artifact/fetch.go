@@ -12,7 +12,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -38,7 +37,12 @@ const FetchTimeout = 30 * time.Minute
 // expected sum, a copy from this URL is reused as it is. The download goes
 // to a temporary file, renamed into place only when complete.
 func Fetch(rawURL, want, cache string) (string, error) {
-	shown := DisplayURL(rawURL)
+	return FetchAs(rawURL, DisplayURL(rawURL), want, cache)
+}
+
+// FetchAs is Fetch naming the URL as shown in its errors (the URL
+// rendered with every secret as ***); the real URL is never in them.
+func FetchAs(rawURL, shown, want, cache string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return "", fmt.Errorf("url %s: only http and https are supported", shown)
@@ -101,10 +105,11 @@ func urlBase(rawURL string) string {
 	return b
 }
 
-// DisplayURL is how an artifact URL is named in messages: a password in
-// its user information and the value of every query parameter (where
-// download tokens go) are shown as ***. It is a second line of defence:
-// a URL built from secrets has them redacted as values anyway.
+// DisplayURL is how an artifact URL is named in messages when the plan's
+// rendering with secrets hidden is not at hand: a password in its user
+// information and its whole query (where download tokens go, and where an
+// unescaped secret's & or = would make any piece of it look like a key)
+// are shown as ***.
 func DisplayURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -115,17 +120,13 @@ func DisplayURL(rawURL string) string {
 			u.User = url.UserPassword(u.User.Username(), "***")
 		}
 	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		keys := make([]string, 0, len(q))
-		for k := range q {
-			keys = append(keys, url.QueryEscape(k)+"=***")
-		}
-		sort.Strings(keys)
-		u.RawQuery = strings.Join(keys, "&")
-	}
+	u.RawQuery, u.ForceQuery = "", false
 	u.Fragment, u.RawFragment = "", ""
-	return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
+	s := strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
+	if strings.Contains(rawURL, "?") {
+		s += "?***"
+	}
+	return s
 }
 
 // withoutURL drops the URL an *url.Error repeats (quoted, which would

@@ -50,6 +50,9 @@ type Artifact struct {
 	URL        string `json:"url,omitempty"`
 	SHA256     string `json:"sha256,omitempty"`
 	SHA256File string `json:"sha256_file,omitempty"`
+	// ShownURL is URL rendered with every secret as ***: what messages
+	// name (a failed download's URL may carry a token).
+	ShownURL string `json:"-"`
 }
 
 // Monitor is a fleet-wide signal with its query rendered.
@@ -156,8 +159,19 @@ func Build(in Input) (*Rollout, error) {
 	}
 	r := &Rollout{Plan: p.Name, Env: p.Env, Release: in.Release, Previous: in.Previous, AutoBack: p.Backout.IsAutomatic()}
 	targets := p.ResolveTargets()
+	shown := base
+	if len(in.Secrets) > 0 {
+		if shown, err = baseScope(in.ForDisplay()); err != nil {
+			return nil, err
+		}
+	}
 	for _, a := range p.Release.Artifacts {
 		ra := &Artifact{Name: a.Name}
+		if a.URL != "" {
+			if ra.ShownURL, err = plan.Render(a.URL, shown); err != nil {
+				return nil, fmt.Errorf("artifact %q: %w", a.Name, err)
+			}
+		}
 		for _, f := range []struct {
 			dst *string
 			src string
