@@ -2,6 +2,8 @@ package golivetest
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -131,4 +133,41 @@ func cmdName(cmdline []byte) string {
 		s = s[:60]
 	}
 	return s
+}
+
+// random returns n characters of URL-safe base64 (no quote, no $).
+func random(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)[:n]
+}
+
+// Secrets returns fresh secrets for a leak test, by name: JSON-special
+// (JSON), PEM-like and multi-line (PEM), longer than the journal's 4 KiB
+// output tail (LONG), one meant for a step's env: (ENVTOK) and one for an
+// artifact URL's token (TOKEN). None holds a single quote, so a plan can
+// print them from '...' in a script.
+func Secrets() map[string]string {
+	var pem strings.Builder
+	pem.WriteString("-----BEGIN GOLIVE TEST KEY-----\n")
+	for range 6 {
+		pem.WriteString(random(48) + "\n")
+	}
+	pem.WriteString("-----END GOLIVE TEST KEY-----")
+	return map[string]string{
+		"JSON":   `J"&<>\` + random(20) + `\u0026` + random(8),
+		"PEM":    pem.String(),
+		"LONG":   random(6 << 10),
+		"ENVTOK": "env-" + random(24),
+		"TOKEN":  "tok" + random(24),
+	}
+}
+
+// SecretsEnv is secrets as GOLIVE_SECRET_NAME=VALUE entries.
+func SecretsEnv(secrets map[string]string) []string {
+	var env []string
+	for k, v := range secrets {
+		env = append(env, "GOLIVE_SECRET_"+k+"="+v)
+	}
+	return env
 }

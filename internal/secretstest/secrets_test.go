@@ -1,8 +1,6 @@
 package secretstest
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,33 +38,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// random returns n characters of URL-safe base64 (no quote, no $).
-func random(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)[:n]
-}
-
-// Secrets returns the suite's secrets: JSON-special, PEM-like multi-line,
-// longer than the journal's 4 KiB tail, one given to a step through env:
-// and one that is an artifact URL's token. None holds a single quote, so a
-// plan can print them from '...' in a script.
-func Secrets() map[string]string {
-	var pem strings.Builder
-	pem.WriteString("-----BEGIN GOLIVE TEST KEY-----\n")
-	for range 6 {
-		pem.WriteString(random(48) + "\n")
-	}
-	pem.WriteString("-----END GOLIVE TEST KEY-----")
-	return map[string]string{
-		"JSON":   `J"&<>\` + random(20) + `\u0026` + random(8),
-		"PEM":    pem.String(),
-		"LONG":   random(6 << 10),
-		"ENVTOK": "env-" + random(24),
-		"TOKEN":  "tok" + random(24),
-	}
 }
 
 // hooks receives the notify webhooks and keeps their bodies.
@@ -158,7 +129,7 @@ notify:
 `
 
 func TestSecretsNeverLeave(t *testing.T) {
-	secrets := Secrets()
+	secrets := golivetest.Secrets()
 	var extra []string
 	for k, v := range secrets {
 		extra = append(extra, "GOLIVE_SECRET_"+k+"="+v)
