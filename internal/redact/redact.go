@@ -11,6 +11,7 @@
 package redact
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/url"
@@ -31,7 +32,7 @@ const minLine = 6
 type Redactor struct {
 	mu       sync.RWMutex
 	secrets  map[string]bool // as added
-	patterns []string        // every form hidden, longest first
+	patterns [][]byte        // every form hidden, longest first
 }
 
 // New returns a Redactor for the given secret values.
@@ -59,14 +60,17 @@ func (r *Redactor) Add(secret string) {
 	r.secrets[secret] = true
 	have := map[string]bool{}
 	for _, p := range r.patterns {
-		have[p] = true
+		have[string(p)] = true
 	}
+	// A new slice: Writers and String read the old one without the lock.
+	patterns := append([][]byte(nil), r.patterns...)
 	for _, p := range forms(secret) {
 		if p != "" && !have[p] {
 			have[p] = true
-			r.patterns = append(r.patterns, p)
+			patterns = append(patterns, []byte(p))
 		}
 	}
+	r.patterns = patterns
 	sort.SliceStable(r.patterns, func(i, j int) bool { return len(r.patterns[i]) > len(r.patterns[j]) })
 }
 
@@ -124,21 +128,26 @@ func (r *Redactor) String(s string) string {
 		return s
 	}
 	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if len(r.patterns) == 0 {
+	patterns := r.patterns
+	r.mu.RUnlock()
+	if len(patterns) == 0 {
 		return s
 	}
-	out, _ := replace(s, r.patterns, len(s))
-	return out
+	b := []byte(s)
+	out, _, replaced := replace(nil, b, patterns, len(b))
+	if !replaced {
+		return s
+	}
+	return string(out)
 }
 
-// replace replaces the leftmost-longest occurrences of patterns (sorted
-// longest first) in s by Mask, considering only occurrences that start
-// before limit. It returns the text up to the end of the last position
-// decided (limit, or the end of a match that crosses it) and that
-// position.
-func replace(s string, patterns []string, limit int) (string, int) {
-	var b strings.Builder
+// replace appends to dst the text of s up to limit with the
+// leftmost-longest occurrences of patterns (sorted longest first) that
+// start before limit replaced by Mask. A match that starts before limit
+// and ends after it is replaced whole. It returns dst, the position in s
+// up to which it decided (limit, or the end of such a match), and whether
+// it replaced anything.
+func replace(dst, s []byte, patterns [][]byte, limit int) ([]byte, int, bool) {
 	pos, replaced := 0, false
 	next := make([]int, len(patterns)) // next occurrence of each at or after pos; -1 none
 	for i, p := range patterns {
@@ -155,28 +164,22 @@ func replace(s string, patterns []string, limit int) (string, int) {
 			}
 		}
 		if best < 0 || at >= limit {
-			if replaced {
-				b.WriteString(s[pos:limit])
-			}
-			pos = limit
-			break
+			dst = append(dst, s[pos:limit]...)
+			return dst, limit, replaced
 		}
-		b.WriteString(s[pos:at])
-		b.WriteString(Mask)
+		dst = append(dst, s[pos:at]...)
+		dst = append(dst, Mask...)
 		pos, replaced = at+len(patterns[best]), true
 	}
-	if !replaced {
-		return s[:pos], pos
-	}
-	return b.String(), pos
+	return dst, pos, replaced
 }
 
 // index is the first occurrence of p in s at or after from, or -1.
-func index(s, p string, from int) int {
+func index(s, p []byte, from int) int {
 	if from > len(s) {
 		return -1
 	}
-	i := strings.Index(s[from:], p)
+	i := bytes.Index(s[from:], p)
 	if i < 0 {
 		return -1
 	}
@@ -185,12 +188,12 @@ func index(s, p string, from int) int {
 
 // held returns how many trailing bytes of s are a proper prefix of some
 // pattern: those may still become a secret with the next write.
-func held(s string, patterns []string) int {
+func held(s []byte, patterns [][]byte) int {
 	hold := 0
 	for _, p := range patterns {
 		start := max(0, len(s)-(len(p)-1))
 		for i := start; i < len(s)-hold; i++ {
-			if s[i] == p[0] && strings.HasPrefix(p, s[i:]) {
+			if s[i] == p[0] && bytes.HasPrefix(p, s[i:]) {
 				hold = len(s) - i
 				break
 			}
@@ -211,6 +214,7 @@ type Writer struct {
 	r   *Redactor
 	w   io.Writer
 	buf []byte // raw bytes not yet written
+	out []byte // scratch for the redacted text
 }
 
 // Write redacts and forwards p. It reports len(p) written on success.
@@ -230,22 +234,22 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	w.buf = append(w.buf, p...)
-	s := string(w.buf)
-	var out strings.Builder
+	s, out := w.buf, w.out[:0]
 	for {
 		// A match that starts before the held-back tail is complete: a
 		// longer secret starting there would have made the tail longer.
 		// A match that runs into the tail leaves a rest to look at again.
 		limit := len(s) - held(s, patterns)
-		part, done := replace(s, patterns, limit)
-		out.WriteString(part)
+		var done int
+		out, done, _ = replace(out, s, patterns, limit)
 		s = s[done:]
 		if done <= limit {
 			break
 		}
 	}
-	w.buf = append(w.buf[:0], s...)
-	if _, err := io.WriteString(w.w, out.String()); err != nil {
+	w.buf = w.buf[:copy(w.buf, s)]
+	w.out = out
+	if _, err := w.w.Write(out); err != nil {
 		return 0, err
 	}
 	return len(p), nil

@@ -71,7 +71,7 @@ func TestWriterMatchesString(t *testing.T) {
 			n := 1 + rng.IntN(len(rest))
 			w.Write([]byte(rest[:n]))
 			rest = rest[n:]
-			if got := len(w.buf); got != held(string(w.buf), r.patterns) {
+			if got := len(w.buf); got != held(w.buf, r.patterns) {
 				t.Fatalf("secrets %q, text %q: holds back %q, more than could begin a secret", secrets, text, w.buf)
 			}
 		}
