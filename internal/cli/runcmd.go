@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -409,7 +408,7 @@ func (e *env) progress(pr *prepared, w io.Writer) *progressSink {
 
 func (s *progressSink) setRun(id string) {
 	o := ui.ProgressOptions{TTY: s.tty, Style: ui.Style{Colour: s.tty}}
-	if f, ok := s.w.(*os.File); ok && s.tty {
+	if f, ok := terminalFile(s.w); ok && s.tty {
 		if w, h, err := term.GetSize(int(f.Fd())); err == nil {
 			o.Width, o.Height = w, h
 		}

@@ -270,3 +270,6 @@ func (w *Writer) Flush() error {
 
 // Close flushes.
 func (w *Writer) Close() error { return w.Flush() }
+
+// Unwrap returns the writer w writes to (to ask whether it is a terminal).
+func (w *Writer) Unwrap() io.Writer { return w.w }
