@@ -80,7 +80,7 @@ func verifyArtifact(a *rollout.Artifact, resolve Resolver) (File, error) {
 	path := resolve(a.Path)
 	if a.URL != "" {
 		var err error
-		if path, err = Fetch(a.URL, want, CacheDir()); err != nil {
+		if path, err = FetchAs(a.URL, shownURL(a), want, CacheDir()); err != nil {
 			return File{}, err
 		}
 	}
@@ -133,7 +133,16 @@ func fromSumsFile(path, name string) (string, error) {
 
 func orURL(a *rollout.Artifact) string {
 	if a.URL != "" {
-		return a.URL
+		return shownURL(a)
 	}
 	return a.Path
+}
+
+// shownURL names an artifact's URL in messages: as the plan renders it
+// with every secret as ***, else with its password and query hidden.
+func shownURL(a *rollout.Artifact) string {
+	if a.ShownURL != "" {
+		return a.ShownURL
+	}
+	return DisplayURL(a.URL)
 }

@@ -80,3 +80,28 @@ func TestFetchOnceIntoCache(t *testing.T) {
 		t.Errorf("ftp url: %v", err)
 	}
 }
+
+// A failed download names its URL without the password or query values.
+func TestFetchErrorHidesTokens(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	for _, raw := range []string{
+		srv.URL + "/app.tgz?token=p%22%26tok3n-S3CR3T&v=1",
+		strings.Replace(srv.URL, "http://", "http://bob:pw-S3CR3T@", 1) + "/app.tgz",
+		"http://127.0.0.1:1/app.tgz?token=tok3n-S3CR3T",
+		"ftp://x/app.tgz?token=tok3n-S3CR3T",
+	} {
+		_, err := Fetch(raw, "", t.TempDir())
+		if err == nil {
+			t.Fatalf("%s: want an error", raw)
+		}
+		if strings.Contains(err.Error(), "S3CR3T") || strings.Contains(err.Error(), "tok3n") {
+			t.Errorf("error shows the token: %v", err)
+		}
+		if !strings.Contains(err.Error(), "***") {
+			t.Errorf("error %v does not show where the token was", err)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/golive-dev/golive/internal/redact"
 	"github.com/golive-dev/golive/internal/store"
 )
 
@@ -32,11 +33,20 @@ type env struct {
 	stdio   Stdio
 	environ []string
 	getenv  func(string) string
+	// red hides the secrets once a command has loaded them; stdio.Out and
+	// stdio.Err write through it, so nothing printed to the terminal can
+	// carry a secret, whatever prints it.
+	red *redact.Redactor
 }
 
 // Main runs golive with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdio Stdio) int {
-	e := &env{ctx: ctx, stdio: stdio, environ: os.Environ(), getenv: os.Getenv}
+	red := redact.New()
+	out, errOut := red.Writer(stdio.Out), red.Writer(stdio.Err)
+	defer errOut.Flush()
+	defer out.Flush()
+	stdio.Out, stdio.Err = out, errOut
+	e := &env{ctx: ctx, stdio: stdio, environ: os.Environ(), getenv: os.Getenv, red: red}
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)

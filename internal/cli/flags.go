@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -96,7 +97,10 @@ func (e *env) secrets(f *planFlags) (map[string]string, *redact.Redactor, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s", errUsage, err)
 	}
-	r := redact.New()
+	r := e.red
+	if r == nil {
+		r = redact.New()
+	}
 	for _, v := range s {
 		r.Add(v)
 		r.Add(plan.ShellQuote(v)) // ${{ shell(secrets.X) }}: a quote in it is written '\''
@@ -117,7 +121,7 @@ func (e *env) environMap() map[string]string {
 // colour reports whether output to w may use colour: a terminal, and
 // NO_COLOR unset.
 func (e *env) colour(w any) bool {
-	f, ok := w.(*os.File)
+	f, ok := terminalFile(w)
 	return ok && term.IsTerminal(int(f.Fd())) && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
 }
 
@@ -131,4 +135,19 @@ func loadQuiet(file, env string) (string, error) {
 		return "", fmt.Errorf("no plan name")
 	}
 	return res.Plan.Name, nil
+}
+
+// terminalFile is the file under w (the terminal writers redact on their
+// way to it), if there is one.
+func terminalFile(w any) (*os.File, bool) {
+	for {
+		switch x := w.(type) {
+		case *os.File:
+			return x, true
+		case interface{ Unwrap() io.Writer }:
+			w = x.Unwrap()
+		default:
+			return nil, false
+		}
+	}
 }

@@ -41,7 +41,13 @@ Nothing on any target is touched.`,
 			if err != nil {
 				return err
 			}
-			r, err := rollout.Build(rollout.Input{Plan: p, Release: f.release, Previous: previous, Env: e.environMap(), Secrets: secrets})
+			in := rollout.Input{Plan: p, Release: f.release, Previous: previous, Env: e.environMap(), Secrets: secrets}
+			if _, err := rollout.Build(in); err != nil {
+				return withCode(ExitUsage, "%s", red.String(err.Error()))
+			}
+			// What is printed is rendered with every secret as ***: no
+			// quoting, escaping or re-indenting can let a value through.
+			r, err := rollout.Build(in.ForDisplay())
 			if err != nil {
 				return withCode(ExitUsage, "%s", red.String(err.Error()))
 			}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -103,6 +102,8 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		return nil, err
 	}
 	pr.red = red
+	// Every write to the journal from here on hides the secrets.
+	pr.st = store.Redacted(st, red.String)
 	pr.ro, err = rollout.Build(rollout.Input{Plan: p, Release: release, Previous: previous, RunID: runID, Env: e.environMap(), Secrets: secrets})
 	if err != nil {
 		st.Close()
@@ -116,7 +117,7 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		st.Close()
 		return nil, err
 	}
-	pr.notify = notify.New(pr.ro, st, red, p.Owner, p.Contacts)
+	pr.notify = notify.New(pr.ro, pr.st, red, p.Owner, p.Contacts)
 	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
 	return pr, nil
 }
@@ -212,7 +213,8 @@ func (e *env) reviewInput(pr *prepared, eng *engine.Engine, f *runFlags, run *st
 		ticket = run.Ticket
 	}
 	return review.Input{Plan: pr.plan, Rollout: pr.ro, Store: pr.st, Engine: eng, Artifacts: pr.artifacts, ArtErr: pr.artErr,
-		Ticket: ticket, Requester: e.actor(f.as), PlanHash: pr.hash, Now: time.Now(), Run: run, SkipLock: skipLock}
+		Ticket: ticket, Requester: e.actor(f.as), PlanHash: pr.hash, Now: time.Now(), Run: run, SkipLock: skipLock,
+		Redact: pr.red.String}
 }
 
 // waitThenContinue handles a run waiting for approvals or the window:
@@ -415,7 +417,7 @@ func (e *env) progress(pr *prepared, w io.Writer) *progressSink {
 
 func (s *progressSink) setRun(id string) {
 	o := ui.ProgressOptions{TTY: s.tty, Style: ui.Style{Colour: s.tty}}
-	if f, ok := s.w.(*os.File); ok && s.tty {
+	if f, ok := terminalFile(s.w); ok && s.tty {
 		if w, h, err := term.GetSize(int(f.Fd())); err == nil {
 			o.Width, o.Height = w, h
 		}

@@ -17,4 +17,9 @@
 // journal alone, so a controller killed at any instant loses nothing: a
 // step journaled as started but not finished runs again on resume (steps
 // must be idempotent) and is backed out by backout.
+//
+// Secrets: every connection the engine dials is wrapped so that what a
+// step, backout or check prints passes Options.Redactor as it streams,
+// before it is kept as a tail, cut to a line for a reason, journaled or
+// shown; transport errors are redacted too.
 package engine

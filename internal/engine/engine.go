@@ -147,7 +147,8 @@ func (x *execution) journal(ctx context.Context, ev store.Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = x.e.o.Clock.Now()
 	}
-	// Redact before cutting, so no part of a secret survives the cut.
+	// Output was redacted as it streamed (redactedConn); redact again
+	// before cutting, for output that did not come from a command.
 	ev.Output = store.TailOutput(x.e.o.Redactor.String(ev.Output))
 	ev.Message = x.e.o.Redactor.String(ev.Message)
 	seq, err := x.e.o.Store.AppendEvent(context.WithoutCancel(ctx), ev)
@@ -248,7 +249,11 @@ func (x *execution) dial(ctx context.Context, h *rollout.Host) (transport.Conn, 
 	if h.Target != nil {
 		th.Vars = h.Target.Vars
 	}
-	return tr.Dial(ctx, th)
+	c, err := tr.Dial(ctx, th)
+	if err != nil {
+		return nil, err
+	}
+	return redactedConn{Conn: c, r: x.e.o.Redactor}, nil
 }
 
 // dropIfLost forgets a host's connection that broke, so that a retry, a

@@ -171,9 +171,10 @@ func (x *execution) journalOrFail(ctx context.Context, ev store.Event) error {
 	return nil
 }
 
-// tailKeep is how much output a step keeps: the journal's tail plus slack
-// for a secret that straddles the cut.
-const tailKeep = store.MaxOutput + 4<<10
+// tailKeep is how much output a step keeps: the journal's tail. The output
+// is redacted as it streams (redactedConn), before the tail cuts it, so no
+// cut can split a secret, however long.
+const tailKeep = store.MaxOutput
 
 // lastLine returns ": <last non-empty line>" of output, or "".
 func lastLine(out string) string {

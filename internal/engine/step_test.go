@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -250,5 +251,75 @@ func TestSecretsRedactedInOutcome(t *testing.T) {
 	}
 	if strings.Contains(out.Attention[0], secret) {
 		t.Errorf("Outcome.Attention shows the secret: %q", out.Attention[0])
+	}
+}
+
+// leaks returns the first 8-byte piece of secret found in text, or "".
+func leaks(text, secret string) string {
+	for i := 0; i+8 <= len(secret); i++ {
+		if strings.Contains(text, secret[i:i+8]) {
+			return secret[i : i+8]
+		}
+	}
+	return ""
+}
+
+// TestSecretStraddlingLineCut: a failed step's last line is cut to 200
+// bytes for the run's reason; a secret the cut splits must not show its
+// first part there, nor anywhere in the journal.
+func TestSecretStraddlingLineCut(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-V4lue-0123456789-abcdefghij"
+	f := newFixtureSecrets(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - name: leak
+        run: 'head -c 190 /dev/zero | tr "\0" x; printf "%s\n" "${{ secrets.token }}"; exit 1'
+        backout: 'head -c 190 /dev/zero | tr "\0" y; printf "%s\n" "${{ secrets.token }}"; exit 1'
+`, map[string]string{"token": secret})
+	out := f.start(f.engine(func(o *engine.Options) { o.Redactor = redact.New(secret) }))
+	f.wantState(out, store.StateBackoutFailed)
+	if p := leaks(out.Run.Reason, secret); p != "" {
+		t.Errorf("run reason shows %q of the secret: %q", p, out.Run.Reason)
+	}
+	for _, a := range out.Attention {
+		if p := leaks(a, secret); p != "" {
+			t.Errorf("attention shows %q of the secret: %q", p, a)
+		}
+	}
+	for _, e := range f.events(out.Run.ID) {
+		if p := leaks(e.Output+e.Message, secret); p != "" {
+			t.Errorf("event %d (%s %s) shows %q of the secret: %q", e.Seq, e.Kind, e.Action, p, e.Message)
+		}
+	}
+}
+
+// TestLongSecretPrintedInPieces: a secret longer than the journal's tail,
+// printed slowly in pieces, leaves no piece of itself in the journal.
+func TestLongSecretPrintedInPieces(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	for i := 0; b.Len() < 10<<10; i++ {
+		fmt.Fprintf(&b, "%04x", i*7919%65536)
+	}
+	secret := b.String()
+	f := newFixtureSecrets(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - name: leak
+        env: {TOKEN: "${{ secrets.token }}"}
+        run: |
+          printf %s "$TOKEN" | head -c 3000; sleep 0.1
+          printf %s "$TOKEN" | tail -c +3001 | head -c 5000; sleep 0.1
+          printf '%s\n' "$TOKEN" | tail -c +8001
+          echo done
+`, map[string]string{"token": secret})
+	out := f.start(f.engine(func(o *engine.Options) { o.Redactor = redact.New(secret) }))
+	f.wantState(out, store.StateSucceeded)
+	fin := filter(f.events(out.Run.ID), match{kind: store.KindStep, action: store.ActionFinished, step: "leak"})
+	if len(fin) != 1 || fin[0].Output != "***\ndone\n" {
+		t.Fatalf("finished events: %+v, want output \"***\\ndone\\n\"", fin)
 	}
 }

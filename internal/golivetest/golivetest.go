@@ -39,6 +39,7 @@ type CLI struct {
 	T                           testing.TB
 	Bin, Dir, Plan, Store, User string
 	Timeout                     time.Duration // one command that should end by itself
+	ExtraEnv                    []string      // added to the environment (e.g. GOLIVE_SECRET_X=...)
 }
 
 // Env is the environment golive runs with.
@@ -50,7 +51,8 @@ func (c *CLI) Env() []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, "GOLIVE_USER="+c.User, "NO_COLOR=1")
+	env = append(env, "GOLIVE_USER="+c.User, "NO_COLOR=1")
+	return append(env, c.ExtraEnv...)
 }
 
 // Command is golive with args (plus -f and --store), not started.

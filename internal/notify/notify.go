@@ -87,8 +87,17 @@ func (n *Notifier) Send(event string, run *store.Run, attention []string) {
 	if n == nil {
 		return
 	}
+	// Every free text of a webhook body passes the redactor here, however
+	// the caller came by it.
+	redacted := make([]string, len(attention))
+	for i, a := range attention {
+		redacted[i] = n.red.String(a)
+	}
+	if attention == nil {
+		redacted = nil
+	}
 	p := Payload{Event: event, Plan: n.ro.Plan, Environment: n.ro.Env, Release: n.ro.Release, Previous: n.ro.Previous,
-		Owner: n.owner, Contacts: n.contacts, NeedsAttention: attention, Time: time.Now().UTC()}
+		Owner: n.owner, Contacts: n.contacts, NeedsAttention: redacted, Time: time.Now().UTC()}
 	if run != nil {
 		p.Run, p.State, p.Reason, p.Requester = run.ID, string(run.State), n.red.String(run.Reason), run.Requester
 	}

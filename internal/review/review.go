@@ -54,6 +54,11 @@ type Input struct {
 	Now       time.Time
 	Run       *store.Run // the run being reviewed, if it exists (for its approvals)
 	SkipLock  bool       // the run itself holds the lock
+	// Redact hides secret values (redact.Redactor.String). Every text of
+	// the report passes through it before the report is returned, so what
+	// prints, encodes or sends a report (terminal, --json, webhooks, the
+	// reason a waiting run records) never sees a secret. nil: unchanged.
+	Redact func(string) string
 }
 
 // Review checks everything and returns the report. It changes nothing.
@@ -72,8 +77,21 @@ func Review(ctx context.Context, in Input) *Report {
 	r.rehearsal(ctx, in)
 	r.monitors(ctx, in)
 	r.lock(ctx, in)
+	r.redact(in.Redact)
 	r.decide()
 	return r
+}
+
+// redact hides secrets in every text of the items; decide then derives the
+// reasons from the redacted items.
+func (r *Report) redact(fn func(string) string) {
+	if fn == nil {
+		return
+	}
+	for i := range r.Items {
+		it := &r.Items[i]
+		it.Name, it.Host, it.Detail = fn(it.Name), fn(it.Host), fn(it.Detail)
+	}
 }
 
 // monitors: each must answer now, and hold: a fleet that is already
@@ -340,6 +358,7 @@ func Pending(ctx context.Context, in Input) *Report {
 	r := &Report{Plan: in.Plan.Name, Env: in.Plan.Env, Release: in.Rollout.Release}
 	r.window(in)
 	r.approvals(ctx, in)
+	r.redact(in.Redact)
 	r.decide()
 	return r
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/plan"
+	"github.com/golive-dev/golive/internal/redact"
 	"github.com/golive-dev/golive/internal/values"
 )
 
@@ -54,6 +55,9 @@ type Artifact struct {
 	URL        string `json:"url,omitempty"`
 	SHA256     string `json:"sha256,omitempty"`
 	SHA256File string `json:"sha256_file,omitempty"`
+	// ShownURL is URL rendered with every secret as ***: what messages
+	// name (a failed download's URL may carry a token).
+	ShownURL string `json:"-"`
 }
 
 // Monitor is a fleet-wide signal with its query rendered.
@@ -168,8 +172,19 @@ func Build(in Input) (*Rollout, error) {
 	}
 	r := &Rollout{Plan: p.Name, Env: p.Env, Release: in.Release, Previous: in.Previous, AutoBack: p.Backout.IsAutomatic(), VerifyBackout: p.Backout.IsVerified()}
 	targets := p.ResolveTargets()
+	shown := base
+	if len(in.Secrets) > 0 {
+		if shown, err = baseScope(in.ForDisplay()); err != nil {
+			return nil, err
+		}
+	}
 	for _, a := range p.Release.Artifacts {
 		ra := &Artifact{Name: a.Name}
+		if a.URL != "" {
+			if ra.ShownURL, err = plan.Render(a.URL, shown); err != nil {
+				return nil, fmt.Errorf("artifact %q: %w", a.Name, err)
+			}
+		}
 		for _, f := range []struct {
 			dst *string
 			src string
@@ -477,4 +492,18 @@ func resolveVar(name string, raw map[string]string, s *plan.Scope, visiting map[
 	}
 	s.Vars[name] = v
 	return v, nil
+}
+
+// ForDisplay returns in with every secret's value replaced by
+// redact.Mask. The rollout built from it is the one golive shows (plan,
+// plan --json): secrets are hidden as values, before any rendering,
+// quoting or JSON encoding could change how they look. Only the rollout
+// built from the real values is ever executed.
+func (in Input) ForDisplay() Input {
+	masked := make(map[string]string, len(in.Secrets))
+	for k := range in.Secrets {
+		masked[k] = redact.Mask
+	}
+	in.Secrets = masked
+	return in
 }

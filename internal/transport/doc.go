@@ -4,7 +4,10 @@
 //
 // The contract every implementation keeps:
 //
-//   - A script runs with `sh -c`. A non-zero exit status is not a Go error:
+//   - A script runs as if by `sh -c`, but the script and Command.Env are
+//     handed to `/bin/sh -s` on its standard input ([Command.Payload]),
+//     never as arguments, so no process list on the controller or the
+//     target shows them. The script's standard input is /dev/null. A non-zero exit status is not a Go error:
 //     [Result.ExitCode] carries it and the error is nil. An error means the
 //     script could not be run at all, or it was interrupted.
 //   - When the context passed to [Conn.Run] is done, the whole process group

@@ -39,7 +39,8 @@ type Host struct {
 	ReadOnly bool
 }
 
-// Command is a script to run on a target with `sh -c Script`.
+// Command is a script to run on a target, as `sh -c Script` would, but
+// passed on the shell's standard input ([Command.Payload]).
 type Command struct {
 	Script string
 	// Env is added to the environment the script inherits. Names must be

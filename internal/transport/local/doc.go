@@ -1,8 +1,11 @@
 // Package local is the transport for targets on the controller itself: a
 // "host" is a working directory (Host.Dir) on this machine.
 //
-// Scripts run as `/bin/sh -c SCRIPT` in their own process group, with the
-// controller's environment plus Command.Env. When Run's context is done the
+// Scripts run in their own process group, with the controller's
+// environment (without GOLIVE_SECRET_*) plus Command.Env. The script and
+// Command.Env are written to the standard input of `sh -s`
+// ([transport.Command.Payload]), never passed as arguments, so `ps` shows no
+// secret; the script's own standard input is /dev/null. When Run's context is done the
 // group gets SIGTERM, then SIGKILL once [Transport.Grace] has passed (Run
 // returns early when every process of the group has exited). After the shell
 // has exited, Run waits at most [Transport.WaitDelay] for processes it left

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -32,12 +31,13 @@ func (c *conn) Run(ctx context.Context, cmd transport.Command) (transport.Result
 		return fail(err)
 	}
 	stdout, stderr := transport.Outputs(cmd.Stdout, cmd.Stderr)
-	ec := command(cmd.Script)
+	ec := command()
+	ec.Stdin = strings.NewReader(cmd.Payload())
 	ec.Dir = c.resolve(cmd.Dir)
 	if fi, err := os.Stat(ec.Dir); err != nil || !fi.IsDir() {
 		return fail(fmt.Errorf("working directory %s does not exist", ec.Dir))
 	}
-	ec.Env = environ(cmd.Env)
+	ec.Env = environ()
 	ec.Stdout, ec.Stderr = stdout.Writer(), stderr.Writer()
 	ec.WaitDelay = c.waitDelay
 
@@ -116,10 +116,10 @@ func exitCode(exit *exec.ExitError) int {
 	return exit.ExitCode()
 }
 
-// environ is the controller's environment with extra added, in name order
-// so the result does not depend on map iteration; exec keeps the last
-// value of a duplicated name.
-func environ(extra map[string]string) []string {
+// environ is the controller's environment without its secrets. The
+// command's own Env is exported by transport.Runner from the payload, so
+// it is in no process's initial environment but the script's children.
+func environ() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		// Secrets reach a script only where the plan puts them
@@ -127,14 +127,6 @@ func environ(extra map[string]string) []string {
 		if !strings.HasPrefix(kv, "GOLIVE_SECRET_") {
 			env = append(env, kv)
 		}
-	}
-	names := make([]string, 0, len(extra))
-	for name := range extra {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		env = append(env, name+"="+extra[name])
 	}
 	return env
 }

@@ -12,13 +12,21 @@ import (
 // changing a target that the journal says was interrupted, and neither may
 // anything it started. Normal cancellation does not involve the guard:
 // the transport signals the group itself.
+//
+// The script and its environment reach the shell that runs them on the
+// guard's standard input (`sh -s` reads the payload, see
+// transport.Command.Payload), never as arguments: `ps` shows only this
+// fixed text.
 const guard = `trap 'trap "" HUP TERM; kill -TERM 0 2>/dev/null; sleep 5; kill -KILL 0 2>/dev/null' HUP
-/bin/sh -c "$1" &
+exec 3<&0 0</dev/null
+/bin/sh -s <&3 3<&- &
+exec 3<&-
 wait $!`
 
-// command returns the command that runs script in its own process group.
-func command(script string) *exec.Cmd {
-	c := exec.Command("/bin/sh", "-c", guard, "golive-step", script)
+// command returns the command that runs the payload's script in its own
+// process group; the caller gives it the payload as standard input.
+func command() *exec.Cmd {
+	c := exec.Command("/bin/sh", "-c", guard, "golive-step")
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGHUP}
 	return c
 }

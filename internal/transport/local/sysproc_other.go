@@ -7,9 +7,10 @@ import (
 	"syscall"
 )
 
-// command returns the command that runs script in its own process group.
-func command(script string) *exec.Cmd {
-	c := exec.Command("/bin/sh", "-c", script)
+// command returns the command that runs the payload's script (given as
+// standard input) in its own process group.
+func command() *exec.Cmd {
+	c := exec.Command("/bin/sh", "-s")
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return c
 }

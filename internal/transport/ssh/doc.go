@@ -21,9 +21,11 @@
 //
 // # Commands
 //
-// A script runs as `/bin/sh -c SCRIPT` in Command.Dir (relative to
-// Host.Dir), with Command.Env exported by the wrapper (sshd's AcceptEnv is
-// not needed). The login shell of the remote user only has to understand
+// A script runs in Command.Dir (relative to Host.Dir), with Command.Env
+// exported (sshd's AcceptEnv is not needed). The command line the server
+// executes is a fixed wrapper; the script and Command.Env follow on the
+// session's standard input, read by `/bin/sh -s` ([transport.Command.Payload]),
+// so the target's process list never shows them. The login shell of the remote user only has to understand
 // `exec /bin/sh -c '...'` with POSIX single quotes (sh, bash, dash, ksh and
 // zsh do; csh and fish are not supported).
 //
@@ -34,7 +36,7 @@
 // so the process id, and with it the exit status, stays the same. The
 // wrapper then reports "pid pgid" on the first line of its standard error
 // (tagged with a random nonce and removed from the output) and replaces
-// itself with the script's shell. When Run's context is done, a second
+// itself with the script's shell (`/bin/sh -s`, same pid). When Run's context is done, a second
 // session sends SIGTERM to the group, polls until the group has exited or
 // [Transport.Grace] has passed, and then sends SIGKILL; Run returns
 // ExitCode -1 and an error made by [transport.ContextError], as the local

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
+	"io"
 	"strings"
 	"time"
 
@@ -44,10 +44,16 @@ func (c *conn) run(ctx context.Context, cmd transport.Command) (transport.Result
 	}
 	merge := stdout != nil && stdout == stderr
 	start := time.Now()
-	s, err := c.start(wrap(tag, dir, cmd.Env, cmd.Script, merge), stdout.Writer(), stderr.Writer(), tag)
+	s, err := c.startSession(wrap(tag, dir, merge), stdout.Writer(), stderr.Writer(), tag, true)
 	if err != nil {
 		return res, err
 	}
+	// The script and its environment go on the session's standard input,
+	// never into the command line that ps shows on the target.
+	go func() {
+		io.WriteString(s.ch, cmd.Payload())
+		s.ch.CloseWrite()
+	}()
 	select {
 	case <-s.exited:
 	case <-ctx.Done():
@@ -101,8 +107,21 @@ func (c *conn) interrupt(s *session) {
 // usually made it one already; otherwise setsid(1), which does not fork
 // for a process that is not a group leader, so the pid stays), then
 // evaluates the inner script: enter dir, report "TAG PID PGID" on stderr,
-// export env, and replace itself with `/bin/sh -c script`.
-func wrap(tag, dir string, env map[string]string, script string, merge bool) string {
+// and replace itself with `/bin/sh -s`, which reads the script and its
+// environment from the session's standard input (transport.Command.Payload). Nothing of the command
+// but this fixed text is in any process's arguments.
+func wrap(tag, dir string, merge bool) string {
+	return wrapLines(tag, dir, merge, "exec /bin/sh -s\n")
+}
+
+// wrapExec is wrap ending in `exec /bin/sh -c script`; script is visible
+// in the target's process list, so it must hold nothing secret (uploads
+// use it: their script names only paths, hashes and modes).
+func wrapExec(tag, dir string, merge bool, script string) string {
+	return wrapLines(tag, dir, merge, fmt.Sprintf("exec /bin/sh -c %s sh\n", quote(script)))
+}
+
+func wrapLines(tag, dir string, merge bool, last string) string {
 	const pgid = `pg=; read -r _ _ _ _ pg _ 2>/dev/null </proc/$$/stat || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ')` + "\n"
 	var w strings.Builder
 	w.WriteString(pgid)
@@ -113,23 +132,13 @@ func wrap(tag, dir string, env map[string]string, script string, merge bool) str
 	if merge {
 		w.WriteString("exec 2>&1\n")
 	}
-	names := make([]string, 0, len(env))
-	for name := range env {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		fmt.Fprintf(&w, "export %s=%s\n", name, quote(env[name]))
-	}
-	fmt.Fprintf(&w, "exec /bin/sh -c %s\n", quote(script))
+	w.WriteString(last)
 	outer := pgid + `if [ "$pg" != "$$" ] && command -v setsid >/dev/null 2>&1; then exec setsid /bin/sh -c 'eval "$1"' golive "$1"; fi` + "\n" + `eval "$1"`
 	return "exec /bin/sh -c " + quote(outer) + " golive " + quote(w.String())
 }
 
 // quote makes s one word for a POSIX shell, with single quotes.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func quote(s string) string { return transport.Quote(s) }
 
 func nonce() string {
 	b := make([]byte, 8)

@@ -55,6 +55,7 @@ var commandTests = []test{
 	{name: "Output", fn: testOutput},
 	{name: "OutputWriterFails", fn: testOutputWriterFails},
 	{name: "StreamsOutput", fn: testStreamsOutput},
+	{name: "ArgumentsHoldNoScript", fn: testArgumentsHoldNoScript},
 	{name: "Closed", fn: testClosed},
 }
 
