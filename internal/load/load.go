@@ -27,6 +27,10 @@ type Options struct {
 	// environment it declares (golive validate). Otherwise a plan with
 	// environments needs Env.
 	AllEnvs bool
+	// Given, when set, is what this shell gives a run (its environment,
+	// the secrets set): a secrets.X or env.X the plan reads and Given
+	// lacks is reported (golive validate), a warning unless Given.Strict.
+	Given *plan.Given
 }
 
 // Result is a loaded plan with its problems. Plan is nil when the file
@@ -102,6 +106,9 @@ func loadEnv(doc *plan.Document, env string, opts Options) (*Result, error) {
 	}
 	diags = append(diags, readInventories(p)...)
 	diags = append(diags, plan.Validate(p)...)
+	if opts.Given != nil {
+		diags = append(diags, plan.CheckGiven(p, *opts.Given)...)
+	}
 	return &Result{Plan: p, Diags: diags.Sorted()}, nil
 }
 

@@ -26,6 +26,7 @@ type decoder struct {
 	diags  Diags
 	visits int
 	over   bool
+	src    *source // the file's text, to point into strings; nil: at the string
 }
 
 func posOf(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }

@@ -162,22 +162,26 @@ func VarRefs(s string) []string {
 // HasExpr reports whether s contains a ${{ }} expression.
 func HasExpr(s string) bool { return strings.Contains(s, "${{") }
 
-// CheckNames reports the first unknown name an expression uses. vars lists
+// CheckNames reports the unknown names an expression uses. vars lists
 // the plan's vars; withResult allows `result` (monitor conditions).
+// A | is refused with the functions to call instead: expressions have no
+// filters.
 func CheckNames(code string, vars map[string]bool, withResult bool) error {
+	if err := pipeError(code); err != nil {
+		return err
+	}
 	tree, err := parser.Parse(code)
 	if err != nil {
 		return fmt.Errorf("invalid expression %q: %s", code, firstLine(err.Error()))
 	}
-	var problem error
+	var problems []string
 	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
-		if problem != nil {
-			return
+		if err := checkNode(n, vars, withResult); err != nil && !contains(problems, err.Error()) {
+			problems = append(problems, err.Error())
 		}
-		problem = checkNode(n, vars, withResult)
 	}))
-	if problem != nil {
-		return problem
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
 	}
 	if _, err := expr.Compile(code, append([]expr.Option{expr.Env(template(withResult))}, exprOptions...)...); err != nil {
 		return fmt.Errorf("invalid expression %q: %s", code, firstLine(err.Error()))
@@ -254,18 +258,11 @@ func firstLine(s string) string {
 	return s
 }
 
-// CheckTemplate checks every expression in s.
+// CheckTemplate checks every expression in s and returns the first
+// problem (templateProblems has them all).
 func CheckTemplate(s string, vars map[string]bool) error {
-	segs, err := splitTemplate(s)
-	if err != nil {
-		return err
-	}
-	for _, seg := range segs {
-		if seg.isCode {
-			if err := CheckNames(seg.text, vars, false); err != nil {
-				return err
-			}
-		}
+	if ps := templateProblems(s, vars); len(ps) > 0 {
+		return ps[0].err
 	}
 	return nil
 }

@@ -87,6 +87,9 @@ type Plan struct {
 	File string `yaml:"-"`
 	// Env is the environment applied, if any.
 	Env string `yaml:"-"`
+
+	exprs   []exprSite  // every expression written, where (exprcheck.go)
+	aliases map[Pos]Pos // an alias's position -> its anchored node's
 }
 
 // Vars is the plan's named values in file order.

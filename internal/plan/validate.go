@@ -49,6 +49,7 @@ func Validate(p *Plan) Diags {
 	}
 	v.notify()
 	v.scripts()
+	v.hostValues()
 	return v.diags
 }
 
