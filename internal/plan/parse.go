@@ -48,7 +48,7 @@ func ReadDocument(file string, data []byte) (*Document, Diags) {
 	if err := decodeSafely(dec, &doc); errors.Is(err, io.EOF) {
 		return fail(Pos{1, 1}, "the file is empty: a plan starts with \"golive: 1\"")
 	} else if err != nil {
-		p, msg := yamlErrorPos(err)
+		p, msg := yamlError(data, err)
 		return fail(p, "%s", msg)
 	}
 	var extra yaml.Node
