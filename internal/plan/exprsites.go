@@ -207,11 +207,11 @@ func (p *Plan) sitesAt(pos Pos) []exprSite {
 	if to, ok := p.aliases[pos]; ok {
 		pos = to
 	}
-	var out []exprSite
-	for _, s := range p.exprs {
-		if s.node == pos {
-			out = append(out, s)
+	if p.exprAt == nil {
+		p.exprAt = map[Pos][]exprSite{}
+		for _, s := range p.exprs {
+			p.exprAt[s.node] = append(p.exprAt[s.node], s)
 		}
 	}
-	return out
+	return p.exprAt[pos]
 }

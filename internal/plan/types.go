@@ -88,8 +88,9 @@ type Plan struct {
 	// Env is the environment applied, if any.
 	Env string `yaml:"-"`
 
-	exprs   []exprSite  // every expression written, where (exprcheck.go)
-	aliases map[Pos]Pos // an alias's position -> its anchored node's
+	exprs   []exprSite         // every expression written, where (exprcheck.go)
+	exprAt  map[Pos][]exprSite // exprs by the position of their scalar, built on use
+	aliases map[Pos]Pos        // an alias's position -> its anchored node's
 }
 
 // Vars is the plan's named values in file order.
