@@ -81,51 +81,63 @@ func findTab(lines [][]byte, line int, msg string) (Pos, bool) {
 }
 
 // maxRefineBytes bounds the text re-parsed to find the breaking line.
-const maxRefineBytes = 64 << 20
+const maxRefineBytes = 8 << 20
 
 // firstBreakingLine returns the first line n (from the reported one) such
 // that the file's first n lines fail to parse with the same message:
-// that line is what breaks the file. A binary search: once the file's
-// first n lines fail that way, so do its first n+1.
+// that line is what breaks the file. Once the first n lines fail that
+// way, so do the first n+1: an exponential search from the reported line
+// (the line is usually close), then a binary one. It gives up, keeping
+// the reported line, past maxRefineBytes of re-parsing.
 func firstBreakingLine(data []byte, lines [][]byte, reported int, msg string) int {
-	fails := func(n int) bool {
-		end := 0
-		for _, l := range lines[:n] {
-			end += len(l) + 1
+	ends := make([]int, len(lines)+1) // ends[n]: the end of the first n lines
+	for i, l := range lines {
+		ends[i+1] = min(ends[i]+len(l)+1, len(data))
+	}
+	spent := 0
+	fails := func(n int) (bool, bool) {
+		if spent += ends[n]; spent > maxRefineBytes {
+			return false, false
 		}
-		end = min(end, len(data))
 		var doc yaml.Node
-		err := decodeSafely(yaml.NewDecoder(bytes.NewReader(data[:end])), &doc)
+		err := decodeSafely(yaml.NewDecoder(bytes.NewReader(data[:ends[n]])), &doc)
 		if err == nil {
-			return false
+			return false, true
 		}
 		_, m := yamlErrorPos(err)
-		return m == msg
+		return m == msg, true
 	}
-	lo, hi := reported, len(lines)
-	if int64(len(data))*int64(bitsLen(hi-lo)+2) > maxRefineBytes || !fails(hi) {
-		return reported // too big to re-read, or not an error of the first document
+	lo, hi := reported, 0 // fails(hi) holds; fails(lo) does not (once lo > reported)
+	if f, ok := fails(lo); !ok || f {
+		return reported
 	}
-	if fails(lo) {
-		return lo
+	for step := 1; hi == 0; step *= 2 {
+		n := min(lo+step, len(lines))
+		f, ok := fails(n)
+		switch {
+		case !ok:
+			return reported
+		case f:
+			hi = n
+		case n == len(lines):
+			return reported // not an error of the first document
+		default:
+			lo = n
+		}
 	}
 	for hi-lo > 1 {
 		mid := (lo + hi) / 2
-		if fails(mid) {
+		f, ok := fails(mid)
+		if !ok {
+			return reported
+		}
+		if f {
 			hi = mid
 		} else {
 			lo = mid
 		}
 	}
 	return hi
-}
-
-func bitsLen(n int) int {
-	b := 0
-	for ; n > 0; n >>= 1 {
-		b++
-	}
-	return b
 }
 
 var keyLineRe = regexp.MustCompile(`^( *)((?:- +)*)([A-Za-z_][A-Za-z0-9_-]*):(?:\s|$)`)
