@@ -23,13 +23,13 @@ import (
 func yamlError(data []byte, err error) (Pos, string) {
 	p, msg := yamlErrorPos(err)
 	lines := splitLines(data)
-	if tab, ok := findTab(lines, p.Line, msg); ok {
-		return tab, fmt.Sprintf("tab character at %d:%d: YAML indentation must use spaces", tab.Line, tab.Col)
-	}
 	if p.Line < 1 || p.Line > len(lines) {
 		return p, msg
 	}
 	n := firstBreakingLine(data, lines, p.Line, msg)
+	if tab, ok := findTab(lines, n, msg); ok {
+		return tab, fmt.Sprintf("tab character at %d:%d: YAML indentation must use spaces", tab.Line, tab.Col)
+	}
 	line := lines[n-1]
 	indent := len(line) - len(bytes.TrimLeft(line, " "))
 	at := Pos{Line: n, Col: indent + 1}
@@ -48,7 +48,7 @@ func splitLines(data []byte) [][]byte {
 }
 
 // findTab finds a tab in the indentation of a line, when the error is one
-// a tab causes: on the reported line, or else the nearest line before it.
+// a tab causes: on the breaking line, or else the nearest line before it.
 func findTab(lines [][]byte, line int, msg string) (Pos, bool) {
 	if !strings.Contains(msg, "tab") && !strings.Contains(msg, "cannot start any token") {
 		return Pos{}, false
