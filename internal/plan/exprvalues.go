@@ -16,7 +16,9 @@ func (v *validator) hostValues() {
 	p := v.p
 	all := v.targets
 	for _, x := range p.Vars {
-		v.noHost(x.Pos, fmt.Sprintf("var %q", x.Name))
+		if !x.Overridden {
+			v.noHost(x.Pos, fmt.Sprintf("var %q", x.Name))
+		}
 	}
 	for _, a := range p.Release.Artifacts {
 		for _, k := range []string{"path", "url", "sha256", "sha256_file"} {
@@ -202,8 +204,14 @@ func CheckGiven(p *Plan, g Given) Diags {
 	add := func(pos Pos, format string, args ...any) {
 		out = append(out, Diag{File: p.File, Pos: pos, Msg: fmt.Sprintf(format, args...), Warning: !g.Strict})
 	}
+	overridden := map[Pos]bool{} // a var set at run time is a value, never rendered
+	for _, x := range p.Vars {
+		if x.Overridden {
+			overridden[x.Pos] = true
+		}
+	}
 	for _, s := range p.exprs {
-		if !renderedKeys[s.top] {
+		if !renderedKeys[s.top] || overridden[s.node] {
 			continue
 		}
 		for _, r := range valueRefs(s.code) {
