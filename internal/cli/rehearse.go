@@ -61,8 +61,8 @@ func (e *env) rehearse(ctx context.Context, f *runFlags, args []string) error {
 	var run store.Run
 	out, err := eng.Start(ctx, engineRequest(pr, f, actor, func(r store.Run) {
 		run = r
-		recordOverrides(ctx, pr.st, r.ID, f.set)
-		fmt.Fprintf(w, "golive: rehearsal %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), actor)
+		recordOverrides(ctx, pr.st, r.ID, f.set, pr.secrets)
+		fmt.Fprintf(w, "golive: rehearsal %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), r.RequesterIdentity())
 		prog.setRun(r.ID)
 	}))
 	if err != nil || out.Run.State != store.StateSucceeded {

@@ -71,7 +71,9 @@ type prepared struct {
 	ro        *rollout.Rollout
 	st        store.Store
 	red       *redact.Redactor
-	hash      string
+	hash      string // planHash of the plan, --set and sums
+	sums      store.ArtifactSums
+	secrets   map[string]string
 	artifacts map[string]artifact.File
 	artErr    error
 	window    *window.Window
@@ -102,7 +104,7 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		st.Close()
 		return nil, err
 	}
-	pr.red = red
+	pr.red, pr.secrets = red, secrets
 	pr.ro, err = rollout.Build(rollout.Input{Plan: p, Release: release, Previous: previous, RunID: runID, Env: e.environMap(), Secrets: secrets})
 	if err != nil {
 		st.Close()
@@ -112,12 +114,13 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		st.Close()
 		return nil, withCode(ExitUsage, "%s", err)
 	}
-	if pr.hash, err = planHash(p.File, f.set); err != nil {
+	pr.notify = notify.New(pr.ro, st, red, p.Owner, p.Contacts)
+	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
+	pr.sums = review.Sums(pr.artifacts)
+	if pr.hash, err = planHash(p.File, f.set, pr.sums); err != nil {
 		st.Close()
 		return nil, err
 	}
-	pr.notify = notify.New(pr.ro, st, red, p.Owner, p.Contacts)
-	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
 	return pr, nil
 }
 
@@ -168,8 +171,8 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 		return withCode(ExitNoGo, "no-go: nothing was changed")
 	}
 	req := engineRequest(pr, f, actor, func(r store.Run) {
-		recordOverrides(ctx, pr.st, r.ID, f.set)
-		fmt.Fprintf(w, "golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), actor)
+		recordOverrides(ctx, pr.st, r.ID, f.set, pr.secrets)
+		fmt.Fprintf(w, "golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), r.RequesterIdentity())
 		prog.setRun(r.ID)
 	})
 	req.LockWait = lockWait
@@ -197,7 +200,7 @@ func waitsForApprovals(rep *review.Report) bool {
 }
 
 func engineRequest(pr *prepared, f *runFlags, actor string, created func(store.Run)) engine.Request {
-	return engine.Request{Rollout: pr.ro, Requester: actor, Ticket: f.ticket, PlanHash: pr.hash, Created: created}
+	return engine.Request{Rollout: pr.ro, Requester: actor, Ticket: f.ticket, PlanHash: pr.hash, Artifacts: pr.sums, Created: created}
 }
 
 // reviewRun reviews the release of pr (for run, when it exists). A run's

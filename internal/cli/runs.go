@@ -41,8 +41,11 @@ func (e *env) prepareFor(ctx context.Context, f *runFlags, r store.Run) (*prepar
 	if len(f.set) == 0 {
 		if file, err := f.planFile(nil); err == nil {
 			if st, err := e.openStore(ctx, f.store, file); err == nil {
-				f.set = runOverrides(ctx, st, r.ID) // the run's own --set
+				f.set, err = e.runOverrides(ctx, st, r.ID, &f.planFlags) // the run's own --set
 				st.Close()
+				if err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -54,11 +57,37 @@ func (e *env) prepareFor(ctx context.Context, f *runFlags, r store.Run) (*prepar
 		pr.st.Close()
 		return nil, withCode(ExitUsage, "run %s is of plan %q, not %q: give its plan with -f", r.ID, r.Plan, pr.plan.Name)
 	}
-	if pr.hash != r.PlanHash {
+	// The plan and overrides are compared with the artifacts the run was
+	// created with: backing out does not need the same bytes, going on
+	// does (checkArtifacts).
+	hash, err := planHash(pr.plan.File, f.set, r.Artifacts)
+	if err != nil {
 		pr.st.Close()
-		return nil, withCode(ExitNoGo, "no-go: the plan or its --set overrides changed since run %s started (hash %.12s, now %.12s): restore what it ran with", r.ID, r.PlanHash, pr.hash)
+		return nil, err
 	}
+	if hash != r.PlanHash {
+		pr.st.Close()
+		return nil, withCode(ExitNoGo, "no-go: the plan or its --set overrides changed since run %s started (hash %.12s, now %.12s): restore what it ran with", r.ID, r.PlanHash, hash)
+	}
+	pr.hash = hash
 	return pr, nil
+}
+
+// checkArtifacts refuses to go on with a run whose artifacts are not the
+// bytes it was created, reviewed and approved with: the approvals were
+// given for those bytes.
+func checkArtifacts(pr *prepared, r store.Run) error {
+	if !r.Artifacts.Bound() {
+		return nil // recorded by an older golive
+	}
+	diff := r.Artifacts.Diff(pr.sums)
+	if diff == "" {
+		return nil
+	}
+	if pr.artErr != nil {
+		diff += " (" + pr.red.String(pr.artErr.Error()) + ")"
+	}
+	return withCode(ExitNoGo, "no-go: the artifacts changed since run %s was created: %s. Its approvals were given for the bytes it was created with and do not count for these; nothing was changed. Put those artifacts back, or start a new run for the new ones", r.ID, diff)
 }
 
 func newResume(e *env) *cobra.Command {
@@ -89,6 +118,11 @@ accepted as it is instead of backed out.`,
 			prog := e.progress(pr, w)
 			prog.setRun(r.ID)
 			eng := e.newEngine(pr, &f, prog)
+			if !accept {
+				if err := checkArtifacts(pr, r); err != nil {
+					return err
+				}
+			}
 			var out *engine.Outcome
 			switch {
 			case accept:
