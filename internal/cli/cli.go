@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/termsafe"
 )
 
 // Version is golive's version, set at build time with
@@ -36,6 +37,14 @@ type env struct {
 
 // Main runs golive with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdio Stdio) int {
+	// Everything golive prints for a person or a program goes through
+	// these: control characters in step output, names, reasons and claimed
+	// identities are escaped, so nothing can rewrite the operator's screen.
+	// (JSON stays JSON; see termsafe.)
+	out, errw := termsafe.NewWriter(stdio.Out), termsafe.NewWriter(stdio.Err)
+	defer errw.Flush()
+	defer out.Flush()
+	stdio.Out, stdio.Err = out, errw
 	e := &env{ctx: ctx, stdio: stdio, environ: os.Environ(), getenv: os.Getenv}
 	root := newRoot(e)
 	root.SetArgs(args)

@@ -13,7 +13,6 @@ import (
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/store"
-	"github.com/golive-dev/golive/internal/ui"
 )
 
 func newReview(e *env) *cobra.Command {
@@ -43,7 +42,7 @@ item, then GO or NO-GO and the reasons. Exit 0 for go, 3 for no-go.`,
 					return err
 				}
 			} else {
-				ui.RenderReview(e.stdio.Out, rep, ui.Style{Colour: e.colour(e.stdio.Out)})
+				e.renderReview(e.stdio.Out, rep)
 			}
 			if !rep.Go {
 				return silent(ExitNoGo)

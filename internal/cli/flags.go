@@ -12,6 +12,7 @@ import (
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/redact"
 	"github.com/golive-dev/golive/internal/secrets"
+	"github.com/golive-dev/golive/internal/termsafe"
 )
 
 // planFlags are the flags of commands that read a plan.
@@ -116,7 +117,7 @@ func (e *env) environMap() map[string]string {
 // colour reports whether output to w may use colour: a terminal, and
 // NO_COLOR unset.
 func (e *env) colour(w any) bool {
-	f, ok := w.(*os.File)
+	f, ok := termsafe.Unwrap(w).(*os.File)
 	return ok && term.IsTerminal(int(f.Fd())) && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
 }
 

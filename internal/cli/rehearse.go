@@ -10,7 +10,6 @@ import (
 	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
-	"github.com/golive-dev/golive/internal/ui"
 )
 
 func newRehearse(e *env) *cobra.Command {
@@ -53,7 +52,7 @@ func (e *env) rehearse(ctx context.Context, f *runFlags, args []string) error {
 	defer prog.Close()
 	eng := e.newEngine(pr, f, prog)
 	rep := e.reviewRun(ctx, pr, eng, f, nil, true)
-	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
+	e.renderReview(w, rep)
 	if !rep.Go {
 		return withCode(ExitNoGo, "no-go: a rehearsal needs a go now; nothing was changed")
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/termsafe"
 	"github.com/golive-dev/golive/internal/transport"
 	"github.com/golive-dev/golive/internal/transport/local"
 	sshtr "github.com/golive-dev/golive/internal/transport/ssh"
@@ -157,7 +158,7 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 	eng := e.newEngine(pr, f, prog)
 	actor := e.actor(f.as)
 	rep := e.reviewRun(ctx, pr, eng, f, nil, true)
-	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
+	e.renderReview(w, rep)
 	if rep.Go {
 		pr.notify.Send("go", nil, nil)
 	} else {
@@ -409,12 +410,18 @@ func (e *env) progress(pr *prepared, w io.Writer) *progressSink {
 
 func (s *progressSink) setRun(id string) {
 	o := ui.ProgressOptions{TTY: s.tty, Style: ui.Style{Colour: s.tty}}
-	if f, ok := s.w.(*os.File); ok && s.tty {
+	w, ro := s.w, s.ro
+	if f, ok := termsafe.Unwrap(s.w).(*os.File); ok && s.tty {
 		if w, h, err := term.GetSize(int(f.Fd())); err == nil {
 			o.Width, o.Height = w, h
 		}
 	}
-	s.p = ui.NewProgress(s.w, s.ro, id, o)
+	if s.tty {
+		// The live view moves the cursor: it writes raw, with the names it
+		// shows cleaned here and step output cleaned by the view itself.
+		w, ro = termsafe.Raw(s.w), termsafe.Clean(s.ro)
+	}
+	s.p = ui.NewProgress(w, ro, id, o)
 }
 
 func (s *progressSink) Observe(ev store.Event) {
@@ -436,6 +443,16 @@ func (e *env) human(f *runFlags) io.Writer {
 		return e.stdio.Err
 	}
 	return e.stdio.Out
+}
+
+// renderReview prints a go/no-go report: through the escaping writer, or,
+// on a colour terminal, raw (for the colours) with every value cleaned.
+func (e *env) renderReview(w io.Writer, rep *review.Report) {
+	if e.colour(w) {
+		ui.RenderReview(termsafe.Raw(w), termsafe.Clean(rep), ui.Style{Colour: true})
+		return
+	}
+	ui.RenderReview(w, rep, ui.Style{})
 }
 
 func (e *env) printJSON(v any) error {

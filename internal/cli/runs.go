@@ -11,7 +11,6 @@ import (
 
 	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/store"
-	"github.com/golive-dev/golive/internal/ui"
 )
 
 // onRun opens the store and finds the run a command acts on.
@@ -154,7 +153,7 @@ accepted as it is instead of backed out.`,
 func (e *env) resumeWaiting(ctx context.Context, pr *prepared, eng *engine.Engine, f *runFlags, r store.Run) error {
 	w := e.human(f)
 	rep := e.reviewRun(ctx, pr, eng, f, &r, true)
-	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
+	e.renderReview(w, rep)
 	switch {
 	case rep.Go:
 		prog := e.progress(pr, w)

@@ -33,6 +33,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("NO_COLOR", "1")
 			e.Setenv("GOLIVE_USER", "tester")
+			e.Setenv("GOLIVE_TEST_OS_USER", "tester") // the OS user golive records; scripts may change it
 			return nil
 		},
 	})
