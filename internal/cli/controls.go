@@ -147,7 +147,7 @@ func (e *env) decide(ctx context.Context, st store.Store, r store.Run, f *runFla
 	t := approval.Count(rules, subj, append(existing, a))
 	done := map[store.Decision]string{store.DecisionApprove: "approved", store.DecisionReject: "rejected"}[d]
 	fmt.Fprintf(e.stdio.Out, "golive: %s %s by %s: %s\n", gateLabel(gate, r.ID), done, id, t.Summary())
-	if d == store.DecisionApprove && r.Artifacts.Bound() {
+	if d == store.DecisionApprove && len(r.Artifacts.Map()) > 0 {
 		fmt.Fprintf(e.stdio.Out, "  for the artifacts run %s was created with: %s\n", r.ID, sumsLine(r.Artifacts))
 	}
 	for _, ig := range t.Ignored {

@@ -260,7 +260,7 @@ func (rep *releaseReport) markdown(w io.Writer) {
 
 func quoteComment(c any) string {
 	if s := fmt.Sprint(c); s != "" {
-		return fmt.Sprintf("(%q)", s)
+		return `("` + s + `")`
 	}
 	return ""
 }

@@ -199,7 +199,7 @@ backed out), 4 when hosts still need attention.`,
 			defer pr.st.Close()
 			prog := e.progress(pr, e.human(&f))
 			prog.setRun(r.ID)
-			out, err := e.newEngine(pr, &f, prog).Backout(ctx, r, pr.ro, "requested by "+e.actor(f.as))
+			out, err := e.newEngine(pr, &f, prog).Backout(ctx, r, pr.ro, "requested by "+store.CLIIdentity(e.actor(f.as)).String())
 			prog.Close()
 			return e.finish(ctx, pr, &f, out, err)
 		},
@@ -248,7 +248,7 @@ command. --force --reason TEXT clears a stuck run without touching any target.`,
 
 func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlags, actor, reason string, noBackout bool) error {
 	w := e.stdio.Out
-	why := "aborted by " + actor
+	why := "aborted by " + store.CLIIdentity(actor).String()
 	if reason != "" {
 		why += ": " + reason
 	}
@@ -280,7 +280,7 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 		return err
 	}
 	if noBackout {
-		r2, err := st.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateFailed, "aborted by "+actor+" (no backout); its controller was gone")
+		r2, err := st.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateFailed, why+" (no backout); its controller was gone")
 		if err != nil {
 			return err
 		}
@@ -354,7 +354,7 @@ func (e *env) forceAbort(ctx context.Context, st store.Store, r store.Run, actor
 	}
 	from := []store.State{store.StatePending, store.StateWaiting, store.StateRunning, store.StatePaused, store.StateVerifying,
 		store.StateFailed, store.StateBackingOut, store.StateBackoutFailed}
-	r2, err := st.UpdateRunState(ctx, r.ID, from, store.StateAborted, fmt.Sprintf("force-aborted by %s: %s (targets were not touched by this)", actor, reason))
+	r2, err := st.UpdateRunState(ctx, r.ID, from, store.StateAborted, fmt.Sprintf("force-aborted by %s: %s (targets were not touched by this)", store.CLIIdentity(actor), reason))
 	switch {
 	case errors.Is(err, store.ErrStateConflict) && r.State == store.StateAborted:
 		r2 = r // already aborted: still release a lock it may hold
