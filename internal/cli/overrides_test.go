@@ -54,7 +54,7 @@ func TestMarkdownEscapesValues(t *testing.T) {
 		Hosts:     map[string]string{hostile: "failed"},
 		Failures:  []string{hostile}, NeedsAttention: []string{hostile}, Checks: []string{hostile},
 		Monitors: map[string][2]int{hostile: {1, 2}}, Notifications: []string{hostile},
-		outputs:  map[int]string{0: "```\n# Forged in output\n`````\n"},
+		outputs: map[int]string{0: "```\n# Forged in output\n`````\n"},
 	}
 	var b bytes.Buffer
 	rep.markdown(&b)
