@@ -55,11 +55,19 @@ func safe(s string) bool {
 
 func hasRuneToEscape(s string) bool {
 	for _, r := range s {
-		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || escapedRune(r) {
+		if Escaped(r) {
 			return true
 		}
 	}
 	return false
+}
+
+// Escaped reports whether r is a character String escapes: a control
+// character other than \n and \t, DEL, a C1 control, a bidirectional
+// formatting character or a line/paragraph separator. Printers that drop
+// such characters instead (the live view) use it too.
+func Escaped(r rune) bool {
+	return (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || escapedRune(r)
 }
 
 // escapedRune: C1 controls, bidirectional formatting, line/paragraph
