@@ -305,12 +305,12 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 	switch {
 	case errors.As(err, &locked):
 		l := locked.Lock
-		state := ""
+		state, by := "", l.Requester
 		if r, gerr := pr.st.GetRun(ctx, l.RunID); gerr == nil {
-			state = fmt.Sprintf(" (%s)", r.State)
+			state, by = fmt.Sprintf(" (%s)", r.State), r.RequesterIdentity().String()
 		}
 		return withCode(ExitNoGo, "no-go: environment %s of %s is locked by run %s%s, started by %s at %s (%s); wait with --lock-wait, or resume/backout/abort that run",
-			orDefault(l.Env, "(default)"), l.Plan, l.RunID, state, l.Requester, l.AcquiredAt.Local().Format(time.RFC3339), l.Holder)
+			orDefault(l.Env, "(default)"), l.Plan, l.RunID, state, by, l.AcquiredAt.Local().Format(time.RFC3339), l.Holder)
 	case errors.As(err, &busy):
 		return withCode(ExitNoGo, "%s", busy)
 	case err != nil && out == nil:
