@@ -54,15 +54,7 @@ func newStatus(e *env) *cobra.Command {
 					out["lock"] = map[string]any{"holder": lock.Holder.String(), "heartbeat": lock.HeartbeatAt}
 				}
 				out["controller_gone"] = gone
-				list := []map[string]any{}
-				for _, a := range approvals {
-					m := approvalJSON(a, "approver")
-					if why := notCounted[a.ID]; why != "" {
-						m["not_counted"] = why
-					}
-					list = append(list, m)
-				}
-				out["approvals"] = list
+				out["approvals"] = approvalsJSON(approvals, notCounted)
 				return e.printJSON(out)
 			}
 			w := tabwriter.NewWriter(e.stdio.Out, 0, 0, 2, ' ', 0)
@@ -176,6 +168,20 @@ func printAudit(w io.Writer, approvals []store.Approval, notCounted map[int64]st
 			fmt.Fprintf(w, "  %s\n", formatEvent(ev))
 		}
 	}
+}
+
+// approvalsJSON lists approvals for status --json, with why one does not
+// count.
+func approvalsJSON(approvals []store.Approval, notCounted map[int64]string) []map[string]any {
+	list := []map[string]any{}
+	for _, a := range approvals {
+		m := approvalJSON(a, "approver")
+		if why := notCounted[a.ID]; why != "" {
+			m["not_counted"] = why
+		}
+		list = append(list, m)
+	}
+	return list
 }
 
 // approvalJSON is an approval for --json output; whoKey names the
