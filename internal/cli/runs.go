@@ -76,6 +76,12 @@ func (e *env) prepareFor(ctx context.Context, f *runFlags, r store.Run) (*prepar
 // bytes it was created, reviewed and approved with: the approvals were
 // given for those bytes.
 func checkArtifacts(pr *prepared, r store.Run) error {
+	switch r.State {
+	case store.StatePending, store.StateWaiting, store.StateRunning, store.StatePaused:
+		// resume goes on releasing: it may upload
+	default:
+		return nil // verifying or backing out: nothing is uploaded any more
+	}
 	if !r.Artifacts.Bound() {
 		return nil // recorded by an older golive
 	}
@@ -86,7 +92,7 @@ func checkArtifacts(pr *prepared, r store.Run) error {
 	if pr.artErr != nil {
 		diff += " (" + pr.red.String(pr.artErr.Error()) + ")"
 	}
-	return withCode(ExitNoGo, "no-go: the artifacts changed since run %s was created: %s. Its approvals were given for the bytes it was created with and do not count for these; nothing was changed. Put those artifacts back, or start a new run for the new ones", r.ID, diff)
+	return withCode(ExitNoGo, "no-go: the artifacts changed since run %s was created: %s. Its approvals were given for the bytes it was created with and do not count for these; nothing was changed. Put those artifacts back, or start a new run for the new ones (`golive backout %s` undoes what this one did)", r.ID, diff, r.ID)
 }
 
 func newResume(e *env) *cobra.Command {

@@ -140,6 +140,12 @@ func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 func (t *Writer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(t.pending) == 0 && plainASCII(p) {
+		if _, err := t.w.Write(p); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
 	buf := p
 	if len(t.pending) > 0 {
 		buf = append(t.pending, p...)
@@ -154,6 +160,17 @@ func (t *Writer) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// plainASCII reports whether p is printable ASCII, newlines and tabs only:
+// nothing to escape (the common case).
+func plainASCII(p []byte) bool {
+	for _, c := range p {
+		if (c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // Flush writes bytes held back as the start of an unfinished character,
