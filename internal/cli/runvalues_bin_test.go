@@ -336,3 +336,62 @@ func mdStructure(md string) (headings, problems []string) {
 	}
 	return headings, problems
 }
+
+// controlRE matches a raw control character a terminal would act on (C0
+// but \n and \t, DEL, C1 in UTF-8).
+var controlRE = regexp.MustCompile(`[\x00-\x08\x0b-\x1f\x7f\x{80}-\x{9f}]`)
+
+// shownEscaped is the window-title escape as golive shows it: \x1b]0;
+// (Markdown: \x1b\]0;, JSON: \u001b]0;).
+var shownEscaped = regexp.MustCompile(`(\\x1b\\?\]0;|\\u001b\]0;)pwned`)
+
+// TestClaimedNamesPrintedInert: a claimed name, a ticket, a reason and a
+// comment holding terminal escapes are printed escaped by every command
+// (or refused by the input rules with exit 2: refused is as good as inert,
+// as long as the refusal itself prints nothing raw).
+func TestClaimedNamesPrintedInert(t *testing.T) {
+	c := newCLI(t, `golive: 1
+name: inert
+targets:
+  hosts:
+    h1: {transport: local, dir: hosts/h1, roles: [web]}
+controls:
+  approvals: {required: 1}
+stages:
+  - name: web
+    on: web
+    steps:
+      - {name: s, run: 'true', backout: 'true'}
+`, map[string]string{})
+	const title, clear, osc52 = "\x1b]0;pwned\x07", "\x1b[2J\x1b[H", "\x1b]52;c;ZXZpbA==\x07"
+	noRaw := func(r golivetest.Result) {
+		t.Helper()
+		if loc := controlRE.FindStringIndex(r.Output()); loc != nil {
+			t.Errorf("raw control character %q printed:\n%s", r.Output()[loc[0]:loc[1]], r)
+		}
+	}
+	r := c.Run("run", "-r", "1.0", "--as", "ev"+title+"il", "--ticket", "CHG-1"+clear)
+	noRaw(r)
+	switch r.Code {
+	case 2:
+		r = c.MustExit(3, "run", "-r", "1.0")
+	case 3:
+	default:
+		t.Fatalf("run: want exit 3 or 2\n%s", r)
+	}
+	id := runID(t, r)
+	r = c.Run("approve", id, "--as", "mal"+osc52, "--comment", "fine"+clear)
+	noRaw(r)
+	r = c.Run("abort", id, "--as", "x"+title, "--reason", "stop"+osc52)
+	noRaw(r)
+	if r.Code == 2 {
+		c.MustExit(0, "abort", id)
+	}
+	for _, args := range [][]string{{"status", id}, {"status", id, "--json"}, {"history"}, {"logs", id}, {"report", id}, {"report", id, "--json"}} {
+		r := c.MustExit(0, args...)
+		noRaw(r)
+		if strings.Contains(r.Stdout, "pwned") && !shownEscaped.MatchString(r.Stdout) {
+			t.Errorf("%v: the escape is not shown escaped:\n%s", args, r)
+		}
+	}
+}
