@@ -226,7 +226,9 @@ func (e *env) waitThenContinue(ctx context.Context, pr *prepared, eng *engine.En
 	w := e.human(f)
 	if !f.wait {
 		fmt.Fprintf(w, "golive: run %s is waiting for: %s\n", run.ID, strings.Join(rep.Reasons, "; "))
-		if waitsForApprovals(rep) {
+		if a := pr.plan.Controls.Approvals; waitsForApprovals(rep) && a != nil && a.Authenticated {
+			fmt.Fprint(w, "  approve it through golive serve (controls.approvals.authenticated), then ")
+		} else if waitsForApprovals(rep) {
 			fmt.Fprintf(w, "  approve it with `golive approve %s`, then ", run.ID)
 		} else {
 			fmt.Fprint(w, "  ")

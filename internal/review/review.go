@@ -213,8 +213,12 @@ func (r *Report) approvals(ctx context.Context, in Input) {
 	}
 	rules := approval.RulesFor(a, 0)
 	if in.Run == nil {
+		how := "approve it with `golive approve RUN`"
+		if a.Authenticated {
+			how = approval.MustUseServer
+		}
 		r.add(Item{Kind: "approvals", Name: "approvals", Waitable: true,
-			Detail: fmt.Sprintf("0/%d: a run records what it waits for; approve it with `golive approve RUN`", a.Required)})
+			Detail: fmt.Sprintf("0/%d: a run records what it waits for; %s", a.Required, how)})
 		return
 	}
 	all, err := in.Store.ListApprovals(ctx, in.Run.ID)
