@@ -236,13 +236,20 @@ func Clean[T any](v *T) *T {
 	if v == nil {
 		return nil
 	}
-	out := clean(reflect.ValueOf(v).Elem())
-	c := new(T)
-	reflect.ValueOf(c).Elem().Set(out)
-	return c
+	cl := &cleaner{seen: map[seenKey]reflect.Value{}}
+	return cl.clean(reflect.ValueOf(v)).Interface().(*T)
 }
 
-func clean(v reflect.Value) reflect.Value {
+// cleaner copies values; a pointer seen before gets the same copy, so
+// shared and cyclic structures stay so (and end).
+type cleaner struct{ seen map[seenKey]reflect.Value }
+
+type seenKey struct {
+	p uintptr
+	t reflect.Type
+}
+
+func (cl *cleaner) clean(v reflect.Value) reflect.Value {
 	switch v.Kind() {
 	case reflect.String:
 		c := reflect.New(v.Type()).Elem()
@@ -252,15 +259,20 @@ func clean(v reflect.Value) reflect.Value {
 		if v.IsNil() {
 			return v
 		}
+		key := seenKey{v.Pointer(), v.Type()}
+		if c, ok := cl.seen[key]; ok {
+			return c
+		}
 		c := reflect.New(v.Type().Elem())
-		c.Elem().Set(clean(v.Elem()))
+		cl.seen[key] = c
+		c.Elem().Set(cl.clean(v.Elem()))
 		return c
 	case reflect.Struct:
 		c := reflect.New(v.Type()).Elem()
 		c.Set(v)
 		for i := 0; i < v.NumField(); i++ {
 			if c.Field(i).CanSet() {
-				c.Field(i).Set(clean(v.Field(i)))
+				c.Field(i).Set(cl.clean(v.Field(i)))
 			}
 		}
 		return c
@@ -270,13 +282,13 @@ func clean(v reflect.Value) reflect.Value {
 		}
 		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
 		for i := 0; i < v.Len(); i++ {
-			c.Index(i).Set(clean(v.Index(i)))
+			c.Index(i).Set(cl.clean(v.Index(i)))
 		}
 		return c
 	case reflect.Array:
 		c := reflect.New(v.Type()).Elem()
 		for i := 0; i < v.Len(); i++ {
-			c.Index(i).Set(clean(v.Index(i)))
+			c.Index(i).Set(cl.clean(v.Index(i)))
 		}
 		return c
 	case reflect.Map:
@@ -286,7 +298,7 @@ func clean(v reflect.Value) reflect.Value {
 		c := reflect.MakeMapWithSize(v.Type(), v.Len())
 		iter := v.MapRange()
 		for iter.Next() {
-			c.SetMapIndex(clean(iter.Key()), clean(iter.Value()))
+			c.SetMapIndex(cl.clean(iter.Key()), cl.clean(iter.Value()))
 		}
 		return c
 	case reflect.Interface:
@@ -294,7 +306,7 @@ func clean(v reflect.Value) reflect.Value {
 			return v
 		}
 		c := reflect.New(v.Type()).Elem()
-		c.Set(clean(v.Elem()))
+		c.Set(cl.clean(v.Elem()))
 		return c
 	}
 	return v

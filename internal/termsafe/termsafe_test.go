@@ -100,3 +100,16 @@ func TestClean(t *testing.T) {
 		t.Error("Clean changed its argument")
 	}
 }
+
+func TestCleanCycles(t *testing.T) {
+	type node struct {
+		Name string
+		Next *node
+	}
+	a := &node{Name: "a\x1b"}
+	a.Next = &node{Name: "b", Next: a}
+	c := Clean(a)
+	if c.Name != `a\x1b` || c.Next.Next != c {
+		t.Errorf("Clean of a cycle = %+v", c)
+	}
+}
