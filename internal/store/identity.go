@@ -5,6 +5,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Via says how a person reached golive when they acted.
@@ -91,10 +92,10 @@ func containsString(list []string, s string) bool {
 }
 
 // ProcessOSUser returns the user name of this process's real uid, or
-// "uid N" when the uid has no name. The real uid, not $USER or $LOGNAME:
-// those are claims like --as. Tests of the cli package replace it to act as
-// several OS users.
-var ProcessOSUser = func() string {
+// "uid N" when the uid has no name. The real uid, not $USER, $LOGNAME or
+// $SUDO_USER: those are claims like --as. Looked up once. Tests of the cli
+// package replace it to act as several OS users.
+var ProcessOSUser = sync.OnceValue(func() string {
 	uid := os.Getuid()
 	if uid < 0 { // Windows
 		if u, err := user.Current(); err == nil {
@@ -106,7 +107,7 @@ var ProcessOSUser = func() string {
 		return strings.TrimSpace(u.Username)
 	}
 	return "uid " + strconv.Itoa(uid)
-}
+})
 
 // CLIIdentity is a name claimed at the CLI by this process.
 func CLIIdentity(name string) Identity {
