@@ -263,6 +263,13 @@ func (e *env) waitThenContinue(ctx context.Context, pr *prepared, eng *engine.En
 		}
 		return silent(ExitNoGo)
 	}
+	// The wait may have been long: the artifacts must still be the bytes
+	// the run was created (and approved) with.
+	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(pr.plan, path) })
+	pr.sums = review.Sums(pr.artifacts)
+	if err := checkArtifacts(pr, run); err != nil {
+		return err
+	}
 	out, err := eng.Continue(ctx, run, pr.ro)
 	return e.finish(ctx, pr, f, out, err)
 }
