@@ -13,6 +13,7 @@ import (
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/redact"
 	"github.com/golive-dev/golive/internal/secrets"
+	"github.com/golive-dev/golive/internal/termsafe"
 )
 
 // planFlags are the flags of commands that read a plan.
@@ -141,6 +142,7 @@ func loadQuiet(file, env string) (string, error) {
 // way to it), if there is one.
 func terminalFile(w any) (*os.File, bool) {
 	for {
+		w = termsafe.Unwrap(w)
 		switch x := w.(type) {
 		case *os.File:
 			return x, true

@@ -24,6 +24,7 @@ import (
 	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/termsafe"
 	"github.com/golive-dev/golive/internal/transport"
 	"github.com/golive-dev/golive/internal/transport/local"
 	sshtr "github.com/golive-dev/golive/internal/transport/ssh"
@@ -70,7 +71,9 @@ type prepared struct {
 	ro        *rollout.Rollout
 	st        store.Store
 	red       *redact.Redactor
-	hash      string
+	hash      string // planHash of the plan, --set and sums
+	sums      store.ArtifactSums
+	secrets   map[string]string
 	artifacts map[string]artifact.File
 	artErr    error
 	window    *window.Window
@@ -101,7 +104,7 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		st.Close()
 		return nil, err
 	}
-	pr.red = red
+	pr.red, pr.secrets = red, secrets
 	// Every write to the journal from here on hides the secrets.
 	pr.st = store.Redacted(st, red.String)
 	pr.ro, err = rollout.Build(rollout.Input{Plan: p, Release: release, Previous: previous, RunID: runID, Env: e.environMap(), Secrets: secrets})
@@ -113,12 +116,13 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		st.Close()
 		return nil, withCode(ExitUsage, "%s", err)
 	}
-	if pr.hash, err = planHash(p.File, f.set); err != nil {
+	pr.notify = notify.New(pr.ro, pr.st, red, p.Owner, p.Contacts)
+	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
+	pr.sums = review.Sums(pr.artifacts)
+	if pr.hash, err = planHash(p.File, f.set, pr.sums); err != nil {
 		st.Close()
 		return nil, err
 	}
-	pr.notify = notify.New(pr.ro, pr.st, red, p.Owner, p.Contacts)
-	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
 	return pr, nil
 }
 
@@ -155,7 +159,7 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 	eng := e.newEngine(pr, f, prog)
 	actor := e.actor(f.as)
 	rep := e.reviewRun(ctx, pr, eng, f, nil, true)
-	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
+	e.renderReview(w, rep)
 	if rep.Go {
 		pr.notify.Send("go", nil, nil)
 	} else {
@@ -169,8 +173,8 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 		return withCode(ExitNoGo, "no-go: nothing was changed")
 	}
 	req := engineRequest(pr, f, actor, func(r store.Run) {
-		recordOverrides(ctx, pr.st, r.ID, f.set)
-		fmt.Fprintf(w, "golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), actor)
+		recordOverrides(ctx, pr.st, r.ID, f.set, pr.secrets)
+		fmt.Fprintf(w, "golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), r.RequesterIdentity())
 		prog.setRun(r.ID)
 	})
 	req.LockWait = lockWait
@@ -198,7 +202,7 @@ func waitsForApprovals(rep *review.Report) bool {
 }
 
 func engineRequest(pr *prepared, f *runFlags, actor string, created func(store.Run)) engine.Request {
-	return engine.Request{Rollout: pr.ro, Requester: actor, Ticket: f.ticket, PlanHash: pr.hash, Created: created}
+	return engine.Request{Rollout: pr.ro, Requester: actor, Ticket: f.ticket, PlanHash: pr.hash, Artifacts: pr.sums, Created: created}
 }
 
 // reviewRun reviews the release of pr (for run, when it exists). A run's
@@ -224,7 +228,9 @@ func (e *env) waitThenContinue(ctx context.Context, pr *prepared, eng *engine.En
 	w := e.human(f)
 	if !f.wait {
 		fmt.Fprintf(w, "golive: run %s is waiting for: %s\n", run.ID, strings.Join(rep.Reasons, "; "))
-		if waitsForApprovals(rep) {
+		if a := pr.plan.Controls.Approvals; waitsForApprovals(rep) && a != nil && a.Authenticated {
+			fmt.Fprint(w, "  approve it through golive serve (controls.approvals.authenticated), then ")
+		} else if waitsForApprovals(rep) {
 			fmt.Fprintf(w, "  approve it with `golive approve %s`, then ", run.ID)
 		} else {
 			fmt.Fprint(w, "  ")
@@ -258,6 +264,13 @@ func (e *env) waitThenContinue(ctx context.Context, pr *prepared, eng *engine.En
 			fmt.Fprintf(w, "golive: run %s stopped waiting: %s\n", run.ID, err)
 		}
 		return silent(ExitNoGo)
+	}
+	// The wait may have been long: the artifacts must still be the bytes
+	// the run was created (and approved) with.
+	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(pr.plan, path) })
+	pr.sums = review.Sums(pr.artifacts)
+	if err := checkArtifacts(pr, run); err != nil {
+		return err
 	}
 	out, err := eng.Continue(ctx, run, pr.ro)
 	return e.finish(ctx, pr, f, out, err)
@@ -303,12 +316,12 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 	switch {
 	case errors.As(err, &locked):
 		l := locked.Lock
-		state := ""
+		state, by := "", l.Requester
 		if r, gerr := pr.st.GetRun(ctx, l.RunID); gerr == nil {
-			state = fmt.Sprintf(" (%s)", r.State)
+			state, by = fmt.Sprintf(" (%s)", r.State), r.RequesterIdentity().String()
 		}
 		return withCode(ExitNoGo, "no-go: environment %s of %s is locked by run %s%s, started by %s at %s (%s); wait with --lock-wait, or resume/backout/abort that run",
-			orDefault(l.Env, "(default)"), l.Plan, l.RunID, state, l.Requester, l.AcquiredAt.Local().Format(time.RFC3339), l.Holder)
+			orDefault(l.Env, "(default)"), l.Plan, l.RunID, state, by, l.AcquiredAt.Local().Format(time.RFC3339), l.Holder)
 	case errors.As(err, &busy):
 		return withCode(ExitNoGo, "%s", busy)
 	case err != nil && out == nil:
@@ -417,12 +430,18 @@ func (e *env) progress(pr *prepared, w io.Writer) *progressSink {
 
 func (s *progressSink) setRun(id string) {
 	o := ui.ProgressOptions{TTY: s.tty, Style: ui.Style{Colour: s.tty}}
+	w, ro := s.w, s.ro
 	if f, ok := terminalFile(s.w); ok && s.tty {
 		if w, h, err := term.GetSize(int(f.Fd())); err == nil {
 			o.Width, o.Height = w, h
 		}
 	}
-	s.p = ui.NewProgress(s.w, s.ro, id, o)
+	if s.tty {
+		// The live view moves the cursor: it writes raw, with the names it
+		// shows cleaned here and step output cleaned by the view itself.
+		w, ro = termsafe.Raw(s.w), termsafe.Clean(s.ro)
+	}
+	s.p = ui.NewProgress(w, ro, id, o)
 }
 
 func (s *progressSink) Observe(ev store.Event) {
@@ -444,6 +463,16 @@ func (e *env) human(f *runFlags) io.Writer {
 		return e.stdio.Err
 	}
 	return e.stdio.Out
+}
+
+// renderReview prints a go/no-go report: through the escaping writer, or,
+// on a colour terminal, raw (for the colours) with every value cleaned.
+func (e *env) renderReview(w io.Writer, rep *review.Report) {
+	if e.colour(w) {
+		ui.RenderReview(termsafe.Raw(w), termsafe.Clean(rep), ui.Style{Colour: true})
+		return
+	}
+	ui.RenderReview(w, rep, ui.Style{})
 }
 
 func (e *env) printJSON(v any) error {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/store"
-	"github.com/golive-dev/golive/internal/ui"
 )
 
 // onRun opens the store and finds the run a command acts on.
@@ -41,8 +40,11 @@ func (e *env) prepareFor(ctx context.Context, f *runFlags, r store.Run) (*prepar
 	if len(f.set) == 0 {
 		if file, err := f.planFile(nil); err == nil {
 			if st, err := e.openStore(ctx, f.store, file); err == nil {
-				f.set = runOverrides(ctx, st, r.ID) // the run's own --set
+				f.set, err = e.runOverrides(ctx, st, r.ID, &f.planFlags) // the run's own --set
 				st.Close()
+				if err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -54,11 +56,43 @@ func (e *env) prepareFor(ctx context.Context, f *runFlags, r store.Run) (*prepar
 		pr.st.Close()
 		return nil, withCode(ExitUsage, "run %s is of plan %q, not %q: give its plan with -f", r.ID, r.Plan, pr.plan.Name)
 	}
-	if pr.hash != r.PlanHash {
+	// The plan and overrides are compared with the artifacts the run was
+	// created with: backing out does not need the same bytes, going on
+	// does (checkArtifacts).
+	hash, err := planHash(pr.plan.File, f.set, r.Artifacts)
+	if err != nil {
 		pr.st.Close()
-		return nil, withCode(ExitNoGo, "no-go: the plan or its --set overrides changed since run %s started (hash %.12s, now %.12s): restore what it ran with", r.ID, r.PlanHash, pr.hash)
+		return nil, err
 	}
+	if hash != r.PlanHash {
+		pr.st.Close()
+		return nil, withCode(ExitNoGo, "no-go: the plan or its --set overrides changed since run %s started (hash %.12s, now %.12s): restore what it ran with", r.ID, r.PlanHash, hash)
+	}
+	pr.hash = hash
 	return pr, nil
+}
+
+// checkArtifacts refuses to go on with a run whose artifacts are not the
+// bytes it was created, reviewed and approved with: the approvals were
+// given for those bytes.
+func checkArtifacts(pr *prepared, r store.Run) error {
+	switch r.State {
+	case store.StatePending, store.StateWaiting, store.StateRunning, store.StatePaused:
+		// resume goes on releasing: it may upload
+	default:
+		return nil // verifying or backing out: nothing is uploaded any more
+	}
+	if !r.Artifacts.Bound() {
+		return nil // recorded by an older golive
+	}
+	diff := r.Artifacts.Diff(pr.sums)
+	if diff == "" {
+		return nil
+	}
+	if pr.artErr != nil {
+		diff += " (" + pr.red.String(pr.artErr.Error()) + ")"
+	}
+	return withCode(ExitNoGo, "no-go: the artifacts changed since run %s was created: %s. Its approvals were given for the bytes it was created with and do not count for these; nothing was changed. Put those artifacts back, or start a new run for the new ones (`golive backout %s` undoes what this one did)", r.ID, diff, r.ID)
 }
 
 func newResume(e *env) *cobra.Command {
@@ -89,6 +123,11 @@ accepted as it is instead of backed out.`,
 			prog := e.progress(pr, w)
 			prog.setRun(r.ID)
 			eng := e.newEngine(pr, &f, prog)
+			if !accept {
+				if err := checkArtifacts(pr, r); err != nil {
+					return err
+				}
+			}
 			var out *engine.Outcome
 			switch {
 			case accept:
@@ -120,7 +159,7 @@ accepted as it is instead of backed out.`,
 func (e *env) resumeWaiting(ctx context.Context, pr *prepared, eng *engine.Engine, f *runFlags, r store.Run) error {
 	w := e.human(f)
 	rep := e.reviewRun(ctx, pr, eng, f, &r, true)
-	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
+	e.renderReview(w, rep)
 	switch {
 	case rep.Go:
 		prog := e.progress(pr, w)
@@ -168,7 +207,7 @@ backed out), 4 when hosts still need attention.`,
 			defer pr.st.Close()
 			prog := e.progress(pr, e.human(&f))
 			prog.setRun(r.ID)
-			out, err := e.newEngine(pr, &f, prog).Backout(ctx, r, pr.ro, "requested by "+e.actor(f.as))
+			out, err := e.newEngine(pr, &f, prog).Backout(ctx, r, pr.ro, "requested by "+store.CLIIdentity(e.actor(f.as)).String())
 			prog.Close()
 			return e.finish(ctx, pr, &f, out, err)
 		},
@@ -217,7 +256,7 @@ command. --force --reason TEXT clears a stuck run without touching any target.`,
 
 func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlags, actor, reason string, noBackout bool) error {
 	w := e.stdio.Out
-	why := "aborted by " + actor
+	why := "aborted by " + store.CLIIdentity(actor).String()
 	if reason != "" {
 		why += ": " + reason
 	}
@@ -249,7 +288,7 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 		return err
 	}
 	if noBackout {
-		r2, err := st.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateFailed, "aborted by "+actor+" (no backout); its controller was gone")
+		r2, err := st.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateFailed, why+" (no backout); its controller was gone")
 		if err != nil {
 			return err
 		}
@@ -323,7 +362,7 @@ func (e *env) forceAbort(ctx context.Context, st store.Store, r store.Run, actor
 	}
 	from := []store.State{store.StatePending, store.StateWaiting, store.StateRunning, store.StatePaused, store.StateVerifying,
 		store.StateFailed, store.StateBackingOut, store.StateBackoutFailed}
-	r2, err := st.UpdateRunState(ctx, r.ID, from, store.StateAborted, fmt.Sprintf("force-aborted by %s: %s (targets were not touched by this)", actor, reason))
+	r2, err := st.UpdateRunState(ctx, r.ID, from, store.StateAborted, fmt.Sprintf("force-aborted by %s: %s (targets were not touched by this)", store.CLIIdentity(actor), reason))
 	switch {
 	case errors.Is(err, store.ErrStateConflict) && r.State == store.StateAborted:
 		r2 = r // already aborted: still release a lock it may hold

@@ -49,7 +49,8 @@ func (f *runFlags) registerSSH(c *cobra.Command) {
 	c.Flags().DurationVar(&f.sshConnectTimeout, "ssh-connect-timeout", 0, "ssh connect and handshake timeout (default 10s)")
 }
 
-// actor is who is acting: --as, else $GOLIVE_USER, else the OS user.
+// actor is who is acting: --as, else $GOLIVE_USER, else the OS user. It
+// is a claim: the store records the OS user beside it (store.Identity).
 func (e *env) actor(as string) string {
 	if as != "" {
 		return as
@@ -116,42 +117,23 @@ func redactDSN(dsn string) string {
 }
 
 // planHash is what a run is bound to: the plan's content (load.Hash: the
-// file and every inventory it names) and the --set overrides it runs
-// with. Approvals, resumes and rehearsals count only for exactly this.
-func planHash(file string, set []string) (string, error) {
+// file and every inventory it names), the --set overrides it runs with and
+// the sha256 of every artifact (when arts is bound: runs recorded before
+// golive bound runs to artifacts have none). Approvals, resumes and
+// rehearsals count only for exactly this.
+func planHash(file string, set []string, arts store.ArtifactSums) (string, error) {
 	h, err := load.Hash(file)
-	if err != nil || len(set) == 0 {
+	if err != nil || (len(set) == 0 && !arts.Bound()) {
 		return h, err
 	}
 	pairs := append([]string(nil), set...)
 	sort.Strings(pairs)
-	sum := sha256.Sum256([]byte(h + "\x00" + strings.Join(pairs, "\x00")))
+	in := h + "\x00" + strings.Join(pairs, "\x00")
+	if arts.Bound() {
+		in += "\x00artifacts\x00" + string(arts)
+	}
+	sum := sha256.Sum256([]byte(in))
 	return hex.EncodeToString(sum[:]), nil
-}
-
-// ActionOverrides journals the --set overrides a run was started with
-// (Message: one NAME=VALUE a line), so resume and backout use them too.
-const actionOverrides store.Action = "overrides"
-
-// recordOverrides journals a new run's --set overrides.
-func recordOverrides(ctx context.Context, st store.Store, runID string, set []string) {
-	if len(set) > 0 {
-		st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.KindRun, Action: actionOverrides, Message: strings.Join(set, "\n")})
-	}
-}
-
-// runOverrides reads the --set overrides a run was started with.
-func runOverrides(ctx context.Context, st store.Store, runID string) []string {
-	events, err := st.Events(ctx, runID, 0)
-	if err != nil {
-		return nil
-	}
-	for _, ev := range events {
-		if ev.Kind == store.KindRun && ev.Action == actionOverrides {
-			return strings.Split(ev.Message, "\n")
-		}
-	}
-	return nil
 }
 
 // resolveRun finds the run an id or "last" names.

@@ -106,7 +106,7 @@ func (h *history) apply(e store.Event) {
 			h.windowNote = true
 		case ActionAbortRequested:
 			if h.abort == nil {
-				h.abort = &AbortError{By: e.Actor, Reason: e.Message, NoBackout: e.Step == "no-backout"}
+				h.abort = &AbortError{By: e.ActorIdentity().String(), Reason: e.Message, NoBackout: e.Step == "no-backout"}
 			}
 		case store.ActionPassed:
 			h.verified = true

@@ -271,7 +271,10 @@ type Approvals struct {
 	Meta      `yaml:"-"`
 	Required  int      `yaml:"required" doc:"number of distinct approvals needed" min:"0"`
 	Approvers []string `yaml:"approvers" doc:"who may approve; empty means anyone"`
-	AllowSelf *bool    `yaml:"allow_self" doc:"whether the requester may approve their own run (default true)"`
+	AllowSelf *bool    `yaml:"allow_self" doc:"whether the requester may approve their own run (default true); compared by name and by OS user"`
+	// Authenticated: only approvals made through golive serve with an API
+	// token count; names claimed at the CLI (--as) are recorded but do not.
+	Authenticated bool `yaml:"authenticated" doc:"only approvals made through golive serve with an API token count; CLI approvals are recorded but do not count"`
 }
 
 // Check is a preflight, health or verify check.

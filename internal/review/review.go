@@ -232,8 +232,12 @@ func (r *Report) approvals(ctx context.Context, in Input) {
 	}
 	rules := approval.RulesFor(a, 0)
 	if in.Run == nil {
+		how := "approve it with `golive approve RUN`"
+		if a.Authenticated {
+			how = approval.MustUseServer
+		}
 		r.add(Item{Kind: "approvals", Name: "approvals", Waitable: true,
-			Detail: fmt.Sprintf("0/%d: a run records what it waits for; approve it with `golive approve RUN`", a.Required)})
+			Detail: fmt.Sprintf("0/%d: a run records what it waits for; %s", a.Required, how)})
 		return
 	}
 	all, err := in.Store.ListApprovals(ctx, in.Run.ID)
@@ -241,7 +245,11 @@ func (r *Report) approvals(ctx context.Context, in Input) {
 		r.add(Item{Kind: "approvals", Name: "approvals", Detail: err.Error()})
 		return
 	}
-	t := approval.Count(rules, Subject(*in.Run, in.PlanHash, ""), all)
+	subj := Subject(*in.Run, in.PlanHash, "")
+	if in.Run.Artifacts.Bound() {
+		subj.Artifacts = Sums(in.Artifacts)
+	}
+	t := approval.Count(rules, subj, all)
 	it := Item{Kind: "approvals", Name: "approvals", OK: t.Satisfied(), Detail: t.Summary(), Waitable: t.Rejected == nil}
 	for _, ig := range t.Ignored {
 		it.Detail += fmt.Sprintf("; not counted: %s (%s)", ig.Approval.Approver, ig.Why)
@@ -251,7 +259,17 @@ func (r *Report) approvals(ctx context.Context, in Input) {
 
 // Subject is what a run's approvals (for gate) are bound to.
 func Subject(run store.Run, planHash, gate string) approval.Subject {
-	return approval.Subject{RunID: run.ID, Gate: gate, Requester: run.Requester, PlanHash: planHash, Release: run.Release, Env: run.Env}
+	return approval.SubjectOf(run, planHash, gate)
+}
+
+// Sums are the sha256s of verified artifacts (and upload src files), by
+// name: what a run and its approvals are bound to.
+func Sums(files map[string]artifact.File) store.ArtifactSums {
+	m := make(map[string]string, len(files))
+	for name, f := range files {
+		m[name] = f.SHA256
+	}
+	return store.NewArtifactSums(m)
 }
 
 func (r *Report) backout(in Input) {

@@ -186,3 +186,51 @@ func TestStates(t *testing.T) {
 		t.Errorf("CheckTransition(no from) = %v", err)
 	}
 }
+
+func TestIdentity(t *testing.T) {
+	bob := store.Identity{Name: "alice", Via: store.ViaCLI, OSUser: "bob"}
+	for _, tc := range []struct {
+		a, b store.Identity
+		same bool
+	}{
+		{bob, store.Identity{Name: "carol", Via: store.ViaCLI, OSUser: "bob"}, true},                  // one OS user
+		{bob, store.Identity{Name: "bob", Via: store.ViaCLI, OSUser: "dave"}, true},                   // claims bob's account name
+		{bob, store.Identity{Name: "carol", Via: store.ViaCLI, OSUser: "carol"}, false},               // two people
+		{bob, store.Identity{Name: "carol", Via: store.ViaAPI, OSUser: "bob", Token: "carol"}, false}, // the server's OS user says nothing
+		{store.Identity{Name: "x", Via: store.ViaAPI, Token: "t1"}, store.Identity{Name: "y", Via: store.ViaAPI, Token: "t1"}, true},
+		{store.Identity{Name: "alice"}, store.Identity{Name: "alice"}, true}, // records of older golives: names only
+		{store.Identity{Name: "alice"}, store.Identity{Name: "bob"}, false},
+	} {
+		if got := store.SamePerson(tc.a, tc.b); got != tc.same {
+			t.Errorf("SamePerson(%v, %v) = %v", tc.a, tc.b, got)
+		}
+	}
+	for id, want := range map[store.Identity]string{
+		bob: "alice (os user bob)",
+		{Name: "bob", Via: store.ViaCLI, OSUser: "bob"}:        "bob",
+		{Name: "ci", Via: store.ViaAPI, Token: "ci"}:           "ci (api)",
+		{Name: "ci", Via: store.ViaAPI, Token: "deploy-token"}: "ci (token deploy-token)",
+		{Name: "old"}: "old",
+	} {
+		if got := id.String(); got != want {
+			t.Errorf("%+v.String() = %q, want %q", id, got, want)
+		}
+	}
+	if (store.Identity{Name: "x", Via: store.ViaCLI, OSUser: "x"}).Authenticated() || !(store.Identity{Name: "x", Via: store.ViaAPI, Token: "x"}).Authenticated() {
+		t.Error("Authenticated: only a token vouches")
+	}
+}
+
+func TestArtifactSums(t *testing.T) {
+	a := store.NewArtifactSums(map[string]string{"app": "aaaa1111", "cfg": "cccc"})
+	if a != store.NewArtifactSums(map[string]string{"cfg": "cccc", "app": "aaaa1111"}) {
+		t.Error("not canonical")
+	}
+	b := store.NewArtifactSums(map[string]string{"app": "bbbb2222", "new": "dddd"})
+	if got, want := a.Diff(b), "app sha256 aaaa1111…, now bbbb2222…; cfg is gone (was sha256 cccc…); new is new (sha256 dddd…)"; got != want {
+		t.Errorf("Diff = %q, want %q", got, want)
+	}
+	if a.Diff(a) != "" || store.ArtifactSums("").Bound() || !store.NewArtifactSums(nil).Bound() {
+		t.Error("Diff of equal sums, or Bound, wrong")
+	}
+}

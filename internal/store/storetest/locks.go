@@ -295,7 +295,8 @@ func testStealLockRace(t *testing.T, s store.Store) {
 }
 
 func testApprovals(t *testing.T, s store.Store) {
-	r, err := s.CreateRun(ctx(t), store.Run{Plan: "p", Env: "prod", Release: "1.4.2", PlanHash: "h1", Requester: "alice"})
+	sums := store.NewArtifactSums(map[string]string{"app": "ab12"})
+	r, err := s.CreateRun(ctx(t), store.Run{Plan: "p", Env: "prod", Release: "1.4.2", PlanHash: "h1", Requester: "alice", Artifacts: sums})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +307,8 @@ func testApprovals(t *testing.T, s store.Store) {
 	in := []store.Approval{
 		{RunID: r.ID, Approver: "bob", Decision: store.DecisionApprove, Comment: "lgtm"},
 		{RunID: r.ID, Approver: "carol", Decision: store.DecisionReject, Gate: "stage:web",
-			PlanHash: "h0", Release: "1.4.1", Env: "staging", Time: when},
+			PlanHash: "h0", Release: "1.4.1", Env: "staging", Time: when,
+			Via: store.ViaAPI, OSUser: "golive", Token: "carol", Artifacts: store.NewArtifactSums(nil)},
 	}
 	for i, a := range in {
 		got, err := s.AddApproval(ctx(t), a)
@@ -319,10 +321,13 @@ func testApprovals(t *testing.T, s store.Store) {
 		in[i] = got
 	}
 	recent(t, "Time", in[0].Time)
-	if a := in[0]; a.PlanHash != "h1" || a.Release != "1.4.2" || a.Env != "prod" {
+	if a := in[0]; a.PlanHash != "h1" || a.Release != "1.4.2" || a.Env != "prod" || a.Artifacts != sums {
 		t.Errorf("approval not bound to the run: %+v", a)
 	}
-	if a := in[1]; a.PlanHash != "h0" || a.Release != "1.4.1" || a.Env != "staging" || !a.Time.Equal(when) {
+	if id := in[0].Identity(); id != (store.Identity{Name: "bob", Via: store.ViaCLI, OSUser: store.ProcessOSUser()}) {
+		t.Errorf("approval identity = %+v, want bob at the CLI with this process's OS user", id)
+	}
+	if a := in[1]; a.PlanHash != "h0" || a.Release != "1.4.1" || a.Env != "staging" || !a.Time.Equal(when) || a.Artifacts != "{}" || a.Token != "carol" {
 		t.Errorf("approval binding overridden: %+v", a)
 	}
 	list, err := s.ListApprovals(ctx(t), r.ID)
