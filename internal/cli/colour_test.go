@@ -42,7 +42,7 @@ stages:
 	if err != nil || res.Plan == nil {
 		t.Fatalf("load: %v %v", err, res.Diags)
 	}
-	ro, err := rollout.Build(rollout.Input{Plan: res.Plan, Release: "1.0" + evil})
+	ro, err := rollout.Build(rollout.Input{Plan: res.Plan, Release: "1.0"}) // a release cannot hold it (refused), a var can
 	if err != nil {
 		t.Fatal(err)
 	}
