@@ -32,11 +32,18 @@ type env struct {
 	stdio   Stdio
 	environ []string
 	getenv  func(string) string
+	// intr handles signals when golive runs as its own process (Run);
+	// nil in-process.
+	intr *interrupts
 }
 
 // Main runs golive with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdio Stdio) int {
-	e := &env{ctx: ctx, stdio: stdio, environ: os.Environ(), getenv: os.Getenv}
+	return mainWith(ctx, args, stdio, nil)
+}
+
+func mainWith(ctx context.Context, args []string, stdio Stdio, intr *interrupts) int {
+	e := &env{ctx: ctx, stdio: stdio, environ: os.Environ(), getenv: os.Getenv, intr: intr}
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)

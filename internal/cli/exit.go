@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/store"
 )
 
 // Exit codes of the contract.
@@ -47,4 +49,22 @@ func exitCode(err error) int {
 		return ExitUsage
 	}
 	return ExitUsage
+}
+
+// exitFor maps how a run ended to the contract's exit code.
+func exitFor(o *engine.Outcome, touched bool) int {
+	switch o.Run.State {
+	case store.StateSucceeded:
+		return ExitOK
+	case store.StateBackedOut:
+		return ExitFailed
+	case store.StateAborted:
+		if touched {
+			return ExitIncomplete
+		}
+		return ExitFailed
+	case store.StateWaiting, store.StatePaused:
+		return ExitNoGo
+	}
+	return ExitIncomplete // failed without backout, backout_failed, backout abandoned
 }

@@ -129,7 +129,8 @@ func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.
 			"ssh": &sshtr.Transport{InsecureIgnoreHostKeys: f.insecure, Logger: e.logger(),
 				KeepAlive: f.sshKeepAlive, ConnectTimeout: f.sshConnectTimeout},
 		},
-		Observer:  observers{obs, pr.notify},
+		Observer:  observers{obs, pr.notify, e.intr},
+		Abandon:   e.intr.abandonCh(),
 		Redactor:  pr.red,
 		Parallel:  f.parallel,
 		Artifacts: pr.artifacts,
@@ -346,6 +347,8 @@ func (e *env) printOutcome(w io.Writer, out *engine.Outcome, red *redact.Redacto
 		fmt.Fprintf(w, "  automatic backout is off: run `golive backout %s` or accept with `golive resume %s --accept`\n", r.ID, r.ID)
 	case store.StateBackoutFailed:
 		fmt.Fprintf(w, "  fix the hosts above, then run `golive backout %s` again to finish\n", r.ID)
+	case store.StateBackingOut:
+		fmt.Fprintf(w, "  the backout was abandoned halfway; the journal says what is left: `golive backout %s` finishes it\n", r.ID)
 	}
 }
 

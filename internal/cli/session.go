@@ -16,7 +16,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/store/sqlite"
@@ -188,24 +187,6 @@ func envSuffix(env string) string {
 		return ""
 	}
 	return " in " + env
-}
-
-// exitFor maps how a run ended to the contract's exit code.
-func exitFor(o *engine.Outcome, touched bool) int {
-	switch o.Run.State {
-	case store.StateSucceeded:
-		return ExitOK
-	case store.StateBackedOut:
-		return ExitFailed
-	case store.StateAborted:
-		if touched {
-			return ExitIncomplete
-		}
-		return ExitFailed
-	case store.StateWaiting, store.StatePaused:
-		return ExitNoGo
-	}
-	return ExitIncomplete // failed without backout, backout_failed
 }
 
 type nopCloser struct{ io.Writer }

@@ -32,6 +32,9 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 	}
 	stopHeartbeat := x.heartbeat(ctx)
 	defer stopHeartbeat()
+	// bctx ends only when the operator abandons the backout.
+	bctx, stopAbandon := x.abandonable(ctx)
+	defer stopAbandon()
 	out := &Outcome{}
 	var mu sync.Mutex
 	stages, work := x.hist.toBackOut()
@@ -40,6 +43,9 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 	// than leaving it for a person.
 	stopped := map[string]bool{}
 	for _, stage := range stages {
+		if bctx.Err() != nil {
+			break
+		}
 		hosts := make([]string, 0, len(work[stage]))
 		for h := range work[stage] {
 			hosts = append(hosts, h)
@@ -58,7 +64,10 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 				continue
 			}
 			g.Go(func() error {
-				notBacked, attention := x.backoutHost(ctx, stage, host, work[stage][host])
+				if bctx.Err() != nil {
+					return nil // abandoned: not started, still to do
+				}
+				notBacked, attention := x.backoutHost(bctx, stage, host, work[stage][host])
 				mu.Lock()
 				out.NotBackedOut = append(out.NotBackedOut, notBacked...)
 				if attention != "" {
@@ -73,6 +82,13 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 	}
 	if x.lockLost {
 		return &Outcome{Run: x.run}, &LockLostError{Err: errors.New("another controller took the run over during its backout")}
+	}
+	if bctx.Err() != nil {
+		// Left backing_out and locked: what was not backed out is
+		// still to do, and the journal says exactly what.
+		x.journal(ctx, store.Event{Kind: store.KindRun, Action: ActionBackoutAbandoned,
+			Message: "backout abandoned by the operator; `golive backout " + x.run.ID + "` finishes it"})
+		return &Outcome{Run: x.run}, &BackoutAbandonedError{RunID: x.run.ID}
 	}
 	sort.Strings(out.Attention)
 	sort.Strings(out.NotBackedOut)
@@ -141,6 +157,9 @@ func (x *execution) backoutStep(ctx context.Context, s *rollout.Stage, h *rollou
 	res, err := conn.Run(bctx, transport.Command{Script: st.Backout, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
 	ev.Duration, ev.Output = res.Duration, tail.String()
 	switch {
+	case err != nil && errors.Is(context.Cause(ctx), errAbandoned):
+		ev.Action, ev.Message = store.ActionBackoutFailed, "terminated: "+errAbandoned.Error()
+		err = errAbandoned
 	case err != nil:
 		ev.Action, ev.Message = store.ActionBackoutFailed, err.Error()
 	case res.ExitCode != 0:
@@ -153,6 +172,27 @@ func (x *execution) backoutStep(ctx context.Context, s *rollout.Stage, h *rollou
 		err = jerr
 	}
 	return err
+}
+
+// errAbandoned is the cause of a backout the operator abandoned.
+var errAbandoned = errors.New("backout abandoned by the operator")
+
+// abandonable returns ctx, cancelled with errAbandoned once the operator
+// abandons the backout (Options.Abandon is closed).
+func (x *execution) abandonable(ctx context.Context) (context.Context, func()) {
+	bctx, cancel := context.WithCancelCause(ctx)
+	if x.e.o.Abandon == nil {
+		return bctx, func() { cancel(nil) }
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-x.e.o.Abandon:
+			cancel(errAbandoned)
+		case <-done:
+		}
+	}()
+	return bctx, func() { close(done); cancel(nil) }
 }
 
 func (x *execution) findHost(stage, host string) (*rollout.Host, *rollout.Stage) {

@@ -51,6 +51,13 @@ type Options struct {
 	Approvals *plan.Approvals // controls.approvals: who may approve gates and sign-offs
 	Window    *window.Window  // nil: always open
 	OnClose   string          // backout (default), pause or finish
+
+	// Abandon, when closed, abandons a backout in progress (an operator
+	// insisted, e.g. a third Ctrl-C): backouts running are terminated and
+	// journaled, no further host is started, and the run is left
+	// backing_out, holding its lock, for `golive backout RUN` to finish.
+	// nil: a backout always runs to its end.
+	Abandon <-chan struct{}
 }
 
 // Engine runs rollouts. One Engine can run one run at a time per call.
@@ -115,6 +122,14 @@ func (e *AbortError) Error() string {
 		msg += ": " + e.Reason
 	}
 	return msg
+}
+
+// BackoutAbandonedError says the operator abandoned a backout: the run is
+// left backing_out and resumable (`golive backout RUN` finishes it).
+type BackoutAbandonedError struct{ RunID string }
+
+func (e *BackoutAbandonedError) Error() string {
+	return "backout of run " + e.RunID + " abandoned by the operator"
 }
 
 // LockLostError is the cause of a run whose lock was taken by another.

@@ -1,0 +1,170 @@
+package crashtest
+
+import (
+	"context"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A signal to the controller mid-step (Ctrl-C, `kill`, a closed terminal)
+// stops the run as an abort would: the step's processes are terminated,
+// what the run changed is backed out, the lock is released, exit 1.
+func TestSignalMidStepBacksOut(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, fourHosts())
+			w.mustExit(0, "run", "-r", "1.0")
+			before := w.snapshots()
+			w.armChild("run", "h2", "switch", 30)
+			p := w.start("run", "-r", "2.0")
+			w.waitMarker(p, "run", "h2", "switch")
+			run := w.lastRunID()
+			p.Signal(sig)
+			r := p.Wait()
+			if r.Code != 1 {
+				t.Fatalf("after %v golive exited %d, want 1 (failed and backed out)\n%s", sig, r.Code, r)
+			}
+			if !strings.Contains(r.Stderr, "stopping run "+run) {
+				t.Errorf("golive did not say what the signal does\n%s", r)
+			}
+			w.waitGroupGone("run", "h2", "switch")
+			s := w.assertState(run, "backed_out")
+			if want := "interrupted: " + sigName(sig) + " received"; !strings.Contains(s.Reason, want) {
+				t.Errorf("reason %q does not say %q", s.Reason, want)
+			}
+			if s.Lock != nil {
+				t.Errorf("the lock is still held after the backout: %+v", s.Lock)
+			}
+			w.assertRestored(before)
+			w.assertNoLateWork()
+			w.assertNoLiveRun()
+			w.mustExit(0, "run", "-r", "2.0") // the environment is free
+		})
+	}
+}
+
+func sigName(s syscall.Signal) string {
+	return map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP"}[s]
+}
+
+// `golive run | head -c 100`: stdout and stderr closed by their reader
+// early must not stop the release. Without SIGPIPE handled, Go kills the
+// controller at its next write (exit 141) and leaves the run pending or
+// running and locked.
+func TestClosedStdoutDoesNotStopTheRelease(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, fourHosts())
+	w.mustExit(0, "run", "-r", "1.0")
+	// A step that takes a moment, so that golive writes long after the
+	// reader is gone.
+	w.arm("run", "h2", "switch", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := w.cli.Command(ctx, "run", "-r", "2.0")
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	head := make([]byte, 100)
+	if _, err := io.ReadFull(pr, head); err != nil {
+		t.Fatalf("reading golive's first 100 bytes: %v", err)
+	}
+	pr.Close() // as `head -c 100` does
+	t.Logf("read %q, then closed the pipe", head)
+	err = cmd.Wait()
+	if err != nil {
+		t.Fatalf("golive run with a closed stdout: %v (want exit 0: the release goes on)", err)
+	}
+	run := w.lastRunID()
+	s := w.assertState(run, "succeeded")
+	if s.Lock != nil {
+		t.Errorf("the lock is still held: %+v", s.Lock)
+	}
+	w.assertReleased("1.0", "2.0")
+	w.assertNoLiveRun()
+}
+
+// Signals during a backout: the first two say that the backout goes on
+// and what the next one does; the third abandons it. The backout running
+// is terminated, the run is left backing_out with its journal, golive
+// exits 4, and `golive backout RUN` finishes exactly what is left.
+func TestSignalsDuringBackout(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, fourHosts())
+	w.mustExit(0, "run", "-r", "1.0")
+	before := w.snapshots()
+	w.failAt("run", "h3", "finish")
+	w.armChild("backout", "h2", "switch", 30)
+	p := w.start("run", "-r", "2.0", "--parallel", "1")
+	w.waitMarker(p, "backout", "h2", "switch")
+	run := w.lastRunID()
+
+	for i, want := range []string{"2 more abandons it", "1 more abandons it"} {
+		p.Signal(syscall.SIGINT)
+		w.waitFor(p, "the message of signal "+string(rune('1'+i)), func() bool {
+			return strings.Contains(p.Result().Stderr, want)
+		})
+		if !strings.Contains(p.Result().Stderr, "the backout of run "+run+" goes on") {
+			t.Errorf("signal %d: golive does not say that the backout goes on\n%s", i+1, p.Output())
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the backout really goes on...
+	if p.Exited() || !pidRunning(w.markerPid("backout", "h2", "switch")) {
+		t.Fatalf("two signals stopped the backout\n%s", p.Output())
+	}
+	p.Signal(syscall.SIGINT)
+	r := p.Wait()
+	if r.Code != 4 {
+		t.Fatalf("after the third signal golive exited %d, want 4\n%s", r.Code, r)
+	}
+	if !strings.Contains(r.Stderr, "abandoning the backout of run "+run) || !strings.Contains(r.Stdout, "golive backout "+run) {
+		t.Errorf("golive does not say that the backout was abandoned and how to finish it\n%s", r)
+	}
+	w.waitGroupGone("backout", "h2", "switch")
+	w.assertState(run, "backing_out")
+	var abandoned bool
+	for _, ev := range w.journal(run) {
+		abandoned = abandoned || (ev.kind == "run" && ev.action == "backout_abandoned")
+	}
+	if !abandoned {
+		t.Errorf("the journal does not record the abandoned backout\n%s", w.logsOf(run))
+	}
+	_, redo := interrupted(w.journal(run))
+	if len(redo) != 0 {
+		t.Errorf("backouts journaled as started and never ended: %v", redo)
+	}
+
+	w.mustExit(1, "backout", run, "--parallel", "1")
+	w.assertState(run, "backed_out")
+	w.assertRestored(before)
+	if n := w.attempts("backout", "2.0")[stepKey{"h1", "unpack"}]; n != 1 {
+		t.Errorf("backout of unpack on h1 ran %d times, want 1", n)
+	}
+	w.assertNoLateWork()
+	w.assertNoLiveRun()
+}
+
+// markerPid is the pid the step armed for PHASE-HOST-STEP wrote.
+func (w *world) markerPid(phase, host, step string) int {
+	w.t.Helper()
+	b, err := os.ReadFile(w.sync + "/at-" + phase + "-" + host + "-" + step)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var pid int
+	for _, c := range strings.TrimSpace(string(b)) {
+		pid = pid*10 + int(c-'0')
+	}
+	return pid
+}
