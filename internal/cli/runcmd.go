@@ -299,6 +299,7 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 	defer pr.notify.Close(notifyWait)
 	var locked *store.LockedError
 	var busy *engine.HolderBusyError
+	var storeFailed *engine.StoreError
 	switch {
 	case errors.As(err, &locked):
 		l := locked.Lock
@@ -310,6 +311,9 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 			orDefault(l.Env, "(default)"), l.Plan, l.RunID, state, l.Requester, l.AcquiredAt.Local().Format(time.RFC3339), l.Holder)
 	case errors.As(err, &busy):
 		return withCode(ExitNoGo, "%s", busy)
+	case errors.As(err, &storeFailed):
+		e.printStoreFailed(pr, storeFailed)
+		return &reported{err}
 	case err != nil && out == nil:
 		return err
 	}
@@ -324,6 +328,20 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 	}
 	e.printHostSummary(ctx, e.human(f), pr, events)
 	return silent(exitFor(out, touched))
+}
+
+// printStoreFailed says what a store failure mid-run left and what to do.
+func (e *env) printStoreFailed(pr *prepared, se *engine.StoreError) {
+	where := ""
+	if p, ok := pr.st.(interface{ Path() string }); ok {
+		where = " (" + p.Path() + ")"
+	}
+	fmt.Fprintf(e.stdio.Err, `golive: run %[1]s stopped: the state store%[2]s failed: %[3]s
+  golive cannot journal what it does, so it started nothing more and terminated what ran;
+  the run is left as the store last recorded it and keeps the environment locked: its
+  targets may be half-done. Fix the store (free disk space, make it writable), then
+  `+"`golive resume %[1]s`"+` continues the run or `+"`golive backout %[1]s`"+` backs it out.
+`, se.RunID, where, pr.red.String(se.Err.Error()))
 }
 
 func orDefault(s, def string) string {

@@ -124,6 +124,36 @@ func (e *AbortError) Error() string {
 	return msg
 }
 
+// StoreError says the state store failed while a run was executed (a
+// full disk, a database that became unwritable): the controller cannot
+// journal what it does, so it starts nothing more, terminates what runs
+// and leaves the run as the store last recorded it, still locked, for
+// `golive resume` or `golive backout` once the store works again.
+type StoreError struct {
+	RunID string
+	Err   error
+}
+
+func (e *StoreError) Error() string {
+	return fmt.Sprintf("the state store failed during run %s: %v", e.RunID, e.Err)
+}
+
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// storeErr wraps a failure of the store itself in a *StoreError; the
+// store's answers (not found, a state conflict, a lock held by another)
+// are returned as they are.
+func (x *execution) storeErr(err error) error {
+	var se *StoreError
+	switch {
+	case err == nil, errors.As(err, &se),
+		errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrStateConflict),
+		errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrExists):
+		return err
+	}
+	return &StoreError{RunID: x.run.ID, Err: err}
+}
+
 // BackoutAbandonedError says the operator abandoned a backout: the run is
 // left backing_out and resumable (`golive backout RUN` finishes it).
 type BackoutAbandonedError struct{ RunID string }
@@ -167,7 +197,7 @@ func (x *execution) journal(ctx context.Context, ev store.Event) error {
 	ev.Message = x.e.o.Redactor.String(ev.Message)
 	seq, err := x.e.o.Store.AppendEvent(context.WithoutCancel(ctx), ev)
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return fmt.Errorf("journal: %w", x.storeErr(err))
 	}
 	ev.Seq = seq
 	x.hist.apply(ev)
@@ -183,7 +213,7 @@ func (x *execution) setState(ctx context.Context, from []store.State, to store.S
 	reason = x.e.o.Redactor.String(reason)
 	r, err := x.e.o.Store.UpdateRunState(context.WithoutCancel(ctx), x.run.ID, from, to, reason)
 	if err != nil {
-		return fmt.Errorf("run %s: %w", x.run.ID, err)
+		return fmt.Errorf("run %s: %w", x.run.ID, x.storeErr(err))
 	}
 	x.run = r
 	if x.e.o.Observer != nil {
