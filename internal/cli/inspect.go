@@ -108,8 +108,7 @@ func controllerGone(r store.Run, lock store.Lock, lockErr error) bool {
 	if lockErr != nil || lock.RunID != r.ID {
 		return true
 	}
-	host, _ := os.Hostname()
-	return store.HolderGone(lock, time.Now(), host, store.PIDAlive)
+	return store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive)
 }
 
 // printAudit lists the decisions people made on the run: approvals and

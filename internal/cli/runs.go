@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -234,8 +233,7 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 		return withCode(ExitUsage, "run %s is %s: it is not running", r.ID, r.State)
 	}
 	lock, err := st.GetLock(ctx, r.Plan, r.Env)
-	host, _ := os.Hostname()
-	if err == nil && lock.RunID == r.ID && !store.HolderGone(lock, time.Now(), host, store.PIDAlive) {
+	if err == nil && lock.RunID == r.ID && !store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive) {
 		if err := engine.RequestAbort(ctx, st, r.ID, actor, reason, noBackout); err != nil {
 			return err
 		}
@@ -276,7 +274,7 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 // (or finished before the abort took effect), 4 when targets need
 // attention. If the controller dies meanwhile, it says so and exits 4.
 func (e *env) waitEnd(ctx context.Context, st store.Store, id string) error {
-	host, _ := os.Hostname()
+	here := store.ThisHolder()
 	for {
 		r, err := st.GetRun(ctx, id)
 		if err != nil {
@@ -293,7 +291,7 @@ func (e *env) waitEnd(ctx context.Context, st store.Store, id string) error {
 			return silent(ExitIncomplete)
 		}
 		lock, lerr := st.GetLock(ctx, r.Plan, r.Env)
-		if lerr != nil || lock.RunID != r.ID || store.HolderGone(lock, time.Now(), host, store.PIDAlive) {
+		if lerr != nil || lock.RunID != r.ID || store.HolderGone(lock, time.Now(), here, store.PIDAlive) {
 			return withCode(ExitIncomplete, "run %s is %s but its controller is gone: run `golive backout %s` to finish", r.ID, r.State, r.ID)
 		}
 		select {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -84,8 +83,7 @@ func New(o Options) *Engine {
 		o.Heartbeat = 5 * time.Second
 	}
 	if o.Holder.PID == 0 {
-		host, _ := os.Hostname()
-		o.Holder = store.Holder{PID: os.Getpid(), Hostname: host}
+		o.Holder = store.ThisHolder()
 	}
 	return &Engine{o: o, checker: &check.Checker{Clock: o.Clock}}
 }

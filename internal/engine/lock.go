@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/golive-dev/golive/internal/store"
@@ -83,8 +82,7 @@ func (x *execution) takeOver(ctx context.Context) error {
 	case cur.Holder == next.Holder:
 		return nil
 	}
-	host, _ := os.Hostname()
-	if !store.HolderGone(cur, x.e.o.Clock.Now(), host, store.PIDAlive) {
+	if !store.HolderGone(cur, x.e.o.Clock.Now(), store.ThisHolder(), store.PIDAlive) {
 		return &HolderBusyError{Lock: cur}
 	}
 	if _, err := x.e.o.Store.StealLock(ctx, cur, next); err != nil {

@@ -17,7 +17,11 @@ type migration struct {
 // migrations, in order; version i+1 is migrations[i].
 var migrations = []migration{
 	{1, "runs, events, live, locks, approvals", schemaV1},
+	{2, "lock holders' pid space", schemaV2},
 }
+
+// schemaV2 records where a lock holder's pid is valid (store.Holder.PIDSpace).
+const schemaV2 = `ALTER TABLE locks ADD COLUMN holder_space TEXT NOT NULL DEFAULT '';`
 
 const schemaV1 = `
 CREATE TABLE runs (
