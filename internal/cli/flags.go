@@ -96,6 +96,9 @@ func (e *env) secrets(f *planFlags) (map[string]string, *redact.Redactor, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s", errUsage, err)
 	}
+	if w := secrets.FileWarning(f.secretsFile); w != "" {
+		fmt.Fprintf(e.stdio.Err, "golive: warning: %s\n", w)
+	}
 	r := redact.New()
 	for _, v := range s {
 		r.Add(v)

@@ -27,7 +27,7 @@ func newStatus(e *env) *cobra.Command {
 				id = args[0]
 			}
 			ctx := c.Context()
-			st, r, err := e.onRun(ctx, &f, id)
+			st, r, err := e.onRunRead(ctx, &f, id)
 			if err != nil {
 				return err
 			}
@@ -211,7 +211,7 @@ func newHistory(e *env) *cobra.Command {
 				fmt.Fprintln(e.stdio.Out, "no runs yet")
 				return nil
 			}
-			st, err := e.openStore(ctx, f.store, file)
+			st, err := e.openExistingStore(ctx, f.store, file, true)
 			if err != nil {
 				return err
 			}
@@ -270,7 +270,7 @@ func newLogs(e *env) *cobra.Command {
 		Args:  exactArgs(1, "RUN"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			st, r, err := e.onRun(ctx, &f, args[0])
+			st, r, err := e.onRunRead(ctx, &f, args[0])
 			if err != nil {
 				return err
 			}

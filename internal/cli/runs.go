@@ -15,11 +15,21 @@ import (
 
 // onRun opens the store and finds the run a command acts on.
 func (e *env) onRun(ctx context.Context, f *runFlags, id string) (store.Store, store.Run, error) {
+	return e.onRunMode(ctx, f, id, false)
+}
+
+// onRunRead is onRun for commands that only read (status, logs, report):
+// a store that cannot be written here is opened read-only.
+func (e *env) onRunRead(ctx context.Context, f *runFlags, id string) (store.Store, store.Run, error) {
+	return e.onRunMode(ctx, f, id, true)
+}
+
+func (e *env) onRunMode(ctx context.Context, f *runFlags, id string, readOnly bool) (store.Store, store.Run, error) {
 	file, err := f.planFile(nil)
 	if err != nil {
 		return nil, store.Run{}, err
 	}
-	st, err := e.openExistingStore(ctx, f.store, file)
+	st, err := e.openExistingStore(ctx, f.store, file, readOnly)
 	if err != nil {
 		return nil, store.Run{}, err
 	}
