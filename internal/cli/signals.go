@@ -113,9 +113,12 @@ func (in *interrupts) got(s os.Signal) {
 			return
 		}
 		fmt.Fprintf(in.w, "\ngolive: %s: stopping %s: terminating its steps, then backing out what it changed (a backout is not stopped by a second signal; a third abandons it)\n", name, run)
-	case left > 0:
+	case left > 0 && in.state == store.StateBackingOut:
 		in.cancel(fmt.Errorf("%s received", name))
 		fmt.Fprintf(in.w, "\ngolive: %s: the backout of %s goes on (stopping it halfway leaves hosts between releases); %d more abandons it, leaving the run backing_out for `golive backout %s`\n",
+			name, run, left, orDefault(in.runID, "RUN"))
+	case left > 0:
+		fmt.Fprintf(in.w, "\ngolive: %s: %s is stopping already (terminating its steps, then backing out); %d more abandons its backout, leaving the run backing_out for `golive backout %s`\n",
 			name, run, left, orDefault(in.runID, "RUN"))
 	case !in.abandoned:
 		in.abandoned = true

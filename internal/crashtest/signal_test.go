@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -167,4 +168,38 @@ func (w *world) markerPid(phase, host, step string) int {
 		pid = pid*10 + int(c-'0')
 	}
 	return pid
+}
+
+// `nohup golive run ...`: a controller started with SIGHUP ignored keeps
+// it ignored, so closing the terminal does not stop the release.
+func TestNohupKeepsSIGHUPIgnored(t *testing.T) {
+	t.Parallel()
+	nohup, err := exec.LookPath("nohup")
+	if err != nil {
+		t.Skip("no nohup")
+	}
+	w := newWorld(t, fourHosts())
+	w.arm("run", "h2", "switch", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := w.cli.Command(ctx, "run", "-r", "1.0")
+	cmd.Args = append([]string{"nohup"}, cmd.Args...)
+	cmd.Path = nohup
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor(nil, "marker at-run-h2-switch", func() bool {
+		_, err := os.Stat(w.sync + "/at-run-h2-switch")
+		return err == nil
+	})
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil { // nohup execs golive: same pid
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("nohup golive run after SIGHUP: %v (want exit 0)\n%s", err, out.String())
+	}
+	w.assertState(w.lastRunID(), "succeeded")
+	w.assertReleased("", "1.0")
 }
