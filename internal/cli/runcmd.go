@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/golive-dev/golive/internal/artifact"
 	"github.com/golive-dev/golive/internal/engine"
@@ -170,7 +168,7 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 	}
 	req := engineRequest(pr, f, actor, func(r store.Run) {
 		recordOverrides(ctx, pr.st, r.ID, f.set)
-		fmt.Fprintf(w, "golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), actor)
+		prog.printf("golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), actor)
 		prog.setRun(r.ID)
 	})
 	req.LockWait = lockWait
@@ -410,41 +408,6 @@ func (e *env) printHostSummary(ctx context.Context, w io.Writer, pr *prepared, e
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", h, orDefault(live[h].Release, "(none recorded)"), last[h].Sub(first[h]).Round(time.Millisecond))
 	}
 	tw.Flush()
-}
-
-// progressSink adapts ui.Progress, whose run id is known only once the
-// run is created.
-type progressSink struct {
-	p   *ui.Progress
-	ro  *rollout.Rollout
-	w   io.Writer
-	tty bool
-}
-
-func (e *env) progress(pr *prepared, w io.Writer) *progressSink {
-	return &progressSink{ro: pr.ro, w: w, tty: e.colour(w)}
-}
-
-func (s *progressSink) setRun(id string) {
-	o := ui.ProgressOptions{TTY: s.tty, Style: ui.Style{Colour: s.tty}}
-	if f, ok := s.w.(*os.File); ok && s.tty {
-		if w, h, err := term.GetSize(int(f.Fd())); err == nil {
-			o.Width, o.Height = w, h
-		}
-	}
-	s.p = ui.NewProgress(s.w, s.ro, id, o)
-}
-
-func (s *progressSink) Observe(ev store.Event) {
-	if s.p != nil {
-		s.p.Observe(ev)
-	}
-}
-
-func (s *progressSink) Close() {
-	if s.p != nil {
-		s.p.Close()
-	}
 }
 
 // human is where output for a person goes: stdout, or stderr when stdout

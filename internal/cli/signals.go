@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/golive-dev/golive/internal/store"
 )
@@ -49,6 +50,7 @@ type interrupts struct {
 	cancel context.CancelCauseFunc
 	w      io.Writer
 	sigs   chan os.Signal
+	msgs   chan string // to the writer goroutine; nil: write directly
 
 	mu        sync.Mutex
 	count     int
@@ -63,7 +65,12 @@ const abandonAfter = 3
 
 func notifyInterrupts(parent context.Context, w io.Writer) *interrupts {
 	ctx, cancel := context.WithCancelCause(parent)
-	in := &interrupts{ctx: ctx, cancel: cancel, w: w, sigs: make(chan os.Signal, 4), abandon: make(chan struct{})}
+	in := &interrupts{ctx: ctx, cancel: cancel, w: w, sigs: make(chan os.Signal, 4), msgs: make(chan string, 8), abandon: make(chan struct{})}
+	go func() {
+		for m := range in.msgs {
+			io.WriteString(in.w, m)
+		}
+	}()
 	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
 		if !signal.Ignored(s) {
 			signal.Notify(in.sigs, s)
@@ -80,6 +87,10 @@ func notifyInterrupts(parent context.Context, w io.Writer) *interrupts {
 func (in *interrupts) stop() {
 	signal.Stop(in.sigs)
 	in.cancel(nil)
+	// Give the last message a moment to reach stderr.
+	for deadline := time.Now().Add(time.Second); len(in.msgs) > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func sigName(s os.Signal) string {
@@ -112,19 +123,33 @@ func (in *interrupts) got(s os.Signal) {
 		if in.runID == "" {
 			return
 		}
-		fmt.Fprintf(in.w, "\ngolive: %s: stopping %s: terminating its steps, then backing out what it changed (a backout is not stopped by a second signal; a third abandons it)\n", name, run)
+		in.say("\ngolive: %s: stopping %s: terminating its steps, then backing out what it changed (a backout is not stopped by a second signal; a third abandons it)\n", name, run)
 	case left > 0 && in.state == store.StateBackingOut:
 		in.cancel(fmt.Errorf("%s received", name))
-		fmt.Fprintf(in.w, "\ngolive: %s: the backout of %s goes on (stopping it halfway leaves hosts between releases); %d more abandons it, leaving the run backing_out for `golive backout %s`\n",
+		in.say("\ngolive: %s: the backout of %s goes on (stopping it halfway leaves hosts between releases); %d more abandons it, leaving the run backing_out for `golive backout %s`\n",
 			name, run, left, orDefault(in.runID, "RUN"))
 	case left > 0:
-		fmt.Fprintf(in.w, "\ngolive: %s: %s is stopping already (terminating its steps, then backing out); %d more abandons its backout, leaving the run backing_out for `golive backout %s`\n",
+		in.say("\ngolive: %s: %s is stopping already (terminating its steps, then backing out); %d more abandons its backout, leaving the run backing_out for `golive backout %s`\n",
 			name, run, left, orDefault(in.runID, "RUN"))
 	case !in.abandoned:
 		in.abandoned = true
 		close(in.abandon)
-		fmt.Fprintf(in.w, "\ngolive: %s: abandoning the backout of %s: terminating the backouts that run; the journal keeps what is done, `golive backout %s` finishes the rest\n",
+		in.say("\ngolive: %s: abandoning the backout of %s: terminating the backouts that run; the journal keeps what is done, `golive backout %s` finishes the rest\n",
 			name, run, orDefault(in.runID, "RUN"))
+	}
+}
+
+// say writes a message without waiting for stderr: a frozen or dead
+// terminal must not hold up the handling of the next signal.
+func (in *interrupts) say(format string, args ...any) {
+	m := fmt.Sprintf(format, args...)
+	if in.msgs == nil {
+		io.WriteString(in.w, m)
+		return
+	}
+	select {
+	case in.msgs <- m:
+	default:
 	}
 }
 

@@ -203,3 +203,43 @@ func TestNohupKeepsSIGHUPIgnored(t *testing.T) {
 	w.assertState(w.lastRunID(), "succeeded")
 	w.assertReleased("", "1.0")
 }
+
+// A stdout nobody reads (a terminal frozen with Ctrl-S, `golive run |
+// slow-reader`) must not hold the release up: the run ends while the
+// output waits; its display catches up (or says what it dropped) later.
+func TestUnreadStdoutDoesNotStallTheRelease(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, planOpts{hosts: 8, canary: 1, batch: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	// The smallest pipe the kernel allows (one page): a few lines fill it.
+	if _, _, errno := syscall.Syscall(syscall.SYS_FCNTL, pw.Fd(), 1031 /* F_SETPIPE_SZ */, 4096); errno != 0 {
+		t.Logf("F_SETPIPE_SZ: %v (the pipe keeps its default size)", errno)
+	}
+	cmd := w.cli.Command(ctx, "run", "-r", "1.0")
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// Nobody reads stdout until the run has ended.
+	w.waitFor(nil, "the run to succeed while nobody reads its stdout", func() bool {
+		r := w.golive("history", "--json")
+		return strings.Contains(r.Stdout, `"state": "succeeded"`)
+	})
+	out, _ := io.ReadAll(pr)
+	if err := <-exited; err != nil {
+		t.Fatalf("golive run: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "SUCCEEDED") {
+		t.Errorf("the output does not end with the outcome\n%s", out)
+	}
+	w.assertReleased("", "1.0")
+}
