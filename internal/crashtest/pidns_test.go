@@ -57,7 +57,7 @@ func TestLockNotStolenAcrossPIDNamespaces(t *testing.T) {
 	}
 	for _, cmd := range []string{"resume", "backout"} {
 		out, code := w.inPIDNamespace(cmd, run)
-		if code != 3 || !strings.Contains(out, "is being executed by pid ") {
+		if code != 3 || !strings.Contains(out, "is being executed by pid ") || !strings.Contains(out, "another pid namespace") {
 			t.Errorf("%s from another pid namespace: exit %d, want 3 (the run is being executed)\n%s", cmd, code, out)
 		}
 	}
