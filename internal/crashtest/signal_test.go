@@ -2,6 +2,7 @@ package crashtest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -242,4 +243,33 @@ func TestUnreadStdoutDoesNotStallTheRelease(t *testing.T) {
 		t.Errorf("the output does not end with the outcome\n%s", out)
 	}
 	w.assertReleased("", "1.0")
+}
+
+// Six `golive run`s started at once: exactly one takes the environment
+// lock and releases; the five others exit 3 naming the lock, and change
+// nothing.
+func TestSixSimultaneousRunsOneWins(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, fourHosts())
+	w.arm("run", "h1", "unpack", 3) // the winner holds the lock a while
+	var procs []*proc
+	for i := range 6 {
+		procs = append(procs, w.start("run", "-r", fmt.Sprintf("1.%d", i)))
+	}
+	winners, refused := 0, 0
+	for _, p := range procs {
+		r := p.Wait()
+		switch {
+		case r.Code == 0:
+			winners++
+		case r.Code == 3 && strings.Contains(r.Stderr, "is locked by run"):
+			refused++
+		default:
+			t.Errorf("unexpected end\n%s", r)
+		}
+	}
+	if winners != 1 || refused != 5 {
+		t.Errorf("%d runs released and %d were refused, want 1 and 5", winners, refused)
+	}
+	w.assertNoLiveRun()
 }
