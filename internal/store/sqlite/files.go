@@ -76,7 +76,7 @@ func checkMode(p string, old, want fs.FileMode) []string {
 	if mode&0o077 == 0 {
 		return nil
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); mode == old && ok && int(st.Uid) == os.Geteuid() {
+	if mode == old && ownedByMe(fi) {
 		if err := os.Chmod(p, want); err == nil {
 			return []string{fmt.Sprintf("made %s private (mode %04o, was %04o): it holds output tails, overrides and approvals", p, want, mode)}
 		}
