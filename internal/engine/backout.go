@@ -35,51 +35,8 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 	// bctx ends only when the operator abandons the backout.
 	bctx, stopAbandon := x.abandonable(ctx)
 	defer stopAbandon()
-	out := &Outcome{}
-	var mu sync.Mutex
 	stages, work := x.hist.toBackOut()
-	// A host whose backout failed stops there, in every older stage too:
-	// undoing older work under newer work that is still applied is worse
-	// than leaving it for a person.
-	stopped := map[string]bool{}
-	for _, stage := range stages {
-		if bctx.Err() != nil {
-			break
-		}
-		hosts := make([]string, 0, len(work[stage]))
-		for h := range work[stage] {
-			hosts = append(hosts, h)
-		}
-		sort.Strings(hosts)
-		g := errgroup.Group{}
-		g.SetLimit(x.e.o.Parallel)
-		for _, host := range hosts {
-			mu.Lock()
-			skip := stopped[host]
-			mu.Unlock()
-			if skip {
-				mu.Lock()
-				out.Attention = append(out.Attention, fmt.Sprintf("%s: not backed out in stage %s (%s) because a newer backout on it failed", host, stage, strings.Join(work[stage][host], ", ")))
-				mu.Unlock()
-				continue
-			}
-			g.Go(func() error {
-				if bctx.Err() != nil {
-					return nil // abandoned: not started, still to do
-				}
-				notBacked, attention := x.backoutHost(bctx, stage, host, work[stage][host])
-				mu.Lock()
-				out.NotBackedOut = append(out.NotBackedOut, notBacked...)
-				if attention != "" {
-					out.Attention = append(out.Attention, x.e.o.Redactor.String(attention))
-					stopped[host] = true
-				}
-				mu.Unlock()
-				return nil
-			})
-		}
-		g.Wait()
-	}
+	out, stopped := x.backoutStages(bctx, stages, work)
 	if x.lockLost {
 		return &Outcome{Run: x.run}, &LockLostError{Err: errors.New("another controller took the run over during its backout")}
 	}
@@ -104,6 +61,55 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 	err := x.setState(ctx, []store.State{store.StateBackingOut}, final, reason)
 	out.Run = x.run
 	return out, err
+}
+
+// backoutStages backs out the hosts of each stage, newest stage first,
+// until ctx (the abandonable context) ends. A host whose backout failed
+// stops there, in every older stage too: undoing older work under newer
+// work that is still applied is worse than leaving it for a person.
+func (x *execution) backoutStages(ctx context.Context, stages []string, work map[string]map[string][]string) (*Outcome, map[string]bool) {
+	out := &Outcome{}
+	var mu sync.Mutex
+	stopped := map[string]bool{}
+	for _, stage := range stages {
+		if ctx.Err() != nil {
+			break
+		}
+		hosts := make([]string, 0, len(work[stage]))
+		for h := range work[stage] {
+			hosts = append(hosts, h)
+		}
+		sort.Strings(hosts)
+		g := errgroup.Group{}
+		g.SetLimit(x.e.o.Parallel)
+		for _, host := range hosts {
+			mu.Lock()
+			skip := stopped[host]
+			mu.Unlock()
+			if skip {
+				mu.Lock()
+				out.Attention = append(out.Attention, fmt.Sprintf("%s: not backed out in stage %s (%s) because a newer backout on it failed", host, stage, strings.Join(work[stage][host], ", ")))
+				mu.Unlock()
+				continue
+			}
+			g.Go(func() error {
+				if ctx.Err() != nil {
+					return nil // abandoned: not started, still to do
+				}
+				notBacked, attention := x.backoutHost(ctx, stage, host, work[stage][host])
+				mu.Lock()
+				out.NotBackedOut = append(out.NotBackedOut, notBacked...)
+				if attention != "" {
+					out.Attention = append(out.Attention, x.e.o.Redactor.String(attention))
+					stopped[host] = true
+				}
+				mu.Unlock()
+				return nil
+			})
+		}
+		g.Wait()
+	}
+	return out, stopped
 }
 
 // backoutHost backs out one host's steps of one stage, newest first. It
