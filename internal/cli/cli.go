@@ -38,10 +38,17 @@ type env struct {
 	// stdio.Err write through it, so nothing printed to the terminal can
 	// carry a secret, whatever prints it.
 	red *redact.Redactor
+	// intr handles signals when golive runs as its own process (Run);
+	// nil in-process.
+	intr *interrupts
 }
 
 // Main runs golive with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdio Stdio) int {
+	return mainWith(ctx, args, stdio, nil)
+}
+
+func mainWith(ctx context.Context, args []string, stdio Stdio, intr *interrupts) int {
 	// Everything golive prints for a person or a program goes through
 	// these: control characters in step output, names, reasons and claimed
 	// identities are escaped, so nothing can rewrite the operator's screen
@@ -55,7 +62,7 @@ func Main(ctx context.Context, args []string, stdio Stdio) int {
 	defer errw.Flush()
 	defer out.Flush()
 	stdio.Out, stdio.Err = out, errw
-	e := &env{ctx: ctx, stdio: stdio, environ: os.Environ(), getenv: os.Getenv, red: red}
+	e := &env{ctx: ctx, stdio: stdio, environ: os.Environ(), getenv: os.Getenv, red: red, intr: intr}
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)

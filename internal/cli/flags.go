@@ -98,6 +98,9 @@ func (e *env) secrets(f *planFlags) (map[string]string, *redact.Redactor, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s", errUsage, err)
 	}
+	if w := secrets.FileWarning(f.secretsFile); w != "" {
+		fmt.Fprintf(e.stdio.Err, "golive: warning: %s\n", w)
+	}
 	r := e.red
 	if r == nil {
 		r = redact.New()

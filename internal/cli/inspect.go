@@ -29,7 +29,7 @@ func newStatus(e *env) *cobra.Command {
 				id = args[0]
 			}
 			ctx := c.Context()
-			st, r, err := e.onRun(ctx, &f, id)
+			st, r, err := e.onRunRead(ctx, &f, id)
 			if err != nil {
 				return err
 			}
@@ -113,8 +113,7 @@ func controllerGone(r store.Run, lock store.Lock, lockErr error) bool {
 	if lockErr != nil || lock.RunID != r.ID {
 		return true
 	}
-	host, _ := os.Hostname()
-	return store.HolderGone(lock, time.Now(), host, store.PIDAlive)
+	return store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive)
 }
 
 // notCounted says, by approval id, why the plan's rules (when its file is
@@ -277,7 +276,7 @@ func newHistory(e *env) *cobra.Command {
 				fmt.Fprintln(e.stdio.Out, "no runs yet")
 				return nil
 			}
-			st, err := e.openStore(ctx, f.store, file)
+			st, err := e.openExistingStore(ctx, f.store, file, true)
 			if err != nil {
 				return err
 			}
@@ -336,7 +335,7 @@ func newLogs(e *env) *cobra.Command {
 		Args:  exactArgs(1, "RUN"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			st, r, err := e.onRun(ctx, &f, args[0])
+			st, r, err := e.onRunRead(ctx, &f, args[0])
 			if err != nil {
 				return err
 			}

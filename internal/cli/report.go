@@ -28,7 +28,7 @@ criteria.`,
 		Args: exactArgs(1, "RUN"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			st, r, err := e.onRun(ctx, &f, args[0])
+			st, r, err := e.onRunRead(ctx, &f, args[0])
 			if err != nil {
 				return err
 			}

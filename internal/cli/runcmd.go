@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/golive-dev/golive/internal/artifact"
 	"github.com/golive-dev/golive/internal/engine"
@@ -134,7 +133,8 @@ func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.
 			"ssh": &sshtr.Transport{InsecureIgnoreHostKeys: f.insecure, Logger: e.logger(),
 				KeepAlive: f.sshKeepAlive, ConnectTimeout: f.sshConnectTimeout},
 		},
-		Observer:  observers{obs, pr.notify},
+		Observer:  observers{obs, pr.notify, e.intr},
+		Abandon:   e.intr.abandonCh(),
 		Redactor:  pr.red,
 		Parallel:  f.parallel,
 		Artifacts: pr.artifacts,
@@ -174,7 +174,7 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 	}
 	req := engineRequest(pr, f, actor, func(r store.Run) {
 		recordOverrides(ctx, pr.st, r.ID, f.set, pr.secrets)
-		fmt.Fprintf(w, "golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), r.RequesterIdentity())
+		prog.printf("golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), r.RequesterIdentity())
 		prog.setRun(r.ID)
 	})
 	req.LockWait = lockWait
@@ -313,6 +313,7 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 	defer pr.notify.Close(notifyWait)
 	var locked *store.LockedError
 	var busy *engine.HolderBusyError
+	var storeFailed *engine.StoreError
 	switch {
 	case errors.As(err, &locked):
 		l := locked.Lock
@@ -324,6 +325,9 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 			orDefault(l.Env, "(default)"), l.Plan, l.RunID, state, by, l.AcquiredAt.Local().Format(time.RFC3339), l.Holder)
 	case errors.As(err, &busy):
 		return withCode(ExitNoGo, "%s", busy)
+	case errors.As(err, &storeFailed):
+		e.printStoreFailed(pr, storeFailed)
+		return &reported{err}
 	case err != nil && out == nil:
 		return err
 	}
@@ -338,6 +342,20 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 	}
 	e.printHostSummary(ctx, e.human(f), pr, events)
 	return silent(exitFor(out, touched))
+}
+
+// printStoreFailed says what a store failure mid-run left and what to do.
+func (e *env) printStoreFailed(pr *prepared, se *engine.StoreError) {
+	where := ""
+	if p, ok := pr.st.(interface{ Path() string }); ok {
+		where = " (" + p.Path() + ")"
+	}
+	fmt.Fprintf(e.stdio.Err, `golive: run %[1]s stopped: the state store%[2]s failed: %[3]s
+  golive cannot journal what it does, so it started nothing more and terminated what ran;
+  the run is left as the store last recorded it and keeps the environment locked: its
+  targets may be half-done. Fix the store (free disk space, make it writable), then
+  `+"`golive resume %[1]s`"+` continues the run or `+"`golive backout %[1]s`"+` backs it out.
+`, se.RunID, where, pr.red.String(se.Err.Error()))
 }
 
 func orDefault(s, def string) string {
@@ -361,6 +379,8 @@ func (e *env) printOutcome(w io.Writer, out *engine.Outcome, red *redact.Redacto
 		fmt.Fprintf(w, "  automatic backout is off: run `golive backout %s` or accept with `golive resume %s --accept`\n", r.ID, r.ID)
 	case store.StateBackoutFailed:
 		fmt.Fprintf(w, "  fix the hosts above, then run `golive backout %s` again to finish\n", r.ID)
+	case store.StateBackingOut:
+		fmt.Fprintf(w, "  the backout was abandoned halfway; the journal says what is left: `golive backout %s` finishes it\n", r.ID)
 	}
 }
 
@@ -413,47 +433,6 @@ func (e *env) printHostSummary(ctx context.Context, w io.Writer, pr *prepared, e
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
-}
-
-// progressSink adapts ui.Progress, whose run id is known only once the
-// run is created.
-type progressSink struct {
-	p   *ui.Progress
-	ro  *rollout.Rollout
-	w   io.Writer
-	tty bool
-}
-
-func (e *env) progress(pr *prepared, w io.Writer) *progressSink {
-	return &progressSink{ro: pr.ro, w: w, tty: e.colour(w)}
-}
-
-func (s *progressSink) setRun(id string) {
-	o := ui.ProgressOptions{TTY: s.tty, Style: ui.Style{Colour: s.tty}}
-	w, ro := s.w, s.ro
-	if f, ok := terminalFile(s.w); ok && s.tty {
-		if w, h, err := term.GetSize(int(f.Fd())); err == nil {
-			o.Width, o.Height = w, h
-		}
-	}
-	if s.tty {
-		// The live view moves the cursor: it writes raw, with the names it
-		// shows cleaned here and step output cleaned by the view itself.
-		w, ro = termsafe.Raw(s.w), termsafe.Clean(s.ro)
-	}
-	s.p = ui.NewProgress(w, ro, id, o)
-}
-
-func (s *progressSink) Observe(ev store.Event) {
-	if s.p != nil {
-		s.p.Observe(ev)
-	}
-}
-
-func (s *progressSink) Close() {
-	if s.p != nil {
-		s.p.Close()
-	}
 }
 
 // human is where output for a person goes: stdout, or stderr when stdout

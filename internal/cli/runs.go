@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,11 +14,21 @@ import (
 
 // onRun opens the store and finds the run a command acts on.
 func (e *env) onRun(ctx context.Context, f *runFlags, id string) (store.Store, store.Run, error) {
+	return e.onRunMode(ctx, f, id, false)
+}
+
+// onRunRead is onRun for commands that only read (status, logs, report):
+// a store that cannot be written here is opened read-only.
+func (e *env) onRunRead(ctx context.Context, f *runFlags, id string) (store.Store, store.Run, error) {
+	return e.onRunMode(ctx, f, id, true)
+}
+
+func (e *env) onRunMode(ctx context.Context, f *runFlags, id string, readOnly bool) (store.Store, store.Run, error) {
 	file, err := f.planFile(nil)
 	if err != nil {
 		return nil, store.Run{}, err
 	}
-	st, err := e.openExistingStore(ctx, f.store, file)
+	st, err := e.openExistingStore(ctx, f.store, file, readOnly)
 	if err != nil {
 		return nil, store.Run{}, err
 	}
@@ -275,8 +284,7 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 		return withCode(ExitUsage, "run %s is %s: it is not running", r.ID, r.State)
 	}
 	lock, err := st.GetLock(ctx, r.Plan, r.Env)
-	host, _ := os.Hostname()
-	if err == nil && lock.RunID == r.ID && !store.HolderGone(lock, time.Now(), host, store.PIDAlive) {
+	if err == nil && lock.RunID == r.ID && !store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive) {
 		if err := engine.RequestAbort(ctx, st, r.ID, actor, reason, noBackout); err != nil {
 			return err
 		}
@@ -317,7 +325,7 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 // (or finished before the abort took effect), 4 when targets need
 // attention. If the controller dies meanwhile, it says so and exits 4.
 func (e *env) waitEnd(ctx context.Context, st store.Store, id string) error {
-	host, _ := os.Hostname()
+	here := store.ThisHolder()
 	for {
 		r, err := st.GetRun(ctx, id)
 		if err != nil {
@@ -334,7 +342,7 @@ func (e *env) waitEnd(ctx context.Context, st store.Store, id string) error {
 			return silent(ExitIncomplete)
 		}
 		lock, lerr := st.GetLock(ctx, r.Plan, r.Env)
-		if lerr != nil || lock.RunID != r.ID || store.HolderGone(lock, time.Now(), host, store.PIDAlive) {
+		if lerr != nil || lock.RunID != r.ID || store.HolderGone(lock, time.Now(), here, store.PIDAlive) {
 			return withCode(ExitIncomplete, "run %s is %s but its controller is gone: run `golive backout %s` to finish", r.ID, r.State, r.ID)
 		}
 		select {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"os"
 	"testing"
 
@@ -19,7 +18,7 @@ func TestMain(m *testing.M) {
 			if u := os.Getenv("GOLIVE_TEST_OS_USER"); u != "" {
 				store.ProcessOSUser = func() string { return u }
 			}
-			os.Exit(Main(context.Background(), os.Args[1:], Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+			os.Exit(Run(os.Args[1:]))
 		},
 	})
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/store/sqlite"
@@ -72,14 +71,33 @@ func (e *env) openStore(ctx context.Context, flag, planFile string) (store.Store
 
 // openExistingStore opens the store only if it exists: commands that read
 // runs must not create one. It returns a usage error naming the path.
-func (e *env) openExistingStore(ctx context.Context, flag, planFile string) (store.Store, error) {
+// With readOnly (commands that only read), a store that cannot be written
+// here (a read-only mount, no write permission) is opened read-only.
+func (e *env) openExistingStore(ctx context.Context, flag, planFile string, readOnly bool) (store.Store, error) {
 	path := e.storePath(flag, planFile)
 	if !strings.Contains(path, "://") {
 		if _, err := os.Stat(path); err != nil {
 			return nil, withCode(ExitUsage, "no runs here: no golive state at %s (give --store, or -f the plan it is beside)", path)
 		}
 	}
-	return e.openStoreAt(ctx, path)
+	st, err := e.openStoreAt(ctx, path)
+	if err != nil && readOnly && sqlite.IsReadOnly(err) && !errors.Is(err, sqlite.ErrDamaged) {
+		ro, rerr := sqlite.OpenReadOnly(ctx, path)
+		if rerr != nil {
+			return nil, fmt.Errorf("open store: %w", rerr)
+		}
+		e.storeNotes(ro)
+		return ro, nil
+	}
+	return st, err
+}
+
+// storeNotes shows what opening the store changed or found (modes made
+// private, a store open to every user, a read-only store) as warnings.
+func (e *env) storeNotes(st *sqlite.Store) {
+	for _, n := range st.Notes() {
+		fmt.Fprintf(e.stdio.Err, "golive: warning: %s\n", n)
+	}
 }
 
 func (e *env) storePath(flag, planFile string) string {
@@ -104,6 +122,7 @@ func (e *env) openStoreAt(ctx context.Context, dsn string) (store.Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	e.storeNotes(st)
 	return st, nil
 }
 
@@ -170,24 +189,6 @@ func envSuffix(env string) string {
 		return ""
 	}
 	return " in " + env
-}
-
-// exitFor maps how a run ended to the contract's exit code.
-func exitFor(o *engine.Outcome, touched bool) int {
-	switch o.Run.State {
-	case store.StateSucceeded:
-		return ExitOK
-	case store.StateBackedOut:
-		return ExitFailed
-	case store.StateAborted:
-		if touched {
-			return ExitIncomplete
-		}
-		return ExitFailed
-	case store.StateWaiting, store.StatePaused:
-		return ExitNoGo
-	}
-	return ExitIncomplete // failed without backout, backout_failed
 }
 
 type nopCloser struct{ io.Writer }

@@ -236,7 +236,7 @@ func (x *execution) succeed(ctx context.Context) (*Outcome, error) {
 		}
 	}
 	if err := x.setLive(context.WithoutCancel(ctx), done, x.ro.Release); err != nil {
-		return nil, err
+		return x.outcome(), x.storeErr(err)
 	}
 	for _, a := range out.Attention {
 		x.journal(ctx, store.Event{Kind: store.KindRun, Action: ActionNeedsAttention, Message: a})
@@ -284,7 +284,7 @@ func (x *execution) fail(ctx context.Context, cause error) (*Outcome, error) {
 		return x.outcome(), err
 	}
 	if err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StateFailed, reason); err != nil {
-		return nil, err
+		return x.outcome(), err
 	}
 	if !x.ro.AutoBack && !aborted {
 		return x.outcome(), nil

@@ -18,7 +18,11 @@ type migration struct {
 var migrations = []migration{
 	{1, "runs, events, live, locks, approvals", schemaV1},
 	{2, "identities beside claimed names; runs and approvals bound to artifact sha256s", schemaV2},
+	{3, "lock holders' pid space", schemaV3},
 }
+
+// schemaV3 records where a lock holder's pid is valid (store.Holder.PIDSpace).
+const schemaV3 = `ALTER TABLE locks ADD COLUMN holder_space TEXT NOT NULL DEFAULT '';`
 
 const schemaV1 = `
 CREATE TABLE runs (
