@@ -347,8 +347,8 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 // printStoreFailed says what a store failure mid-run left and what to do.
 func (e *env) printStoreFailed(pr *prepared, se *engine.StoreError) {
 	where := ""
-	if p, ok := pr.st.(interface{ Path() string }); ok {
-		where = " (" + p.Path() + ")"
+	if p := store.PathOf(pr.st); p != "" {
+		where = " (" + p + ")"
 	}
 	fmt.Fprintf(e.stdio.Err, `golive: run %[1]s stopped: the state store%[2]s failed: %[3]s
   golive cannot journal what it does, so it started nothing more and terminated what ran;
