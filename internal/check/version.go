@@ -1,8 +1,9 @@
 package check
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/golive-dev/golive/internal/plan"
 )
 
 // Version orderings a version constraint compares with.
@@ -17,40 +18,11 @@ type Constraint struct {
 	Version string
 }
 
-// ParseConstraint reads ">= 1.22", ">=1.22", "= 1.0" or a bare "1.0"
-// (meaning =). The version must be non-empty and contain no space.
+// ParseConstraint reads a constraint like ">= 1.22" (see
+// [plan.ParseConstraint]).
 func ParseConstraint(s string) (Constraint, error) {
-	s = strings.TrimSpace(s)
-	op := ""
-	for _, o := range []string{">=", "<=", ">>", "<<", "!=", "==", ">", "<", "="} {
-		if strings.HasPrefix(s, o) {
-			op, s = o, strings.TrimSpace(s[len(o):])
-			break
-		}
-	}
-	switch op {
-	case "":
-		op = "="
-	case ">>":
-		op = ">"
-	case "<<":
-		op = "<"
-	case "==":
-		op = "="
-	}
-	if s == "" {
-		return Constraint{}, fmt.Errorf("version constraint has no version: write it like \">= 1.22\"")
-	}
-	for i, r := range s {
-		if !versionChar(r) {
-			return Constraint{}, fmt.Errorf("version %q: character %q at %d is not allowed in a version (use A-Z a-z 0-9 . + ~ ^ _ : -)", s, r, i+1)
-		}
-	}
-	return Constraint{Op: op, Version: s}, nil
-}
-
-func versionChar(r rune) bool {
-	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune(".+~^_:-", r)
+	op, v, err := plan.ParseConstraint(s)
+	return Constraint{Op: op, Version: v}, err
 }
 
 func (c Constraint) String() string { return c.Op + " " + c.Version }

@@ -34,6 +34,7 @@ func Validate(p *Plan) Diags {
 	v.checkVars()
 	v.release()
 	v.hosts()
+	v.current()
 	v.window()
 	v.controls()
 	for i := range p.Preflight {
