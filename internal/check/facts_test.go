@@ -239,10 +239,10 @@ func TestParseFactsStrict(t *testing.T) {
 	n := "golive-fact-abc"
 	h := func(s string) string { return hex.EncodeToString([]byte(s)) }
 	out := strings.Join([]string{
-		"motd: " + n + " 0 installed " + h("yes"), // not at the start
+		"motd: " + n + " 0 installed " + h("yes"),   // not at the start
 		"golive-fact-other 0 installed " + h("yes"), // another nonce
 		n + " 0 mgr " + h("dpkg"),
-		n + " 0 mgr " + h("rpm"), // a repeated field keeps the first
+		n + " 0 mgr " + h("rpm"),                      // a repeated field keeps the first
 		n + " 0 version " + strings.ToUpper(h("1.0")), // uppercase hex
 		n + " 0 version " + h("1.0") + " extra",       // five fields
 		n + " 0 Installed " + h("yes"),                // not a word

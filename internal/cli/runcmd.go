@@ -120,18 +120,18 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 
 func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.Engine {
 	return engine.New(engine.Options{
-		Store: pr.st,
+		Store:      pr.st,
 		Transports: e.transports(f),
-		Observer:  observers{obs, pr.notify},
-		Redactor:  pr.red,
-		Parallel:  f.parallel,
-		Artifacts: pr.artifacts,
-		PlanDir:   filepath.Dir(pr.plan.File),
-		Resolve:   func(path string) string { return load.Path(pr.plan, path) },
-		Wait:      f.wait,
-		Approvals: pr.plan.Controls.Approvals,
-		Window:    pr.window,
-		OnClose:   review.OnClose(pr.plan.Window),
+		Observer:   observers{obs, pr.notify},
+		Redactor:   pr.red,
+		Parallel:   f.parallel,
+		Artifacts:  pr.artifacts,
+		PlanDir:    filepath.Dir(pr.plan.File),
+		Resolve:    func(path string) string { return load.Path(pr.plan, path) },
+		Wait:       f.wait,
+		Approvals:  pr.plan.Controls.Approvals,
+		Window:     pr.window,
+		OnClose:    review.OnClose(pr.plan.Window),
 	})
 }
 

@@ -32,7 +32,7 @@ func (r *Report) drift(ctx context.Context, in Input, groups []*hostProbes, answ
 // DriftItem judges one host: rc and out are targets.current's exit status
 // and output (rc -1: not run), err why the host could not be asked.
 func DriftItem(host string, rc int, out string, err error, rec store.LiveRelease, recorded bool) Item {
-	it := Item{Kind: "drift", Name: "release on host", Host: host, Want: "nothing"}
+	it := Item{Kind: "drift", Name: "drift", Host: host, Want: "nothing"}
 	if recorded {
 		it.Want, it.RecordedBy = rec.Release, rec.RunID
 	}
@@ -93,4 +93,20 @@ func clip(s string) string {
 		return s[:80] + "…"
 	}
 	return s
+}
+
+// Drift asks every host of in.Rollout for its release (targets.current)
+// and compares it with the store's record, changing nothing: one item per
+// host, as in the review. It needs in.Plan, in.Rollout, in.Store and
+// in.Dialer; nil when the plan has no targets.current.
+func Drift(ctx context.Context, in Input) []Item {
+	if len(in.Rollout.Current) == 0 {
+		return nil
+	}
+	ro := *in.Rollout
+	ro.Facts = nil
+	in.Rollout = &ro
+	r := &Report{}
+	r.probeHosts(ctx, in)
+	return r.Items
 }
