@@ -158,7 +158,7 @@ func probe(ctx context.Context, in Input, p *hostProbes) hostAnswer {
 	defer cancel()
 	conn, err := in.Dialer.Dial(ctx, p.host)
 	if err != nil {
-		return hostAnswer{err: err}
+		return hostAnswer{g: check.Gathered{CurrentRC: -1}, err: err}
 	}
 	defer conn.Close()
 	env := map[string]string{"GOLIVE_RELEASE": in.Rollout.Release, "GOLIVE_PREVIOUS": in.Rollout.Previous}
