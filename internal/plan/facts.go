@@ -82,6 +82,9 @@ type Current struct {
 // : - (Debian and RPM versions).
 func ParseConstraint(s string) (op, version string, err error) {
 	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "=>") || strings.HasPrefix(s, "=<") {
+		return "", "", fmt.Errorf("version constraint %q: write the operator as >= or <=", s)
+	}
 	for _, o := range []string{">=", "<=", ">>", "<<", "!=", "==", ">", "<", "="} {
 		if strings.HasPrefix(s, o) {
 			op, s = o, strings.TrimSpace(s[len(o):])
