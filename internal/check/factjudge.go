@@ -121,6 +121,10 @@ func judge(f *rollout.Fact, obs map[string]string, why string) FactResult {
 	return unknown(want, "unknown kind of fact "+f.Kind)
 }
 
+// FactWant says what a fact wants, as the review shows it: ">= 1.22",
+// "free", ">= 2GiB free".
+func FactWant(f *rollout.Fact) string { return wantOf(f) }
+
 func wantOf(f *rollout.Fact) string {
 	switch f.Kind {
 	case "package":
