@@ -274,3 +274,65 @@ func TestParseFactsStrict(t *testing.T) {
 		t.Errorf("hostile version: %+v", r)
 	}
 }
+
+// TestGatherFactsRPM runs the script on a host with rpm and no dpkg (as
+// on RHEL): a real package built with rpmbuild and installed into an rpm
+// database of the test's own (HOME's .rpmmacros points rpm at it).
+func TestGatherFactsRPM(t *testing.T) {
+	for _, tool := range []string{"rpm", "rpmbuild"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s (apt-get install rpm)", tool)
+		}
+	}
+	home := t.TempDir()
+	macros := fmt.Sprintf("%%_topdir %s/build\n%%_dbpath %s/db\n", home, home)
+	spec := "Name: golive-demo\nVersion: 1.18.0\nRelease: 3.el9\nEpoch: 1\nSummary: test\nLicense: MIT\nBuildArch: noarch\n%description\ntest\n%files\n"
+	if err := os.WriteFile(filepath.Join(home, ".rpmmacros"), []byte(macros), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "demo.spec"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// PATH: everything of /usr/bin and /bin but dpkg.
+	bin := t.TempDir()
+	for _, d := range []string{"/usr/bin", "/bin", "/usr/sbin", "/sbin"} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), "dpkg") {
+				os.Symlink(filepath.Join(d, e.Name()), filepath.Join(bin, e.Name()))
+			}
+		}
+	}
+	env := []string{"HOME=" + home, "PATH=" + bin}
+	sh := func(script string) {
+		cmd := exec.Command("/bin/sh", "-c", script)
+		cmd.Env, cmd.Dir = env, home
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+	}
+	sh("rpmbuild -bb demo.spec >/dev/null 2>&1 && rpm --initdb && rpm -i --nodeps build/RPMS/noarch/*.rpm 2>/dev/null")
+	cases := []factCase{
+		{fact: &rollout.Fact{Kind: "package", Name: "golive-demo", Version: ">= 1:1.18"}, ok: true, found: "1:1.18.0-3.el9"},
+		{fact: &rollout.Fact{Kind: "package", Name: "golive-demo", Version: ">= 1:1.22"}, found: "1:1.18.0-3.el9"},
+		{fact: &rollout.Fact{Kind: "package", Name: "golive-demo", Version: "= 1:1.18.0"}, ok: true, found: "1:1.18.0-3.el9"},
+		{fact: &rollout.Fact{Kind: "package", Name: "golive-demo", Version: "< 1:1.18.0-10.el9"}, ok: true, found: "1:1.18.0-3.el9"},
+		{fact: &rollout.Fact{Kind: "package", Name: "golive-absent"}, found: "not installed"},
+	}
+	facts := make([]*rollout.Fact, len(cases))
+	for i, c := range cases {
+		facts[i] = c.fact
+	}
+	nonce := check.Nonce()
+	cmd := exec.Command("/bin/sh", "-c", check.FactScript(nonce, facts, "", false))
+	cmd.Env = env
+	raw, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, raw)
+	}
+	g := check.ParseFacts(string(raw), nonce, len(facts))
+	if g.Facts[0]["mgr"] != "rpm" {
+		t.Fatalf("manager: %v", g.Facts[0])
+	}
+	judgeAll(t, cases, g)
+}
