@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/rollout"
@@ -229,7 +231,7 @@ func judgeCommand(f *rollout.Fact, obs map[string]string, want string) FactResul
 	}
 	if f.Version == "" {
 		found := "found"
-		if p := obs["path"]; p != "" && len(p) < 256 && !strings.ContainsAny(p, "\n\r\t\x1b") {
+		if p := obs["path"]; p != "" && len(p) < 256 && printable(p) {
 			found = "at " + p
 		}
 		return FactResult{OK: true, Found: found, Want: want}
@@ -242,6 +244,20 @@ func judgeCommand(f *rollout.Fact, obs map[string]string, want string) FactResul
 		return unknown(want, "version unreadable")
 	}
 	return versionSatisfies(f, OrderDpkg, v, want)
+}
+
+// printable reports whether s is valid UTF-8 with no control or other
+// non-printing characters: safe to show on a terminal as it is.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func judgeService(f *rollout.Fact, obs map[string]string, want string) FactResult {

@@ -336,3 +336,30 @@ func TestGatherFactsRPM(t *testing.T) {
 	}
 	judgeAll(t, cases, g)
 }
+
+// TestJudgeHostileFindings: what a target reports is shown only when it
+// is what it should be; anything else is unknown, never echoed raw.
+func TestJudgeHostileFindings(t *testing.T) {
+	for _, c := range []struct {
+		fact *rollout.Fact
+		obs  map[string]string
+	}{
+		{&rollout.Fact{Kind: "command", Name: "x"}, map[string]string{"found": "yes", "path": "/bin/\x1b]0;pwned\x07x"}},
+		{&rollout.Fact{Kind: "command", Name: "x", Version: ">= 1"}, map[string]string{"found": "yes", "output": "x \x1b[31m"}},
+		{&rollout.Fact{Kind: "service", Name: "x", State: "running"}, map[string]string{"via": "systemd", "active": "active\x1b[2J"}},
+		{&rollout.Fact{Kind: "disk", Path: "/", Bytes: 1}, map[string]string{"avail_kib": "12\x1b"}},
+		{&rollout.Fact{Kind: "user", Name: "x"}, map[string]string{"exists": "yes", "uid": "0;rm"}},
+		{&rollout.Fact{Kind: "file", Path: "/x", Exists: true, Owner: "root", Mode: "0640"}, map[string]string{"exists": "yes", "owner": "root\x1b[0m", "mode": "99"}},
+		{&rollout.Fact{Kind: "port", Port: 80, State: "free"}, map[string]string{"listening": "maybe"}},
+	} {
+		r := check.JudgeFact(c.fact, c.obs, "")
+		if strings.ContainsAny(r.Detail, "\x1b\x07") {
+			t.Errorf("%s: control characters reach the detail: %q", c.fact.Kind, r.Detail)
+		}
+		if c.fact.Kind != "command" || c.fact.Version != "" {
+			if r.OK || !r.Unknown {
+				t.Errorf("%s %v: %+v, want unknown", c.fact.Kind, c.obs, r)
+			}
+		}
+	}
+}
