@@ -68,22 +68,7 @@ func probeScript(id string, f *rollout.Fact) string {
 	q := shQuote
 	switch f.Kind {
 	case "package":
-		return `n=` + q(f.Name) + `
-if have dpkg-query; then
-  say ` + id + ` mgr dpkg
-  v=$(dpkg-query -W -f='${Status}|${Version}\n' "$n" 2>/dev/null | grep '^install ok installed|' | head -n 1)
-  if [ -n "$v" ]; then say ` + id + ` installed yes; say ` + id + ` version "${v#*|}"; else say ` + id + ` installed no; fi
-elif have rpm; then
-  say ` + id + ` mgr rpm
-  if v=$(rpm -q --qf '%{EPOCH}:%{VERSION}-%{RELEASE}\n' "$n" 2>/dev/null); then
-    v=$(printf '%s\n' "$v" | head -n 1); say ` + id + ` installed yes; say ` + id + ` version "${v#(none):}"
-  else say ` + id + ` installed no; fi
-elif have apk; then
-  say ` + id + ` mgr apk
-  if apk info -e "$n" >/dev/null 2>&1; then say ` + id + ` installed yes; else say ` + id + ` installed no; fi
-else say ` + id + ` mgr none
-fi
-`
+		return packageProbe(id, f)
 	case "command":
 		return `c=` + q(f.Name) + `
 if p=$(command -v "$c" 2>/dev/null) && [ -n "$p" ]; then
@@ -92,20 +77,7 @@ if p=$(command -v "$c" 2>/dev/null) && [ -n "$p" ]; then
 fi
 `
 	case "service":
-		return `s=` + q(f.Name) + `
-if [ -d /run/systemd/system ] && have systemctl; then
-  say ` + id + ` via systemd
-  say ` + id + ` load "$(systemctl show -p LoadState "$s" 2>/dev/null | sed -n 's/^LoadState=//p')"
-  say ` + id + ` active "$(systemctl is-active "$s" 2>/dev/null)"
-else
-  say ` + id + ` via process
-  if have pidof; then
-    if pidof "$s" >/dev/null 2>&1; then say ` + id + ` running yes; else say ` + id + ` running no; fi
-  elif have pgrep; then
-    if pgrep -x "$s" >/dev/null 2>&1; then say ` + id + ` running yes; else say ` + id + ` running no; fi
-  fi
-fi
-`
+		return serviceProbe(id, f)
 	case "port":
 		return fmt.Sprintf(`if [ -r /proc/net/tcp ]; then
   say %s listening "$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p=':%04X' '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { print f ? "yes" : "no" }')"
@@ -137,6 +109,46 @@ fi
 `
 	}
 	return ""
+}
+
+// packageProbe asks dpkg, else rpm, else apk.
+func packageProbe(id string, f *rollout.Fact) string {
+	q := shQuote
+	return `n=` + q(f.Name) + `
+if have dpkg-query; then
+  say ` + id + ` mgr dpkg
+  v=$(dpkg-query -W -f='${Status}|${Version}\n' "$n" 2>/dev/null | grep '^install ok installed|' | head -n 1)
+  if [ -n "$v" ]; then say ` + id + ` installed yes; say ` + id + ` version "${v#*|}"; else say ` + id + ` installed no; fi
+elif have rpm; then
+  say ` + id + ` mgr rpm
+  if v=$(rpm -q --qf '%{EPOCH}:%{VERSION}-%{RELEASE}\n' "$n" 2>/dev/null); then
+    v=$(printf '%s\n' "$v" | head -n 1); say ` + id + ` installed yes; say ` + id + ` version "${v#(none):}"
+  else say ` + id + ` installed no; fi
+elif have apk; then
+  say ` + id + ` mgr apk
+  if apk info -e "$n" >/dev/null 2>&1; then say ` + id + ` installed yes; else say ` + id + ` installed no; fi
+else say ` + id + ` mgr none
+fi
+`
+}
+
+// serviceProbe asks systemd when it runs, else looks for a process.
+func serviceProbe(id string, f *rollout.Fact) string {
+	q := shQuote
+	return `s=` + q(f.Name) + `
+if [ -d /run/systemd/system ] && have systemctl; then
+  say ` + id + ` via systemd
+  say ` + id + ` load "$(systemctl show -p LoadState "$s" 2>/dev/null | sed -n 's/^LoadState=//p')"
+  say ` + id + ` active "$(systemctl is-active "$s" 2>/dev/null)"
+else
+  say ` + id + ` via process
+  if have pidof; then
+    if pidof "$s" >/dev/null 2>&1; then say ` + id + ` running yes; else say ` + id + ` running no; fi
+  elif have pgrep; then
+    if pgrep -x "$s" >/dev/null 2>&1; then say ` + id + ` running yes; else say ` + id + ` running no; fi
+  fi
+fi
+`
 }
 
 // versionOutput runs `NAME --version` only when a version is wanted: a

@@ -226,6 +226,42 @@ func compareEpoch(a, b string) int {
 	return strings.Compare(a, b)
 }
 
+// rpmTildeCaret handles a ~ or ^ at a[i] or b[j] as rpmvercmp does: it
+// returns (result, true) when that decides the comparison, (2, false)
+// when both have the same one (skip it), (0, false) when neither has one.
+func rpmTildeCaret(a, b string, i, j int) (int, bool) {
+	ca, cb := byte(0), byte(0)
+	if i < len(a) {
+		ca = a[i]
+	}
+	if j < len(b) {
+		cb = b[j]
+	}
+	if ca == '~' || cb == '~' {
+		switch {
+		case ca != '~':
+			return 1, true
+		case cb != '~':
+			return -1, true
+		}
+		return 2, false
+	}
+	if ca == '^' || cb == '^' {
+		switch {
+		case i >= len(a):
+			return -1, true
+		case j >= len(b):
+			return 1, true
+		case ca != '^':
+			return 1, true
+		case cb != '^':
+			return -1, true
+		}
+		return 2, false
+	}
+	return 0, false
+}
+
 // RPMVerCmp is rpm's rpmvercmp: the strings are split into runs of digits
 // and of letters (other characters only separate them); numeric runs
 // compare as numbers and are newer than letters; ~ sorts before
@@ -244,37 +280,12 @@ func RPMVerCmp(a, b string) int {
 		for j < len(b) && sep(b[j]) {
 			j++
 		}
-		ca, cb := byte(0), byte(0)
-		if i < len(a) {
-			ca = a[i]
+		n, done := rpmTildeCaret(a, b, i, j)
+		if done {
+			return n
 		}
-		if j < len(b) {
-			cb = b[j]
-		}
-		if ca == '~' || cb == '~' {
-			if ca != '~' {
-				return 1
-			}
-			if cb != '~' {
-				return -1
-			}
-			i++
-			j++
-			continue
-		}
-		if ca == '^' || cb == '^' {
-			switch {
-			case i >= len(a):
-				return -1
-			case j >= len(b):
-				return 1
-			case ca != '^':
-				return 1
-			case cb != '^':
-				return -1
-			}
-			i++
-			j++
+		if n == 2 { // the same ~ or ^ on both sides
+			i, j = i+1, j+1
 			continue
 		}
 		if i >= len(a) || j >= len(b) {
