@@ -19,11 +19,25 @@ import (
 
 func newStatus(e *env) *cobra.Command {
 	var f runFlags
+	var live bool
 	c := &cobra.Command{
 		Use:   "status [RUN]",
 		Short: "Show a run: state, reason, who, when, lock, hosts",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Status shows a run: state, reason, who, when, lock, hosts, approvals.
+
+With --live it shows instead, for every host of the plan, the release
+targets.current finds there beside the release golive recorded as live
+and the run that recorded it; a difference is marked DRIFT. It changes
+nothing. Exit 0 (also when there is drift), 2 when the plan has no
+targets.current.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if live {
+				if len(args) > 0 {
+					return fmt.Errorf("%w: status --live shows hosts, not a run: give no RUN", errUsage)
+				}
+				return e.statusLive(c.Context(), &f)
+			}
 			id := "last"
 			if len(args) == 1 {
 				id = args[0]
@@ -99,6 +113,8 @@ func newStatus(e *env) *cobra.Command {
 	f.register(c, false)
 	f.registerRun(c)
 	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
+	c.Flags().BoolVar(&live, "live", false, "probe every host (targets.current): found beside recorded release")
+	f.registerSSH(c)
 	return c
 }
 

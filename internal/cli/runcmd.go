@@ -24,9 +24,6 @@ import (
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/termsafe"
-	"github.com/golive-dev/golive/internal/transport"
-	"github.com/golive-dev/golive/internal/transport/local"
-	sshtr "github.com/golive-dev/golive/internal/transport/ssh"
 	"github.com/golive-dev/golive/internal/ui"
 	"github.com/golive-dev/golive/internal/window"
 )
@@ -127,23 +124,19 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 
 func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.Engine {
 	return engine.New(engine.Options{
-		Store: pr.st,
-		Transports: map[string]transport.Transport{
-			"local": &local.Transport{},
-			"ssh": &sshtr.Transport{InsecureIgnoreHostKeys: f.insecure, Logger: e.logger(),
-				KeepAlive: f.sshKeepAlive, ConnectTimeout: f.sshConnectTimeout},
-		},
-		Observer:  observers{obs, pr.notify, e.intr},
-		Abandon:   e.intr.abandonCh(),
-		Redactor:  pr.red,
-		Parallel:  f.parallel,
-		Artifacts: pr.artifacts,
-		PlanDir:   filepath.Dir(pr.plan.File),
-		Resolve:   func(path string) string { return load.Path(pr.plan, path) },
-		Wait:      f.wait,
-		Approvals: pr.plan.Controls.Approvals,
-		Window:    pr.window,
-		OnClose:   review.OnClose(pr.plan.Window),
+		Store:      pr.st,
+		Transports: e.transports(f),
+		Observer:   observers{obs, pr.notify, e.intr},
+		Abandon:    e.intr.abandonCh(),
+		Redactor:   pr.red,
+		Parallel:   f.parallel,
+		Artifacts:  pr.artifacts,
+		PlanDir:    filepath.Dir(pr.plan.File),
+		Resolve:    func(path string) string { return load.Path(pr.plan, path) },
+		Wait:       f.wait,
+		Approvals:  pr.plan.Controls.Approvals,
+		Window:     pr.window,
+		OnClose:    review.OnClose(pr.plan.Window),
 	})
 }
 
@@ -216,7 +209,7 @@ func (e *env) reviewInput(pr *prepared, eng *engine.Engine, f *runFlags, run *st
 	if run != nil {
 		ticket = run.Ticket
 	}
-	return review.Input{Plan: pr.plan, Rollout: pr.ro, Store: pr.st, Engine: eng, Artifacts: pr.artifacts, ArtErr: pr.artErr,
+	return review.Input{Plan: pr.plan, Rollout: pr.ro, Store: pr.st, Engine: eng, Dialer: e.dialer(pr, f), Parallel: f.parallel, Artifacts: pr.artifacts, ArtErr: pr.artErr,
 		Ticket: ticket, Requester: e.actor(f.as), PlanHash: pr.hash, Now: time.Now(), Run: run, SkipLock: skipLock,
 		Redact: pr.red.String}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/golive-dev/golive/internal/approval"
 	"github.com/golive-dev/golive/internal/artifact"
 	"github.com/golive-dev/golive/internal/check"
-	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
@@ -26,6 +25,13 @@ type Item struct {
 	Detail string `json:"detail"`
 	// Waitable: not a reason to refuse, only to wait (approvals, window).
 	Waitable bool `json:"waitable,omitempty"`
+	// Facts and drift: what was found beside what was wanted (facts.go,
+	// drift.go); Unknown when it could not be determined.
+	Found   string `json:"found,omitempty"`
+	Want    string `json:"want,omitempty"`
+	Unknown bool   `json:"unknown,omitempty"`
+	// Drift: the run that recorded the release live on Host.
+	RecordedBy string `json:"recorded_by,omitempty"`
 }
 
 // Report is the go/no-go.
@@ -42,10 +48,14 @@ type Report struct {
 
 // Input is what a review looks at.
 type Input struct {
-	Plan      *plan.Plan
-	Rollout   *rollout.Rollout
-	Store     store.Store
-	Engine    *engine.Engine // runs the preflight checks
+	Plan    *plan.Plan
+	Rollout *rollout.Rollout
+	Store   store.Store
+	Engine  Prober // runs the preflight checks and dials the targets
+	// Dialer reaches the targets for the fact probes and targets.current
+	// (facts.go); nil skips them.
+	Dialer    *check.Dialer
+	Parallel  int // hosts probed at the same time (default 50)
 	Artifacts map[string]artifact.File
 	ArtErr    error // from artifact.Verify
 	Ticket    string
@@ -61,6 +71,13 @@ type Input struct {
 	Redact func(string) string
 }
 
+// Prober runs the review's preflight checks and dials its targets,
+// changing nothing (the engine does, in read-only executions).
+type Prober interface {
+	Reach(ctx context.Context, ro *rollout.Rollout) map[string]error
+	Preflight(ctx context.Context, ro *rollout.Rollout) []check.PreflightResult
+}
+
 // Review checks everything and returns the report. It changes nothing.
 func Review(ctx context.Context, in Input) *Report {
 	r := &Report{Plan: in.Plan.Name, Env: in.Plan.Env, Release: in.Rollout.Release}
@@ -69,6 +86,7 @@ func Review(ctx context.Context, in Input) *Report {
 	r.reach(ctx, in)
 	r.artifacts(in)
 	r.preflight(ctx, in)
+	r.probeHosts(ctx, in)
 	r.window(in)
 	r.ticket(in)
 	r.approvals(ctx, in)
