@@ -96,16 +96,16 @@ func build(o options) (string, error) {
 		c.FileInfo.Owner, c.FileInfo.Group = "root", "root"
 	}
 	info := nfpm.WithDefaults(&nfpm.Info{
-		Name:        "golive",
-		Arch:        o.arch,
-		Platform:    "linux",
-		Version:     o.version,
-		Section:     "admin",
-		Priority:    "optional",
-		Maintainer:  "golive developers",
-		Vendor:      "golive",
-		Homepage:    "https://github.com/golive-dev/golive",
-		License:     "Apache-2.0",
+		Name:       "golive",
+		Arch:       o.arch,
+		Platform:   "linux",
+		Version:    o.version,
+		Section:    "admin",
+		Priority:   "optional",
+		Maintainer: "golive developers",
+		Vendor:     "golive",
+		Homepage:   "https://github.com/golive-dev/golive",
+		License:    "Apache-2.0",
 		Description: "deployment plans executed: review, release, watch, back out, verify\n" +
 			"golive turns a deployment plan (golive.yaml) into a rollout over SSH or to\n" +
 			"local directories that is reviewed (go/no-go), released batch by batch with\n" +

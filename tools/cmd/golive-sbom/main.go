@@ -191,7 +191,7 @@ func build(info *debug.BuildInfo, sum [32]byte, o options) BOM {
 		SerialNumber: serial(sum),
 		Version:      1,
 		Metadata: Metadata{
-			Timestamp: o.timestamp.Format(time.RFC3339),
+			Timestamp: o.timestamp.UTC().Format(time.RFC3339),
 			Tools:     Tools{Components: []Component{tool}},
 			Component: main,
 		},
