@@ -182,7 +182,7 @@ func build(info *debug.BuildInfo, sum [32]byte, o options) BOM {
 	}
 
 	tool := Component{Type: "application", Name: "golive-sbom"}
-	if self, ok := debug.ReadBuildInfo(); ok {
+	if self, ok := debug.ReadBuildInfo(); ok && self.Main.Version != "(devel)" {
 		tool.Version = self.Main.Version
 	}
 	return BOM{
