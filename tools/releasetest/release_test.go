@@ -92,6 +92,40 @@ func TestReleaseRefusesBadInput(t *testing.T) {
 	}
 }
 
+// A release is built from a commit: uncommitted changes or untracked files
+// (which the build would compile in) stop it unless GOLIVE_RELEASE_DIRTY=1.
+func TestReleaseRefusesDirtyTree(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("needs git")
+	}
+	repo := t.TempDir()
+	script, err := os.ReadFile(filepath.Join(root, "scripts", "release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(repo, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "scripts", "release"), script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	git := []string{"-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}
+	mustRun(t, time.Minute, nil, repo, "git", "init", "-q")
+	mustRun(t, time.Minute, nil, repo, "git", append(git, "add", "-A")...)
+	mustRun(t, time.Minute, nil, repo, "git", append(git, "commit", "-qm", "release script")...)
+	if err := os.WriteFile(filepath.Join(repo, "stray.go"), []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, time.Minute, []string{"GOLIVE_RELEASE_DIRTY="}, repo, "scripts/release", "1.2.3")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(out, "uncommitted changes or untracked files") {
+		t.Fatalf("scripts/release in a tree with an untracked file: %v, want exit 2 naming it\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(repo, "dist")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused release made dist/: %v", err)
+	}
+}
+
 func TestRelease(t *testing.T) {
 	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" || runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
 		t.Skipf("golive is released for linux and darwin on amd64 and arm64, not %s/%s", runtime.GOOS, runtime.GOARCH)
