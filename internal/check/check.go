@@ -44,6 +44,14 @@ type Result struct {
 	Duration time.Duration
 }
 
+// PreflightResult is one preflight check on one target (Host "" for the
+// controller).
+type PreflightResult struct {
+	Check string
+	Host  string
+	Result
+}
+
 // Checker runs checks. The zero value is ready to use.
 type Checker struct {
 	Clock clock.Clock // nil = clock.Real()

@@ -14,6 +14,15 @@
 //     ignored: checks go straight to the target. Redirects are followed.
 //   - tcp: a TCP dial from the controller. It passes when it connects.
 //
+// Fact probes (package, command, service, port, disk, memory, user, file)
+// are not run one by one: [FactScript] makes one POSIX sh script that
+// probes all the facts of a host (and runs targets.current), [GatherFacts]
+// runs it in one session, [ParseFacts] reads its strict line format and
+// [JudgeFact] compares what was found with what was wanted, in dpkg
+// ([CompareDpkg]) or rpm ([CompareRPM], [RPMVerCmp]) version order. What
+// cannot be determined is unknown and fails. [Dialer] opens the read-only
+// connections the review uses for them, without the engine.
+//
 // A confirm entry is a human sign-off, not something this package runs;
 // it always fails at once, saying so.
 //

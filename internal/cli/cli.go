@@ -13,6 +13,7 @@ import (
 
 	"github.com/golive-dev/golive/internal/redact"
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/termsafe"
 )
 
 // Version is golive's version, set at build time with
@@ -37,16 +38,31 @@ type env struct {
 	// stdio.Err write through it, so nothing printed to the terminal can
 	// carry a secret, whatever prints it.
 	red *redact.Redactor
+	// intr handles signals when golive runs as its own process (Run);
+	// nil in-process.
+	intr *interrupts
 }
 
 // Main runs golive with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdio Stdio) int {
+	return mainWith(ctx, args, stdio, nil)
+}
+
+func mainWith(ctx context.Context, args []string, stdio Stdio, intr *interrupts) int {
+	// Everything golive prints for a person or a program goes through
+	// these: control characters in step output, names, reasons and claimed
+	// identities are escaped, so nothing can rewrite the operator's screen
+	// (JSON stays JSON; see termsafe), and every secret is redacted on the
+	// way out, also for golive's own styled output (termsafe.Raw).
 	red := redact.New()
-	out, errOut := red.Writer(stdio.Out), red.Writer(stdio.Err)
-	defer errOut.Flush()
+	redOut, redErr := red.Writer(stdio.Out), red.Writer(stdio.Err)
+	defer redErr.Flush()
+	defer redOut.Flush()
+	out, errw := termsafe.NewWriter(redOut), termsafe.NewWriter(redErr)
+	defer errw.Flush()
 	defer out.Flush()
-	stdio.Out, stdio.Err = out, errOut
-	e := &env{ctx: ctx, stdio: stdio, environ: os.Environ(), getenv: os.Getenv, red: red}
+	stdio.Out, stdio.Err = out, errw
+	e := &env{ctx: ctx, stdio: stdio, environ: os.Environ(), getenv: os.Getenv, red: red, intr: intr}
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)

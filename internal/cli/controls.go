@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,7 +13,6 @@ import (
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/store"
-	"github.com/golive-dev/golive/internal/ui"
 )
 
 func newReview(e *env) *cobra.Command {
@@ -42,7 +42,7 @@ item, then GO or NO-GO and the reasons. Exit 0 for go, 3 for no-go.`,
 					return err
 				}
 			} else {
-				ui.RenderReview(e.stdio.Out, rep, ui.Style{Colour: e.colour(e.stdio.Out)})
+				e.renderReview(e.stdio.Out, rep)
 			}
 			if !rep.Go {
 				return silent(ExitNoGo)
@@ -108,7 +108,11 @@ func (e *env) decide(ctx context.Context, st store.Store, r store.Run, f *runFla
 		e.printDiags(res.Diags)
 		return silent(ExitUsage)
 	}
-	hash, err := planHash(file, runOverrides(ctx, st, r.ID))
+	set, err := e.runOverrides(ctx, st, r.ID, &f.planFlags)
+	if err != nil {
+		return err
+	}
+	hash, err := planHash(file, set, r.Artifacts)
 	if err != nil {
 		return err
 	}
@@ -121,26 +125,56 @@ func (e *env) decide(ctx context.Context, st store.Store, r store.Run, f *runFla
 			return err
 		}
 	}
-	who := e.actor(f.as)
+	id := store.CLIIdentity(e.actor(f.as))
+	who := id.Name
 	rules := approval.RulesFor(res.Plan.Controls.Approvals, gateRequired(res.Plan, gate))
 	subj := review.Subject(r, hash, gate)
 	existing, err := st.ListApprovals(ctx, r.ID)
 	if err != nil {
 		return err
 	}
-	if err := approval.CheckApprover(rules, subj, who, d, existing); err != nil {
+	if err := approval.CheckApprover(rules, subj, id, d, existing); err != nil {
 		return withCode(ExitUsage, "%s: not recorded: %s", r.ID, err)
 	}
-	a, err := st.AddApproval(ctx, store.Approval{RunID: r.ID, Gate: gate, Approver: who, Decision: d, Comment: comment, PlanHash: hash, Release: r.Release, Env: r.Env})
+	a, err := st.AddApproval(ctx, store.Approval{RunID: r.ID, Gate: gate, Approver: who, Via: id.Via, OSUser: id.OSUser,
+		Decision: d, Comment: comment, PlanHash: hash, Release: r.Release, Env: r.Env, Artifacts: r.Artifacts})
 	if err != nil {
 		return err
 	}
 	action := map[store.Decision]store.Action{store.DecisionApprove: store.ActionApproved, store.DecisionReject: store.ActionRejected}[d]
-	st.AppendEvent(ctx, store.Event{RunID: r.ID, Kind: store.KindApproval, Action: action, Step: gate, Actor: who, Message: comment})
+	st.AppendEvent(ctx, store.Event{RunID: r.ID, Kind: store.KindApproval, Action: action, Step: gate,
+		Actor: who, ActorVia: id.Via, ActorOSUser: id.OSUser, Message: comment})
 	t := approval.Count(rules, subj, append(existing, a))
 	done := map[store.Decision]string{store.DecisionApprove: "approved", store.DecisionReject: "rejected"}[d]
-	fmt.Fprintf(e.stdio.Out, "golive: %s %s by %s: %s\n", gateLabel(gate, r.ID), done, who, t.Summary())
-	return e.afterDecision(ctx, st, r, d, who, comment, t)
+	fmt.Fprintf(e.stdio.Out, "golive: %s %s by %s: %s\n", gateLabel(gate, r.ID), done, id, t.Summary())
+	if d == store.DecisionApprove && len(r.Artifacts.Map()) > 0 {
+		fmt.Fprintf(e.stdio.Out, "  for the artifacts run %s was created with: %s\n", r.ID, sumsLine(r.Artifacts))
+	}
+	for _, ig := range t.Ignored {
+		if ig.Approval.ID == a.ID {
+			fmt.Fprintf(e.stdio.Out, "golive: recorded, but it does not count: %s\n", ig.Why)
+			return silent(ExitNoGo)
+		}
+	}
+	return e.afterDecision(ctx, st, r, d, id.String(), comment, t)
+}
+
+// sumsLine lists artifact sha256s: "app 4f1c2a9e0b7d…, src:x 9b2e…".
+func sumsLine(s store.ArtifactSums) string {
+	m := s.Map()
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s sha256 %.16s…", n, m[n]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // afterDecision says what happens next, and cancels a waiting run that

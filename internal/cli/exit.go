@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/store"
 )
 
 // Exit codes of the contract.
@@ -32,6 +34,13 @@ func withCode(code int, format string, args ...any) error {
 // silent makes golive exit with code without printing anything more.
 func silent(code int) error { return &exitError{code: code} }
 
+// reported is an error whose message was printed already: golive exits
+// with the code err calls for, printing nothing more.
+type reported struct{ err error }
+
+func (r *reported) Error() string { return "" }
+func (r *reported) Unwrap() error { return r.err }
+
 // errUsage marks a usage problem (bad flags or arguments).
 var errUsage = errors.New("usage")
 
@@ -43,8 +52,29 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, new(*engine.StoreError)):
+		// The run is left unfinished: targets may need attention.
+		return ExitIncomplete
 	case errors.Is(err, errUsage), errors.Is(err, load.ErrUsage):
 		return ExitUsage
 	}
 	return ExitUsage
+}
+
+// exitFor maps how a run ended to the contract's exit code.
+func exitFor(o *engine.Outcome, touched bool) int {
+	switch o.Run.State {
+	case store.StateSucceeded:
+		return ExitOK
+	case store.StateBackedOut:
+		return ExitFailed
+	case store.StateAborted:
+		if touched {
+			return ExitIncomplete
+		}
+		return ExitFailed
+	case store.StateWaiting, store.StatePaused:
+		return ExitNoGo
+	}
+	return ExitIncomplete // failed without backout, backout_failed, backout abandoned
 }

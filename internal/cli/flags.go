@@ -13,6 +13,7 @@ import (
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/redact"
 	"github.com/golive-dev/golive/internal/secrets"
+	"github.com/golive-dev/golive/internal/termsafe"
 )
 
 // planFlags are the flags of commands that read a plan.
@@ -97,6 +98,9 @@ func (e *env) secrets(f *planFlags) (map[string]string, *redact.Redactor, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s", errUsage, err)
 	}
+	if w := secrets.FileWarning(f.secretsFile); w != "" {
+		fmt.Fprintf(e.stdio.Err, "golive: warning: %s\n", w)
+	}
 	r := e.red
 	if r == nil {
 		r = redact.New()
@@ -141,6 +145,7 @@ func loadQuiet(file, env string) (string, error) {
 // way to it), if there is one.
 func terminalFile(w any) (*os.File, bool) {
 	for {
+		w = termsafe.Unwrap(w)
 		switch x := w.(type) {
 		case *os.File:
 			return x, true

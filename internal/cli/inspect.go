@@ -12,22 +12,38 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/golive-dev/golive/internal/approval"
+	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/store"
 )
 
 func newStatus(e *env) *cobra.Command {
 	var f runFlags
+	var live bool
 	c := &cobra.Command{
 		Use:   "status [RUN]",
 		Short: "Show a run: state, reason, who, when, lock, hosts",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Status shows a run: state, reason, who, when, lock, hosts, approvals.
+
+With --live it shows instead, for every host of the plan, the release
+targets.current finds there beside the release golive recorded as live
+and the run that recorded it; a difference is marked DRIFT. It changes
+nothing. Exit 0 (also when there is drift), 2 when the plan has no
+targets.current.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if live {
+				if len(args) > 0 {
+					return fmt.Errorf("%w: status --live shows hosts, not a run: give no RUN", errUsage)
+				}
+				return e.statusLive(c.Context(), &f)
+			}
 			id := "last"
 			if len(args) == 1 {
 				id = args[0]
 			}
 			ctx := c.Context()
-			st, r, err := e.onRun(ctx, &f, id)
+			st, r, err := e.onRunRead(ctx, &f, id)
 			if err != nil {
 				return err
 			}
@@ -43,6 +59,7 @@ func newStatus(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			notCounted := e.notCounted(r, &f, approvals)
 			if f.json {
 				out := runJSON(r)
 				out["hosts"] = sum.hosts
@@ -52,11 +69,7 @@ func newStatus(e *env) *cobra.Command {
 					out["lock"] = map[string]any{"holder": lock.Holder.String(), "heartbeat": lock.HeartbeatAt}
 				}
 				out["controller_gone"] = gone
-				list := []map[string]any{}
-				for _, a := range approvals {
-					list = append(list, map[string]any{"approver": a.Approver, "decision": a.Decision, "gate": orDefault(a.Gate, "run"), "comment": a.Comment, "time": a.Time})
-				}
-				out["approvals"] = list
+				out["approvals"] = approvalsJSON(approvals, notCounted)
 				return e.printJSON(out)
 			}
 			w := tabwriter.NewWriter(e.stdio.Out, 0, 0, 2, ' ', 0)
@@ -69,7 +82,7 @@ func newStatus(e *env) *cobra.Command {
 				fmt.Fprintf(w, "state\t%s\n", r.State)
 			}
 			fmt.Fprintf(w, "reason\t%s\n", r.Reason)
-			fmt.Fprintf(w, "requester\t%s\n", r.Requester)
+			fmt.Fprintf(w, "requester\t%s\n", r.RequesterIdentity())
 			if r.Ticket != "" {
 				fmt.Fprintf(w, "ticket\t%s\n", r.Ticket)
 			}
@@ -93,13 +106,15 @@ func newStatus(e *env) *cobra.Command {
 			for _, a := range sum.attention {
 				fmt.Fprintf(e.stdio.Out, "NEEDS ATTENTION: %s\n", a)
 			}
-			printAudit(e.stdio.Out, approvals, events)
+			printAudit(e.stdio.Out, approvals, notCounted, events)
 			return nil
 		},
 	}
 	f.register(c, false)
 	f.registerRun(c)
 	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
+	c.Flags().BoolVar(&live, "live", false, "probe every host (targets.current): found beside recorded release")
+	f.registerSSH(c)
 	return c
 }
 
@@ -114,13 +129,40 @@ func controllerGone(r store.Run, lock store.Lock, lockErr error) bool {
 	if lockErr != nil || lock.RunID != r.ID {
 		return true
 	}
-	host, _ := os.Hostname()
-	return store.HolderGone(lock, time.Now(), host, store.PIDAlive)
+	return store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive)
+}
+
+// notCounted says, by approval id, why the plan's rules (when its file is
+// at hand) do not count an approval, as the run is recorded (a status does
+// not hash the artifacts again: resume does).
+func (e *env) notCounted(r store.Run, f *runFlags, approvals []store.Approval) map[int64]string {
+	out := map[int64]string{}
+	file, err := f.planFile(nil)
+	if err != nil || len(approvals) == 0 {
+		return out
+	}
+	res, err := load.Load(load.Options{File: file, Env: r.Env, AllEnvs: r.Env == ""})
+	if err != nil || res.Plan == nil || res.Plan.Name != r.Plan {
+		return out
+	}
+	gates := map[string]bool{}
+	for _, a := range approvals {
+		gates[a.Gate] = true
+	}
+	for gate := range gates {
+		rules := approval.RulesFor(res.Plan.Controls.Approvals, res.Plan.GateApprovals(gate))
+		t := approval.Count(rules, approval.SubjectOf(r, r.PlanHash, gate), approvals)
+		for _, ig := range t.Ignored {
+			out[ig.Approval.ID] = ig.Why
+		}
+	}
+	return out
 }
 
 // printAudit lists the decisions people made on the run: approvals and
-// rejections, aborts, pauses and overrides, with who and when.
-func printAudit(w io.Writer, approvals []store.Approval, events []store.Event) {
+// rejections (with who vouches for the name, and why one does not count),
+// aborts, pauses and overrides, with who and when.
+func printAudit(w io.Writer, approvals []store.Approval, notCounted map[int64]string, events []store.Event) {
 	if len(approvals) > 0 {
 		fmt.Fprintln(w, "approvals:")
 		for _, a := range approvals {
@@ -128,13 +170,16 @@ func printAudit(w io.Writer, approvals []store.Approval, events []store.Event) {
 			if a.Comment != "" {
 				c = fmt.Sprintf(": %q", a.Comment)
 			}
-			fmt.Fprintf(w, "  %s  %-8s %s by %s%s\n", fmtTime(a.Time), a.Decision, orDefault(strings.TrimPrefix(a.Gate, ""), "run"), a.Approver, c)
+			fmt.Fprintf(w, "  %s  %-8s %s by %s%s\n", fmtTime(a.Time), a.Decision, orDefault(a.Gate, "run"), a.Identity(), c)
+			if why := notCounted[a.ID]; why != "" {
+				fmt.Fprintf(w, "      does not count: %s\n", why)
+			}
 		}
 	}
 	var audit []store.Event
 	for _, ev := range events {
 		switch ev.Action {
-		case "abort_requested", "force_aborted", "paused", "gate_passed", "window_closed", "resumed", store.ActionStolen:
+		case "abort_requested", "force_aborted", "paused", "gate_passed", "window_closed", "resumed", store.ActionStolen, actionOverrides:
 			audit = append(audit, ev)
 		}
 	}
@@ -146,13 +191,41 @@ func printAudit(w io.Writer, approvals []store.Approval, events []store.Event) {
 	}
 }
 
+// approvalsJSON lists approvals for status --json, with why one does not
+// count.
+func approvalsJSON(approvals []store.Approval, notCounted map[int64]string) []map[string]any {
+	list := []map[string]any{}
+	for _, a := range approvals {
+		m := approvalJSON(a, "approver")
+		if why := notCounted[a.ID]; why != "" {
+			m["not_counted"] = why
+		}
+		list = append(list, m)
+	}
+	return list
+}
+
+// approvalJSON is an approval for --json output; whoKey names the
+// claimed name's key ("approver" in status, "who" in report).
+func approvalJSON(a store.Approval, whoKey string) map[string]any {
+	m := map[string]any{whoKey: a.Approver, "by": a.Identity().String(), "identity": a.Identity(),
+		"decision": a.Decision, "gate": orDefault(a.Gate, "run"), "comment": a.Comment, "time": a.Time}
+	if a.Artifacts.Bound() {
+		m["artifacts"] = a.Artifacts.Map()
+	}
+	return m
+}
+
 func fmtTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") }
 
 func runJSON(r store.Run) map[string]any {
 	out := map[string]any{
 		"id": r.ID, "plan": r.Plan, "environment": r.Env, "release": r.Release, "previous": r.PreviousRelease,
 		"state": r.State, "reason": r.Reason, "requester": r.Requester, "ticket": r.Ticket, "plan_hash": r.PlanHash,
-		"created": r.CreatedAt,
+		"created": r.CreatedAt, "requested_by": r.RequesterIdentity().String(), "requester_identity": r.RequesterIdentity(),
+	}
+	if r.Artifacts.Bound() {
+		out["artifacts"] = r.Artifacts.Map()
 	}
 	if !r.StartedAt.IsZero() {
 		out["started"] = r.StartedAt
@@ -219,7 +292,7 @@ func newHistory(e *env) *cobra.Command {
 				fmt.Fprintln(e.stdio.Out, "no runs yet")
 				return nil
 			}
-			st, err := e.openStore(ctx, f.store, file)
+			st, err := e.openExistingStore(ctx, f.store, file, true)
 			if err != nil {
 				return err
 			}
@@ -260,10 +333,10 @@ func printHistory(out io.Writer, runs []store.Run) {
 	for _, r := range runs {
 		reason := r.Reason
 		if len(reason) > 60 {
-			reason = reason[:57] + "..."
+			reason = strings.ToValidUTF8(reason[:57], "") + "..."
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Plan, orDefault(r.Env, "-"), r.Release,
-			orDefault(r.PreviousRelease, "-"), r.State, r.Requester, r.CreatedAt.Local().Format("2006-01-02 15:04"), reason)
+			orDefault(r.PreviousRelease, "-"), r.State, r.RequesterIdentity(), r.CreatedAt.Local().Format("2006-01-02 15:04"), reason)
 	}
 	w.Flush()
 }
@@ -278,7 +351,7 @@ func newLogs(e *env) *cobra.Command {
 		Args:  exactArgs(1, "RUN"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			st, r, err := e.onRun(ctx, &f, args[0])
+			st, r, err := e.onRunRead(ctx, &f, args[0])
 			if err != nil {
 				return err
 			}
@@ -345,11 +418,14 @@ func formatEvent(ev store.Event) string {
 	if ev.Duration > 0 {
 		line += fmt.Sprintf(" (%s)", ev.Duration.Round(time.Millisecond))
 	}
-	if ev.Message != "" {
+	switch {
+	case ev.Kind == store.KindRun && ev.Action == actionOverrides:
+		line += ": --set " + overridesShown(ev.Message, nil)
+	case ev.Message != "":
 		line += ": " + ev.Message
 	}
 	if ev.Actor != "" {
-		line += " [by " + ev.Actor + "]"
+		line += " [by " + ev.ActorIdentity().String() + "]"
 	}
 	return strings.TrimRight(line, " ")
 }

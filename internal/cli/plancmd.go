@@ -11,6 +11,7 @@ import (
 
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/rollout"
+	"github.com/golive-dev/golive/internal/termsafe"
 	"github.com/golive-dev/golive/internal/ui"
 )
 
@@ -58,7 +59,12 @@ Nothing on any target is touched.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(r)
 			}
-			return ui.RenderRollout(out, r, ui.Style{Colour: e.colour(e.stdio.Out)})
+			if e.colour(e.stdio.Out) { // colours: raw, with every value cleaned
+				raw := red.Writer(termsafe.Raw(e.stdio.Out))
+				defer raw.Flush()
+				return ui.RenderRollout(raw, termsafe.Clean(r), ui.Style{Colour: true})
+			}
+			return ui.RenderRollout(out, r, ui.Style{})
 		},
 	}
 	f.register(c, true)

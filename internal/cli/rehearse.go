@@ -10,7 +10,6 @@ import (
 	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
-	"github.com/golive-dev/golive/internal/ui"
 )
 
 func newRehearse(e *env) *cobra.Command {
@@ -53,7 +52,7 @@ func (e *env) rehearse(ctx context.Context, f *runFlags, args []string) error {
 	defer prog.Close()
 	eng := e.newEngine(pr, f, prog)
 	rep := e.reviewRun(ctx, pr, eng, f, nil, true)
-	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
+	e.renderReview(w, rep)
 	if !rep.Go {
 		return withCode(ExitNoGo, "no-go: a rehearsal needs a go now; nothing was changed")
 	}
@@ -61,8 +60,8 @@ func (e *env) rehearse(ctx context.Context, f *runFlags, args []string) error {
 	var run store.Run
 	out, err := eng.Start(ctx, engineRequest(pr, f, actor, func(r store.Run) {
 		run = r
-		recordOverrides(ctx, pr.st, r.ID, f.set)
-		fmt.Fprintf(w, "golive: rehearsal %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), actor)
+		recordOverrides(ctx, pr.st, r.ID, f.set, pr.secrets)
+		fmt.Fprintf(w, "golive: rehearsal %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), r.RequesterIdentity())
 		prog.setRun(r.ID)
 	}))
 	if err != nil || out.Run.State != store.StateSucceeded {

@@ -28,7 +28,7 @@ criteria.`,
 		Args: exactArgs(1, "RUN"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			st, r, err := e.onRun(ctx, &f, args[0])
+			st, r, err := e.onRunRead(ctx, &f, args[0])
 			if err != nil {
 				return err
 			}
@@ -67,9 +67,12 @@ type releaseReport struct {
 	Checks          []string          `json:"checks"`
 	Monitors        map[string][2]int `json:"monitors"` // name -> passes, failures
 	Notifications   []string          `json:"notifications"`
+	Overrides       string            `json:"overrides,omitempty"` // --set NAME="VALUE" ..., secrets redacted
 
 	// BackoutVerification: host -> "backed out, verified healthy at 1.0".
 	BackoutVerification map[string]string `json:"backout_verification"`
+
+	outputs map[int]string // Failures index -> output tail, for the Markdown
 }
 
 type reportStage struct {
@@ -97,7 +100,7 @@ func buildReport(ctx context.Context, st store.Store, r store.Run, f *runFlags) 
 		}
 	}
 	for _, a := range approvals {
-		rep.Approvals = append(rep.Approvals, map[string]any{"who": a.Approver, "decision": a.Decision, "gate": orDefault(a.Gate, "run"), "comment": a.Comment, "time": a.Time})
+		rep.Approvals = append(rep.Approvals, approvalJSON(a, "who"))
 	}
 	stages := map[string]*reportStage{}
 	for _, ev := range events {
@@ -137,6 +140,12 @@ func (rep *releaseReport) add(ev store.Event, stages map[string]*reportStage) {
 			} else if ev.Message != "" {
 				line += ": " + ev.Message
 			}
+			if ev.Output != "" {
+				if rep.outputs == nil {
+					rep.outputs = map[int]string{}
+				}
+				rep.outputs[len(rep.Failures)] = ev.Output
+			}
 			rep.Failures = append(rep.Failures, line)
 		case store.ActionBackedOut:
 			rep.BackedOut = append(rep.BackedOut, where)
@@ -158,8 +167,11 @@ func (rep *releaseReport) add(ev store.Event, stages map[string]*reportStage) {
 	case store.KindNotify:
 		rep.Notifications = append(rep.Notifications, fmt.Sprintf("%s: %s", ev.Action, ev.Message))
 	case store.KindRun:
-		if ev.Action == "needs_attention" {
+		switch ev.Action {
+		case "needs_attention":
 			rep.NeedsAttention = append(rep.NeedsAttention, ev.Message)
+		case actionOverrides:
+			rep.Overrides = overridesShown(ev.Message, nil)
 		}
 	}
 }
@@ -169,11 +181,16 @@ func lastLineOf(out string) string {
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
+// markdown writes the report as Markdown. Every value from the run (names,
+// ticket, reasons, comments, output) is escaped: it cannot start a
+// heading, a list, a link, a table cell or HTML, and output sits in
+// fenced blocks no line of it can close.
 func (rep *releaseReport) markdown(w io.Writer) {
 	r := rep.Run
-	fmt.Fprintf(w, "# Release report: %v %v%s\n\n", r["plan"], r["release"], envSuffix(fmt.Sprint(r["environment"])))
+	v := func(k string) string { return fmt.Sprint(r[k]) }
+	fmt.Fprintf(w, "# Release report: %s %s%s\n\n", mdInline(v("plan")), mdInline(v("release")), mdInline(envSuffix(v("environment"))))
 	if rep.Description != "" {
-		fmt.Fprintf(w, "%s\n\n", rep.Description)
+		fmt.Fprintf(w, "%s\n\n", mdInline(rep.Description))
 	}
 	fmt.Fprintf(w, "| | |\n| --- | --- |\n")
 	row := func(k string, v any) {
@@ -181,14 +198,15 @@ func (rep *releaseReport) markdown(w io.Writer) {
 			v = fmtTime(t)
 		}
 		if s := fmt.Sprint(v); s != "" && s != "<nil>" {
-			fmt.Fprintf(w, "| %s | %s |\n", k, strings.ReplaceAll(s, "|", "\\|"))
+			fmt.Fprintf(w, "| %s | %s |\n", k, mdInline(s))
 		}
 	}
 	row("run", r["id"])
-	row("outcome", fmt.Sprintf("**%v**: %v", r["state"], r["reason"]))
-	row("release", fmt.Sprintf("%v (previous: %v)", r["release"], orNone(fmt.Sprint(r["previous"]))))
-	row("requested by", r["requester"])
+	fmt.Fprintf(w, "| outcome | **%s**: %s |\n", mdInline(v("state")), mdInline(v("reason")))
+	row("release", fmt.Sprintf("%v (previous: %v)", r["release"], orNone(v("previous"))))
+	row("requested by", r["requested_by"])
 	row("ticket", r["ticket"])
+	row("overrides", rep.Overrides)
 	row("owner", rep.Owner)
 	row("contacts", strings.Join(rep.Contacts, ", "))
 	row("success criteria", rep.SuccessCriteria)
@@ -197,7 +215,8 @@ func (rep *releaseReport) markdown(w io.Writer) {
 	row("finished", r["finished"])
 	section(w, "Approvals", func() {
 		for _, a := range rep.Approvals {
-			fmt.Fprintf(w, "- %v %v %v at %v %v\n", a["who"], a["decision"], a["gate"], fmtTime(a["time"].(time.Time)), quoteComment(a["comment"]))
+			fmt.Fprintf(w, "- %s %s %s at %s %s\n", mdInline(fmt.Sprint(a["by"])), mdInline(fmt.Sprint(a["decision"])), mdInline(fmt.Sprint(a["gate"])),
+				fmtTime(a["time"].(time.Time)), mdInline(quoteComment(a["comment"])))
 		}
 	}, len(rep.Approvals) > 0)
 	section(w, "Stages", func() {
@@ -206,7 +225,7 @@ func (rep *releaseReport) markdown(w io.Writer) {
 			if !s.Finished.IsZero() {
 				took = fmt.Sprintf(" in %s", s.Finished.Sub(s.Started).Round(time.Millisecond))
 			}
-			fmt.Fprintf(w, "- %s: %s%s\n", s.Name, s.Result, took)
+			fmt.Fprintf(w, "- %s: %s%s\n", mdInline(s.Name), mdInline(s.Result), took)
 		}
 	}, len(rep.Stages) > 0)
 	section(w, "Hosts", func() {
@@ -217,20 +236,33 @@ func (rep *releaseReport) markdown(w io.Writer) {
 		sort.Strings(hosts)
 		for _, h := range hosts {
 			if v, ok := rep.BackoutVerification[h]; ok {
-				fmt.Fprintf(w, "- %s: %s\n", h, v)
+				fmt.Fprintf(w, "- %s: %s\n", mdInline(h), mdInline(v))
 				continue
 			}
-			fmt.Fprintf(w, "- %s: %s\n", h, rep.Hosts[h])
+			fmt.Fprintf(w, "- %s: %s\n", mdInline(h), mdInline(rep.Hosts[h]))
 		}
 	}, len(rep.Hosts) > 0)
-	list(w, "Failures", rep.Failures)
+	section(w, "Failures", func() {
+		for i, f := range rep.Failures {
+			fmt.Fprintf(w, "- %s\n", mdInline(f))
+			if out := rep.outputs[i]; out != "" {
+				fmt.Fprintf(w, "\n%s\n", mdFenced(lastLines(out, 20)))
+			}
+		}
+	}, len(rep.Failures) > 0)
 	list(w, "Needs attention", rep.NeedsAttention)
 	list(w, "Backed out", rep.BackedOut)
 	list(w, "Not backed out (no backout script)", rep.NotBackedOut)
 	list(w, "Checks", rep.Checks)
 	section(w, "Monitors", func() {
-		for name, c := range rep.Monitors {
-			fmt.Fprintf(w, "- %s: %d evaluations passed, %d failed\n", name, c[0], c[1])
+		names := make([]string, 0, len(rep.Monitors))
+		for name := range rep.Monitors {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			c := rep.Monitors[name]
+			fmt.Fprintf(w, "- %s: %d evaluations passed, %d failed\n", mdInline(name), c[0], c[1])
 		}
 	}, len(rep.Monitors) > 0)
 	list(w, "Notifications", rep.Notifications)
@@ -238,7 +270,7 @@ func (rep *releaseReport) markdown(w io.Writer) {
 
 func quoteComment(c any) string {
 	if s := fmt.Sprint(c); s != "" {
-		return fmt.Sprintf("(%q)", s)
+		return `("` + s + `")`
 	}
 	return ""
 }
@@ -254,7 +286,66 @@ func section(w io.Writer, title string, body func(), show bool) {
 func list(w io.Writer, title string, items []string) {
 	section(w, title, func() {
 		for _, it := range items {
-			fmt.Fprintf(w, "- %s\n", it)
+			fmt.Fprintf(w, "- %s\n", mdInline(it))
 		}
 	}, len(items) > 0)
+}
+
+// mdSpecial are the characters that can start Markdown inline syntax
+// (emphasis, code spans, links and images, HTML and autolinks, table
+// cells, strikethrough); they are backslash-escaped in values. An
+// underscore inside a word (backed_out) starts nothing and is kept.
+const mdSpecial = "\\`*_[]<>|~"
+
+// mdInline makes s one line of literal Markdown text: line breaks become
+// a visible \n (so a value cannot start a heading, list or table row of its
+// own) and the special characters are escaped.
+func mdInline(s string) string {
+	var b strings.Builder
+	rs := []rune(strings.ReplaceAll(s, "\r\n", "\n"))
+	for i, r := range rs {
+		switch {
+		case r == '_' && i > 0 && i < len(rs)-1 && isAlnum(rs[i-1]) && isAlnum(rs[i+1]):
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 128 && strings.ContainsRune(mdSpecial, r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isAlnum(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
+
+// mdFenced puts text in a fenced code block whose fence is longer than any
+// run of backticks in it, so that no line of it can close the block.
+func mdFenced(text string) string {
+	longest, run := 0, 0
+	for _, r := range text {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", max(3, longest+1))
+	return fence + "text\n" + strings.TrimRight(text, "\n") + "\n" + fence
+}
+
+// lastLines is the last n lines of out.
+func lastLines(out string, n int) string {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

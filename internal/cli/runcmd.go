@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/golive-dev/golive/internal/artifact"
 	"github.com/golive-dev/golive/internal/engine"
@@ -24,9 +23,7 @@ import (
 	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
-	"github.com/golive-dev/golive/internal/transport"
-	"github.com/golive-dev/golive/internal/transport/local"
-	sshtr "github.com/golive-dev/golive/internal/transport/ssh"
+	"github.com/golive-dev/golive/internal/termsafe"
 	"github.com/golive-dev/golive/internal/ui"
 	"github.com/golive-dev/golive/internal/window"
 )
@@ -70,7 +67,9 @@ type prepared struct {
 	ro        *rollout.Rollout
 	st        store.Store
 	red       *redact.Redactor
-	hash      string
+	hash      string // planHash of the plan, --set and sums
+	sums      store.ArtifactSums
+	secrets   map[string]string
 	artifacts map[string]artifact.File
 	artErr    error
 	window    *window.Window
@@ -101,7 +100,7 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		st.Close()
 		return nil, err
 	}
-	pr.red = red
+	pr.red, pr.secrets = red, secrets
 	// Every write to the journal from here on hides the secrets.
 	pr.st = store.Redacted(st, red.String)
 	pr.ro, err = rollout.Build(rollout.Input{Plan: p, Release: release, Previous: previous, RunID: runID, Env: e.environMap(), Secrets: secrets})
@@ -113,33 +112,31 @@ func (e *env) prepare(ctx context.Context, f *runFlags, args []string, release, 
 		st.Close()
 		return nil, withCode(ExitUsage, "%s", err)
 	}
-	if pr.hash, err = planHash(p.File, f.set); err != nil {
+	pr.notify = notify.New(pr.ro, pr.st, red, p.Owner, p.Contacts)
+	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
+	pr.sums = review.Sums(pr.artifacts)
+	if pr.hash, err = planHash(p.File, f.set, pr.sums); err != nil {
 		st.Close()
 		return nil, err
 	}
-	pr.notify = notify.New(pr.ro, pr.st, red, p.Owner, p.Contacts)
-	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(p, path) })
 	return pr, nil
 }
 
 func (e *env) newEngine(pr *prepared, f *runFlags, obs engine.Observer) *engine.Engine {
 	return engine.New(engine.Options{
-		Store: pr.st,
-		Transports: map[string]transport.Transport{
-			"local": &local.Transport{},
-			"ssh": &sshtr.Transport{InsecureIgnoreHostKeys: f.insecure, Logger: e.logger(),
-				KeepAlive: f.sshKeepAlive, ConnectTimeout: f.sshConnectTimeout},
-		},
-		Observer:  observers{obs, pr.notify},
-		Redactor:  pr.red,
-		Parallel:  f.parallel,
-		Artifacts: pr.artifacts,
-		PlanDir:   filepath.Dir(pr.plan.File),
-		Resolve:   func(path string) string { return load.Path(pr.plan, path) },
-		Wait:      f.wait,
-		Approvals: pr.plan.Controls.Approvals,
-		Window:    pr.window,
-		OnClose:   review.OnClose(pr.plan.Window),
+		Store:      pr.st,
+		Transports: e.transports(f),
+		Observer:   observers{obs, pr.notify, e.intr},
+		Abandon:    e.intr.abandonCh(),
+		Redactor:   pr.red,
+		Parallel:   f.parallel,
+		Artifacts:  pr.artifacts,
+		PlanDir:    filepath.Dir(pr.plan.File),
+		Resolve:    func(path string) string { return load.Path(pr.plan, path) },
+		Wait:       f.wait,
+		Approvals:  pr.plan.Controls.Approvals,
+		Window:     pr.window,
+		OnClose:    review.OnClose(pr.plan.Window),
 	})
 }
 
@@ -155,7 +152,7 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 	eng := e.newEngine(pr, f, prog)
 	actor := e.actor(f.as)
 	rep := e.reviewRun(ctx, pr, eng, f, nil, true)
-	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
+	e.renderReview(w, rep)
 	if rep.Go {
 		pr.notify.Send("go", nil, nil)
 	} else {
@@ -169,8 +166,8 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 		return withCode(ExitNoGo, "no-go: nothing was changed")
 	}
 	req := engineRequest(pr, f, actor, func(r store.Run) {
-		recordOverrides(ctx, pr.st, r.ID, f.set)
-		fmt.Fprintf(w, "golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), actor)
+		recordOverrides(ctx, pr.st, r.ID, f.set, pr.secrets)
+		prog.printf("golive: run %s: %s %s%s, previous %s, by %s\n", r.ID, r.Plan, r.Release, envSuffix(r.Env), orNone(r.PreviousRelease), r.RequesterIdentity())
 		prog.setRun(r.ID)
 	})
 	req.LockWait = lockWait
@@ -198,7 +195,7 @@ func waitsForApprovals(rep *review.Report) bool {
 }
 
 func engineRequest(pr *prepared, f *runFlags, actor string, created func(store.Run)) engine.Request {
-	return engine.Request{Rollout: pr.ro, Requester: actor, Ticket: f.ticket, PlanHash: pr.hash, Created: created}
+	return engine.Request{Rollout: pr.ro, Requester: actor, Ticket: f.ticket, PlanHash: pr.hash, Artifacts: pr.sums, Created: created}
 }
 
 // reviewRun reviews the release of pr (for run, when it exists). A run's
@@ -212,7 +209,7 @@ func (e *env) reviewInput(pr *prepared, eng *engine.Engine, f *runFlags, run *st
 	if run != nil {
 		ticket = run.Ticket
 	}
-	return review.Input{Plan: pr.plan, Rollout: pr.ro, Store: pr.st, Engine: eng, Artifacts: pr.artifacts, ArtErr: pr.artErr,
+	return review.Input{Plan: pr.plan, Rollout: pr.ro, Store: pr.st, Engine: eng, Dialer: e.dialer(pr, f), Parallel: f.parallel, Artifacts: pr.artifacts, ArtErr: pr.artErr,
 		Ticket: ticket, Requester: e.actor(f.as), PlanHash: pr.hash, Now: time.Now(), Run: run, SkipLock: skipLock,
 		Redact: pr.red.String}
 }
@@ -224,7 +221,9 @@ func (e *env) waitThenContinue(ctx context.Context, pr *prepared, eng *engine.En
 	w := e.human(f)
 	if !f.wait {
 		fmt.Fprintf(w, "golive: run %s is waiting for: %s\n", run.ID, strings.Join(rep.Reasons, "; "))
-		if waitsForApprovals(rep) {
+		if a := pr.plan.Controls.Approvals; waitsForApprovals(rep) && a != nil && a.Authenticated {
+			fmt.Fprint(w, "  approve it through golive serve (controls.approvals.authenticated), then ")
+		} else if waitsForApprovals(rep) {
 			fmt.Fprintf(w, "  approve it with `golive approve %s`, then ", run.ID)
 		} else {
 			fmt.Fprint(w, "  ")
@@ -258,6 +257,13 @@ func (e *env) waitThenContinue(ctx context.Context, pr *prepared, eng *engine.En
 			fmt.Fprintf(w, "golive: run %s stopped waiting: %s\n", run.ID, err)
 		}
 		return silent(ExitNoGo)
+	}
+	// The wait may have been long: the artifacts must still be the bytes
+	// the run was created (and approved) with.
+	pr.artifacts, pr.artErr = artifact.Verify(pr.ro, func(path string) string { return load.Path(pr.plan, path) })
+	pr.sums = review.Sums(pr.artifacts)
+	if err := checkArtifacts(pr, run); err != nil {
+		return err
 	}
 	out, err := eng.Continue(ctx, run, pr.ro)
 	return e.finish(ctx, pr, f, out, err)
@@ -300,17 +306,21 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 	defer pr.notify.Close(notifyWait)
 	var locked *store.LockedError
 	var busy *engine.HolderBusyError
+	var storeFailed *engine.StoreError
 	switch {
 	case errors.As(err, &locked):
 		l := locked.Lock
-		state := ""
+		state, by := "", l.Requester
 		if r, gerr := pr.st.GetRun(ctx, l.RunID); gerr == nil {
-			state = fmt.Sprintf(" (%s)", r.State)
+			state, by = fmt.Sprintf(" (%s)", r.State), r.RequesterIdentity().String()
 		}
 		return withCode(ExitNoGo, "no-go: environment %s of %s is locked by run %s%s, started by %s at %s (%s); wait with --lock-wait, or resume/backout/abort that run",
-			orDefault(l.Env, "(default)"), l.Plan, l.RunID, state, l.Requester, l.AcquiredAt.Local().Format(time.RFC3339), l.Holder)
+			orDefault(l.Env, "(default)"), l.Plan, l.RunID, state, by, l.AcquiredAt.Local().Format(time.RFC3339), l.Holder)
 	case errors.As(err, &busy):
 		return withCode(ExitNoGo, "%s", busy)
+	case errors.As(err, &storeFailed):
+		e.printStoreFailed(pr, storeFailed)
+		return &reported{err}
 	case err != nil && out == nil:
 		return err
 	}
@@ -325,6 +335,20 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 	}
 	e.printHostSummary(ctx, e.human(f), pr, events)
 	return silent(exitFor(out, touched))
+}
+
+// printStoreFailed says what a store failure mid-run left and what to do.
+func (e *env) printStoreFailed(pr *prepared, se *engine.StoreError) {
+	where := ""
+	if p := store.PathOf(pr.st); p != "" {
+		where = " (" + p + ")"
+	}
+	fmt.Fprintf(e.stdio.Err, `golive: run %[1]s stopped: the state store%[2]s failed: %[3]s
+  golive cannot journal what it does, so it started nothing more and terminated what ran;
+  the run is left as the store last recorded it and keeps the environment locked: its
+  targets may be half-done. Fix the store (free disk space, make it writable), then
+  `+"`golive resume %[1]s`"+` continues the run or `+"`golive backout %[1]s`"+` backs it out.
+`, se.RunID, where, pr.red.String(se.Err.Error()))
 }
 
 func orDefault(s, def string) string {
@@ -348,6 +372,8 @@ func (e *env) printOutcome(w io.Writer, out *engine.Outcome, red *redact.Redacto
 		fmt.Fprintf(w, "  automatic backout is off: run `golive backout %s` or accept with `golive resume %s --accept`\n", r.ID, r.ID)
 	case store.StateBackoutFailed:
 		fmt.Fprintf(w, "  fix the hosts above, then run `golive backout %s` again to finish\n", r.ID)
+	case store.StateBackingOut:
+		fmt.Fprintf(w, "  the backout was abandoned halfway; the journal says what is left: `golive backout %s` finishes it\n", r.ID)
 	}
 }
 
@@ -402,41 +428,6 @@ func (e *env) printHostSummary(ctx context.Context, w io.Writer, pr *prepared, e
 	tw.Flush()
 }
 
-// progressSink adapts ui.Progress, whose run id is known only once the
-// run is created.
-type progressSink struct {
-	p   *ui.Progress
-	ro  *rollout.Rollout
-	w   io.Writer
-	tty bool
-}
-
-func (e *env) progress(pr *prepared, w io.Writer) *progressSink {
-	return &progressSink{ro: pr.ro, w: w, tty: e.colour(w)}
-}
-
-func (s *progressSink) setRun(id string) {
-	o := ui.ProgressOptions{TTY: s.tty, Style: ui.Style{Colour: s.tty}}
-	if f, ok := terminalFile(s.w); ok && s.tty {
-		if w, h, err := term.GetSize(int(f.Fd())); err == nil {
-			o.Width, o.Height = w, h
-		}
-	}
-	s.p = ui.NewProgress(s.w, s.ro, id, o)
-}
-
-func (s *progressSink) Observe(ev store.Event) {
-	if s.p != nil {
-		s.p.Observe(ev)
-	}
-}
-
-func (s *progressSink) Close() {
-	if s.p != nil {
-		s.p.Close()
-	}
-}
-
 // human is where output for a person goes: stdout, or stderr when stdout
 // carries --json.
 func (e *env) human(f *runFlags) io.Writer {
@@ -444,6 +435,16 @@ func (e *env) human(f *runFlags) io.Writer {
 		return e.stdio.Err
 	}
 	return e.stdio.Out
+}
+
+// renderReview prints a go/no-go report: through the escaping writer, or,
+// on a colour terminal, raw (for the colours) with every value cleaned.
+func (e *env) renderReview(w io.Writer, rep *review.Report) {
+	if e.colour(w) {
+		ui.RenderReview(termsafe.Raw(w), termsafe.Clean(rep), ui.Style{Colour: true})
+		return
+	}
+	ui.RenderReview(w, rep, ui.Style{})
 }
 
 func (e *env) printJSON(v any) error {

@@ -4,23 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/store"
-	"github.com/golive-dev/golive/internal/ui"
 )
 
 // onRun opens the store and finds the run a command acts on.
 func (e *env) onRun(ctx context.Context, f *runFlags, id string) (store.Store, store.Run, error) {
+	return e.onRunMode(ctx, f, id, false)
+}
+
+// onRunRead is onRun for commands that only read (status, logs, report):
+// a store that cannot be written here is opened read-only.
+func (e *env) onRunRead(ctx context.Context, f *runFlags, id string) (store.Store, store.Run, error) {
+	return e.onRunMode(ctx, f, id, true)
+}
+
+func (e *env) onRunMode(ctx context.Context, f *runFlags, id string, readOnly bool) (store.Store, store.Run, error) {
 	file, err := f.planFile(nil)
 	if err != nil {
 		return nil, store.Run{}, err
 	}
-	st, err := e.openExistingStore(ctx, f.store, file)
+	st, err := e.openExistingStore(ctx, f.store, file, readOnly)
 	if err != nil {
 		return nil, store.Run{}, err
 	}
@@ -41,8 +49,11 @@ func (e *env) prepareFor(ctx context.Context, f *runFlags, r store.Run) (*prepar
 	if len(f.set) == 0 {
 		if file, err := f.planFile(nil); err == nil {
 			if st, err := e.openStore(ctx, f.store, file); err == nil {
-				f.set = runOverrides(ctx, st, r.ID) // the run's own --set
+				f.set, err = e.runOverrides(ctx, st, r.ID, &f.planFlags) // the run's own --set
 				st.Close()
+				if err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -54,11 +65,43 @@ func (e *env) prepareFor(ctx context.Context, f *runFlags, r store.Run) (*prepar
 		pr.st.Close()
 		return nil, withCode(ExitUsage, "run %s is of plan %q, not %q: give its plan with -f", r.ID, r.Plan, pr.plan.Name)
 	}
-	if pr.hash != r.PlanHash {
+	// The plan and overrides are compared with the artifacts the run was
+	// created with: backing out does not need the same bytes, going on
+	// does (checkArtifacts).
+	hash, err := planHash(pr.plan.File, f.set, r.Artifacts)
+	if err != nil {
 		pr.st.Close()
-		return nil, withCode(ExitNoGo, "no-go: the plan or its --set overrides changed since run %s started (hash %.12s, now %.12s): restore what it ran with", r.ID, r.PlanHash, pr.hash)
+		return nil, err
 	}
+	if hash != r.PlanHash {
+		pr.st.Close()
+		return nil, withCode(ExitNoGo, "no-go: the plan or its --set overrides changed since run %s started (hash %.12s, now %.12s): restore what it ran with", r.ID, r.PlanHash, hash)
+	}
+	pr.hash = hash
 	return pr, nil
+}
+
+// checkArtifacts refuses to go on with a run whose artifacts are not the
+// bytes it was created, reviewed and approved with: the approvals were
+// given for those bytes.
+func checkArtifacts(pr *prepared, r store.Run) error {
+	switch r.State {
+	case store.StatePending, store.StateWaiting, store.StateRunning, store.StatePaused:
+		// resume goes on releasing: it may upload
+	default:
+		return nil // verifying or backing out: nothing is uploaded any more
+	}
+	if !r.Artifacts.Bound() {
+		return nil // recorded by an older golive
+	}
+	diff := r.Artifacts.Diff(pr.sums)
+	if diff == "" {
+		return nil
+	}
+	if pr.artErr != nil {
+		diff += " (" + pr.red.String(pr.artErr.Error()) + ")"
+	}
+	return withCode(ExitNoGo, "no-go: the artifacts changed since run %s was created: %s. Its approvals were given for the bytes it was created with and do not count for these; nothing was changed. Put those artifacts back, or start a new run for the new ones (`golive backout %s` undoes what this one did)", r.ID, diff, r.ID)
 }
 
 func newResume(e *env) *cobra.Command {
@@ -89,6 +132,11 @@ accepted as it is instead of backed out.`,
 			prog := e.progress(pr, w)
 			prog.setRun(r.ID)
 			eng := e.newEngine(pr, &f, prog)
+			if !accept {
+				if err := checkArtifacts(pr, r); err != nil {
+					return err
+				}
+			}
 			var out *engine.Outcome
 			switch {
 			case accept:
@@ -120,7 +168,7 @@ accepted as it is instead of backed out.`,
 func (e *env) resumeWaiting(ctx context.Context, pr *prepared, eng *engine.Engine, f *runFlags, r store.Run) error {
 	w := e.human(f)
 	rep := e.reviewRun(ctx, pr, eng, f, &r, true)
-	ui.RenderReview(w, rep, ui.Style{Colour: e.colour(w)})
+	e.renderReview(w, rep)
 	switch {
 	case rep.Go:
 		prog := e.progress(pr, w)
@@ -168,7 +216,7 @@ backed out), 4 when hosts still need attention.`,
 			defer pr.st.Close()
 			prog := e.progress(pr, e.human(&f))
 			prog.setRun(r.ID)
-			out, err := e.newEngine(pr, &f, prog).Backout(ctx, r, pr.ro, "requested by "+e.actor(f.as))
+			out, err := e.newEngine(pr, &f, prog).Backout(ctx, r, pr.ro, "requested by "+store.CLIIdentity(e.actor(f.as)).String())
 			prog.Close()
 			return e.finish(ctx, pr, &f, out, err)
 		},
@@ -217,7 +265,7 @@ command. --force --reason TEXT clears a stuck run without touching any target.`,
 
 func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlags, actor, reason string, noBackout bool) error {
 	w := e.stdio.Out
-	why := "aborted by " + actor
+	why := "aborted by " + store.CLIIdentity(actor).String()
 	if reason != "" {
 		why += ": " + reason
 	}
@@ -236,8 +284,7 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 		return withCode(ExitUsage, "run %s is %s: it is not running", r.ID, r.State)
 	}
 	lock, err := st.GetLock(ctx, r.Plan, r.Env)
-	host, _ := os.Hostname()
-	if err == nil && lock.RunID == r.ID && !store.HolderGone(lock, time.Now(), host, store.PIDAlive) {
+	if err == nil && lock.RunID == r.ID && !store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive) {
 		if err := engine.RequestAbort(ctx, st, r.ID, actor, reason, noBackout); err != nil {
 			return err
 		}
@@ -249,7 +296,7 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 		return err
 	}
 	if noBackout {
-		r2, err := st.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateFailed, "aborted by "+actor+" (no backout); its controller was gone")
+		r2, err := st.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateFailed, why+" (no backout); its controller was gone")
 		if err != nil {
 			return err
 		}
@@ -278,7 +325,7 @@ func (e *env) abort(ctx context.Context, st store.Store, r store.Run, f *runFlag
 // (or finished before the abort took effect), 4 when targets need
 // attention. If the controller dies meanwhile, it says so and exits 4.
 func (e *env) waitEnd(ctx context.Context, st store.Store, id string) error {
-	host, _ := os.Hostname()
+	here := store.ThisHolder()
 	for {
 		r, err := st.GetRun(ctx, id)
 		if err != nil {
@@ -295,7 +342,7 @@ func (e *env) waitEnd(ctx context.Context, st store.Store, id string) error {
 			return silent(ExitIncomplete)
 		}
 		lock, lerr := st.GetLock(ctx, r.Plan, r.Env)
-		if lerr != nil || lock.RunID != r.ID || store.HolderGone(lock, time.Now(), host, store.PIDAlive) {
+		if lerr != nil || lock.RunID != r.ID || store.HolderGone(lock, time.Now(), here, store.PIDAlive) {
 			return withCode(ExitIncomplete, "run %s is %s but its controller is gone: run `golive backout %s` to finish", r.ID, r.State, r.ID)
 		}
 		select {
@@ -323,7 +370,7 @@ func (e *env) forceAbort(ctx context.Context, st store.Store, r store.Run, actor
 	}
 	from := []store.State{store.StatePending, store.StateWaiting, store.StateRunning, store.StatePaused, store.StateVerifying,
 		store.StateFailed, store.StateBackingOut, store.StateBackoutFailed}
-	r2, err := st.UpdateRunState(ctx, r.ID, from, store.StateAborted, fmt.Sprintf("force-aborted by %s: %s (targets were not touched by this)", actor, reason))
+	r2, err := st.UpdateRunState(ctx, r.ID, from, store.StateAborted, fmt.Sprintf("force-aborted by %s: %s (targets were not touched by this)", store.CLIIdentity(actor), reason))
 	switch {
 	case errors.Is(err, store.ErrStateConflict) && r.State == store.StateAborted:
 		r2 = r // already aborted: still release a lock it may hold

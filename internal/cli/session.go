@@ -16,7 +16,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/store/sqlite"
@@ -49,7 +48,8 @@ func (f *runFlags) registerSSH(c *cobra.Command) {
 	c.Flags().DurationVar(&f.sshConnectTimeout, "ssh-connect-timeout", 0, "ssh connect and handshake timeout (default 10s)")
 }
 
-// actor is who is acting: --as, else $GOLIVE_USER, else the OS user.
+// actor is who is acting: --as, else $GOLIVE_USER, else the OS user. It
+// is a claim: the store records the OS user beside it (store.Identity).
 func (e *env) actor(as string) string {
 	if as != "" {
 		return as
@@ -71,14 +71,33 @@ func (e *env) openStore(ctx context.Context, flag, planFile string) (store.Store
 
 // openExistingStore opens the store only if it exists: commands that read
 // runs must not create one. It returns a usage error naming the path.
-func (e *env) openExistingStore(ctx context.Context, flag, planFile string) (store.Store, error) {
+// With readOnly (commands that only read), a store that cannot be written
+// here (a read-only mount, no write permission) is opened read-only.
+func (e *env) openExistingStore(ctx context.Context, flag, planFile string, readOnly bool) (store.Store, error) {
 	path := e.storePath(flag, planFile)
 	if !strings.Contains(path, "://") {
 		if _, err := os.Stat(path); err != nil {
 			return nil, withCode(ExitUsage, "no runs here: no golive state at %s (give --store, or -f the plan it is beside)", path)
 		}
 	}
-	return e.openStoreAt(ctx, path)
+	st, err := e.openStoreAt(ctx, path)
+	if err != nil && readOnly && sqlite.IsReadOnly(err) && !errors.Is(err, sqlite.ErrDamaged) {
+		ro, rerr := sqlite.OpenReadOnly(ctx, path)
+		if rerr != nil {
+			return nil, fmt.Errorf("open store: %w", rerr)
+		}
+		e.storeNotes(ro)
+		return ro, nil
+	}
+	return st, err
+}
+
+// storeNotes shows what opening the store changed or found (modes made
+// private, a store open to every user, a read-only store) as warnings.
+func (e *env) storeNotes(st *sqlite.Store) {
+	for _, n := range st.Notes() {
+		fmt.Fprintf(e.stdio.Err, "golive: warning: %s\n", n)
+	}
 }
 
 func (e *env) storePath(flag, planFile string) string {
@@ -103,6 +122,7 @@ func (e *env) openStoreAt(ctx context.Context, dsn string) (store.Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	e.storeNotes(st)
 	return st, nil
 }
 
@@ -116,42 +136,23 @@ func redactDSN(dsn string) string {
 }
 
 // planHash is what a run is bound to: the plan's content (load.Hash: the
-// file and every inventory it names) and the --set overrides it runs
-// with. Approvals, resumes and rehearsals count only for exactly this.
-func planHash(file string, set []string) (string, error) {
+// file and every inventory it names), the --set overrides it runs with and
+// the sha256 of every artifact (when arts is bound: runs recorded before
+// golive bound runs to artifacts have none). Approvals, resumes and
+// rehearsals count only for exactly this.
+func planHash(file string, set []string, arts store.ArtifactSums) (string, error) {
 	h, err := load.Hash(file)
-	if err != nil || len(set) == 0 {
+	if err != nil || (len(set) == 0 && !arts.Bound()) {
 		return h, err
 	}
 	pairs := append([]string(nil), set...)
 	sort.Strings(pairs)
-	sum := sha256.Sum256([]byte(h + "\x00" + strings.Join(pairs, "\x00")))
+	in := h + "\x00" + strings.Join(pairs, "\x00")
+	if arts.Bound() {
+		in += "\x00artifacts\x00" + string(arts)
+	}
+	sum := sha256.Sum256([]byte(in))
 	return hex.EncodeToString(sum[:]), nil
-}
-
-// ActionOverrides journals the --set overrides a run was started with
-// (Message: one NAME=VALUE a line), so resume and backout use them too.
-const actionOverrides store.Action = "overrides"
-
-// recordOverrides journals a new run's --set overrides.
-func recordOverrides(ctx context.Context, st store.Store, runID string, set []string) {
-	if len(set) > 0 {
-		st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.KindRun, Action: actionOverrides, Message: strings.Join(set, "\n")})
-	}
-}
-
-// runOverrides reads the --set overrides a run was started with.
-func runOverrides(ctx context.Context, st store.Store, runID string) []string {
-	events, err := st.Events(ctx, runID, 0)
-	if err != nil {
-		return nil
-	}
-	for _, ev := range events {
-		if ev.Kind == store.KindRun && ev.Action == actionOverrides {
-			return strings.Split(ev.Message, "\n")
-		}
-	}
-	return nil
 }
 
 // resolveRun finds the run an id or "last" names.
@@ -188,24 +189,6 @@ func envSuffix(env string) string {
 		return ""
 	}
 	return " in " + env
-}
-
-// exitFor maps how a run ended to the contract's exit code.
-func exitFor(o *engine.Outcome, touched bool) int {
-	switch o.Run.State {
-	case store.StateSucceeded:
-		return ExitOK
-	case store.StateBackedOut:
-		return ExitFailed
-	case store.StateAborted:
-		if touched {
-			return ExitIncomplete
-		}
-		return ExitFailed
-	case store.StateWaiting, store.StatePaused:
-		return ExitNoGo
-	}
-	return ExitIncomplete // failed without backout, backout_failed
 }
 
 type nopCloser struct{ io.Writer }

@@ -32,14 +32,56 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 	}
 	stopHeartbeat := x.heartbeat(ctx)
 	defer stopHeartbeat()
+	// bctx ends only when the operator abandons the backout.
+	bctx, stopAbandon := x.abandonable(ctx)
+	defer stopAbandon()
+	stages, work := x.hist.toBackOut()
+	out, stopped := x.backoutStages(bctx, stages, work)
+	if bctx.Err() == nil {
+		// A host counts as backed out once the release restored on it
+		// is healthy again (an abandoned check leaves no verdict).
+		for _, a := range x.verifyBackout(bctx) {
+			out.Attention = append(out.Attention, x.e.o.Redactor.String(a))
+		}
+	}
+	if x.lockLost {
+		return &Outcome{Run: x.run}, &LockLostError{Err: errors.New("another controller took the run over during its backout")}
+	}
+	if bctx.Err() != nil {
+		// Left backing_out and locked: what was not backed out is
+		// still to do, and the journal says exactly what.
+		x.journal(ctx, store.Event{Kind: store.KindRun, Action: ActionBackoutAbandoned,
+			Message: "backout abandoned by the operator; `golive backout " + x.run.ID + "` finishes it"})
+		return &Outcome{Run: x.run}, &BackoutAbandonedError{RunID: x.run.ID}
+	}
+	sort.Strings(out.Attention)
+	sort.Strings(out.NotBackedOut)
+	for _, a := range out.Attention {
+		x.journal(ctx, store.Event{Kind: store.KindRun, Action: ActionNeedsAttention, Message: a})
+	}
+	x.recordBackedOutLive(ctx, stages, work, stopped)
+	final, reason := store.StateBackedOut, "backed out: "+why
+	if len(out.Attention) > 0 {
+		final = store.StateBackoutFailed
+		reason = fmt.Sprintf("backout incomplete: %d host(s) need attention (%s)", len(out.Attention), why)
+	}
+	err := x.setState(ctx, []store.State{store.StateBackingOut}, final, reason)
+	out.Run = x.run
+	return out, err
+}
+
+// backoutStages backs out the hosts of each stage, newest stage first,
+// until ctx (the abandonable context) ends. A host whose backout failed
+// stops there, in every older stage too: undoing older work under newer
+// work that is still applied is worse than leaving it for a person.
+func (x *execution) backoutStages(ctx context.Context, stages []string, work map[string]map[string][]string) (*Outcome, map[string]bool) {
 	out := &Outcome{}
 	var mu sync.Mutex
-	stages, work := x.hist.toBackOut()
-	// A host whose backout failed stops there, in every older stage too:
-	// undoing older work under newer work that is still applied is worse
-	// than leaving it for a person.
 	stopped := map[string]bool{}
 	for _, stage := range stages {
+		if ctx.Err() != nil {
+			break
+		}
 		hosts := make([]string, 0, len(work[stage]))
 		for h := range work[stage] {
 			hosts = append(hosts, h)
@@ -58,6 +100,9 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 				continue
 			}
 			g.Go(func() error {
+				if ctx.Err() != nil {
+					return nil // abandoned: not started, still to do
+				}
 				notBacked, attention := x.backoutHost(ctx, stage, host, work[stage][host])
 				mu.Lock()
 				out.NotBackedOut = append(out.NotBackedOut, notBacked...)
@@ -71,26 +116,7 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 		}
 		g.Wait()
 	}
-	for _, a := range x.verifyBackout(ctx) {
-		out.Attention = append(out.Attention, x.e.o.Redactor.String(a))
-	}
-	if x.lockLost {
-		return &Outcome{Run: x.run}, &LockLostError{Err: errors.New("another controller took the run over during its backout")}
-	}
-	sort.Strings(out.Attention)
-	sort.Strings(out.NotBackedOut)
-	for _, a := range out.Attention {
-		x.journal(ctx, store.Event{Kind: store.KindRun, Action: ActionNeedsAttention, Message: a})
-	}
-	x.recordBackedOutLive(ctx, stages, work, stopped)
-	final, reason := store.StateBackedOut, "backed out: "+why
-	if len(out.Attention) > 0 {
-		final = store.StateBackoutFailed
-		reason = fmt.Sprintf("backout incomplete: %d host(s) need attention (%s)", len(out.Attention), why)
-	}
-	err := x.setState(ctx, []store.State{store.StateBackingOut}, final, reason)
-	out.Run = x.run
-	return out, err
+	return out, stopped
 }
 
 // backoutHost backs out one host's steps of one stage, newest first. It
@@ -144,6 +170,9 @@ func (x *execution) backoutStep(ctx context.Context, s *rollout.Stage, h *rollou
 	res, err := conn.Run(bctx, transport.Command{Script: st.Backout, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
 	ev.Duration, ev.Output = res.Duration, tail.String()
 	switch {
+	case err != nil && errors.Is(context.Cause(ctx), errAbandoned):
+		ev.Action, ev.Message = store.ActionBackoutFailed, "terminated: "+errAbandoned.Error()
+		err = errAbandoned
 	case err != nil:
 		ev.Action, ev.Message = store.ActionBackoutFailed, err.Error()
 	case res.ExitCode != 0:
@@ -156,6 +185,27 @@ func (x *execution) backoutStep(ctx context.Context, s *rollout.Stage, h *rollou
 		err = jerr
 	}
 	return err
+}
+
+// errAbandoned is the cause of a backout the operator abandoned.
+var errAbandoned = errors.New("backout abandoned by the operator")
+
+// abandonable returns ctx, cancelled with errAbandoned once the operator
+// abandons the backout (Options.Abandon is closed).
+func (x *execution) abandonable(ctx context.Context) (context.Context, func()) {
+	bctx, cancel := context.WithCancelCause(ctx)
+	if x.e.o.Abandon == nil {
+		return bctx, func() { cancel(nil) }
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-x.e.o.Abandon:
+			cancel(errAbandoned)
+		case <-done:
+		}
+	}()
+	return bctx, func() { close(done); cancel(nil) }
 }
 
 func (x *execution) findHost(stage, host string) (*rollout.Host, *rollout.Stage) {

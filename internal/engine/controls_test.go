@@ -385,10 +385,12 @@ func approvers() *plan.Approvals {
 
 const hash1 = "hash-1"
 
+// approve records who's decision as made at the CLI by an OS user of
+// the same name (the requester's OS user is this process's).
 func (f *fixture) approve(runID, gate, who string, d store.Decision, hash string) {
 	f.t.Helper()
 	_, err := f.st.AddApproval(context.Background(), store.Approval{RunID: runID, Gate: gate, Approver: who, Decision: d,
-		Comment: "c-" + who, PlanHash: hash, Release: "2.0"})
+		Via: store.ViaCLI, OSUser: who, Comment: "c-" + who, PlanHash: hash, Release: "2.0"})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -51,6 +50,13 @@ type Options struct {
 	Approvals *plan.Approvals // controls.approvals: who may approve gates and sign-offs
 	Window    *window.Window  // nil: always open
 	OnClose   string          // backout (default), pause or finish
+
+	// Abandon, when closed, abandons a backout in progress (an operator
+	// insisted, e.g. a third Ctrl-C): backouts running are terminated and
+	// journaled, no further host is started, and the run is left
+	// backing_out, holding its lock, for `golive backout RUN` to finish.
+	// nil: a backout always runs to its end.
+	Abandon <-chan struct{}
 }
 
 // Engine runs rollouts. One Engine can run one run at a time per call.
@@ -77,8 +83,7 @@ func New(o Options) *Engine {
 		o.Heartbeat = 5 * time.Second
 	}
 	if o.Holder.PID == 0 {
-		host, _ := os.Hostname()
-		o.Holder = store.Holder{PID: os.Getpid(), Hostname: host}
+		o.Holder = store.ThisHolder()
 	}
 	return &Engine{o: o, checker: &check.Checker{Clock: o.Clock}}
 }
@@ -117,6 +122,44 @@ func (e *AbortError) Error() string {
 	return msg
 }
 
+// StoreError says the state store failed while a run was executed (a
+// full disk, a database that became unwritable): the controller cannot
+// journal what it does, so it starts nothing more, terminates what runs
+// and leaves the run as the store last recorded it, still locked, for
+// `golive resume` or `golive backout` once the store works again.
+type StoreError struct {
+	RunID string
+	Err   error
+}
+
+func (e *StoreError) Error() string {
+	return fmt.Sprintf("the state store failed during run %s: %v", e.RunID, e.Err)
+}
+
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// storeErr wraps a failure of the store itself in a *StoreError; the
+// store's answers (not found, a state conflict, a lock held by another)
+// are returned as they are.
+func (x *execution) storeErr(err error) error {
+	var se *StoreError
+	switch {
+	case err == nil, errors.As(err, &se),
+		errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrStateConflict),
+		errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrExists):
+		return err
+	}
+	return &StoreError{RunID: x.run.ID, Err: err}
+}
+
+// BackoutAbandonedError says the operator abandoned a backout: the run is
+// left backing_out and resumable (`golive backout RUN` finishes it).
+type BackoutAbandonedError struct{ RunID string }
+
+func (e *BackoutAbandonedError) Error() string {
+	return "backout of run " + e.RunID + " abandoned by the operator"
+}
+
 // LockLostError is the cause of a run whose lock was taken by another.
 type LockLostError struct{ Err error }
 
@@ -153,7 +196,7 @@ func (x *execution) journal(ctx context.Context, ev store.Event) error {
 	ev.Message = x.e.o.Redactor.String(ev.Message)
 	seq, err := x.e.o.Store.AppendEvent(context.WithoutCancel(ctx), ev)
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return fmt.Errorf("journal: %w", x.storeErr(err))
 	}
 	ev.Seq = seq
 	x.hist.apply(ev)
@@ -169,7 +212,7 @@ func (x *execution) setState(ctx context.Context, from []store.State, to store.S
 	reason = x.e.o.Redactor.String(reason)
 	r, err := x.e.o.Store.UpdateRunState(context.WithoutCancel(ctx), x.run.ID, from, to, reason)
 	if err != nil {
-		return fmt.Errorf("run %s: %w", x.run.ID, err)
+		return fmt.Errorf("run %s: %w", x.run.ID, x.storeErr(err))
 	}
 	x.run = r
 	if x.e.o.Observer != nil {

@@ -70,7 +70,7 @@ func (x *execution) awaitApprovals(ctx context.Context, gate string, n int, time
 		}
 	}
 	rules := approval.RulesFor(x.e.o.Approvals, n)
-	subj := approval.Subject{RunID: x.run.ID, Gate: gate, Requester: x.run.Requester, PlanHash: x.run.PlanHash, Release: x.run.Release, Env: x.run.Env}
+	subj := approval.SubjectOf(x.run, x.run.PlanHash, gate)
 	for {
 		all, err := x.e.o.Store.ListApprovals(ctx, x.run.ID)
 		if err != nil {

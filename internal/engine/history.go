@@ -11,6 +11,9 @@ import (
 const (
 	// ActionBackoutStarted: the backout of a step started (KindStep).
 	ActionBackoutStarted store.Action = "backout_started"
+	// ActionBackoutAbandoned: the operator abandoned the run's backout
+	// (KindRun); the run is left backing_out.
+	ActionBackoutAbandoned store.Action = "backout_abandoned"
 	// ActionNotBackedOut: a started step has no backout (KindStep).
 	ActionNotBackedOut store.Action = "not_backed_out"
 	// ActionAbortRequested: an operator asked the run to stop (KindRun).
@@ -106,7 +109,7 @@ func (h *history) apply(e store.Event) {
 			h.windowNote = true
 		case ActionAbortRequested:
 			if h.abort == nil {
-				h.abort = &AbortError{By: e.Actor, Reason: e.Message, NoBackout: e.Step == "no-backout"}
+				h.abort = &AbortError{By: e.ActorIdentity().String(), Reason: e.Message, NoBackout: e.Step == "no-backout"}
 			}
 		case store.ActionPassed:
 			h.verified = true

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/golive-dev/golive/internal/store"
@@ -63,7 +62,11 @@ func (x *execution) lockRecord() store.Lock {
 type HolderBusyError struct{ Lock store.Lock }
 
 func (e *HolderBusyError) Error() string {
-	return fmt.Sprintf("run %s is being executed by %s (heartbeat %s)", e.Lock.RunID, e.Lock.Holder, e.Lock.HeartbeatAt.Format(time.RFC3339))
+	msg := fmt.Sprintf("run %s is being executed by %s (heartbeat %s)", e.Lock.RunID, e.Lock.Holder, e.Lock.HeartbeatAt.Format(time.RFC3339))
+	if here := store.ThisHolder(); e.Lock.Holder.Hostname == here.Hostname && e.Lock.Holder.PIDSpace != here.PIDSpace {
+		msg += fmt.Sprintf("; it runs in another pid namespace or boot, so it counts as gone only %s after its last heartbeat", store.HeartbeatTimeout)
+	}
+	return msg
 }
 
 // takeOver takes the lock of an existing run: from nobody, from itself,
@@ -83,8 +86,7 @@ func (x *execution) takeOver(ctx context.Context) error {
 	case cur.Holder == next.Holder:
 		return nil
 	}
-	host, _ := os.Hostname()
-	if !store.HolderGone(cur, x.e.o.Clock.Now(), host, store.PIDAlive) {
+	if !store.HolderGone(cur, x.e.o.Clock.Now(), store.ThisHolder(), store.PIDAlive) {
 		return &HolderBusyError{Lock: cur}
 	}
 	if _, err := x.e.o.Store.StealLock(ctx, cur, next); err != nil {

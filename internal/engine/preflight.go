@@ -14,11 +14,7 @@ import (
 
 // PreflightResult is one preflight check on one target (Host "" for the
 // controller).
-type PreflightResult struct {
-	Check string
-	Host  string
-	check.Result
-}
+type PreflightResult = check.PreflightResult
 
 // Preflight runs every preflight check on every target it names, in
 // parallel, and changes nothing. The results are in plan order.

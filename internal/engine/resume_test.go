@@ -19,7 +19,7 @@ func deadHolder(t *testing.T) store.Holder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store.Holder{PID: 999999, Hostname: host}
+	return store.Holder{PID: 999999, Hostname: host, PIDSpace: store.ThisPIDSpace()}
 }
 
 // crashedRun writes, through the store API, a run that a controller

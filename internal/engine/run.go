@@ -19,7 +19,8 @@ type Request struct {
 	Requester string
 	Ticket    string
 	PlanHash  string
-	LockWait  time.Duration // wait this long for the environment lock
+	Artifacts store.ArtifactSums // the artifact sha256s the run is bound to
+	LockWait  time.Duration      // wait this long for the environment lock
 	// Created is called with the new run before anything else happens,
 	// so the caller can print its id.
 	Created func(store.Run)
@@ -50,7 +51,8 @@ func (e *Engine) Create(ctx context.Context, req Request, state store.State, rea
 	}
 	run, err := e.o.Store.CreateRun(ctx, store.Run{
 		Plan: ro.Plan, Env: ro.Env, Release: ro.Release, PreviousRelease: ro.Previous, State: state,
-		Requester: req.Requester, Ticket: req.Ticket, PlanHash: req.PlanHash, Reason: e.o.Redactor.String(reason),
+		Requester: req.Requester, Ticket: req.Ticket, PlanHash: req.PlanHash, Artifacts: req.Artifacts,
+		Reason: e.o.Redactor.String(reason),
 	})
 	if err != nil {
 		return run, fmt.Errorf("create run: %w", err)
@@ -234,7 +236,7 @@ func (x *execution) succeed(ctx context.Context) (*Outcome, error) {
 		}
 	}
 	if err := x.setLive(context.WithoutCancel(ctx), done, x.ro.Release); err != nil {
-		return nil, err
+		return x.outcome(), x.storeErr(err)
 	}
 	for _, a := range out.Attention {
 		x.journal(ctx, store.Event{Kind: store.KindRun, Action: ActionNeedsAttention, Message: a})
@@ -282,7 +284,7 @@ func (x *execution) fail(ctx context.Context, cause error) (*Outcome, error) {
 		return x.outcome(), err
 	}
 	if err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StateFailed, reason); err != nil {
-		return nil, err
+		return x.outcome(), err
 	}
 	if !x.ro.AutoBack && !aborted {
 		return x.outcome(), nil

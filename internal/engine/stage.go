@@ -149,7 +149,7 @@ func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 	ev := store.Event{Kind: store.KindHost, Stage: s.Name, Batch: b.Index, Host: h.Name}
 	ev.Action = store.ActionStarted
 	if err := x.journal(ctx, ev); err != nil {
-		return fmt.Errorf("%w: %v", errJournal, err)
+		return fmt.Errorf("%w: %w", errJournal, err)
 	}
 	err := x.hostWork(ctx, s, b, h)
 	if err != nil {
@@ -161,7 +161,7 @@ func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 		ev.Action = store.ActionFinished
 	}
 	if jerr := x.journal(ctx, ev); jerr != nil {
-		return fmt.Errorf("%w: %v", errJournal, jerr)
+		return fmt.Errorf("%w: %w", errJournal, jerr)
 	}
 	return err
 }

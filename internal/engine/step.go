@@ -166,7 +166,7 @@ func (x *execution) stepEnv(s *rollout.Stage, b *rollout.Batch, h *rollout.Host,
 
 func (x *execution) journalOrFail(ctx context.Context, ev store.Event) error {
 	if err := x.journal(ctx, ev); err != nil {
-		return fmt.Errorf("%w: %v", errJournal, err)
+		return fmt.Errorf("%w: %w", errJournal, err)
 	}
 	return nil
 }

@@ -211,3 +211,15 @@ func (s *SyncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Signal sends sig to the process (which must not have exited).
+func (p *Proc) Signal(sig os.Signal) {
+	p.c.T.Helper()
+	if p.Exited() {
+		p.c.T.Fatalf("golive exited before the test could send %v\n%s", sig, p.Output())
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.c.T.Fatalf("signal golive: %v", err)
+	}
+	p.c.T.Logf("sent %v to golive %s (pid %d)", sig, strings.Join(p.args, " "), p.Pid())
+}

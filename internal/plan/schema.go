@@ -100,6 +100,13 @@ func customSchemas() map[reflect.Type]func(g *schemaGen) (schemaObj, error) {
 					schemaObj{"type": "integer", "minimum": 0, "maximum": 0o7777},
 				}}, nil
 		},
+		reflect.TypeFor[Bytes](): func(*schemaGen) (schemaObj, error) {
+			return schemaObj{"description": "an amount of bytes: a whole number, or a number with a unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB), like 2GiB",
+				"anyOf": []any{
+					schemaObj{"type": "integer", "minimum": 0},
+					schemaObj{"type": "string", "pattern": `^([0-9]+(\.[0-9]*)?|\.[0-9]+) ?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$`},
+				}}, nil
+		},
 		reflect.TypeFor[On](): func(*schemaGen) (schemaObj, error) {
 			return oneOrList(schemaObj{"type": "string", "minLength": 1},
 				"a role, a host, all or local, or a list of them"), nil
@@ -149,7 +156,11 @@ var structDocs = map[string]string{
 	"Host": "one target", "Window": "the release window", "OpenRange": "a weekly range when work may start",
 	"FreezeSpec": "a period when no release may start", "Controls": "release controls: all must hold for a go",
 	"Ticket": "the change-ticket control", "Approvals": "the approvals control",
-	"Check":     "a preflight, health or verify check: exactly one of run, http, tcp or (verify only) confirm",
+	"Check":   "a preflight, health or verify check: exactly one of run, http, tcp, (verify only) confirm or (preflight only) a fact probe: package, command, service, port, disk, memory, user, file",
+	"Package": "a package that must be installed", "Command": "a program that must be on PATH",
+	"Service": "a service that must be running or stopped", "Port": "a TCP port that must be free or listening",
+	"Disk": "free space on a path's filesystem", "Memory": "available memory",
+	"File": "a file that must exist (or not), with a mode, owner or content", "Current": "the probe that prints the release a host runs now",
 	"HTTPCheck": "an HTTP probe", "TCPCheck": "a TCP probe", "Confirm": "a human sign-off after verification",
 	"Stage": "an ordered part of the rollout", "Gate": "a manual judgement before a stage",
 	"Strategy": "how a stage's hosts are batched", "Step": "one action on a host: exactly one of run or upload",
@@ -162,7 +173,7 @@ var structDocs = map[string]string{
 // given (the kinds of a step or a check).
 var exactlyOne = map[reflect.Type][]string{
 	reflect.TypeFor[Step]():   {"run", "upload"},
-	reflect.TypeFor[Check]():  {"run", "http", "tcp", "confirm"},
+	reflect.TypeFor[Check]():  append([]string{"run", "http", "tcp", "confirm"}, FactKinds...),
 	reflect.TypeFor[Upload](): {"artifact", "src"},
 }
 

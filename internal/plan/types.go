@@ -167,6 +167,7 @@ type Targets struct {
 	Defaults  Defaults  `yaml:"defaults" doc:"connection settings every host starts from"`
 	Inventory Inventory `yaml:"inventory" doc:"Ansible-style inventory files (INI or YAML), relative to the plan; groups become roles"`
 	Hosts     Hosts     `yaml:"hosts" doc:"hosts by name"`
+	Current   *Current  `yaml:"current" doc:"a probe that prints the release a host runs now; the review compares it with the release recorded live there (drift)"`
 }
 
 // Defaults are the connection settings every host starts from.
@@ -275,7 +276,10 @@ type Approvals struct {
 	Meta      `yaml:"-"`
 	Required  int      `yaml:"required" doc:"number of distinct approvals needed" min:"0"`
 	Approvers []string `yaml:"approvers" doc:"who may approve; empty means anyone"`
-	AllowSelf *bool    `yaml:"allow_self" doc:"whether the requester may approve their own run (default true)"`
+	AllowSelf *bool    `yaml:"allow_self" doc:"whether the requester may approve their own run (default true); compared by name and by OS user"`
+	// Authenticated: only approvals made through golive serve with an API
+	// token count; names claimed at the CLI (--as) are recorded but do not.
+	Authenticated bool `yaml:"authenticated" doc:"only approvals made through golive serve with an API token count; CLI approvals are recorded but do not count"`
 }
 
 // Check is a preflight, health or verify check.
@@ -286,6 +290,14 @@ type Check struct {
 	HTTP     *HTTPCheck `yaml:"http" doc:"an HTTP request that must answer as expected"`
 	TCP      *TCPCheck  `yaml:"tcp" doc:"a TCP address that must accept a connection"`
 	Confirm  *Confirm   `yaml:"confirm" doc:"verify only: a human sign-off (golive approve / reject)"`
+	Package  *Package   `yaml:"package" doc:"preflight only: a package that must be installed (dpkg or rpm), optionally in a version range"`
+	Command  *Command   `yaml:"command" doc:"preflight only: a program that must be on PATH, optionally in a version range"`
+	Service  *Service   `yaml:"service" doc:"preflight only: a service that must be running or stopped (systemd, else a process check)"`
+	Port     *Port      `yaml:"port" doc:"preflight only: a TCP port that must be free or listening"`
+	Disk     *Disk      `yaml:"disk" doc:"preflight only: free space a path's filesystem must have"`
+	Memory   *Memory    `yaml:"memory" doc:"preflight only: memory the target must have available"`
+	User     string     `yaml:"user" doc:"preflight only: a user that must exist"`
+	File     *File      `yaml:"file" doc:"preflight only: a file that must exist (or not), with a mode, owner or sha256"`
 	Timeout  Duration   `yaml:"timeout" doc:"how long the check may take to pass (default 30s; health: how long the host may take to become healthy)"`
 	Interval Duration   `yaml:"interval" doc:"time between attempts until the timeout (default 1s)"`
 	On       On         `yaml:"on" doc:"role(s), host(s), all or local; preflight and verify only (health runs on the stage's hosts)"`

@@ -37,6 +37,7 @@ func Validate(p *Plan) Diags {
 	v.checkSettable()
 	v.release()
 	v.hosts()
+	v.current()
 	v.window()
 	v.controls()
 	for i := range p.Preflight {

@@ -117,17 +117,18 @@ func (v *validator) check(c *Check, kind string) {
 		label = fmt.Sprintf("%s check %q", kind, c.Name)
 	}
 	actions := 0
-	for _, k := range []string{"run", "http", "tcp", "confirm"} {
+	for _, k := range append([]string{"run", "http", "tcp", "confirm"}, FactKinds...) {
 		if c.Has(k) {
 			actions++
 		}
 	}
 	switch {
 	case actions == 0:
-		v.errorf(c.Pos, "%s has nothing to check: give run, http or tcp", label)
+		v.errorf(c.Pos, "%s has nothing to check: give run, http or tcp%s", label, factHint(kind))
 	case actions > 1:
-		v.errorf(c.Pos, "%s gives %d kinds of check: give one of run, http, tcp", label, actions)
+		v.errorf(c.Pos, "%s gives %d kinds of check: give one of run, http, tcp%s", label, actions, factHint(kind))
 	}
+	v.fact(c, kind, label)
 	if c.Has("confirm") && kind != "verify" {
 		v.errorf(c.KeyPos("confirm"), "confirm is a sign-off and belongs in verify, not %s", kind)
 	}

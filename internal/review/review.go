@@ -11,7 +11,6 @@ import (
 	"github.com/golive-dev/golive/internal/approval"
 	"github.com/golive-dev/golive/internal/artifact"
 	"github.com/golive-dev/golive/internal/check"
-	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
@@ -26,6 +25,13 @@ type Item struct {
 	Detail string `json:"detail"`
 	// Waitable: not a reason to refuse, only to wait (approvals, window).
 	Waitable bool `json:"waitable,omitempty"`
+	// Facts and drift: what was found beside what was wanted (facts.go,
+	// drift.go); Unknown when it could not be determined.
+	Found   string `json:"found,omitempty"`
+	Want    string `json:"want,omitempty"`
+	Unknown bool   `json:"unknown,omitempty"`
+	// Drift: the run that recorded the release live on Host.
+	RecordedBy string `json:"recorded_by,omitempty"`
 }
 
 // Report is the go/no-go.
@@ -42,10 +48,14 @@ type Report struct {
 
 // Input is what a review looks at.
 type Input struct {
-	Plan      *plan.Plan
-	Rollout   *rollout.Rollout
-	Store     store.Store
-	Engine    *engine.Engine // runs the preflight checks
+	Plan    *plan.Plan
+	Rollout *rollout.Rollout
+	Store   store.Store
+	Engine  Prober // runs the preflight checks and dials the targets
+	// Dialer reaches the targets for the fact probes and targets.current
+	// (facts.go); nil skips them.
+	Dialer    *check.Dialer
+	Parallel  int // hosts probed at the same time (default 50)
 	Artifacts map[string]artifact.File
 	ArtErr    error // from artifact.Verify
 	Ticket    string
@@ -61,6 +71,13 @@ type Input struct {
 	Redact func(string) string
 }
 
+// Prober runs the review's preflight checks and dials its targets,
+// changing nothing (the engine does, in read-only executions).
+type Prober interface {
+	Reach(ctx context.Context, ro *rollout.Rollout) map[string]error
+	Preflight(ctx context.Context, ro *rollout.Rollout) []check.PreflightResult
+}
+
 // Review checks everything and returns the report. It changes nothing.
 func Review(ctx context.Context, in Input) *Report {
 	r := &Report{Plan: in.Plan.Name, Env: in.Plan.Env, Release: in.Rollout.Release}
@@ -69,6 +86,7 @@ func Review(ctx context.Context, in Input) *Report {
 	r.reach(ctx, in)
 	r.artifacts(in)
 	r.preflight(ctx, in)
+	r.probeHosts(ctx, in)
 	r.window(in)
 	r.ticket(in)
 	r.approvals(ctx, in)
@@ -232,8 +250,12 @@ func (r *Report) approvals(ctx context.Context, in Input) {
 	}
 	rules := approval.RulesFor(a, 0)
 	if in.Run == nil {
+		how := "approve it with `golive approve RUN`"
+		if a.Authenticated {
+			how = approval.MustUseServer
+		}
 		r.add(Item{Kind: "approvals", Name: "approvals", Waitable: true,
-			Detail: fmt.Sprintf("0/%d: a run records what it waits for; approve it with `golive approve RUN`", a.Required)})
+			Detail: fmt.Sprintf("0/%d: a run records what it waits for; %s", a.Required, how)})
 		return
 	}
 	all, err := in.Store.ListApprovals(ctx, in.Run.ID)
@@ -241,7 +263,11 @@ func (r *Report) approvals(ctx context.Context, in Input) {
 		r.add(Item{Kind: "approvals", Name: "approvals", Detail: err.Error()})
 		return
 	}
-	t := approval.Count(rules, Subject(*in.Run, in.PlanHash, ""), all)
+	subj := Subject(*in.Run, in.PlanHash, "")
+	if in.Run.Artifacts.Bound() {
+		subj.Artifacts = Sums(in.Artifacts)
+	}
+	t := approval.Count(rules, subj, all)
 	it := Item{Kind: "approvals", Name: "approvals", OK: t.Satisfied(), Detail: t.Summary(), Waitable: t.Rejected == nil}
 	for _, ig := range t.Ignored {
 		it.Detail += fmt.Sprintf("; not counted: %s (%s)", ig.Approval.Approver, ig.Why)
@@ -251,7 +277,17 @@ func (r *Report) approvals(ctx context.Context, in Input) {
 
 // Subject is what a run's approvals (for gate) are bound to.
 func Subject(run store.Run, planHash, gate string) approval.Subject {
-	return approval.Subject{RunID: run.ID, Gate: gate, Requester: run.Requester, PlanHash: planHash, Release: run.Release, Env: run.Env}
+	return approval.SubjectOf(run, planHash, gate)
+}
+
+// Sums are the sha256s of verified artifacts (and upload src files), by
+// name: what a run and its approvals are bound to.
+func Sums(files map[string]artifact.File) store.ArtifactSums {
+	m := make(map[string]string, len(files))
+	for name, f := range files {
+		m[name] = f.SHA256
+	}
+	return store.NewArtifactSums(m)
 }
 
 func (r *Report) backout(in Input) {

@@ -254,6 +254,7 @@ func TestReviewGolden(t *testing.T) {
 					{Approver: "bob", PlanHash: "0123456789abcdef"},
 				} {
 					a.RunID, a.Decision, a.Release = run.ID, store.DecisionApprove, "2.0"
+					a.Via, a.OSUser = store.ViaCLI, a.Approver // each at their own OS account
 					if _, err := r.st.AddApproval(context.Background(), a); err != nil {
 						t.Fatal(err)
 					}

@@ -30,17 +30,22 @@ type Input struct {
 
 // Rollout is a plan made concrete for one release.
 type Rollout struct {
-	Plan      string      `json:"plan"`
-	Env       string      `json:"environment,omitempty"`
-	Release   string      `json:"release"`
-	Previous  string      `json:"previous"`
-	Preflight []*Check    `json:"preflight"`
-	Stages    []*Stage    `json:"stages"`
-	Verify    []*Check    `json:"verify"`
-	Monitors  []*Monitor  `json:"monitors"`
-	Notify    []*Notify   `json:"notify,omitempty"`
-	Artifacts []*Artifact `json:"artifacts,omitempty"`
-	AutoBack  bool        `json:"automatic_backout"`
+	Plan      string   `json:"plan"`
+	Env       string   `json:"environment,omitempty"`
+	Release   string   `json:"release"`
+	Previous  string   `json:"previous"`
+	Preflight []*Check `json:"preflight"`
+	// Facts are the preflight checks that are fact probes; the review
+	// gathers them per host in one script (facts.go).
+	Facts []*Check `json:"facts,omitempty"`
+	// Current is targets.current for every host of a stage (drift).
+	Current   []*CurrentProbe `json:"current,omitempty"`
+	Stages    []*Stage        `json:"stages"`
+	Verify    []*Check        `json:"verify"`
+	Monitors  []*Monitor      `json:"monitors"`
+	Notify    []*Notify       `json:"notify,omitempty"`
+	Artifacts []*Artifact     `json:"artifacts,omitempty"`
+	AutoBack  bool            `json:"automatic_backout"`
 
 	// VerifyBackout: a backed-out host counts as backed out only when
 	// its Restore checks pass (backout.verify).
@@ -157,6 +162,8 @@ type Check struct {
 	// PerTarget is the check rendered for each of Targets (with its
 	// host.* names), in the same order.
 	PerTarget []*Check `json:"per_target,omitempty"`
+	// Fact is the probe of a fact check (Kind "fact").
+	Fact *Fact `json:"fact,omitempty"`
 }
 
 // Build computes the rollout. Errors are expression failures (a missing
@@ -197,7 +204,13 @@ func Build(in Input) (*Rollout, error) {
 		}
 		r.Artifacts = append(r.Artifacts, ra)
 	}
+	if err := buildFacts(r, p, targets, base); err != nil {
+		return nil, err
+	}
 	for i := range p.Preflight {
+		if IsFact(&p.Preflight[i]) {
+			continue
+		}
 		c, err := renderCheck(&p.Preflight[i], base)
 		if err != nil {
 			return nil, fmt.Errorf("preflight %q: %w", p.Preflight[i].Name, err)

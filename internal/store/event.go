@@ -67,7 +67,12 @@ type Event struct {
 	Duration time.Duration
 	Output   string // tail of the output, at most MaxOutput bytes
 	Message  string
-	Actor    string // who caused it, when a person did
+	Actor    string // who caused it, when a person did (the claimed name, or the token's name)
+	// ActorVia, ActorOSUser, ActorToken say what vouches for Actor (see
+	// Identity); the store fills the first two when Actor is set alone.
+	ActorVia    Via
+	ActorOSUser string
+	ActorToken  string
 }
 
 // Validate checks the fields a caller must set before AppendEvent.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -14,6 +15,19 @@ const HeartbeatTimeout = 15 * time.Second
 type Holder struct {
 	PID      int
 	Hostname string
+	// PIDSpace names where PID means this process: the machine's boot
+	// and the pid namespace ("boot:ID pid:[INODE]" on Linux; see
+	// ThisHolder). Two controllers with the same hostname but different
+	// pid spaces (containers on the host network, a machine rebooted
+	// since) cannot see each other's processes. Empty: unknown.
+	PIDSpace string
+}
+
+// ThisHolder is this process as a lock holder: its pid, hostname and pid
+// space.
+func ThisHolder() Holder {
+	host, _ := os.Hostname()
+	return Holder{PID: os.Getpid(), Hostname: host, PIDSpace: ThisPIDSpace()}
 }
 
 func (h Holder) String() string { return fmt.Sprintf("pid %d on %s", h.PID, h.Hostname) }
@@ -65,14 +79,18 @@ func (e *LockedError) Error() string {
 func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 
 // HolderGone reports whether the holder of l is gone, so that the lock may be
-// stolen with StealLock:
+// stolen with StealLock. here is the process asking (ThisHolder).
 //
-//   - held from this host (l.Holder.Hostname == thisHost): its process no
-//     longer exists according to pidAlive (PIDAlive when nil; a zombie
-//     counts as gone);
-//   - held from another host: it has not heartbeated for HeartbeatTimeout.
-func HolderGone(l Lock, now time.Time, thisHost string, pidAlive func(pid int) bool) bool {
-	if l.Holder.Hostname == thisHost {
+//   - Held from the same host and the same pid space (same boot, same pid
+//     namespace): its process no longer exists according to pidAlive
+//     (PIDAlive when nil; a zombie counts as gone). Only there does a pid
+//     mean the same process to both.
+//   - Otherwise (another host; the same hostname in another pid namespace
+//     or after a reboot; a holder whose pid space is unknown): it has not
+//     heartbeated for HeartbeatTimeout. A pid that is not visible from here
+//     proves nothing.
+func HolderGone(l Lock, now time.Time, here Holder, pidAlive func(pid int) bool) bool {
+	if l.Holder.Hostname == here.Hostname && l.Holder.PIDSpace != "" && l.Holder.PIDSpace == here.PIDSpace {
 		if pidAlive == nil {
 			pidAlive = PIDAlive
 		}

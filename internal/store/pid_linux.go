@@ -27,3 +27,17 @@ func PIDAlive(pid int) bool {
 	}
 	return true
 }
+
+// ThisPIDSpace names the boot and pid namespace this process's pid is
+// valid in: "boot:BOOT_ID pid:[INODE]", or "" when /proc does not say.
+func ThisPIDSpace() string {
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return ""
+	}
+	return "boot:" + string(bytes.TrimSpace(boot)) + " " + ns
+}

@@ -37,3 +37,22 @@ func (s *redacted) AddApproval(ctx context.Context, a Approval) (Approval, error
 	a.Comment = s.r(a.Comment)
 	return s.Store.AddApproval(ctx, a)
 }
+
+// Unwrap returns the store that s decorates.
+func (s *redacted) Unwrap() Store { return s.Store }
+
+// PathOf returns where st keeps its state (a file, for SQLite), looking
+// through decorators; "" when it cannot say.
+func PathOf(st Store) string {
+	for st != nil {
+		if p, ok := st.(interface{ Path() string }); ok {
+			return p.Path()
+		}
+		u, ok := st.(interface{ Unwrap() Store })
+		if !ok {
+			return ""
+		}
+		st = u.Unwrap()
+	}
+	return ""
+}

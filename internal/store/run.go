@@ -54,15 +54,22 @@ type Run struct {
 	Env             string // environment; empty for a plan without environments
 	Release         string
 	PreviousRelease string // the release live before this run; empty on a first release
-	Requester       string // who started the run
+	Requester       string // who started the run (the name they claimed, or a token's name)
+	RequesterVia    Via    // how: cli or api (filled by the store when empty)
+	RequesterOSUser string // the OS user that started it (filled by the store when empty)
+	RequesterToken  string // the API token's name, when via api
 	Ticket          string // change ticket
-	PlanHash        string // hash of the plan's content; approvals are bound to it
-	State           State
-	Reason          string    // why the run entered State
-	CreatedAt       time.Time // set by the store
-	UpdatedAt       time.Time // last state change, set by the store
-	StartedAt       time.Time // first entered StateRunning; zero before
-	FinishedAt      time.Time // entered a terminal state; zero otherwise
+	PlanHash        string // hash of the plan's content, --set overrides and Artifacts; approvals are bound to it
+	// Artifacts are the sha256s of the artifacts (and upload src files) the
+	// run was created with; a run is bound to these bytes. Empty for runs
+	// recorded before golive bound runs to artifacts.
+	Artifacts  ArtifactSums
+	State      State
+	Reason     string    // why the run entered State
+	CreatedAt  time.Time // set by the store
+	UpdatedAt  time.Time // last state change, set by the store
+	StartedAt  time.Time // first entered StateRunning; zero before
+	FinishedAt time.Time // entered a terminal state; zero otherwise
 }
 
 // RunFilter selects runs for ListRuns. Empty fields match everything.

@@ -26,29 +26,62 @@ func TestHolderGone(t *testing.T) {
 			return false
 		}
 	}
-	lock := func(host string, pid int, age time.Duration) store.Lock {
-		return store.Lock{Plan: "p", RunID: "r", Holder: store.Holder{PID: pid, Hostname: host}, HeartbeatAt: now.Add(-age)}
+	const space = "boot:b1 pid:[4026531836]"
+	here := store.Holder{PID: 1, Hostname: "here", PIDSpace: space}
+	lock := func(host, sp string, pid int, age time.Duration) store.Lock {
+		return store.Lock{Plan: "p", RunID: "r", Holder: store.Holder{PID: pid, Hostname: host, PIDSpace: sp}, HeartbeatAt: now.Add(-age)}
 	}
+	stale := store.HeartbeatTimeout + time.Millisecond
 	for _, tt := range []struct {
 		name string
 		l    store.Lock
 		want bool
 	}{
-		{"same host, process alive, stale heartbeat", lock("here", 10, time.Hour), false},
-		{"same host, process gone, fresh heartbeat", lock("here", 11, 0), true},
-		{"other host, fresh heartbeat", lock("there", 11, 5*time.Second), false},
-		{"other host, at the timeout", lock("there", 11, store.HeartbeatTimeout), false},
-		{"other host, stale heartbeat", lock("there", 10, store.HeartbeatTimeout+time.Millisecond), true},
+		{"same pid space, process alive, stale heartbeat", lock("here", space, 10, time.Hour), false},
+		{"same pid space, process gone, fresh heartbeat", lock("here", space, 11, 0), true},
+		// Containers on the host network: same hostname, another pid
+		// namespace, where pid 11 is not visible from here.
+		{"other pid namespace, pid not visible, fresh heartbeat", lock("here", "boot:b1 pid:[4026532178]", 11, 5*time.Second), false},
+		{"other pid namespace, pid not visible, stale heartbeat", lock("here", "boot:b1 pid:[4026532178]", 11, stale), true},
+		{"other pid namespace, pid visible here, stale heartbeat", lock("here", "boot:b1 pid:[4026532178]", 10, stale), true},
+		{"rebooted since, fresh heartbeat", lock("here", "boot:b0 pid:[4026531836]", 11, 0), false},
+		{"unknown pid space, process gone, fresh heartbeat", lock("here", "", 11, 0), false},
+		{"unknown pid space, stale heartbeat", lock("here", "", 11, stale), true},
+		{"other host, fresh heartbeat", lock("there", space, 11, 5*time.Second), false},
+		{"other host, at the timeout", lock("there", space, 11, store.HeartbeatTimeout), false},
+		{"other host, stale heartbeat", lock("there", space, 10, stale), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := store.HolderGone(tt.l, now, "here", alive(10)); got != tt.want {
+			if got := store.HolderGone(tt.l, now, here, alive(10)); got != tt.want {
 				t.Errorf("HolderGone = %v, want %v", got, tt.want)
 			}
 		})
 	}
 	// With a nil pidAlive, this very process is alive.
-	if store.HolderGone(lock("here", os.Getpid(), time.Hour), now, "here", nil) {
+	me := store.ThisHolder()
+	if store.HolderGone(store.Lock{Holder: me, HeartbeatAt: now.Add(-time.Hour)}, now, me, nil) {
 		t.Error("HolderGone(this process) = true")
+	}
+}
+
+func TestThisPIDSpace(t *testing.T) {
+	if _, err := os.Stat("/proc/self/ns/pid"); err != nil {
+		t.Skip("no /proc/self/ns/pid")
+	}
+	sp := store.ThisPIDSpace()
+	if !regexp.MustCompile(`^boot:[0-9a-f-]{36} pid:\[[0-9]+\]$`).MatchString(sp) {
+		t.Errorf("ThisPIDSpace() = %q", sp)
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	// In a new pid namespace (same host, same boot), the space differs.
+	out, err := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "readlink", "/proc/self/ns/pid").Output()
+	if err != nil {
+		t.Skipf("unshare: %v", err)
+	}
+	if ns := strings.TrimSpace(string(out)); strings.HasSuffix(sp, " "+ns) {
+		t.Errorf("a new pid namespace has the same id %s as ours (%s)", ns, sp)
 	}
 }
 
@@ -184,5 +217,53 @@ func TestStates(t *testing.T) {
 	}
 	if err := store.CheckTransition(nil, store.StateRunning); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("CheckTransition(no from) = %v", err)
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	bob := store.Identity{Name: "alice", Via: store.ViaCLI, OSUser: "bob"}
+	for _, tc := range []struct {
+		a, b store.Identity
+		same bool
+	}{
+		{bob, store.Identity{Name: "carol", Via: store.ViaCLI, OSUser: "bob"}, true},                  // one OS user
+		{bob, store.Identity{Name: "bob", Via: store.ViaCLI, OSUser: "dave"}, true},                   // claims bob's account name
+		{bob, store.Identity{Name: "carol", Via: store.ViaCLI, OSUser: "carol"}, false},               // two people
+		{bob, store.Identity{Name: "carol", Via: store.ViaAPI, OSUser: "bob", Token: "carol"}, false}, // the server's OS user says nothing
+		{store.Identity{Name: "x", Via: store.ViaAPI, Token: "t1"}, store.Identity{Name: "y", Via: store.ViaAPI, Token: "t1"}, true},
+		{store.Identity{Name: "alice"}, store.Identity{Name: "alice"}, true}, // records of older golives: names only
+		{store.Identity{Name: "alice"}, store.Identity{Name: "bob"}, false},
+	} {
+		if got := store.SamePerson(tc.a, tc.b); got != tc.same {
+			t.Errorf("SamePerson(%v, %v) = %v", tc.a, tc.b, got)
+		}
+	}
+	for id, want := range map[store.Identity]string{
+		bob: "alice (os user bob)",
+		{Name: "bob", Via: store.ViaCLI, OSUser: "bob"}:        "bob",
+		{Name: "ci", Via: store.ViaAPI, Token: "ci"}:           "ci (api)",
+		{Name: "ci", Via: store.ViaAPI, Token: "deploy-token"}: "ci (token deploy-token)",
+		{Name: "old"}: "old",
+	} {
+		if got := id.String(); got != want {
+			t.Errorf("%+v.String() = %q, want %q", id, got, want)
+		}
+	}
+	if (store.Identity{Name: "x", Via: store.ViaCLI, OSUser: "x"}).Authenticated() || !(store.Identity{Name: "x", Via: store.ViaAPI, Token: "x"}).Authenticated() {
+		t.Error("Authenticated: only a token vouches")
+	}
+}
+
+func TestArtifactSums(t *testing.T) {
+	a := store.NewArtifactSums(map[string]string{"app": "aaaa1111", "cfg": "cccc"})
+	if a != store.NewArtifactSums(map[string]string{"cfg": "cccc", "app": "aaaa1111"}) {
+		t.Error("not canonical")
+	}
+	b := store.NewArtifactSums(map[string]string{"app": "bbbb2222", "new": "dddd"})
+	if got, want := a.Diff(b), "app sha256 aaaa1111…, now bbbb2222…; cfg is gone (was sha256 cccc…); new is new (sha256 dddd…)"; got != want {
+		t.Errorf("Diff = %q, want %q", got, want)
+	}
+	if a.Diff(a) != "" || store.ArtifactSums("").Bound() || !store.NewArtifactSums(nil).Bound() {
+		t.Error("Diff of equal sums, or Bound, wrong")
 	}
 }

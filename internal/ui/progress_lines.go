@@ -9,6 +9,7 @@ import (
 
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/termsafe"
 )
 
 // FailureOutputLines is how many of a failure's last output lines the
@@ -277,7 +278,7 @@ func dropControls(s string, spaces bool) string {
 				return ' '
 			}
 			return -1
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		case termsafe.Escaped(r):
 			return -1
 		}
 		return r

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golive-dev/golive/internal/check"
 	"github.com/golive-dev/golive/internal/rollout"
 )
 
@@ -25,12 +26,18 @@ func RenderRollout(w io.Writer, r *rollout.Rollout, st Style) error {
 	}
 	p.line(0, "%s %s%s: release %s (previous: %s)", st.Bold("Plan"), st.Bold(r.Plan), env, st.Bold(r.Release), prev)
 	p.line(0, "%s", st.Dim("Nothing is changed by this command; this is what `golive run` would do."))
-	if len(r.Preflight) > 0 {
+	if len(r.Preflight)+len(r.Facts) > 0 {
 		p.line(0, "")
 		p.line(0, "%s (review: all must pass before anything changes)", st.Bold("Preflight"))
 		for _, c := range r.Preflight {
 			p.check(1, c)
 		}
+		for _, c := range r.Facts {
+			p.check(1, c)
+		}
+	}
+	if len(r.Current) > 0 {
+		p.line(0, "%s (review: each host's targets.current must match the release recorded live there)", st.Bold("Drift"))
 	}
 	for i, s := range r.Stages {
 		p.stage(i+1, len(r.Stages), s)
@@ -179,6 +186,8 @@ func (p *printer) check(indent int, c *rollout.Check) {
 		what = "tcp connect " + c.Address
 	case "confirm":
 		what = fmt.Sprintf("sign-off: %s within %s, else back out", plural(c.Approvals, "approval"), c.Timeout)
+	case rollout.KindFact:
+		what = fmt.Sprintf("fact %s, want %s", rollout.FactLabel(c.Fact), check.FactWant(c.Fact))
 	}
 	where := ""
 	if len(c.On) > 0 {
@@ -188,7 +197,11 @@ func (p *printer) check(indent int, c *rollout.Check) {
 		where = " on the controller"
 	}
 	timing := ""
-	if c.Kind != "confirm" {
+	switch c.Kind {
+	case "confirm":
+	case rollout.KindFact:
+		timing = st.Dim(fmt.Sprintf(" (timeout %s, one script per host)", c.Timeout))
+	default:
 		timing = st.Dim(fmt.Sprintf(" (timeout %s, every %s)", c.Timeout, shortDur(c.Interval)))
 	}
 	p.line(indent, "%s %s%s: %s%s", st.Green("check"), c.Name, where, what, timing)

@@ -18,6 +18,7 @@ func (s *Store) AddApproval(ctx context.Context, a store.Approval) (store.Approv
 		a.Time = s.clock()
 	}
 	a.Time = a.Time.UTC().Truncate(time.Microsecond)
+	a.FillIdentities()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		r, err := getRun(ctx, tx, a.RunID)
 		if err != nil {
@@ -25,11 +26,15 @@ func (s *Store) AddApproval(ctx context.Context, a store.Approval) (store.Approv
 		}
 		if a.PlanHash == "" && a.Release == "" && a.Env == "" {
 			a.PlanHash, a.Release, a.Env = r.PlanHash, r.Release, r.Env
+			if a.Artifacts == "" {
+				a.Artifacts = r.Artifacts
+			}
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO approvals (run_id, gate, approver, decision,
-			comment, plan_hash, release, env, time_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			comment, plan_hash, release, env, time_us, via, os_user, token, artifacts)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING id`, a.RunID, a.Gate, a.Approver, a.Decision, a.Comment, a.PlanHash,
-			a.Release, a.Env, micros(a.Time)).Scan(&a.ID)
+			a.Release, a.Env, micros(a.Time), a.Via, a.OSUser, a.Token, encodeSums(a.Artifacts)).Scan(&a.ID)
 		if err != nil {
 			return fmt.Errorf("run %s: add approval: %w", a.RunID, err)
 		}
@@ -44,7 +49,7 @@ func (s *Store) AddApproval(ctx context.Context, a store.Approval) (store.Approv
 // ListApprovals implements store.ApprovalStore.
 func (s *Store) ListApprovals(ctx context.Context, runID string) ([]store.Approval, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, run_id, gate, approver, decision, comment,
-		plan_hash, release, env, time_us FROM approvals WHERE run_id = ? ORDER BY id`, runID)
+		plan_hash, release, env, time_us, via, os_user, token, artifacts FROM approvals WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: approvals: %w", runID, err)
 	}
@@ -53,8 +58,10 @@ func (s *Store) ListApprovals(ctx context.Context, runID string) ([]store.Approv
 	for rows.Next() {
 		var a store.Approval
 		var t int64
+		var arts sql.NullString
 		err := rows.Scan(&a.ID, &a.RunID, &a.Gate, &a.Approver, &a.Decision, &a.Comment,
-			&a.PlanHash, &a.Release, &a.Env, &t)
+			&a.PlanHash, &a.Release, &a.Env, &t, &a.Via, &a.OSUser, &a.Token, &arts)
+		a.Artifacts = decodeSums(arts)
 		if err != nil {
 			return nil, fmt.Errorf("run %s: approvals: %w", runID, err)
 		}

@@ -13,8 +13,9 @@ import (
 const (
 	seqSQL         = `UPDATE runs SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`
 	insertEventSQL = `INSERT INTO events (run_id, seq, time_us, kind, action, stage,
-		batch, host, step, exit_code, duration_ns, output, message, actor)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		batch, host, step, exit_code, duration_ns, output, message, actor,
+		actor_via, actor_os_user, actor_token)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // appendEvent takes the run's next sequence number and inserts e with it,
@@ -40,9 +41,11 @@ func insertEvent(ctx context.Context, seqStmt, insertStmt *sql.Stmt, e store.Eve
 	if e.ExitCode != nil {
 		exit = sql.NullInt64{Int64: int64(*e.ExitCode), Valid: true}
 	}
+	e.FillIdentities()
 	_, err = insertStmt.ExecContext(ctx,
 		e.RunID, seq, micros(e.Time), e.Kind, e.Action, e.Stage, e.Batch, e.Host, e.Step,
-		exit, int64(e.Duration), store.TailOutput(e.Output), e.Message, e.Actor)
+		exit, int64(e.Duration), store.TailOutput(e.Output), e.Message, e.Actor,
+		e.ActorVia, e.ActorOSUser, e.ActorToken)
 	if err != nil {
 		return 0, fmt.Errorf("run %s: append event: %w", e.RunID, err)
 	}
@@ -52,7 +55,7 @@ func insertEvent(ctx context.Context, seqStmt, insertStmt *sql.Stmt, e store.Eve
 // Events implements store.Journal.
 func (s *Store) Events(ctx context.Context, runID string, afterSeq int64) ([]store.Event, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT run_id, seq, time_us, kind, action, stage, batch,
-		host, step, exit_code, duration_ns, output, message, actor
+		host, step, exit_code, duration_ns, output, message, actor, actor_via, actor_os_user, actor_token
 		FROM events WHERE run_id = ? AND seq > ? ORDER BY seq`, runID, afterSeq)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: events: %w", runID, err)
@@ -64,7 +67,8 @@ func (s *Store) Events(ctx context.Context, runID string, afterSeq int64) ([]sto
 		var t, dur int64
 		var exit sql.NullInt64
 		err := rows.Scan(&e.RunID, &e.Seq, &t, &e.Kind, &e.Action, &e.Stage, &e.Batch,
-			&e.Host, &e.Step, &exit, &dur, &e.Output, &e.Message, &e.Actor)
+			&e.Host, &e.Step, &exit, &dur, &e.Output, &e.Message, &e.Actor,
+			&e.ActorVia, &e.ActorOSUser, &e.ActorToken)
 		if err != nil {
 			return nil, fmt.Errorf("run %s: events: %w", runID, err)
 		}

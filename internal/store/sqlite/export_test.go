@@ -27,3 +27,6 @@ func (s *Store) AppendsQueued() int64 { return s.queued.Load() }
 
 // AppendCommits returns how many append batches have been committed.
 func (s *Store) AppendCommits() int64 { return s.commits.Load() }
+
+// SchemaV1 is the first schema, to build databases of older golives.
+const SchemaV1 = schemaV1

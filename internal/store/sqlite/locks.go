@@ -10,13 +10,13 @@ import (
 	"github.com/golive-dev/golive/internal/store"
 )
 
-const lockColumns = `plan, env, run_id, holder_pid, holder_host, requester, acquired_us, heartbeat_us`
+const lockColumns = `plan, env, run_id, holder_pid, holder_host, requester, acquired_us, heartbeat_us, holder_space`
 
 func scanLock(sc scanner) (store.Lock, error) {
 	var l store.Lock
 	var acquired, heartbeat int64
 	err := sc.Scan(&l.Plan, &l.Env, &l.RunID, &l.Holder.PID, &l.Holder.Hostname, &l.Requester,
-		&acquired, &heartbeat)
+		&acquired, &heartbeat, &l.Holder.PIDSpace)
 	l.AcquiredAt, l.HeartbeatAt = fromMicros(acquired), fromMicros(heartbeat)
 	return l, err
 }
@@ -89,9 +89,9 @@ func (s *Store) AcquireLock(ctx context.Context, l store.Lock) (store.Lock, erro
 }
 
 func insertLock(ctx context.Context, tx *sql.Tx, l *store.Lock, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO locks (`+lockColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO locks (`+lockColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		l.Plan, l.Env, l.RunID, l.Holder.PID, l.Holder.Hostname, l.Requester,
-		micros(now), micros(now))
+		micros(now), micros(now), l.Holder.PIDSpace)
 	if err != nil {
 		return fmt.Errorf("%s: %w", lockName(l.Plan, l.Env), err)
 	}
@@ -103,8 +103,8 @@ func insertLock(ctx context.Context, tx *sql.Tx, l *store.Lock, now time.Time) e
 // now, inside tx.
 func heartbeat(ctx context.Context, tx *sql.Tx, l *store.Lock, now time.Time) error {
 	res, err := tx.ExecContext(ctx, `UPDATE locks SET heartbeat_us = ?
-		WHERE plan = ? AND env = ? AND run_id = ? AND holder_pid = ? AND holder_host = ?`,
-		micros(now), l.Plan, l.Env, l.RunID, l.Holder.PID, l.Holder.Hostname)
+		WHERE plan = ? AND env = ? AND run_id = ? AND holder_pid = ? AND holder_host = ? AND holder_space = ?`,
+		micros(now), l.Plan, l.Env, l.RunID, l.Holder.PID, l.Holder.Hostname, l.Holder.PIDSpace)
 	if err != nil {
 		return fmt.Errorf("%s: heartbeat: %w", lockName(l.Plan, l.Env), err)
 	}

@@ -17,7 +17,12 @@ type migration struct {
 // migrations, in order; version i+1 is migrations[i].
 var migrations = []migration{
 	{1, "runs, events, live, locks, approvals", schemaV1},
+	{2, "identities beside claimed names; runs and approvals bound to artifact sha256s", schemaV2},
+	{3, "lock holders' pid space", schemaV3},
 }
+
+// schemaV3 records where a lock holder's pid is valid (store.Holder.PIDSpace).
+const schemaV3 = `ALTER TABLE locks ADD COLUMN holder_space TEXT NOT NULL DEFAULT '';`
 
 const schemaV1 = `
 CREATE TABLE runs (
@@ -97,6 +102,24 @@ CREATE TABLE approvals (
 	time_us   INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX approvals_by_run ON approvals (run_id, id);
+`
+
+// schemaV2 records, beside every claimed name, how it was given (via: cli
+// or api), the OS user of the process that recorded it and the API token's
+// name; and the artifact sha256s a run and its approvals are bound to (JSON
+// objects; NULL for older runs, which are not bound to them).
+const schemaV2 = `
+ALTER TABLE runs ADD COLUMN requester_via TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN requester_os_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN requester_token TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN artifacts TEXT;
+ALTER TABLE approvals ADD COLUMN via TEXT NOT NULL DEFAULT '';
+ALTER TABLE approvals ADD COLUMN os_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE approvals ADD COLUMN token TEXT NOT NULL DEFAULT '';
+ALTER TABLE approvals ADD COLUMN artifacts TEXT;
+ALTER TABLE events ADD COLUMN actor_via TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN actor_os_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN actor_token TEXT NOT NULL DEFAULT '';
 `
 
 // SchemaVersion is the schema version this package writes.

@@ -15,7 +15,8 @@ import (
 )
 
 const runColumns = `id, plan, env, release, previous_release, requester, ticket, plan_hash,
-	state, reason, created_us, updated_us, started_us, finished_us`
+	state, reason, created_us, updated_us, started_us, finished_us,
+	requester_via, requester_os_user, requester_token, artifacts`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -23,11 +24,17 @@ func scanRun(sc scanner) (store.Run, error) {
 	var r store.Run
 	var created, updated int64
 	var started, finished sql.NullInt64
+	var arts sql.NullString
 	err := sc.Scan(&r.ID, &r.Plan, &r.Env, &r.Release, &r.PreviousRelease, &r.Requester,
-		&r.Ticket, &r.PlanHash, &r.State, &r.Reason, &created, &updated, &started, &finished)
+		&r.Ticket, &r.PlanHash, &r.State, &r.Reason, &created, &updated, &started, &finished,
+		&r.RequesterVia, &r.RequesterOSUser, &r.RequesterToken, &arts)
+	if err != nil {
+		return r, err
+	}
 	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
 	r.StartedAt, r.FinishedAt = fromNullMicros(started), fromNullMicros(finished)
-	return r, err
+	r.Artifacts = decodeSums(arts)
+	return r, nil
 }
 
 // CreateRun implements store.RunStore.
@@ -38,6 +45,7 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, error) {
 	if r.State == "" {
 		r.State = store.StatePending
 	}
+	r.FillIdentities()
 	now := s.clock()
 	r.CreatedAt, r.UpdatedAt = now, now
 	r.StartedAt, r.FinishedAt = time.Time{}, time.Time{}
@@ -66,17 +74,20 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, error) {
 }
 
 func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r store.Run) error {
+	arts := encodeSums(r.Artifacts)
 	_, err := tx.ExecContext(ctx, `INSERT INTO runs (`+runColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Plan, r.Env, r.Release, r.PreviousRelease, r.Requester, r.Ticket, r.PlanHash,
 		r.State, r.Reason, micros(r.CreatedAt), micros(r.UpdatedAt),
-		nullMicros(r.StartedAt), nullMicros(r.FinishedAt))
+		nullMicros(r.StartedAt), nullMicros(r.FinishedAt),
+		r.RequesterVia, r.RequesterOSUser, r.RequesterToken, arts)
 	if err != nil {
 		return err
 	}
 	_, err = s.appendEvent(ctx, tx, store.Event{
 		RunID: r.ID, Time: r.CreatedAt, Kind: store.KindState,
 		Action: store.Action(r.State), Message: r.Reason, Actor: r.Requester,
+		ActorVia: r.RequesterVia, ActorOSUser: r.RequesterOSUser, ActorToken: r.RequesterToken,
 	})
 	return err
 }
@@ -193,4 +204,16 @@ func (s *Store) UpdateRunState(ctx context.Context, id string, from []store.Stat
 		return store.Run{}, err
 	}
 	return r, nil
+}
+
+// encodeSums stores artifact sums; unbound ("") stays NULL.
+func encodeSums(s store.ArtifactSums) sql.NullString {
+	return sql.NullString{String: string(s), Valid: s != ""}
+}
+
+func decodeSums(s sql.NullString) store.ArtifactSums {
+	if !s.Valid {
+		return ""
+	}
+	return store.ArtifactSums(s.String)
 }

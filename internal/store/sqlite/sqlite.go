@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +43,9 @@ type Store struct {
 	writerDone chan struct{}
 	queued     atomic.Int64 // append requests queued so far (for tests)
 	commits    atomic.Int64 // append batches committed so far (for tests)
+
+	notes    []string // what Open changed or found about the files
+	readOnly bool     // opened with OpenReadOnly
 }
 
 var _ store.Store = (*Store)(nil)
@@ -64,8 +65,10 @@ func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyT
 // WithNow sets the clock the store uses for the times it records.
 func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// Open opens (creating it and its parent directories when missing) the
-// database at path and brings its schema up to date.
+// Open opens (creating it and its parent directories when missing, with
+// modes only its owner can read) the database at path, checks its
+// integrity (PRAGMA quick_check: ErrDamaged) and brings its schema up to
+// date.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	o := options{busyTimeout: DefaultBusyTimeout, now: time.Now}
 	for _, opt := range opts {
@@ -74,14 +77,19 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: empty path: %w", store.ErrInvalid)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	notes, err := prepareFiles(path)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	db, err := sql.Open("sqlite", dsn(path, o.busyTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, now: o.now}
+	if err := checkIntegrity(ctx, db, path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, now: o.now, notes: notes}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)

@@ -172,3 +172,37 @@ func TestWithNow(t *testing.T) {
 		t.Errorf("run = %s created %v, want %v", r.ID, r.CreatedAt, want)
 	}
 }
+
+// TestMigrateV1 opens a database written by a golive of schema 1: its runs,
+// approvals and events stay readable, with no identity provenance and not
+// bound to artifacts.
+func TestMigrateV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db := rawDB(t, path)
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us INTEGER NOT NULL) STRICT`,
+		sqlite.SchemaV1,
+		`INSERT INTO schema_migrations VALUES (1, 'v1', 0)`,
+		`INSERT INTO runs (id, plan, release, requester, plan_hash, state, created_us, updated_us, last_seq) VALUES ('r-old', 'p', '1', 'alice', 'h', 'waiting', 1, 1, 1)`,
+		`INSERT INTO events (run_id, seq, time_us, kind, action, actor) VALUES ('r-old', 1, 1, 'state', 'waiting', 'alice')`,
+		`INSERT INTO approvals (run_id, approver, decision, plan_hash, time_us) VALUES ('r-old', 'bob', 'approve', 'h', 2)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s := open(t, path)
+	ctx := t.Context()
+	r, err := s.GetRun(ctx, "r-old")
+	if err != nil || r.Requester != "alice" || r.RequesterVia != "" || r.RequesterOSUser != "" || r.Artifacts.Bound() {
+		t.Errorf("GetRun = %+v, %v", r, err)
+	}
+	as, err := s.ListApprovals(ctx, "r-old")
+	if err != nil || len(as) != 1 || as[0].Approver != "bob" || as[0].Via != "" || as[0].Artifacts.Bound() {
+		t.Errorf("ListApprovals = %+v, %v", as, err)
+	}
+	evs, err := s.Events(ctx, "r-old", 0)
+	if err != nil || len(evs) != 1 || evs[0].Actor != "alice" || evs[0].ActorOSUser != "" {
+		t.Errorf("Events = %+v, %v", evs, err)
+	}
+}

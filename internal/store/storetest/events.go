@@ -20,7 +20,8 @@ func testAppendEvent(t *testing.T, s store.Store) {
 	in := []store.Event{
 		{RunID: r.ID, Time: when, Kind: store.KindStep, Action: store.ActionFinished, Stage: "web",
 			Batch: 2, Host: "web-1", Step: "restart", ExitCode: store.ExitCode(0),
-			Duration: 1500 * time.Millisecond, Output: "ok\nrestarted\n", Message: "done", Actor: "bob"},
+			Duration: 1500 * time.Millisecond, Output: "ok\nrestarted\n", Message: "done", Actor: "bob",
+			ActorVia: store.ViaAPI, ActorOSUser: "golive", ActorToken: "bob"},
 		{RunID: r.ID, Kind: store.KindStep, Action: store.ActionFailed, Host: "web-2",
 			ExitCode: store.ExitCode(137), Seq: 999},
 		{RunID: r.ID, Kind: store.KindCheck, Action: store.ActionTimedOut},

@@ -295,7 +295,8 @@ func testStealLockRace(t *testing.T, s store.Store) {
 }
 
 func testApprovals(t *testing.T, s store.Store) {
-	r, err := s.CreateRun(ctx(t), store.Run{Plan: "p", Env: "prod", Release: "1.4.2", PlanHash: "h1", Requester: "alice"})
+	sums := store.NewArtifactSums(map[string]string{"app": "ab12"})
+	r, err := s.CreateRun(ctx(t), store.Run{Plan: "p", Env: "prod", Release: "1.4.2", PlanHash: "h1", Requester: "alice", Artifacts: sums})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +307,8 @@ func testApprovals(t *testing.T, s store.Store) {
 	in := []store.Approval{
 		{RunID: r.ID, Approver: "bob", Decision: store.DecisionApprove, Comment: "lgtm"},
 		{RunID: r.ID, Approver: "carol", Decision: store.DecisionReject, Gate: "stage:web",
-			PlanHash: "h0", Release: "1.4.1", Env: "staging", Time: when},
+			PlanHash: "h0", Release: "1.4.1", Env: "staging", Time: when,
+			Via: store.ViaAPI, OSUser: "golive", Token: "carol", Artifacts: store.NewArtifactSums(nil)},
 	}
 	for i, a := range in {
 		got, err := s.AddApproval(ctx(t), a)
@@ -319,10 +321,13 @@ func testApprovals(t *testing.T, s store.Store) {
 		in[i] = got
 	}
 	recent(t, "Time", in[0].Time)
-	if a := in[0]; a.PlanHash != "h1" || a.Release != "1.4.2" || a.Env != "prod" {
+	if a := in[0]; a.PlanHash != "h1" || a.Release != "1.4.2" || a.Env != "prod" || a.Artifacts != sums {
 		t.Errorf("approval not bound to the run: %+v", a)
 	}
-	if a := in[1]; a.PlanHash != "h0" || a.Release != "1.4.1" || a.Env != "staging" || !a.Time.Equal(when) {
+	if id := in[0].Identity(); id != (store.Identity{Name: "bob", Via: store.ViaCLI, OSUser: store.ProcessOSUser()}) {
+		t.Errorf("approval identity = %+v, want bob at the CLI with this process's OS user", id)
+	}
+	if a := in[1]; a.PlanHash != "h0" || a.Release != "1.4.1" || a.Env != "staging" || !a.Time.Equal(when) || a.Artifacts != "{}" || a.Token != "carol" {
 		t.Errorf("approval binding overridden: %+v", a)
 	}
 	list, err := s.ListApprovals(ctx(t), r.ID)
@@ -349,4 +354,50 @@ func testApprovals(t *testing.T, s store.Store) {
 	}
 	_, err = s.ListApprovals(ctx(t), "r-missing")
 	wantErr(t, "ListApprovals(unknown run)", err, store.ErrNotFound)
+}
+
+// testLockPIDSpace: a holder is its pid, hostname and pid space. The
+// space is stored and returned, and two controllers that differ only by
+// it (containers on the host network, each in its own pid namespace,
+// with the same pid) are different holders: neither can refresh, take or
+// be mistaken for the other's lock. The lock as stored is judged by
+// HolderGone by its heartbeat, not by a pid that is invisible here.
+func testLockPIDSpace(t *testing.T, s store.Store) {
+	r1 := newRun(t, s, "p", "prod", "1")
+	inA := store.Holder{PID: 7, Hostname: "ctl-1", PIDSpace: "boot:b1 pid:[4026532178]"}
+	inB := store.Holder{PID: 7, Hostname: "ctl-1", PIDSpace: "boot:b1 pid:[4026532301]"}
+	l := store.Lock{Plan: "p", Env: "prod", RunID: r1.ID, Holder: inA, Requester: "alice"}
+	l = acquire(t, s, l)
+	got, err := s.GetLock(ctx(t), "p", "prod")
+	if err != nil || got.Holder != inA {
+		t.Fatalf("GetLock = %+v, %v, want held by %+v (with its pid space)", got, err, inA)
+	}
+	if locks, err := s.ListLocks(ctx(t)); err != nil || len(locks) != 1 || locks[0].Holder != inA {
+		t.Errorf("ListLocks = %+v, %v, want the holder with its pid space", locks, err)
+	}
+	other := l
+	other.Holder = inB
+	_, err = s.AcquireLock(ctx(t), other)
+	var le *store.LockedError
+	if !errors.As(err, &le) || le.Lock.Holder != inA {
+		t.Errorf("AcquireLock(same pid and host, other pid space) = %v, want *LockedError held by %+v", err, inA)
+	}
+	wantErr(t, "Heartbeat(other pid space)", s.Heartbeat(ctx(t), other), store.ErrLocked)
+	_, err = s.StealLock(ctx(t), other, other)
+	wantErr(t, "StealLock(expected in another pid space)", err, store.ErrLocked)
+	wantErr(t, "Heartbeat(holder)", s.Heartbeat(ctx(t), l), nil)
+
+	// Seen from B: pid 7 may not exist (or be another process) there;
+	// only the heartbeat says whether A is gone.
+	got, _ = s.GetLock(ctx(t), "p", "prod")
+	notVisible := func(int) bool { return false }
+	if store.HolderGone(got, time.Now(), inB, notVisible) {
+		t.Errorf("HolderGone(fresh heartbeat, seen from another pid namespace) = true: a live controller's lock would be stolen")
+	}
+	if !store.HolderGone(got, got.HeartbeatAt.Add(store.HeartbeatTimeout+time.Second), inB, notVisible) {
+		t.Errorf("HolderGone(stale heartbeat, seen from another pid namespace) = false")
+	}
+	if !store.HolderGone(got, time.Now(), inA, notVisible) {
+		t.Errorf("HolderGone(pid gone, seen from its own pid namespace) = false")
+	}
 }

@@ -15,7 +15,9 @@ var runIDPattern = regexp.MustCompile(`^r-\d{8}-\d{6}-[0-9a-f]{4}$`)
 func testCreateRun(t *testing.T, s store.Store) {
 	in := store.Run{
 		Plan: "shop-web", Env: "production", Release: "1.4.2", PreviousRelease: "1.4.1",
-		Requester: "alice", Ticket: "CHG-1", PlanHash: "sha256:abc", Reason: "created by test",
+		Requester: "alice", RequesterVia: store.ViaAPI, RequesterOSUser: "golive", RequesterToken: "alice-ci",
+		Ticket: "CHG-1", PlanHash: "sha256:abc", Reason: "created by test",
+		Artifacts: store.NewArtifactSums(map[string]string{"app": "ab12", "src:x": "cd34"}),
 	}
 	r, err := s.CreateRun(ctx(t), in)
 	if err != nil {
@@ -58,8 +60,21 @@ func testCreateRun(t *testing.T, s store.Store) {
 	if err != nil || len(events) != 1 {
 		t.Fatalf("Events = %+v, %v, want one state event", events, err)
 	}
-	if e := events[0]; e.Seq != 1 || e.Kind != store.KindState || e.Action != "pending" || e.Actor != "alice" {
+	if e := events[0]; e.Seq != 1 || e.Kind != store.KindState || e.Action != "pending" || e.ActorIdentity() != in.RequesterIdentity() {
 		t.Errorf("creation event = %+v", e)
+	}
+
+	// A requester named without provenance was claimed by this process at
+	// the CLI: the store records the OS user beside it. A run recorded
+	// without artifacts is not bound to any.
+	r3, err := s.CreateRun(ctx(t), store.Run{Plan: "p", Release: "1", Requester: "mallory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.GetRun(ctx(t), r3.ID)
+	want3 := store.Identity{Name: "mallory", Via: store.ViaCLI, OSUser: store.ProcessOSUser()}
+	if err != nil || got.RequesterIdentity() != want3 || got.Artifacts.Bound() {
+		t.Errorf("GetRun = %+v, %v; want requester %+v, no artifacts", got, err, want3)
 	}
 }
 

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"LockHeartbeat", testLockHeartbeat},
 		{"LockRelease", testLockRelease},
 		{"StealLock", testStealLock},
+		{"LockPIDSpace", testLockPIDSpace},
 		{"AcquireLockRace", testAcquireLockRace},
 		{"StealLockRace", testStealLockRace},
 		{"Approvals", testApprovals},
