@@ -70,6 +70,24 @@ func (v *validator) hostValues() {
 		}
 	}
 	v.connectionValues()
+	v.currentValues()
+}
+
+// currentValues checks targets.current, run on every host of a stage.
+func (v *validator) currentValues() {
+	p, all := v.p, v.targets
+	if cur := p.Targets.Current; cur != nil {
+		var hosts []*Target // every host of a stage
+		for _, t := range all {
+			for i := range p.Stages {
+				if sel, _ := Select([]*Target{t}, p.Stages[i].On); len(sel) > 0 {
+					hosts = append(hosts, t)
+					break
+				}
+			}
+		}
+		v.hostVars(cur.ValPos("run"), hosts, "targets.current runs")
+	}
 }
 
 // connectionValues checks the expressions of connection settings: the
@@ -115,6 +133,19 @@ func checkValues(c *Check) []Pos {
 	}
 	if c.TCP != nil {
 		out = append(out, c.TCP.ValPos("address"))
+	}
+	out = append(out, c.ValPos("user"))
+	if c.Package != nil {
+		out = append(out, c.Package.ValPos("version"))
+	}
+	if c.Command != nil {
+		out = append(out, c.Command.ValPos("version"))
+	}
+	if c.Disk != nil {
+		out = append(out, c.Disk.ValPos("path"))
+	}
+	if f := c.File; f != nil {
+		out = append(out, f.ValPos("path"), f.ValPos("owner"), f.ValPos("sha256"))
 	}
 	return out
 }

@@ -211,11 +211,8 @@ func Build(in Input) (*Rollout, error) {
 		if IsFact(&p.Preflight[i]) {
 			continue
 		}
-		c, err := renderCheck(&p.Preflight[i], base)
+		c, err := targetCheck(&p.Preflight[i], targets, base)
 		if err != nil {
-			return nil, fmt.Errorf("preflight %q: %w", p.Preflight[i].Name, err)
-		}
-		if err := perTarget(c, &p.Preflight[i], targets, base); err != nil {
 			return nil, fmt.Errorf("preflight %q: %w", p.Preflight[i].Name, err)
 		}
 		r.Preflight = append(r.Preflight, c)
@@ -231,11 +228,8 @@ func Build(in Input) (*Rollout, error) {
 		return nil, err
 	}
 	for i := range p.Verify {
-		c, err := renderCheck(&p.Verify[i], base)
+		c, err := targetCheck(&p.Verify[i], targets, base)
 		if err != nil {
-			return nil, fmt.Errorf("verify %q: %w", p.Verify[i].Name, err)
-		}
-		if err := perTarget(c, &p.Verify[i], targets, base); err != nil {
 			return nil, fmt.Errorf("verify %q: %w", p.Verify[i].Name, err)
 		}
 		r.Verify = append(r.Verify, c)
@@ -324,6 +318,29 @@ func buildHost(ps *plan.Stage, t *plan.Target, scope *plan.Scope) (*Host, error)
 		h.Health = append(h.Health, c)
 	}
 	return h, nil
+}
+
+// targetCheck renders a preflight or verify check once for the whole run
+// (what the preview shows) and for each target it runs on. A check that
+// runs on targets may read host.vars, which only a target's rendering has:
+// then the run's rendering shows the first target's.
+func targetCheck(pc *plan.Check, targets []*plan.Target, base *plan.Scope) (*Check, error) {
+	c, err := renderCheck(pc, base)
+	if err != nil && (pc.Local || len(pc.On) == 0) {
+		return nil, err
+	}
+	if perr := perTarget(c, pc, targets, base); perr != nil {
+		return nil, perr
+	}
+	if err != nil {
+		if len(c.PerTarget) == 0 {
+			return nil, err
+		}
+		shown := *c.PerTarget[0]
+		shown.Targets, shown.PerTarget = c.Targets, c.PerTarget
+		c = &shown
+	}
+	return c, nil
 }
 
 // perTarget resolves where a preflight or verify check runs (nowhere: the
