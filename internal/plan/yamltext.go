@@ -299,7 +299,7 @@ func (d *decoder) misplaced(t reflect.Type, key string) string {
 			continue
 		}
 		if _, ok := lookupField(fieldsOf(ft), key); ok {
-			in = append(in, "a "+strings.TrimPrefix(objectName(ft), "the "))
+			in = append(in, anObject(strings.TrimPrefix(objectName(ft), "the ")))
 			under = append(under, f.name+":")
 		}
 	}
@@ -307,4 +307,12 @@ func (d *decoder) misplaced(t reflect.Type, key string) string {
 		return fmt.Sprintf(": %s belongs to %s, not %s: indent it under %s", key, strings.Join(in, " or "), theObject([]string{objectName(t)}), strings.Join(under, " or "))
 	}
 	return ""
+}
+
+// anObject puts "a" or "an" before an object's name.
+func anObject(name string) string {
+	if strings.HasPrefix(name, "http") || strings.ContainsAny(name[:1], "aeiou") {
+		return "an " + name
+	}
+	return "a " + name
 }
