@@ -25,6 +25,14 @@ type iniParser struct {
 
 // ParseINI parses an Ansible INI inventory.
 func ParseINI(data []byte) (*Inventory, error) {
+	b, err := readINI(data)
+	if err != nil {
+		return nil, err
+	}
+	return b.build()
+}
+
+func readINI(data []byte) (*builder, error) {
 	if err := checkText(data); err != nil {
 		return nil, err
 	}
@@ -44,7 +52,7 @@ func ParseINI(data []byte) (*Inventory, error) {
 			return nil, err
 		}
 	}
-	return p.b.build()
+	return p.b, nil
 }
 
 func (p *iniParser) line(n int, raw string) error {
@@ -96,21 +104,18 @@ func (p *iniParser) section(n, indent int, text string) error {
 }
 
 // varLine parses "key=value" in a [group:vars] section. As in Ansible the
-// value is the rest of the line; one pair of surrounding quotes is removed.
+// value is the rest of the line read as a Python literal when it is one
+// (so quotes are removed and a trailing "# comment" after a literal is
+// dropped) and kept as written when it is not (see iniValue).
 func (p *iniParser) varLine(n, indent int, text string) error {
 	key, value, ok := strings.Cut(text, "=")
 	if !ok {
 		return errAt(n, indent+1, "expected key=value in [%s:vars], got %q", p.group, text)
 	}
 	key = strings.TrimSpace(key)
-	value = strings.TrimSpace(value)
-	if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') {
-		if toks, err := tokenize(value); err == nil && len(toks) == 1 && toks[0].raw == value {
-			value = toks[0].text
-		}
-	}
+	value = iniValue(strings.TrimSpace(value))
 	g := p.b.group(p.group)
-	return setVar(g.vars, key, varDef{value: value, line: n, col: indent + 1})
+	return setGroupVar(g, g.vars, key, varDef{value: value, line: n, col: indent + 1})
 }
 
 // childLine parses one child group name in a [group:children] section.
@@ -152,17 +157,11 @@ func (p *iniParser) hostLine(n int, raw string) error {
 		if !ok {
 			return errAt(n, t.col, "expected key=value after host %q, got %q", first.text, t.text)
 		}
-		if err := setVar(vars, key, varDef{value: value, line: n, col: t.col}); err != nil {
+		if err := setVar(vars, key, varDef{value: iniValue(value), line: n, col: t.col}); err != nil {
 			return err
 		}
 	}
-	for _, name := range hp.names {
-		h := p.b.addHost(name, p.group, n)
-		for k, v := range vars {
-			h.vars[k] = v
-		}
-	}
-	return nil
+	return p.b.addHosts(hp, p.group, vars, n, first.col)
 }
 
 type token struct {
@@ -171,10 +170,11 @@ type token struct {
 	col  int    // 1-based, in characters
 }
 
-// tokenize splits a host line like a POSIX shell: blanks separate tokens,
-// '...' is literal, "..." allows \" and \\, a backslash outside quotes
-// escapes the next character, and "#" at the start of a token begins a
-// comment. The returned *Error has no line set.
+// tokenize splits a host line as Ansible does (Python's shlex in POSIX
+// mode with comments): blanks separate tokens, '...' is literal, "..."
+// allows \" and \\, a backslash outside quotes escapes the next character,
+// and "#" outside quotes ends the line, even inside a token (a=b#c is a=b).
+// The returned *Error has no line set.
 func tokenize(s string) ([]token, *Error) {
 	var toks []token
 	i := 0
@@ -200,6 +200,9 @@ func tokenize(s string) ([]token, *Error) {
 				}
 				b.WriteString(body)
 				i = j + 1
+			case '#':
+				toks = append(toks, token{text: b.String(), raw: s[start:i], col: col(s, start)})
+				return toks, nil
 			case '\\':
 				if i+1 < len(s) {
 					i++
