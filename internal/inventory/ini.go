@@ -2,9 +2,14 @@ package inventory
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
+
+// bracketedHostLine is a host line starting with "[ADDRESS]:PORT", not a
+// section header.
+var bracketedHostLine = regexp.MustCompile(`^\[[^\]]*\]:[0-9]`)
 
 // maxLineLen bounds INI lines; no real inventory line comes close.
 const maxLineLen = 64 << 10
@@ -62,7 +67,7 @@ func (p *iniParser) line(n int, raw string) error {
 	switch {
 	case text == "" || text[0] == '#' || text[0] == ';':
 		return nil
-	case text[0] == '[':
+	case text[0] == '[' && !bracketedHostLine.MatchString(text):
 		return p.section(n, indent, text)
 	}
 	switch p.kind {

@@ -466,10 +466,11 @@ func first(vars map[string]varDef, names []string) (string, bool) {
 }
 
 // resolveGroups finds the ancestors of the direct groups and merges their
-// vars as Ansible does: "all" first (its inventory vars, then its
-// group_vars file), then the other groups ordered by depth, then
-// ansible_group_priority, then name (the inventory's vars of each in turn,
-// then their group_vars files in the same order), so that children win.
+// vars in Ansible's default order (its VARIABLE_PRECEDENCE): the
+// inventory's vars of "all", then of the other groups ordered by depth,
+// then ansible_group_priority, then name (so that children win); then the
+// group_vars/ files the same way, "all" first: any group_vars file beats
+// any group var written in the inventory.
 func (b *builder) resolveGroups(direct []string, depth map[string]int) *groupVars {
 	member := map[string]bool{groupAll: true}
 	queue := slices.Clone(direct)
@@ -496,13 +497,13 @@ func (b *builder) resolveGroups(direct []string, depth map[string]int) *groupVar
 	gv := &groupVars{roles: []string{}, vars: map[string]varDef{}}
 	all := b.groups[groupAll]
 	maps.Copy(gv.vars, all.vars)
-	maps.Copy(gv.vars, all.fileVars)
 	for _, g := range groups {
 		maps.Copy(gv.vars, b.groups[g].vars)
 		if g != groupUngrouped {
 			gv.roles = append(gv.roles, g)
 		}
 	}
+	maps.Copy(gv.vars, all.fileVars)
 	for _, g := range groups {
 		maps.Copy(gv.vars, b.groups[g].fileVars)
 	}

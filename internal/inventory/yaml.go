@@ -238,6 +238,9 @@ func (y *yamlParser) hosts(groupName string, n *yaml.Node) error {
 		if p.key.Kind != yaml.ScalarNode {
 			return errAt(p.key.Line, p.key.Column, "host name must be a string, got %s", kindName(p.key))
 		}
+		if p.key.Tag == "!!int" || p.key.Tag == "!!float" {
+			return errAt(p.key.Line, p.key.Column, "host %s is a number: enclose it in quotes, as Ansible requires", p.key.Value)
+		}
 		hp, err := y.b.expand(p.key.Value, p.key.Line, p.key.Column)
 		if err != nil {
 			return err
