@@ -154,9 +154,6 @@ func (p *iniParser) hostLine(n int, raw string) error {
 		return err
 	}
 	vars := map[string]varDef{}
-	if hp.port != "" {
-		vars["ansible_port"] = varDef{value: hp.port, line: n, col: first.col}
-	}
 	for _, t := range toks[1:] {
 		key, value, ok := strings.Cut(t.text, "=")
 		if !ok {

@@ -17,15 +17,15 @@ import (
 // Host is one target found in an inventory.
 type Host struct {
 	Name    string
-	Address string            // ansible_host (empty when not given)
-	User    string            // ansible_user
-	Port    int               // ansible_port (0 when not given)
+	Address string // ansible_host (empty when not given)
+	User    string // ansible_user
+	Port    int    // ansible_port (0 when not given)
 	// Transport is "local" for a host with ansible_connection=local (run
 	// on this machine, as Ansible does), else empty (the plan's default).
 	Transport string
-	Roles   []string          // the groups it belongs to, including parent groups via [x:children], sorted, excluding "all" and "ungrouped"
-	Vars    map[string]string // all other host vars (group vars merged in: host vars win over child-group vars win over parent-group vars; `all` vars lowest)
-	Line    int               // line where the host was first defined (1-based)
+	Roles     []string          // the groups it belongs to, including parent groups via [x:children], sorted, excluding "all" and "ungrouped"
+	Vars      map[string]string // all other host vars (group vars merged in: host vars win over child-group vars win over parent-group vars; `all` vars lowest)
+	Line      int               // line where the host was first defined (1-based)
 }
 
 // Inventory is the result of parsing one inventory file.
@@ -191,8 +191,14 @@ func (b *builder) addHosts(hp hostPattern, groupName string, vars map[string]var
 		if h != nil && h.address != hp.address {
 			return errAt(line, col, "host %q: %s and %s both make this name", name, orName(h), orName(&hostDef{name: name, address: hp.address}))
 		}
+		isNew := h == nil
 		h = b.addHost(name, groupName, line)
 		h.address, h.ansible = hp.address, hp.ansible
+		if isNew && hp.port != "" {
+			// As in Ansible, a ":port" suffix counts where the host is
+			// first defined (later suffixes are ignored); vars override it.
+			h.vars["ansible_port"] = varDef{value: hp.port, line: line, col: col}
+		}
 		maps.Copy(h.vars, vars)
 	}
 	return nil

@@ -246,9 +246,6 @@ func (y *yamlParser) hosts(groupName string, n *yaml.Node) error {
 			return err
 		}
 		vars := map[string]varDef{}
-		if hp.port != "" {
-			vars["ansible_port"] = varDef{value: hp.port, line: p.key.Line, col: p.key.Column}
-		}
 		if err := y.vars(vars, "host var", p.value, nil); err != nil {
 			return err
 		}
