@@ -86,7 +86,7 @@ func TestInventoryDiags(t *testing.T) {
 		"golive.yaml":            strings.Replace(inventoryPlan, "inv/hosts.ini", "[inv/hosts.ini, other/more.yml]", 1),
 		"inv/hosts.ini":          "[web]\nw1\n",
 		"inv/group_vars/web.yml": "x: 1\nansible_port: 70000\n",
-		"other/more.yml":           "web:\n  hosts: {w2: }\n  hots: {w3: }\n",
+		"other/more.yml":         "web:\n  hosts: {w2: }\n  hots: {w3: }\n",
 	})
 	res, err := Load(Options{File: filepath.Join(dir, "golive.yaml")})
 	if err != nil {
