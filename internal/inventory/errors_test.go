@@ -70,6 +70,8 @@ func TestINIErrors(t *testing.T) {
 		{"leading dash host name", "-web1\n", 1, `invalid host name "-web1"`},
 		{"colons but not IPv6", "a:b:c\n", 1, `invalid host "a:b:c": not an IPv6 address`},
 		{"IPv6 name collides", "2001:db8::1\n2001-db8--1\n", 2, `host "2001-db8--1": the IPv6 address 2001:db8::1 and the host name 2001-db8--1 both make this name`},
+		{"vars of an undefined group", "[web]\nw1\n[nosuch:vars]\nx=1\n", 3, `[nosuch:vars]: group "nosuch" is not defined`},
+		{"undefined child group", "[top:children]\nghost\n[top:vars]\nx=1\n[ghost:vars]\ny=2\n", 2, `[top:children] names group "ghost", which is not defined`},
 		{"bad group priority", "[g:vars]\nansible_group_priority=high\n", 2, `ansible_group_priority "high": must be an integer`},
 		{"command in a group name", "[web$(id)]\nh1\n", 1, `invalid group name "web$(id)"`},
 		{"command in an address", "h1 ansible_host='a;touch /tmp/p'\n", 1, `ansible_host "a;touch /tmp/p": character ';' at position 2`},

@@ -26,6 +26,12 @@ type iniParser struct {
 	b     *builder
 	kind  sectionKind
 	group string
+	// As in Ansible, a [group:vars] section or a [x:children] entry must
+	// name a group that has a hosts or children section somewhere in the
+	// file: known are the groups seen so far, pending those still owed.
+	known        map[string]bool
+	pendingVars  map[string]*Error
+	pendingChild map[string]*Error
 }
 
 // ParseINI parses an Ansible INI inventory.
@@ -42,7 +48,9 @@ func readINI(data []byte) (*builder, error) {
 		return nil, err
 	}
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	p := &iniParser{b: newBuilder(), kind: sectionHosts, group: groupUngrouped}
+	p := &iniParser{b: newBuilder(), kind: sectionHosts, group: groupUngrouped,
+		known:       map[string]bool{groupAll: true, groupUngrouped: true},
+		pendingVars: map[string]*Error{}, pendingChild: map[string]*Error{}}
 	for n := 1; len(data) > 0; n++ {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -57,7 +65,23 @@ func readINI(data []byte) (*builder, error) {
 			return nil, err
 		}
 	}
+	if err := firstPending(p.pendingVars, p.pendingChild); err != nil {
+		return nil, err
+	}
 	return p.b, nil
+}
+
+// firstPending returns the earliest reference to a group never defined.
+func firstPending(sets ...map[string]*Error) *Error {
+	var first *Error
+	for _, set := range sets {
+		for _, e := range set {
+			if first == nil || e.Line < first.Line || e.Line == first.Line && e.Msg < first.Msg {
+				first = e
+			}
+		}
+	}
+	return first
 }
 
 func (p *iniParser) line(n int, raw string) error {
@@ -104,6 +128,16 @@ func (p *iniParser) section(n, indent int, text string) error {
 	default:
 		return errAt(n, indent+2, "unknown section suffix %q in [%s] (want vars or children)", suffix, text[1:end])
 	}
+	if !p.known[name] {
+		if p.kind == sectionVars && p.pendingVars[name] == nil {
+			p.pendingVars[name] = errAt(n, indent+2, "[%s:vars]: group %q is not defined: it needs a [%s] or [%s:children] section (Ansible refuses this too)", name, name, name, name)
+		}
+		p.known[name] = true
+	}
+	if p.kind != sectionVars {
+		delete(p.pendingVars, name)
+		delete(p.pendingChild, name)
+	}
 	p.b.group(name)
 	return nil
 }
@@ -131,6 +165,9 @@ func (p *iniParser) childLine(n, indent int, text string) error {
 	}
 	if !validGroupName(name) {
 		return errAt(n, indent+1, "invalid group name %q in [%s:children]", name, p.group)
+	}
+	if !p.known[name] && p.pendingChild[name] == nil {
+		p.pendingChild[name] = errAt(n, indent+1, "[%s:children] names group %q, which is not defined: it needs a [%s] or [%s:children] section (Ansible refuses this too)", p.group, name, name, name)
 	}
 	return p.b.addChild(p.group, name, n, indent+1)
 }

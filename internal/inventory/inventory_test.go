@@ -116,7 +116,7 @@ func TestParseINI(t *testing.T) {
 		{"host old name beats group new name", "[g]\nh1 ansible_ssh_user=old\n[g:vars]\nansible_user=new\n", []Host{
 			{Name: "h1", User: "old", Roles: []string{"g"}, Vars: map[string]string{}, Line: 2},
 		}},
-		{"undefined child group and deep nesting", "[top:children]\nmid\nghost\n[mid:children]\nleaf\n[leaf]\nh1\n[top:vars]\nv=top\n[mid:vars]\nv=mid\n", []Host{
+		{"empty child group and deep nesting", "[top:children]\nmid\nghost\n[mid:children]\nleaf\n[leaf]\nh1\n[top:vars]\nv=top\n[mid:vars]\nv=mid\n[ghost]\n", []Host{
 			{Name: "h1", Roles: []string{"leaf", "mid", "top"}, Vars: map[string]string{"v": "mid"}, Line: 7},
 		}},
 		{"ipv6, CRLF, BOM, section comment", "\uFEFF[v6] # six\r\nsix-1 ansible_host=2001:db8::1 ansible_port=22\r\n", []Host{
