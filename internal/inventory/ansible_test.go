@@ -50,6 +50,7 @@ func TestAnsibleDifferential(t *testing.T) {
 		files = append(files, inventoriesIn(t, dir)...)
 	}
 	lists := ansibleLists(t, python, files)
+	checkBatchIsCLI(t, bin, files, lists)
 	for i, file := range files {
 		rel, _ := filepath.Rel("testdata", file)
 		t.Run(rel, func(t *testing.T) {
@@ -173,6 +174,32 @@ func ansibleLists(t *testing.T, python string, files []string) []ansibleList {
 		lists[i] = decodeAnsibleList(t, files[i], data)
 	}
 	return lists
+}
+
+// checkBatchIsCLI runs the real ansible-inventory command on one
+// inventory (with group_vars beside it) and checks that the batch run gave
+// the same output.
+func checkBatchIsCLI(t *testing.T, bin string, files []string, lists []ansibleList) {
+	t.Helper()
+	const probe = "testdata/edge/with-vars/inventory.ini"
+	i := slices.Index(files, filepath.FromSlash(probe))
+	if i < 0 {
+		t.Fatalf("%s is not in the corpus", probe)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	abs, _ := filepath.Abs(probe)
+	cmd := exec.CommandContext(ctx, bin, "-i", abs, "--list")
+	cmd.Dir = t.TempDir()
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "HOME="+home, "ANSIBLE_CONFIG="+filepath.Join(home, "none.cfg"), "ANSIBLE_LOCAL_TEMP="+home)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s -i %s --list: %v", bin, probe, err)
+	}
+	if cli := decodeAnsibleList(t, probe, out); !reflect.DeepEqual(cli, lists[i]) {
+		t.Fatalf("ansible-inventory --list and the batch run differ on %s:\n%+v\n%+v", probe, cli, lists[i])
+	}
 }
 
 func decodeAnsibleList(t *testing.T, file string, data []byte) ansibleList {
