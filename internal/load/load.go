@@ -263,7 +263,8 @@ func listOrNone(list []string) string {
 }
 
 // Hash is the sha256 of a plan file and of every inventory it names, in
-// its base and in all its environments: one value for the plan in every
+// its base and in all its environments, with the group_vars/ and
+// host_vars/ files beside them: one value for the plan in every
 // environment, that changes when any of those files does. Runs, approvals
 // and rehearsals are bound to it.
 func Hash(file string) (string, error) {
