@@ -70,6 +70,7 @@ func TestINIErrors(t *testing.T) {
 		{"leading dash host name", "-web1\n", 1, `invalid host name "-web1"`},
 		{"colons but not IPv6", "a:b:c\n", 1, `invalid host "a:b:c": not an IPv6 address`},
 		{"IPv6 name collides", "2001:db8::1\n2001-db8--1\n", 2, `host "2001-db8--1": the IPv6 address 2001:db8::1 and the host name 2001-db8--1 both make this name`},
+		{"comment after an address", "[all:vars]\nansible_host=10.0.0.1 # primary\n", 2, `quote the value, as in key="value" # comment`},
 		{"vars of an undefined group", "[web]\nw1\n[nosuch:vars]\nx=1\n", 3, `[nosuch:vars]: group "nosuch" is not defined`},
 		{"undefined child group", "[top:children]\nghost\n[top:vars]\nx=1\n[ghost:vars]\ny=2\n", 2, `[top:children] names group "ghost", which is not defined`},
 		{"bad group priority", "[g:vars]\nansible_group_priority=high\n", 2, `ansible_group_priority "high": must be an integer`},

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"bytes"
+	"errors"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -154,7 +155,12 @@ func (p *iniParser) varLine(n, indent int, text string) error {
 	key = strings.TrimSpace(key)
 	value = iniValue(strings.TrimSpace(value))
 	g := p.b.group(p.group)
-	return setGroupVar(g, g.vars, key, varDef{value: value, line: n, col: indent + 1})
+	err := setGroupVar(g, g.vars, key, varDef{value: value, line: n, col: indent + 1})
+	var e *Error
+	if errors.As(err, &e) && strings.Contains(value, "#") {
+		e.Msg += ` (in [group:vars] a "# comment" after a value that is not a Python literal is part of the value, as in Ansible: quote the value, as in key="value" # comment)`
+	}
+	return err
 }
 
 // childLine parses one child group name in a [group:children] section.
