@@ -33,7 +33,7 @@ func pyLiteral(s string) (string, bool) {
 	if len(p.toks) == 0 {
 		return "", false
 	}
-	v, ok := p.tuple(true)
+	v, ok := p.tuple()
 	if !ok || p.pos != len(p.toks) {
 		return "", false
 	}
@@ -64,7 +64,7 @@ type pyParser struct {
 	pos  int
 }
 
-// value returns what golive keeps for the literal made of tokens [from, to).
+// raw is the source text of tokens [from, to).
 func (p *pyParser) raw(from, to int) string {
 	return p.src[p.toks[from].start:p.toks[to-1].end]
 }
@@ -75,7 +75,7 @@ func (p *pyParser) peek(text string) bool {
 
 // tuple parses "expr (, expr)* [,]": a bare tuple at the top or inside
 // parentheses; a single expression without a comma is just that value.
-func (p *pyParser) tuple(top bool) (string, bool) {
+func (p *pyParser) tuple() (string, bool) {
 	from := p.pos
 	v, ok := p.expr()
 	if !ok {
@@ -121,18 +121,7 @@ func (p *pyParser) expr() (string, bool) {
 	}
 	switch t.kind {
 	case pyStr, pyBytes:
-		var b strings.Builder
-		for p.pos < len(p.toks) && (p.toks[p.pos].kind == pyStr || p.toks[p.pos].kind == pyBytes) {
-			if p.toks[p.pos].kind != t.kind {
-				return "", false // bytes and str cannot be concatenated
-			}
-			b.WriteString(p.toks[p.pos].text)
-			p.pos++
-		}
-		if !utf8.ValidString(b.String()) {
-			return "", false
-		}
-		return b.String(), true
+		return p.strs(t.kind)
 	case pyNum:
 		n, _ := p.number()
 		if n.intValue != nil {
@@ -152,7 +141,29 @@ func (p *pyParser) expr() (string, bool) {
 		}
 		return "", false
 	}
-	switch t.text {
+	return p.container(from, t.text)
+}
+
+// strs concatenates adjacent string (or bytes) literals.
+func (p *pyParser) strs(kind pyTokKind) (string, bool) {
+	var b strings.Builder
+	for p.pos < len(p.toks) && (p.toks[p.pos].kind == pyStr || p.toks[p.pos].kind == pyBytes) {
+		if p.toks[p.pos].kind != kind {
+			return "", false // bytes and str cannot be concatenated
+		}
+		b.WriteString(p.toks[p.pos].text)
+		p.pos++
+	}
+	if !utf8.ValidString(b.String()) {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// container parses a parenthesized literal, a tuple, a list, a set or a
+// dict opening with the punctuation open (at p.pos).
+func (p *pyParser) container(from int, open string) (string, bool) {
+	switch open {
 	case "(":
 		p.pos++
 		if p.peek(")") {
@@ -160,7 +171,7 @@ func (p *pyParser) expr() (string, bool) {
 			return "()", true
 		}
 		inner := p.pos
-		v, ok := p.tuple(false)
+		v, ok := p.tuple()
 		if !ok || !p.peek(")") {
 			return "", false
 		}
