@@ -10,56 +10,57 @@ import (
 // values, checked against Python 3.11; golive keeps non-string literals
 // as written (integers in decimal).
 func TestINIValue(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"2222 # ssh", "2222"},
-		{`"a" # c`, "a"},
-		{"foo # bar", "foo # bar"},
-		{"True", "True"},
-		{"0x10", "16"},
-		{"0o17", "15"},
-		{"0b101", "5"},
-		{"1_000", "1000"},
-		{"010", "010"},
-		{"00", "0"},
-		{"1.10", "1.10"},
-		{"[1, 2] # x", "[1, 2]"},
-		{`'a' "b"`, "ab"},
-		{"-5", "-5"},
-		{"+5", "5"},
-		{"--5", "--5"},
-		{"1+2j", "1+2j"},
-		{"None", "None"},
-		{`{"a": 1}`, `{"a": 1}`},
-		{`b"x"`, "x"},
-		{`r"\n"`, `\n`},
-		{`"\x41\u00e9\t"`, "Aé\t"},
-		{`"\d"`, `\d`},
-		{`"\101"`, "A"},
-		{`"""tri"ple"""`, `tri"ple`},
-		{`f"x"`, `f"x"`},
-		{`"a" + "b"`, `"a" + "b"`},
-		{"(1)", "1"},
-		{"()", "()"},
-		{"1, 2", "1, 2"},
-		{"set()", "set()"},
-		{`"'03#pa33w0rd'"`, "'03#pa33w0rd'"},
-		{`'03#pa33w0rd'`, "03#pa33w0rd"},
-		{"", ""},
-		{"a=b", "a=b"},
-		{"1abc", "1abc"},
-		{`"unterminated`, `"unterminated`},
-		{`b"é"`, `b"é"`},
-		{`"a" b"b"`, `"a" b"b"`},
-		{`"\N{BULLET}"`, `"\N{BULLET}"`}, // Python decodes it; golive keeps it as written
-		{"[1, [2, {3: 4}], (5,)]", "[1, [2, {3: 4}], (5,)]"},
-		{"[1,", "[1,"},
-		{"{1: }", "{1: }"},
-	}
-	for _, tt := range tests {
+	for _, tt := range iniValueCases {
 		if got := iniValue(tt.in); got != tt.want {
 			t.Errorf("iniValue(%s) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+var iniValueCases = []struct{ in, want string }{
+	{"2222 # ssh", "2222"},
+	{`"a" # c`, "a"},
+	{"foo # bar", "foo # bar"},
+	{"True", "True"},
+	{"0x10", "16"},
+	{"0o17", "15"},
+	{"0b101", "5"},
+	{"1_000", "1000"},
+	{"010", "010"},
+	{"00", "0"},
+	{"1.10", "1.10"},
+	{"[1, 2] # x", "[1, 2]"},
+	{`'a' "b"`, "ab"},
+	{"-5", "-5"},
+	{"+5", "5"},
+	{"--5", "--5"},
+	{"1+2j", "1+2j"},
+	{"None", "None"},
+	{`{"a": 1}`, `{"a": 1}`},
+	{`b"x"`, "x"},
+	{`r"\n"`, `\n`},
+	{`"\x41\u00e9\t"`, "Aé\t"},
+	{`"\d"`, `\d`},
+	{`"\101"`, "A"},
+	{`"""tri"ple"""`, `tri"ple`},
+	{`f"x"`, `f"x"`},
+	{`"a" + "b"`, `"a" + "b"`},
+	{"(1)", "1"},
+	{"()", "()"},
+	{"1, 2", "1, 2"},
+	{"set()", "set()"},
+	{`"'03#pa33w0rd'"`, "'03#pa33w0rd'"},
+	{`'03#pa33w0rd'`, "03#pa33w0rd"},
+	{"", ""},
+	{"a=b", "a=b"},
+	{"1abc", "1abc"},
+	{`"unterminated`, `"unterminated`},
+	{`b"é"`, `b"é"`},
+	{`"a" b"b"`, `"a" b"b"`},
+	{`"\N{BULLET}"`, `"\N{BULLET}"`}, // Python decodes it; golive keeps it as written
+	{"[1, [2, {3: 4}], (5,)]", "[1, [2, {3: 4}], (5,)]"},
+	{"[1,", "[1,"},
+	{"{1: }", "{1: }"},
 }
 
 func TestAnsibleSemantics(t *testing.T) {
