@@ -65,12 +65,14 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 	defer prog.Close()
 	res, err := e.service(f).Start(ctx, release.StartOptions{Plan: f.planInput(file), Release: f.release, Ticket: f.ticket,
 		By: e.identity(f), Wait: f.wait, LockWait: lockWait, Parallel: f.parallel, Watch: e.watch(w, prog, "run")})
-	return e.released(res, f, err)
+	return e.released(res, f, prog, err)
 }
 
 // released prints how a call that may leave a run waiting ended (run,
-// resume) and decides the exit code.
-func (e *env) released(res *release.Result, f *runFlags, err error) error {
+// resume) and decides the exit code. The progress display ends first, so
+// that what it shows (the new run's id) comes before.
+func (e *env) released(res *release.Result, f *runFlags, prog *progressSink, err error) error {
+	prog.Close()
 	var re *release.Error
 	var ended *release.WaitEndedError
 	switch {

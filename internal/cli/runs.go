@@ -41,7 +41,7 @@ accepted as it is instead of backed out.`,
 			defer prog.Close()
 			res, err := e.service(&f).Resume(c.Context(), release.ResumeOptions{Run: f.runRef(args[0]), By: e.identity(&f),
 				Accept: accept, Wait: f.wait, Parallel: f.parallel, Watch: e.watch(w, prog, "run")})
-			return e.released(res, &f, err)
+			return e.released(res, &f, prog, err)
 		},
 	}
 	f.register(c, false)
