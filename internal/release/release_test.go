@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golive-dev/golive/internal/clock"
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/review"
@@ -466,5 +467,39 @@ func TestRehearse(t *testing.T) {
 	}
 	if f.current("h1") != "1.0" || len(notes) == 0 {
 		t.Errorf("h1 on %q after the rehearsal; notes %q", f.current("h1"), notes)
+	}
+}
+
+// TestWaitingRunStartsWhenItsWindowOpens: a run created while its window
+// is closed waits; once the window opens on the service's clock, resuming
+// it (what `golive serve` does when Report.NextOpen is reached) reviews it
+// again and starts it.
+func TestWaitingRunStartsWhenItsWindowOpens(t *testing.T) {
+	f := newFixture(t, basePlan+`window:
+  timezone: UTC
+  open:
+    - {from: "10:00", to: "11:00"}
+`)
+	ctx := ctxFor(t)
+	fake := clock.NewFake(time.Date(2026, 11, 30, 9, 30, 0, 0, time.UTC))
+	f.svc.Clock = fake
+	res, err := f.svc.Start(ctx, release.StartOptions{Plan: f.in(), Release: "1.0", By: api("ci")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.State != store.StateWaiting || res.Review.NextOpen == nil || !res.Review.NextOpen.Equal(time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("run %s, next open %v; want waiting until 10:00", res.Run.State, res.Review.NextOpen)
+	}
+	res, err = f.svc.Resume(ctx, release.ResumeOptions{Run: f.ref(res.Run.ID), By: api("ci")})
+	if err != nil || res.Run.State != store.StateWaiting || f.current("h1") != "" {
+		t.Fatalf("resume before the window opens: %v, %+v", err, res)
+	}
+	fake.Advance(31 * time.Minute)
+	res, err = f.svc.Resume(ctx, release.ResumeOptions{Run: f.ref(res.Run.ID), By: api("ci")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.State != store.StateSucceeded || f.current("h2") != "1.0" {
+		t.Fatalf("after the window opened: %s, h2 on %q", res.Run.State, f.current("h2"))
 	}
 }
