@@ -15,12 +15,16 @@ import (
 // The store is left open for the caller.
 func (e *env) onRunRead(ctx context.Context, f *runFlags, id string) (store.Store, store.Run, error) {
 	ref := f.runRef(id)
-	r, err := e.service(f).Run(ctx, ref)
-	if err != nil {
-		return nil, r, err
-	}
 	st, err := e.openExistingStore(ctx, f.store, ref.Plan.File, true)
-	return st, r, err
+	if err != nil {
+		return nil, store.Run{}, err
+	}
+	r, err := e.service(f).FindRun(ctx, st, ref)
+	if err != nil {
+		st.Close()
+		return nil, store.Run{}, err
+	}
+	return st, r, nil
 }
 
 func newResume(e *env) *cobra.Command {

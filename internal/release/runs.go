@@ -44,6 +44,11 @@ func (s *Service) Run(ctx context.Context, ref RunRef) (store.Run, error) {
 	return r, nil
 }
 
+// FindRun finds the run ref names in st, a store the caller opened.
+func (s *Service) FindRun(ctx context.Context, st store.Store, ref RunRef) (store.Run, error) {
+	return s.findRun(ctx, st, ref)
+}
+
 // findRun finds the run an id or "last" names.
 func (s *Service) findRun(ctx context.Context, st store.Store, ref RunRef) (store.Run, error) {
 	id := ref.ID
