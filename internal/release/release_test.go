@@ -503,3 +503,37 @@ func TestWaitingRunStartsWhenItsWindowOpens(t *testing.T) {
 		t.Fatalf("after the window opened: %s, h2 on %q", res.Run.State, f.current("h2"))
 	}
 }
+
+// TestOverridesGoWithTheRun: the overrides a run was started with are
+// journaled and used again when it is resumed without them; other ones
+// are refused, since the run's approvals were for these.
+func TestOverridesGoWithTheRun(t *testing.T) {
+	planText := strings.Replace(approvalsPlan, "stages:\n", `vars:
+  motd: {value: plain, settable: '^[a-z]+$'}
+stages:
+`, 1)
+	planText = strings.Replace(planText, `echo "$GOLIVE_RELEASE" > current`, `echo "$GOLIVE_RELEASE" > current; echo ${{ shell(vars.motd) }} > motd`, 1)
+	f := newFixture(t, planText)
+	ctx := ctxFor(t)
+	in := f.in()
+	in.Set = []string{"motd=hello"}
+	res, err := f.svc.Start(ctx, release.StartOptions{Plan: in, Release: "1.0", Ticket: "CHG-8", By: cli("alice")})
+	if err != nil || res.Run.State != store.StateWaiting {
+		t.Fatalf("start: %v, %+v", err, res)
+	}
+	if _, err := f.svc.Approve(ctx, release.DecideOptions{Run: f.ref(res.Run.ID), By: api("bob")}); err != nil {
+		t.Fatal(err)
+	}
+	other := f.ref(res.Run.ID)
+	other.Plan.Set = []string{"motd=other"}
+	_, err = f.svc.Resume(ctx, release.ResumeOptions{Run: other, By: cli("alice")})
+	wantKind(t, err, release.NoGo)
+	res, err = f.svc.Resume(ctx, release.ResumeOptions{Run: f.ref(res.Run.ID), By: cli("alice")})
+	if err != nil || res.Run.State != store.StateSucceeded {
+		t.Fatalf("resume: %v, %+v", err, res)
+	}
+	b, _ := os.ReadFile(filepath.Join(f.dir, "hosts", "h1", "motd"))
+	if strings.TrimSpace(string(b)) != "hello" {
+		t.Errorf("motd on h1 = %q, want the run's own override hello", b)
+	}
+}
