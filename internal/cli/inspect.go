@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
 )
 
@@ -221,16 +222,7 @@ func newHistory(e *env) *cobra.Command {
 				fmt.Fprintln(e.stdio.Out, "no runs yet")
 				return nil
 			}
-			st, err := e.openExistingStore(ctx, f.store, file, true)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			filter := store.RunFilter{Env: f.env, Limit: limit}
-			if res, err := loadQuiet(file, f.env); err == nil {
-				filter.Plan = res
-			}
-			runs, err := st.ListRuns(ctx, filter)
+			runs, err := e.service(&f).Runs(ctx, release.RunsOptions{Plan: f.planInput(file), Limit: limit})
 			if err != nil {
 				return err
 			}

@@ -537,3 +537,21 @@ stages:
 		t.Errorf("motd on h1 = %q, want the run's own override hello", b)
 	}
 }
+
+func TestRunsNewestFirst(t *testing.T) {
+	f := newFixture(t, basePlan)
+	ctx := ctxFor(t)
+	for _, v := range []string{"1.0", "2.0-bad", "1.1"} {
+		if _, err := f.svc.Start(ctx, release.StartOptions{Plan: f.in(), Release: v, By: cli("carol")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs, err := f.svc.Runs(ctx, release.RunsOptions{Plan: f.in(), States: []store.State{store.StateSucceeded}})
+	if err != nil || len(runs) != 2 || runs[0].Release != "1.1" || runs[1].Release != "1.0" {
+		t.Fatalf("succeeded runs: %v, %+v", err, runs)
+	}
+	last, err := f.svc.Run(ctx, f.ref("last"))
+	if err != nil || last.Release != "1.1" {
+		t.Fatalf("last: %v, %+v", err, last)
+	}
+}

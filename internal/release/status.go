@@ -140,3 +140,27 @@ func (s *Service) Events(ctx context.Context, o EventsOptions, fn func(store.Eve
 		}
 	}
 }
+
+// RunsOptions list runs.
+type RunsOptions struct {
+	Plan   PlanInput     // its store; its runs only, when the plan can be read
+	States []store.State // any of these states (default: all)
+	Limit  int           // at most this many (0: all)
+}
+
+// Runs lists the runs of the plan, newest first. The plan's runs only
+// when its file can be read (else every run in its store), of Plan.Env
+// when given.
+func (s *Service) Runs(ctx context.Context, o RunsOptions) ([]store.Run, error) {
+	st, err := s.OpenStore(ctx, o.Plan.file(), StoreMode{Existing: true, ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	filter := store.RunFilter{Env: o.Plan.Env, States: o.States, Limit: o.Limit}
+	res, err := load.Load(load.Options{File: o.Plan.file(), Env: o.Plan.Env, AllEnvs: o.Plan.Env == ""})
+	if err == nil && res.Plan != nil && res.Plan.Name != "" {
+		filter.Plan = res.Plan.Name
+	}
+	return st.ListRuns(ctx, filter)
+}
