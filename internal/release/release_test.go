@@ -555,3 +555,54 @@ func TestRunsNewestFirst(t *testing.T) {
 		t.Fatalf("last: %v, %+v", err, last)
 	}
 }
+
+// TestAbortOfRunExecutedElsewhere: a run another controller executes is
+// asked to stop (journaled with who asked); a follower whose controller
+// goes away without finishing gets an Incomplete error.
+func TestAbortOfRunExecutedElsewhere(t *testing.T) {
+	f := newFixture(t, approvalsPlan)
+	ctx := ctxFor(t)
+	res, err := f.svc.Start(ctx, release.StartOptions{Plan: f.in(), Release: "1.0", Ticket: "CHG-9", By: cli("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Run.ID
+	st, err := sqlite.Open(ctx, filepath.Join(f.dir, ".golive", "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.UpdateRunState(ctx, id, []store.State{store.StateWaiting}, store.StateRunning, "released elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	holder := store.Holder{PID: 4242, Hostname: "controller-elsewhere"}
+	if _, err := st.AcquireLock(ctx, store.Lock{Plan: "core", RunID: id, Holder: holder, Requester: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	ab, err := f.svc.Abort(ctx, release.AbortOptions{Run: f.ref(id), By: api("bob"), Reason: "stop"})
+	if err != nil || !ab.Requested || ab.Holder != holder || ab.Run.State != store.StateRunning {
+		t.Fatalf("abort without follow: %v, %+v", err, ab)
+	}
+	events, err := st.Events(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := events[len(events)-1]
+	if last.Action != "abort_requested" || last.ActorIdentity().Token != "bob" || last.Message != "stop" {
+		t.Errorf("abort journaled as %+v", last)
+	}
+	// The controller dies without finishing once the second abort is
+	// asked (the follower has seen its lock by then): its lock goes.
+	go func() {
+		for ctx.Err() == nil {
+			evs, _ := st.Events(ctx, id, last.Seq)
+			if len(evs) > 0 {
+				st.ReleaseLock(ctx, "core", "", id)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	_, err = f.svc.Abort(ctx, release.AbortOptions{Run: f.ref(id), By: api("bob"), Follow: true})
+	wantKind(t, err, release.Incomplete)
+}
