@@ -110,11 +110,17 @@ func (s *Service) waitEnd(ctx context.Context, st store.Store, id string) (store
 	here := store.ThisHolder()
 	for {
 		r, err := st.GetRun(ctx, id)
-		if err != nil || r.State.Terminal() {
+		if err != nil {
 			return r, err
 		}
 		lock, lerr := st.GetLock(ctx, r.Plan, r.Env)
-		if lerr != nil || lock.RunID != r.ID || store.HolderGone(lock, time.Now(), here, store.PIDAlive) {
+		working := lerr == nil && lock.RunID == r.ID && !store.HolderGone(lock, time.Now(), here, store.PIDAlive)
+		// A run is "failed" for a moment before its controller backs it
+		// out: while that controller lives, failed is not the end.
+		if r.State.Terminal() && !(r.State == store.StateFailed && working) {
+			return r, nil
+		}
+		if !working {
 			return r, errorf(Incomplete, "run %s is %s but its controller is gone: run `golive backout %s` to finish", r.ID, r.State, r.ID)
 		}
 		select {
