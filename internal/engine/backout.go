@@ -140,7 +140,7 @@ func (x *execution) backoutStep(ctx context.Context, s *rollout.Stage, h *rollou
 	bctx, cancel := context.WithTimeoutCause(ctx, st.Timeout, errStepTimeout)
 	defer cancel()
 	tail := &transport.Tail{Max: tailKeep}
-	b := &rollout.Batch{Index: 0}
+	b := batchOf(s, h.Name)
 	res, err := conn.Run(bctx, transport.Command{Script: st.Backout, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
 	ev.Duration, ev.Output = res.Duration, tail.String()
 	switch {
