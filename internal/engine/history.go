@@ -44,6 +44,10 @@ type history struct {
 	windowNote  bool
 	lastSeq     int64
 
+	// retried: attempts of a step that failed and were retried; see
+	// step_attempts.go.
+	retried map[key]int
+
 	// restored: the backout of a host in a stage is verified (or known
 	// to need no verification); see backout_verify.go.
 	restored map[hostKey]bool
@@ -129,6 +133,8 @@ func (h *history) applyStep(a store.Action, k key) {
 		delete(h.backoutFail, k)
 	case store.ActionBackoutFailed:
 		h.backoutFail[k] = true
+	case store.ActionRetried:
+		h.countRetry(k)
 	}
 }
 

@@ -36,7 +36,7 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 	}
 	attempts := st.Retries + 1
 	var last error
-	for attempt := 1; attempt <= attempts; attempt++ {
+	for attempt := x.firstAttempt(s.Name, h.Name, st); attempt <= attempts; attempt++ {
 		if !st.Local {
 			// Reach the host before journaling the start: a host that
 			// cannot be reached (or not trusted) was not touched.
