@@ -25,6 +25,7 @@ type Scope struct {
 	Stage   map[string]any // name
 	Batch   map[string]any // index
 	Result  any            // monitor conditions only
+	Hosts   map[string]any // regex, names_regex: compare monitor queries only
 }
 
 // SecretRequest is a secret an expression needs that the scope lacks.
@@ -42,6 +43,9 @@ func (s *Scope) env() map[string]any {
 	}
 	if s.Result != nil {
 		m["result"] = s.Result
+	}
+	if s.Hosts != nil {
+		m["hosts"] = s.Hosts
 	}
 	return m
 }
@@ -144,6 +148,11 @@ func HasExpr(s string) bool { return strings.Contains(s, "${{") }
 // CheckNames reports the first unknown name an expression uses. vars lists
 // the plan's vars; withResult allows `result` (monitor conditions).
 func CheckNames(code string, vars map[string]bool, withResult bool) error {
+	return checkNames(code, vars, withResult, nil)
+}
+
+// checkNames is CheckNames with extra roots (and their members) allowed.
+func checkNames(code string, vars map[string]bool, withResult bool, extra map[string][]string) error {
 	tree, err := parser.Parse(code)
 	if err != nil {
 		return fmt.Errorf("invalid expression %q: %s", code, firstLine(err.Error()))
@@ -153,22 +162,32 @@ func CheckNames(code string, vars map[string]bool, withResult bool) error {
 		if problem != nil {
 			return
 		}
-		problem = checkNode(n, vars, withResult)
+		problem = checkNode(n, vars, withResult, extra)
 	}))
 	if problem != nil {
 		return problem
 	}
-	if _, err := expr.Compile(code, expr.Env(template(withResult))); err != nil {
+	env := template(withResult)
+	for k := range extra {
+		env[k] = map[string]any{}
+	}
+	if _, err := expr.Compile(code, expr.Env(env)); err != nil {
 		return fmt.Errorf("invalid expression %q: %s", code, firstLine(err.Error()))
 	}
 	return nil
 }
 
-func checkNode(n ast.Node, vars map[string]bool, withResult bool) error {
+func checkNode(n ast.Node, vars map[string]bool, withResult bool, extra map[string][]string) error {
 	switch n := n.(type) {
 	case *ast.IdentifierNode:
 		if _, ok := roots[n.Value]; ok || (withResult && n.Value == "result") {
 			return nil
+		}
+		if _, ok := extra[n.Value]; ok {
+			return nil
+		}
+		if n.Value == "hosts" {
+			return fmt.Errorf("hosts.regex and hosts.names_regex are only known in the query of a monitor with compare")
 		}
 		return fmt.Errorf("unknown name %q in expression: use one of %s", n.Value, rootList(withResult))
 	case *ast.MemberNode:
@@ -178,6 +197,9 @@ func checkNode(n ast.Node, vars map[string]bool, withResult bool) error {
 			return nil
 		}
 		allowed, known := roots[id.Value]
+		if x, ok := extra[id.Value]; ok {
+			allowed, known = x, true
+		}
 		if !known {
 			return nil // reported as an identifier
 		}

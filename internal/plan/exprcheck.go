@@ -66,7 +66,11 @@ func (d *decoder) checkScalar(n *yaml.Node, key string, vars map[string]bool) {
 		d.errorf(posOf(n), "expressions are not allowed in names")
 		return
 	}
-	if err := CheckTemplate(n.Value, vars); err != nil {
+	check := CheckTemplate
+	if key == "query" { // a monitor's prometheus.query
+		check = checkQueryTemplate
+	}
+	if err := check(n.Value, vars); err != nil {
 		d.errorf(posOf(n), "%s", err)
 	}
 }
