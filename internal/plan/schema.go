@@ -163,9 +163,9 @@ var structDocs = map[string]string{
 // exactlyOne lists, per struct type, keys of which exactly one must be
 // given (the kinds of a step or a check).
 var exactlyOne = map[reflect.Type][]string{
-	reflect.TypeFor[Step]():   {"run", "upload"},
-	reflect.TypeFor[Check]():  {"run", "http", "tcp", "confirm"},
-	reflect.TypeFor[Upload](): {"artifact", "src"},
+	reflect.TypeFor[Step]():    {"run", "upload"},
+	reflect.TypeFor[Check]():   {"run", "http", "tcp", "confirm"},
+	reflect.TypeFor[Upload]():  {"artifact", "src"},
 	reflect.TypeFor[Monitor](): {"condition", "compare"},
 }
 
