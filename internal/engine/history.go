@@ -47,6 +47,8 @@ type history struct {
 	// retried: attempts of a step that failed and were retried; see
 	// step_attempts.go.
 	retried map[key]int
+	// batchNow: the batch that started last (compare monitors' canary).
+	batchNow batchRef
 
 	// restored: the backout of a host in a stage is verified (or known
 	// to need no verification); see backout_verify.go.
@@ -92,6 +94,10 @@ func (h *history) apply(e store.Event) {
 			h.hostFailed[hk] = true
 		case ActionBackoutVerified, ActionBackoutUnverified:
 			h.restored[hk] = true
+		}
+	case store.KindBatch:
+		if e.Action == store.ActionStarted {
+			h.batchNow = batchRef{stage: e.Stage, index: e.Batch}
 		}
 	case store.KindStep:
 		h.applyStep(e.Action, k)

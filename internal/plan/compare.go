@@ -84,3 +84,16 @@ func UsesHosts(s string) bool {
 }
 
 var hostsRefRe = regexp.MustCompile(`(^|[^A-Za-z0-9_.])hosts\s*(\.|\[)`)
+
+// A compare monitor's query is rendered when the rollout is built, before
+// its hosts are known: hosts.regex and hosts.names_regex render as these
+// markers, which each evaluation replaces with the regex of one side.
+const (
+	HostsRegexMarker = "${{ hosts.regex }}"
+	HostsNamesMarker = "${{ hosts.names_regex }}"
+)
+
+// HostsMarkers is the scope's hosts for rendering a compare query.
+func HostsMarkers() map[string]any {
+	return map[string]any{"regex": HostsRegexMarker, "names_regex": HostsNamesMarker}
+}
