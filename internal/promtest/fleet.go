@@ -99,7 +99,7 @@ func StartFleet(t testing.TB, hosts []FleetHost, rate ErrorRate) *Fleet {
 	}()
 	t.Cleanup(func() { stop(); wg.Wait() })
 	f := &Fleet{URL: runPrometheus(t, cfg.String())}
-	if err := f.WaitFor(`count(up == 1) == ` + fmt.Sprint(len(hosts)), 30*time.Second); err != nil {
+	if err := f.WaitFor(`count(up == 1) == `+fmt.Sprint(len(hosts)), 30*time.Second); err != nil {
 		t.Fatalf("prometheus did not scrape the fleet's exporters: %v", err)
 	}
 	return f

@@ -26,7 +26,6 @@ func compareMonitor(rm *Monitor, m *plan.Monitor, base *plan.Scope) *plan.Scope 
 	return &s
 }
 
-
 // AllHosts returns every host of the rollout once (the first time it
 // appears), in stage and batch order.
 func (r *Rollout) AllHosts() []*Host {
