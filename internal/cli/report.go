@@ -67,6 +67,7 @@ type releaseReport struct {
 	Checks          []string          `json:"checks"`
 	Monitors        map[string][2]int `json:"monitors"` // name -> passes, failures
 	Notifications   []string          `json:"notifications"`
+	WhyStopped      []string          `json:"why_stopped,omitempty"` // see report_stopped.go
 
 	// BackoutVerification: host -> "backed out, verified healthy at 1.0".
 	BackoutVerification map[string]string `json:"backout_verification"`
@@ -104,6 +105,7 @@ func buildReport(ctx context.Context, st store.Store, r store.Run, f *runFlags) 
 		rep.add(ev, stages)
 	}
 	rep.BackoutVerification = backoutVerdicts(events)
+	rep.WhyStopped = whyStopped(r, events)
 	return rep, nil
 }
 
@@ -149,9 +151,10 @@ func (rep *releaseReport) add(ev store.Event, stages map[string]*reportStage) {
 		}
 	case store.KindMonitor:
 		c := rep.Monitors[ev.Step]
-		if ev.Action == store.ActionPassed {
+		switch ev.Action {
+		case store.ActionPassed:
 			c[0]++
-		} else {
+		case store.ActionFailed:
 			c[1]++
 		}
 		rep.Monitors[ev.Step] = c
@@ -195,6 +198,7 @@ func (rep *releaseReport) markdown(w io.Writer) {
 	row("created", r["created"])
 	row("started", r["started"])
 	row("finished", r["finished"])
+	list(w, "Why it stopped", rep.WhyStopped)
 	section(w, "Approvals", func() {
 		for _, a := range rep.Approvals {
 			fmt.Fprintf(w, "- %v %v %v at %v %v\n", a["who"], a["decision"], a["gate"], fmtTime(a["time"].(time.Time)), quoteComment(a["comment"]))
