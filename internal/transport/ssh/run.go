@@ -48,6 +48,7 @@ func (c *conn) run(ctx context.Context, cmd transport.Command) (transport.Result
 	if err != nil {
 		return res, err
 	}
+	defer reportStarted(s, tag, cmd.Started)()
 	select {
 	case <-s.exited:
 	case <-ctx.Done():
@@ -113,6 +114,7 @@ func wrap(tag, dir string, env map[string]string, script string, merge bool) str
 	if merge {
 		w.WriteString("exec 2>&1\n")
 	}
+	fmt.Fprintf(&w, "export GOLIVE_PROC_TAG=%s\n", tag) // see StopGroup
 	names := make([]string, 0, len(env))
 	for name := range env {
 		names = append(names, name)
