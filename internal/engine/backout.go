@@ -32,6 +32,7 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 	}
 	stopHeartbeat := x.heartbeat(ctx)
 	defer stopHeartbeat()
+	x.stopRemote(ctx) // scripts left running must not go on under the backout
 	out := &Outcome{}
 	var mu sync.Mutex
 	stages, work := x.hist.toBackOut()
@@ -141,7 +142,8 @@ func (x *execution) backoutStep(ctx context.Context, s *rollout.Stage, h *rollou
 	defer cancel()
 	tail := &transport.Tail{Max: tailKeep}
 	b := batchOf(s, h.Name)
-	res, err := conn.Run(bctx, transport.Command{Script: st.Backout, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
+	res, err := conn.Run(bctx, transport.Command{Script: st.Backout, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail,
+		Started: x.started(ctx, s.Name, b.Index, h.Name, st.Name, true)})
 	ev.Duration, ev.Output = res.Duration, tail.String()
 	switch {
 	case err != nil:

@@ -49,6 +49,10 @@ type history struct {
 	retried map[key]int
 	// batchNow: the batch that started last (compare monitors' canary).
 	batchNow batchRef
+	// remote: process groups started on targets that may still run;
+	// see remote.go.
+	remote    map[string]remoteProc // by tag
+	remoteCur map[remoteKey]string  // the tag of a script's latest group
 
 	// restored: the backout of a host in a stage is verified (or known
 	// to need no verification); see backout_verify.go.
@@ -80,6 +84,7 @@ func (h *history) apply(e store.Event) {
 	}
 	k := key{e.Stage, e.Host, e.Step}
 	hk := hostKey{e.Stage, e.Host}
+	h.applyRemote(e, k)
 	switch e.Kind {
 	case store.KindStage:
 		if e.Action == store.ActionFinished {

@@ -107,6 +107,10 @@ func (e *Engine) Resume(ctx context.Context, run store.Run, ro *rollout.Rollout)
 		// The controller died between failing and backing out.
 		return x.backout(ctx, run.Reason)
 	}
+	if run.State != store.StateBackingOut {
+		defer x.closeConns()
+		x.stopRemote(ctx) // before anything runs again (backout does it itself)
+	}
 	switch run.State {
 	case store.StatePaused:
 		if err := x.setState(ctx, []store.State{store.StatePaused}, store.StateRunning, "resumed"); err != nil {

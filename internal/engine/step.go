@@ -107,7 +107,8 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 		return x.upload(sctx, conn, h, st)
 	}
 	tail := &transport.Tail{Max: tailKeep}
-	res, err := conn.Run(sctx, transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
+	res, err := conn.Run(sctx, transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail,
+		Started: x.started(ctx, s.Name, b.Index, h.Name, st.Name, false)})
 	x.dropIfLost(h, err)
 	if err != nil && errors.Is(context.Cause(sctx), errStepTimeout) && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %v", errStepTimeout, err)
