@@ -98,14 +98,14 @@ var ratioRe = regexp.MustCompile(`= ratio ([0-9.e+]+) > max_ratio 2.5`)
 // before any other host is touched; the journal and the reason carry
 // both values.
 func TestCompareMonitorFailsOnThreeTimesTheBaseline(t *testing.T) {
-	var f *fixture
+	var fp atomic.Pointer[fixture] // set once the fixture exists
 	fleet := promtest.StartFleet(t, compareHosts, func(host string) (float64, bool) {
-		if f != nil && f.releaseOf(host) == "2.0" {
+		if f := fp.Load(); f != nil && f.releaseOf(host) == "2.0" {
 			return 0.03, true
 		}
 		return 0.01, true
 	})
-	f = newCompareFixture(t, `  - name: error ratio
+	f := newCompareFixture(t, `  - name: error ratio
     prometheus:
       url: `+fleet.URL+`
       query: 'sum(rate(golive_test_errors_total{addr=~"${{ hosts.regex }}"}[4s])) / sum(rate(golive_test_requests_total{addr=~"${{ hosts.regex }}"}[4s]))'
@@ -113,6 +113,7 @@ func TestCompareMonitorFailsOnThreeTimesTheBaseline(t *testing.T) {
     interval: 300ms
     failure_limit: 2
 `)
+	fp.Store(f)
 	if err := fleet.WaitFor(`sum(rate(golive_test_errors_total[4s])) > 0`, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}

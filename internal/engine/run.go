@@ -290,6 +290,8 @@ func (e *Engine) Accept(ctx context.Context, run store.Run, ro *rollout.Rollout,
 		return nil, err
 	}
 	defer x.unlock()
+	defer x.closeConns()
+	x.stopRemote(ctx) // what is accepted must not go on changing
 	out := &Outcome{}
 	for _, s := range ro.Stages {
 		for _, b := range s.Batches {
