@@ -26,9 +26,6 @@ func whyStopped(r store.Run, events []store.Event) []string {
 		case store.ActionPassed:
 			delete(streaks, ev.Step)
 		case store.ActionFailed, "inconclusive":
-			if ev.Action == "inconclusive" && strings.Contains(ev.Message, "too few samples") {
-				continue // a batch warming up decides nothing
-			}
 			s := streaks[ev.Step]
 			if len(s) > 0 && s[len(s)-1].Action != ev.Action {
 				s = nil

@@ -150,25 +150,16 @@ func (x *execution) evalCompare(ctx context.Context, m *rollout.Monitor, st *com
 	c := m.Compare
 	sides := fmt.Sprintf("canary %s vs baseline %s", sideText(canary), sideText(base))
 	if canary.Err != nil || base.Err != nil {
-		st.unsure++
-		ev.Action = ActionInconclusive
-		ev.Message = fmt.Sprintf("batch %s: inconclusive (%d/%d): %s", b, st.unsure, m.InconclusiveLimit, sides)
-		if st.unsure >= m.InconclusiveLimit {
-			return ev, &PauseError{For: fmt.Sprintf("monitor %q: %d inconclusive evaluation(s) in a row, last: %s; check the monitoring, then `golive resume %s` (or `golive backout %s`)",
-				m.Name, st.unsure, sides, x.run.ID, x.run.ID)}
-		}
-		return ev, nil
+		return x.inconclusive(m, st, ev, fmt.Sprintf("batch %s: no data", b), sides)
 	}
-	st.unsure = 0
 	st.canary, st.baseline = append(st.canary, canary.Value), append(st.baseline, base.Value)
 	if n := len(st.canary) - c.MinSamples; n > 0 {
 		st.canary, st.baseline = st.canary[n:], st.baseline[n:]
 	}
 	if len(st.canary) < c.MinSamples {
-		ev.Action = ActionInconclusive
-		ev.Message = fmt.Sprintf("batch %s: too few samples (%d/%d), not counted: %s", b, len(st.canary), c.MinSamples, sides)
-		return ev, nil
+		return x.inconclusive(m, st, ev, fmt.Sprintf("batch %s: too few samples (%d of min_samples %d)", b, len(st.canary), c.MinSamples), sides)
 	}
+	st.unsure = 0
 	cm, bm := mean(st.canary, c.MinSamples), mean(st.baseline, c.MinSamples)
 	ratio := check.Ratio(cm, bm)
 	verdict := fmt.Sprintf("batch %s: canary %.4g / baseline %.4g = ratio %.3g", b, cm, bm, ratio)
@@ -186,6 +177,20 @@ func (x *execution) evalCompare(ctx context.Context, m *rollout.Monitor, st *com
 	ev.Action, ev.Message = store.ActionFailed, fmt.Sprintf("%s (%d/%d)", detail, st.fails, m.FailureLimit)
 	if st.fails >= m.FailureLimit {
 		return ev, &MonitorError{Name: m.Name, Detail: detail, Fails: st.fails}
+	}
+	return ev, nil
+}
+
+// inconclusive journals an evaluation without a verdict (no data, or too
+// few samples of the batch yet) and pauses the run after
+// inconclusive_limit of them in a row.
+func (x *execution) inconclusive(m *rollout.Monitor, st *compareState, ev store.Event, why, sides string) (store.Event, error) {
+	st.unsure++
+	ev.Action = ActionInconclusive
+	ev.Message = fmt.Sprintf("%s: inconclusive (%d/%d): %s", why, st.unsure, m.InconclusiveLimit, sides)
+	if st.unsure >= m.InconclusiveLimit {
+		return ev, &PauseError{For: fmt.Sprintf("monitor %q: %d inconclusive evaluation(s) in a row, last: %s: %s; check the monitoring (and that batches last min_samples × interval: strategy.pause), then `golive resume %s` (or `golive backout %s`)",
+			m.Name, st.unsure, why, sides, x.run.ID, x.run.ID)}
 	}
 	return ev, nil
 }

@@ -365,7 +365,7 @@ type Monitor struct {
 	Interval     Duration    `yaml:"interval" doc:"time between evaluations (default 10s)"`
 	FailureLimit int         `yaml:"failure_limit" doc:"consecutive failures that make the run fail (default 1)" min:"1"`
 	// InconclusiveLimit: see compare.go.
-	InconclusiveLimit int `yaml:"inconclusive_limit" doc:"with compare: consecutive inconclusive evaluations (no data) after which the run pauses (default 3)" min:"1"`
+	InconclusiveLimit int `yaml:"inconclusive_limit" doc:"with compare: consecutive inconclusive evaluations (no data, too few samples) after which the run pauses (default 3, or min_samples if more)" min:"1"`
 }
 
 // Prometheus is a Prometheus query.

@@ -34,8 +34,11 @@ func (v *validator) monitorKind(m *Monitor) {
 	if c.Has("min_samples") && c.MinSamples < 1 {
 		v.errorf(c.ValPos("min_samples"), "min_samples must be 1 or more")
 	}
-	if m.Has("inconclusive_limit") && m.InconclusiveLimit < 1 {
+	switch {
+	case m.Has("inconclusive_limit") && m.InconclusiveLimit < 1:
 		v.errorf(m.ValPos("inconclusive_limit"), "inconclusive_limit must be 1 or more")
+	case m.Has("inconclusive_limit") && m.InconclusiveLimit < c.MinSamples:
+		v.errorf(m.ValPos("inconclusive_limit"), "monitor %q: inconclusive_limit %d is less than min_samples %d: every batch would pause while its first samples are collected (they are inconclusive: too few samples)", m.Name, m.InconclusiveLimit, c.MinSamples)
 	}
 	if m.Prometheus != nil && m.Prometheus.Query != "" && !usesHosts {
 		v.errorf(m.Prometheus.ValPos("query"), "monitor %q: a compare query must select hosts with ${{ hosts.regex }} (addresses) or ${{ hosts.names_regex }} (names), e.g. errors{instance=~\"${{ hosts.regex }}\"}", m.Name)

@@ -19,7 +19,8 @@ func compareMonitor(rm *Monitor, m *plan.Monitor, base *plan.Scope) *plan.Scope 
 	rm.Compare = &Compare{Baseline: m.Compare.Baseline, MaxRatio: float64(m.Compare.MaxRatio), MinSamples: max(m.Compare.MinSamples, 1)}
 	rm.InconclusiveLimit = m.InconclusiveLimit
 	if rm.InconclusiveLimit < 1 {
-		rm.InconclusiveLimit = plan.DefaultInconclusiveLimit
+		// A batch's first min_samples-1 evaluations have too few samples.
+		rm.InconclusiveLimit = max(plan.DefaultInconclusiveLimit, rm.Compare.MinSamples)
 	}
 	s := *base
 	s.Hosts = plan.HostsMarkers()
