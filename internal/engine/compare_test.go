@@ -114,10 +114,15 @@ func TestCompareMonitorFailsOnThreeTimesTheBaseline(t *testing.T) {
     failure_limit: 2
 `)
 	fp.Store(f)
-	if err := fleet.WaitFor(`sum(rate(golive_test_errors_total[4s])) > 0`, 30*time.Second); err != nil {
+	if err := fleet.WaitFor(`count(rate(golive_test_requests_total[4s]) > 0) == 3`, 30*time.Second); err != nil { // every host has a rate
 		t.Fatal(err)
 	}
 	out := f.within(f.startBackground(f.engine()), 60*time.Second, "3x the baseline")
+	if out.Run.State != store.StateBackedOut { // show what the monitor saw
+		for _, ev := range filter(f.events(out.Run.ID), match{kind: store.KindMonitor}) {
+			t.Logf("%s %s: %s", ev.Time.Format("15:04:05.000"), ev.Action, ev.Message)
+		}
+	}
 	f.wantState(out, store.StateBackedOut)
 	if !strings.Contains(out.Run.Reason, `monitor "error ratio" failed 2 time(s) in a row: batch web/1: canary 0.0`) ||
 		!strings.Contains(out.Run.Reason, "(means of the last 2 samples); now canary 0.0") || !strings.Contains(out.Run.Reason, "[web-2 web-3]") {
@@ -164,7 +169,7 @@ func TestCompareMonitorInconclusivePausesThenResumes(t *testing.T) {
     interval: 300ms
     inconclusive_limit: 2
 `)
-	if err := fleet.WaitFor(`sum(rate(golive_test_errors_total[4s])) > 0`, 30*time.Second); err != nil {
+	if err := fleet.WaitFor(`count(rate(golive_test_requests_total[4s]) > 0) == 2`, 30*time.Second); err != nil { // web-1 is silent
 		t.Fatal(err)
 	}
 	out := f.within(f.startBackground(f.engine()), 60*time.Second, "no data")
