@@ -187,7 +187,7 @@ func checkNode(n ast.Node, vars map[string]bool, withResult bool, extra map[stri
 			return nil
 		}
 		if n.Value == "hosts" {
-			return fmt.Errorf("hosts.regex and hosts.names_regex are only known in the query of a monitor with compare")
+			return fmt.Errorf("unknown name %q in expression: use one of %s (hosts.regex and hosts.names_regex are only known in the query of a monitor with compare)", n.Value, rootList(withResult))
 		}
 		return fmt.Errorf("unknown name %q in expression: use one of %s", n.Value, rootList(withResult))
 	case *ast.MemberNode:
