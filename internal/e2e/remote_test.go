@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +128,78 @@ func TestKillControllerThenResumeStopsRemoteScript(t *testing.T) {
 	if strings.Join(seq, " ") != "started remote_stopped started" {
 		t.Errorf("h2's unpack: %v, want started, remote_stopped, started (stopped before it runs again)\n%s", seq, w.logsOf("last"))
 	}
+}
+
+// TestLinkCutThenRetryStopsTheFirstAttempt: unpack (retries: 1) sleeps on
+// h1 when its link is cut; the attempt fails with the connection lost, but
+// its script goes on there. Once the link is back, golive stops that
+// script (found by its tag) before the second attempt runs, and the
+// release finishes.
+func TestLinkCutThenRetryStopsTheFirstAttempt(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	plan, err := os.ReadFile(w.plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retrying := strings.Replace(string(plan), "      - name: unpack\n", "      - name: unpack\n        retries: 1\n", 1)
+	if retrying == string(plan) {
+		t.Fatal("the e2e plan has no step unpack to give retries")
+	}
+	writeFile(t, w.plan, []byte(retrying))
+	w.build("1.0", "1.1")
+	w.release("1.0")
+
+	const cut = 1 // h1
+	w.arm(cut, "unpack", 60)
+	p := w.startGolive("run", "-r", "1.1", "--ssh-keepalive", "1s", "--ssh-connect-timeout", "30s")
+	pid := w.waitMarker(p, cut, "unpack")
+	w.waitRemoteStarted(p, "h1", "unpack")
+	ctx := context.Background()
+	if err := w.f.LinkDown(ctx, cut); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.f.LinkUp(ctx, cut) })
+	deadline := time.Now().Add(waitTimeout)
+	for !w.journaled("h1", "unpack", store.ActionRetried) {
+		if p.Exited() || time.Now().After(deadline) {
+			t.Fatalf("unpack on h1 was not retried after the link was cut\n%s", p.Result())
+		}
+		time.Sleep(pollEvery)
+	}
+	if err := w.f.LinkUp(ctx, cut); err != nil {
+		t.Fatal(err)
+	}
+	r := p.Wait()
+	if r.Code != 0 {
+		t.Fatalf("run: exit %d, want 0 (the second attempt succeeds)\n%s\n%s", r.Code, r, w.logsOf("last"))
+	}
+	if w.alive(cut, pid) {
+		t.Errorf("the first attempt of unpack on h1 (pid %d) still runs", pid)
+	}
+	w.assertServing("1.1")
+	var seq []string
+	for _, ev := range w.events() {
+		if ev.Host == "h1" && ev.Step == "unpack" && ev.Kind == store.KindStep {
+			a := string(ev.Action)
+			if a == "remote_stopped" && !strings.Contains(ev.Message, "it was still running") {
+				a += "(already ended)"
+			}
+			seq = append(seq, a)
+		}
+	}
+	want := "started remote_started retried remote_stopped started remote_started finished"
+	if strings.Join(seq, " ") != want {
+		t.Errorf("h1's unpack: %s\nwant %s\n%s", strings.Join(seq, " "), want, w.logsOf("last"))
+	}
+}
+
+// journaled reports whether the last run's journal has a step event.
+func (w *world) journaled(host, step string, action store.Action) bool {
+	for _, ev := range w.events() {
+		if ev.Kind == store.KindStep && ev.Host == host && ev.Step == step && ev.Action == action {
+			return true
+		}
+	}
+	return false
 }

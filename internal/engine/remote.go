@@ -176,3 +176,18 @@ func (x *execution) stopperFor(ctx context.Context, h *rollout.Host) (transport.
 	s, _ := conn.(transport.GroupStopper)
 	return s, nil
 }
+
+// stopEarlierAttempts stops, before a step's next attempt, the remote
+// group of an earlier attempt that did not report an exit status (its
+// connection was lost): two copies of a step must not run at once.
+func (x *execution) stopEarlierAttempts(ctx context.Context, stage, host, step string) {
+	var mine []remoteProc
+	for _, p := range x.hist.remoteLeft() {
+		if p.stage == stage && p.host == host && p.step == step && !p.backout {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) > 0 {
+		x.stopRemoteOn(ctx, mine)
+	}
+}

@@ -45,6 +45,7 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 				x.journalOrFail(ctx, ev)
 				return &StepError{Host: h.Name, Step: st.Name, ExitCode: -1, Why: err.Error()}
 			}
+			x.stopEarlierAttempts(ctx, s.Name, h.Name, st.Name)
 		}
 		ev.Action, ev.Message, ev.ExitCode, ev.Output, ev.Duration = store.ActionStarted, "", nil, "", 0
 		if attempts > 1 {
