@@ -135,6 +135,10 @@ func (e *Engine) Resume(ctx context.Context, run store.Run, ro *rollout.Rollout)
 		// The controller died between failing and backing out.
 		return x.backout(ctx, run.Reason)
 	}
+	if run.State != store.StateBackingOut {
+		defer x.closeConns()
+		x.stopRemote(ctx) // before anything runs again (backout does it itself)
+	}
 	switch run.State {
 	case store.StatePaused:
 		if err := x.setState(ctx, []store.State{store.StatePaused}, store.StateRunning, "resumed"); err != nil {
@@ -314,6 +318,8 @@ func (e *Engine) Accept(ctx context.Context, run store.Run, ro *rollout.Rollout,
 		return nil, err
 	}
 	defer x.unlock()
+	defer x.closeConns()
+	x.stopRemote(ctx) // what is accepted must not go on changing
 	out := &Outcome{}
 	for _, s := range ro.Stages {
 		for _, b := range s.Batches {

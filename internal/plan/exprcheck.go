@@ -80,7 +80,11 @@ func (d *decoder) checkScalar(n *yaml.Node, key, top string, vars map[string]boo
 		d.errorf(posOf(n), "expressions are not allowed in names")
 		return
 	}
-	for _, pr := range templateProblems(n.Value, vars) {
+	var extra map[string][]string
+	if key == "query" { // a monitor's prometheus.query may read hosts.regex
+		extra = hostsRoot
+	}
+	for _, pr := range templateProblemsWith(n.Value, vars, extra) {
 		d.errorf(d.src.exprPos(posOf(n), exprCount(n.Value, pr.offset)), "%s", pr.err)
 	}
 	segs, err := splitTemplate(n.Value)

@@ -94,6 +94,11 @@ type problem struct {
 // in order: a string's second bad expression is reported as well as its
 // first.
 func templateProblems(s string, vars map[string]bool) []problem {
+	return templateProblemsWith(s, vars, nil)
+}
+
+// templateProblemsWith is templateProblems with extra roots allowed.
+func templateProblemsWith(s string, vars map[string]bool, extra map[string][]string) []problem {
 	var out []problem
 	pos := 0
 	for {
@@ -109,7 +114,7 @@ func templateProblems(s string, vars map[string]bool) []problem {
 		code := strings.TrimSpace(s[start+3 : start+3+end])
 		if code == "" {
 			out = append(out, problem{start, errors.New("empty expression ${{ }}")})
-		} else if err := CheckNames(code, vars, false); err != nil {
+		} else if err := checkNames(code, vars, false, extra); err != nil {
 			out = append(out, problem{start, err})
 		}
 		pos = start + 3 + end + 2

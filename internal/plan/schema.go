@@ -83,6 +83,9 @@ func customSchemas() map[reflect.Type]func(g *schemaGen) (schemaObj, error) {
 			return schemaObj{"description": "a positive time span: a number with a unit (ns, us, ms, s, m, h), like 10s, 5m or 1h30m",
 				"type": "string", "pattern": `^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`}, nil
 		},
+		reflect.TypeFor[Ratio](): func(*schemaGen) (schemaObj, error) {
+			return schemaObj{"description": "a number above 0, like 1.5", "type": "number", "exclusiveMinimum": 0}, nil
+		},
 		reflect.TypeFor[Count](): func(*schemaGen) (schemaObj, error) {
 			return schemaObj{"description": "a number of hosts, 0 or more", "type": "integer", "minimum": 0}, nil
 		},
@@ -165,16 +168,18 @@ var structDocs = map[string]string{
 	"Stage": "an ordered part of the rollout", "Gate": "a manual judgement before a stage",
 	"Strategy": "how a stage's hosts are batched", "Step": "one action on a host: exactly one of run or upload",
 	"Upload":  "a copy of an artifact or a file to the target: exactly one of artifact or src",
-	"Monitor": "a fleet-wide signal", "Prometheus": "a Prometheus instant query",
+	"Monitor": "a fleet-wide signal: exactly one of condition or compare", "Prometheus": "a Prometheus instant query",
+	"Compare": "a comparison of the current batch's hosts with hosts not yet released",
 	"Backout": "what happens when a run fails", "Notify": "one release communication",
 }
 
 // exactlyOne lists, per struct type, keys of which exactly one must be
 // given (the kinds of a step or a check).
 var exactlyOne = map[reflect.Type][]string{
-	reflect.TypeFor[Step]():   {"run", "upload"},
-	reflect.TypeFor[Check]():  append([]string{"run", "http", "tcp", "confirm"}, FactKinds...),
-	reflect.TypeFor[Upload](): {"artifact", "src"},
+	reflect.TypeFor[Step]():    {"run", "upload"},
+	reflect.TypeFor[Check]():   append([]string{"run", "http", "tcp", "confirm"}, FactKinds...),
+	reflect.TypeFor[Upload]():  {"artifact", "src"},
+	reflect.TypeFor[Monitor](): {"condition", "compare"},
 }
 
 func oneOrList(item schemaObj, desc string) schemaObj {
@@ -359,7 +364,7 @@ func (g *schemaGen) fieldSchema(owner reflect.Type, name string, sf reflect.Stru
 // keywordRank orders the keywords of a schema object for readability.
 var keywordRank = map[string]int{
 	"$schema": 1, "$id": 2, "title": 3, "$ref": 4, "description": 5, "type": 6, "const": 7, "enum": 8,
-	"pattern": 9, "minLength": 10, "minimum": 11, "maximum": 12, "minItems": 13, "items": 14, "propertyNames": 15,
+	"pattern": 9, "minLength": 10, "minimum": 11, "exclusiveMinimum": 11, "maximum": 12, "minItems": 13, "items": 14, "propertyNames": 15,
 	"properties": 16, "required": 17, "additionalProperties": 18, "anyOf": 19, "oneOf": 20, "$defs": 21,
 }
 

@@ -383,9 +383,12 @@ type Monitor struct {
 	Meta         `yaml:"-"`
 	Name         string      `yaml:"name" doc:"what the monitor watches" required:"true"`
 	Prometheus   *Prometheus `yaml:"prometheus" doc:"a Prometheus instant query" required:"true"`
-	Condition    string      `yaml:"condition" doc:"expression over result; false counts as a failure" required:"true"`
+	Condition    string      `yaml:"condition" doc:"expression over result; false counts as a failure (exactly one of condition or compare)"`
+	Compare      *Compare    `yaml:"compare" doc:"compare the current batch's hosts with hosts not yet released instead of a condition"`
 	Interval     Duration    `yaml:"interval" doc:"time between evaluations (default 10s)"`
 	FailureLimit int         `yaml:"failure_limit" doc:"consecutive failures that make the run fail (default 1)" min:"1"`
+	// InconclusiveLimit: see compare.go.
+	InconclusiveLimit int `yaml:"inconclusive_limit" doc:"with compare: consecutive inconclusive evaluations (no data, too few samples) after which the run pauses (default 3, or min_samples if more)" min:"1"`
 }
 
 // Prometheus is a Prometheus query.

@@ -301,9 +301,7 @@ func (v *validator) monitors() {
 				v.errorf(m.Prometheus.Pos, "monitor %q: prometheus needs query", m.Name)
 			}
 		}
-		if m.Condition == "" {
-			v.errorf(m.Pos, "monitor %q needs a condition over result, like \"result < 0.01\"", m.Name)
-		}
+		v.monitorKind(&m)
 		if m.Has("failure_limit") && m.FailureLimit < 1 {
 			v.errorf(m.ValPos("failure_limit"), "failure_limit must be 1 or more")
 		}

@@ -116,6 +116,10 @@ func (r *Report) redact(fn func(string) string) {
 // unhealthy is no place to start a release.
 func (r *Report) monitors(ctx context.Context, in Input) {
 	for _, m := range in.Rollout.Monitors {
+		if m.Compare != nil {
+			r.compareMonitor(ctx, in, m)
+			continue
+		}
 		ok, detail := check.Monitor(ctx, m.URL, m.Query, m.Condition)
 		r.add(Item{Kind: "monitors", Name: "monitor " + m.Name, OK: ok, Detail: detail})
 	}

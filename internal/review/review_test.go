@@ -382,7 +382,7 @@ func TestRehearsalRejectedAtSignOffDoesNotCount(t *testing.T) {
 	// (The run has no environment: Rehearsed is asked about env "", as it
 	// would be about staging for a run there.)
 	if _, err := r.st.AddApproval(ctx, store.Approval{RunID: out.Run.ID, Gate: "verify", Approver: "bob", Decision: store.DecisionReject,
-		Comment: "numbers look off", PlanHash: r.hash, Release: "2.0"}); err != nil {
+		Comment: "numbers look off", PlanHash: r.hash, Release: "2.0", Time: fake.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	out, err = e.Resume(ctx, out.Run, r.ro)

@@ -73,6 +73,11 @@ type Monitor struct {
 	Condition    string        `json:"condition"`
 	Interval     time.Duration `json:"interval_ns"`
 	FailureLimit int           `json:"failure_limit"`
+
+	// Compare: the query is evaluated for the canary and the baseline;
+	// see compare.go.
+	Compare           *Compare `json:"compare,omitempty"`
+	InconclusiveLimit int      `json:"inconclusive_limit,omitempty"`
 }
 
 // Notify is a release communication channel with its address rendered.
@@ -236,10 +241,11 @@ func Build(in Input) (*Rollout, error) {
 	}
 	for _, m := range p.Monitors {
 		rm := &Monitor{Name: m.Name, Condition: m.Condition, Interval: m.Interval.Or(10 * time.Second), FailureLimit: max(m.FailureLimit, 1)}
+		qscope := compareMonitor(rm, &m, base)
 		if m.Prometheus != nil {
 			var err error
 			if rm.URL, err = plan.Render(m.Prometheus.URL, base); err == nil {
-				rm.Query, err = plan.Render(m.Prometheus.Query, base)
+				rm.Query, err = plan.Render(m.Prometheus.Query, qscope)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("monitor %q: %w", m.Name, err)
