@@ -91,7 +91,7 @@ monitors:
 	}
 	_, out := golive("report", "last")
 	if !strings.Contains(out, "## Why it stopped") || !strings.Contains(out, "monitor error ratio inconclusive at") ||
-		!strings.Contains(out, "canary [h1]: prometheus query returned no data vs baseline 0.01 [h2 h3]") {
+		!strings.Contains(out, `canary \[h1\]: prometheus query returned no data vs baseline 0.01 \[h2 h3\]`) { // Markdown-escaped
 		t.Errorf("the report does not show the inconclusive evaluations\n%s", out)
 	}
 	silent.Store(false)
