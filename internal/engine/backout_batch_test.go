@@ -22,6 +22,12 @@ func TestBackoutSeesItsBatch(t *testing.T) {
 	out := f.start(f.engine())
 	f.wantState(out, store.StateBackedOut)
 	equal(t, "h1 log", f.log("h1"), []string{"run-1", "undo-1"})
-	equal(t, "h2 log", f.log("h2"), []string{"run-2", "undo-2"})
+	// h2 may be terminated before its echo when h3 fails first: its
+	// backout runs all the same (the step started), in its own batch.
+	if got := f.log("h2"); len(got) == 1 {
+		equal(t, "h2 log", got, []string{"undo-2"})
+	} else {
+		equal(t, "h2 log", got, []string{"run-2", "undo-2"})
+	}
 	equal(t, "h3 log", f.log("h3"), []string{"run-2", "undo-2"})
 }

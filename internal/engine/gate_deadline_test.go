@@ -16,7 +16,7 @@ import (
 func (f *fixture) approveAt(runID, gate, who string, d store.Decision, hash string, at time.Time) {
 	f.t.Helper()
 	_, err := f.st.AddApproval(context.Background(), store.Approval{RunID: runID, Gate: gate, Approver: who, Decision: d,
-		Comment: "c-" + who, PlanHash: hash, Release: "2.0", Time: at})
+		Via: store.ViaCLI, OSUser: who, Comment: "c-" + who, PlanHash: hash, Release: "2.0", Time: at})
 	if err != nil {
 		f.t.Fatal(err)
 	}

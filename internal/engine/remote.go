@@ -173,6 +173,9 @@ func (x *execution) stopperFor(ctx context.Context, h *rollout.Host) (transport.
 	if err != nil {
 		return nil, err
 	}
+	if rc, ok := conn.(redactedConn); ok {
+		conn = rc.Conn // the capability is the transport's, under the redactor
+	}
 	s, _ := conn.(transport.GroupStopper)
 	return s, nil
 }
