@@ -27,6 +27,9 @@ type expander struct {
 	p     *Plan
 	read  IncludeReader
 	diags Diags
+	// prefixes are the names of the recipe steps of the stage being
+	// expanded: two with the same name would write the same steps.
+	prefixes map[string]Pos
 }
 
 // ExpandSteps replaces, in every stage, each include: item by the steps
@@ -38,7 +41,13 @@ func ExpandSteps(p *Plan, read IncludeReader) Diags {
 	x := &expander{p: p, read: read}
 	for i := range p.Stages {
 		s := &p.Stages[i]
+		x.prefixes = map[string]Pos{}
+		before := len(x.diags)
+		had := len(s.Steps) > 0
 		s.Steps = x.list(s.Steps, p.File, []string{p.File})
+		if had && len(s.Steps) == 0 && len(x.diags) > before {
+			s.markBad("steps") // reported: "has no steps" would pile on
+		}
 	}
 	return x.diags
 }

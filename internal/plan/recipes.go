@@ -111,6 +111,9 @@ func (c *recipeCall) pos(name string) Pos {
 	return c.st.KeyPos("uses")
 }
 
+// firstPart names each recipe's first step (for messages).
+var firstPart = map[string]string{"release-dir": "upload", "systemd": "restart"}
+
 // usesKeys are the step keys a uses: step may give besides uses and with;
 // they apply to each step the recipe writes.
 var usesKeys = map[string]bool{"name": true, "when": true, "timeout": true, "retries": true, "env": true}
@@ -133,6 +136,13 @@ func (x *expander) recipe(st *Step, file string, lastRoot *Param) ([]Step, *Para
 	c := &recipeCall{x: x, st: st, file: file, prefix: r.name, params: map[string]*Param{}, lastRoot: lastRoot, ok: true}
 	if st.Has("name") {
 		c.prefix = st.Name
+	}
+	if first, dup := x.prefixes[c.prefix]; dup && c.prefix != "" {
+		x.errorf(file, st.KeyPos("uses"), "stage uses %s twice: give each a name: (its steps are named NAME/%s, ...; the first is at line %d)", r.name, firstPart[r.name], first.Line)
+		return nil, nil
+	}
+	if x.prefixes != nil {
+		x.prefixes[c.prefix] = st.KeyPos("uses")
 	}
 	for _, k := range stepKeys(st) {
 		if k != "uses" && k != "with" && !usesKeys[k] {

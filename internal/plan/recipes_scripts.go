@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -38,10 +39,19 @@ func expandReleaseDir(c *recipeCall) []Step {
 	if strings.TrimSpace(root) == "" {
 		c.errorf(c.pos("root"), "release-dir: parameter root is empty: give the directory that holds releases/ and current")
 	}
-	head := script("set -eu",
-		"root="+shellWord(root),
-		"v="+versionWord,
-		"prev="+previousWord)
+	// head starts a script with the values it uses: root, v (this
+	// release), prev (the previous one).
+	head := func(names string) string {
+		lines := []string{"set -eu", "root=" + shellWord(root)}
+		uses := strings.Fields(names)
+		if slices.Contains(uses, "v") {
+			lines = append(lines, "v="+versionWord)
+		}
+		if slices.Contains(uses, "prev") {
+			lines = append(lines, "prev="+previousWord)
+		}
+		return script(lines...)
+	}
 	expect := ""
 	if c.raw("expect") != "" {
 		expect = script(
@@ -50,14 +60,14 @@ func expandReleaseDir(c *recipeCall) []Step {
 			`  echo "release-dir: the artifact has no $expect" >&2; rm -rf -- "$t"; exit 1`,
 			"fi")
 	}
-	upload := c.step("upload", "", head+
+	upload := c.step("upload", "", head("v prev")+
 		`if [ "$v" != "$prev" ]; then rm -f -- "$root/releases/$v.archive"; fi`+"\n")
 	upload.Upload = &Upload{Artifact: art, To: root + "/releases/${{ release.version }}.archive"}
 	upload.record("upload", c.st.KeyPos("uses"), c.st.ValPos("uses"))
 	upload.Upload.record("artifact", c.pos("artifact"), c.pos("artifact"))
 	upload.Upload.record("to", c.pos("root"), c.pos("root"))
 
-	verify := c.step("verify", head+script(
+	verify := c.step("verify", head("v")+script(
 		`f="$root/releases/$v.archive"`,
 		`want=${GOLIVE_ARTIFACT_SHA256:?golive gives the artifact sha256}`,
 		`if command -v sha256sum >/dev/null 2>&1; then got=$(sha256sum <"$f")`,
@@ -71,7 +81,7 @@ func expandReleaseDir(c *recipeCall) []Step {
 		"true # nothing to undo: verifying changed nothing\n")
 	verify.SHA256Of = art
 
-	unpack := c.step("unpack", head+script(
+	unpack := c.step("unpack", head("v")+script(
 		`d="$root/releases/$v"; t="$root/releases/.$v.unpacking"`,
 		`if [ -d "$d" ] && [ "$(readlink -- "$root/current" 2>/dev/null || true)" = "releases/$v" ]; then`,
 		`  echo "releases/$v is live: kept as it is"; exit 0`,
@@ -80,7 +90,7 @@ func expandReleaseDir(c *recipeCall) []Step {
 		`tar -xf "$d.archive" -C "$t"`)+expect+script(
 		`rm -rf -- "$d"; mv -- "$t" "$d"`,
 		`echo "unpacked releases/$v"`),
-		head+script(
+		head("v prev")+script(
 			`rm -rf -- "$root/releases/.$v.unpacking"`,
 			`if [ "$v" != "$prev" ]; then rm -rf -- "$root/releases/$v"; fi`))
 
@@ -93,19 +103,20 @@ func expandReleaseDir(c *recipeCall) []Step {
 		`  rm -f -- "$root/current" "$root/current.tmp"`,
 		`  echo "current removed: this host has no previous release"`,
 		`fi`)
-	switchStep := c.step("switch", head+script(
+	switchStep := c.step("switch", head("v")+script(
 		`if [ ! -d "$root/releases/$v" ]; then echo "release-dir: releases/$v is missing" >&2; exit 1; fi`,
 		`touch -- "$root/releases/$v"`,
 		`ln -sfn -- "releases/$v" "$root/current.tmp"`,
 		`mv -T -- "$root/current.tmp" "$root/current"`,
 		`echo "current -> releases/$v"`),
-		head+switchBack)
+		head("prev")+switchBack)
 
-	cleanup := c.step("cleanup", head+script(
+	cleanup := c.step("cleanup", head("v prev")+script(
 		fmt.Sprintf("keep=%d", keep),
 		`live=$(readlink -- "$root/current" 2>/dev/null || true); live=${live#releases/}`,
 		`cd -- "$root/releases"`,
 		`n=0`,
+		`# shellcheck disable=SC2012 # newest first; only release-version names are used`,
 		`ls -1t | while IFS= read -r r; do`,
 		`  case $r in .* | *[!A-Za-z0-9._+~:-]* | *.archive) continue ;; esac`,
 		`  [ -d "$r" ] || continue`,
@@ -141,7 +152,6 @@ func expandSystemd(c *recipeCall) []Step {
 	}
 	head := script("set -eu",
 		"unit="+c.word("unit"),
-		"prev="+previousWord,
 		`case $unit in '' | -*) echo "systemd: refusing unit name '$unit'" >&2; exit 2 ;; esac`,
 		"wait_active() {",
 		"  i=0",
@@ -161,7 +171,7 @@ func expandSystemd(c *recipeCall) []Step {
 	// Backouts run newest first, so this one runs before release-dir's
 	// switch backout: with a release_dir it points current back itself
 	// (the same idempotent switch), so the restart starts the previous.
-	back := head
+	back := head + script("prev="+previousWord)
 	root := c.raw("release_dir")
 	if root == "" && c.lastRoot != nil {
 		root = c.lastRoot.Value
