@@ -254,3 +254,76 @@ func TestRecipeScriptsShellcheck(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseDirScriptsRun runs the verify, unpack and switch scripts with
+// sh in a directory: verify refuses an archive whose sha256 is not the
+// artifact's, unpack checks expect, switch moves current.
+func TestReleaseDirScriptsRun(t *testing.T) {
+	p, diags := expandString(t, withSteps(`      - uses: release-dir
+        with: {artifact: app, root: "${{ vars.app }}", expect: VERSION}`), nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	dir := t.TempDir()
+	root := filepath.Join(dir, "a b")
+	scope := &Scope{Release: map[string]any{"version": "1.0", "previous": ""}, Vars: map[string]string{"app": root}}
+	steps := p.Stages[0].Steps
+	run := func(st Step, env ...string) (string, error) {
+		s, err := Render(st.Run, scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("sh", "-c", s)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(filepath.Join(root, "releases"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(src, "VERSION"), []byte("1.0\n"), 0o644)
+	archive := filepath.Join(root, "releases", "1.0.archive")
+	if out, err := exec.Command("tar", "-czf", archive, "-C", src, "VERSION").CombinedOutput(); err != nil {
+		t.Fatal(err, string(out))
+	}
+	sum, err := exec.Command("sh", "-c", "sha256sum <\"$0\" | cut -c1-64", archive).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := strings.TrimSpace(string(sum))
+	if out, err := run(steps[1], "GOLIVE_ARTIFACT_SHA256="+strings.Repeat("0", 64)); err == nil || !strings.Contains(out, "has sha256 "+good) {
+		t.Errorf("verify passed a wrong sha256: %v\n%s", err, out)
+	}
+	if out, err := run(steps[1]); err == nil {
+		t.Errorf("verify passed without GOLIVE_ARTIFACT_SHA256\n%s", out)
+	}
+	if out, err := run(steps[1], "GOLIVE_ARTIFACT_SHA256="+good); err != nil {
+		t.Fatalf("verify: %v\n%s", err, out)
+	}
+	if out, err := run(steps[2]); err != nil {
+		t.Fatalf("unpack: %v\n%s", err, out)
+	}
+	if out, err := run(steps[3]); err != nil {
+		t.Fatalf("switch: %v\n%s", err, out)
+	}
+	if data, err := os.ReadFile(filepath.Join(root, "current", "VERSION")); err != nil || string(data) != "1.0\n" {
+		t.Errorf("current/VERSION = %q, %v", data, err)
+	}
+	// An archive without the expected file is refused, and leaves nothing.
+	scope.Release["version"] = "2.0"
+	os.Remove(filepath.Join(src, "VERSION"))
+	os.WriteFile(filepath.Join(src, "other"), nil, 0o644)
+	if out, err := exec.Command("tar", "-czf", filepath.Join(root, "releases", "2.0.archive"), "-C", src, "other").CombinedOutput(); err != nil {
+		t.Fatal(err, string(out))
+	}
+	if out, err := run(steps[2]); err == nil || !strings.Contains(out, "the artifact has no VERSION") {
+		t.Errorf("unpack accepted an archive without VERSION: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(root, "releases", "2.0")); err == nil {
+		t.Error("a refused unpack left releases/2.0")
+	}
+}

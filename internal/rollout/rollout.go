@@ -135,6 +135,8 @@ type Step struct {
 	// SHA256Of names the artifact whose verified sha256 the script gets
 	// as $GOLIVE_ARTIFACT_SHA256 (release-dir's verify step).
 	SHA256Of string `json:"sha256_of,omitempty"`
+	// From is the step file the step was included from ("" for the plan).
+	From string `json:"from,omitempty"`
 }
 
 // Upload is a rendered upload.
@@ -389,7 +391,7 @@ func HostScope(base *plan.Scope, t *plan.Target, stage string, batch int) *plan.
 }
 
 func renderStep(ps *plan.Step, scope *plan.Scope) (*Step, error) {
-	st := &Step{Name: ps.Name, Timeout: ps.Timeout.Or(DefaultStepTimeout), Retries: ps.Retries, Local: ps.Local, SHA256Of: ps.SHA256Of}
+	st := &Step{Name: ps.Name, Timeout: ps.Timeout.Or(DefaultStepTimeout), Retries: ps.Retries, Local: ps.Local, SHA256Of: ps.SHA256Of, From: ps.File}
 	var err error
 	r := func(s string) string {
 		if err != nil {
