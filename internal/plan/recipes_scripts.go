@@ -42,7 +42,8 @@ func expandReleaseDir(c *recipeCall) []Step {
 	// head starts a script with the values it uses: root, v (this
 	// release), prev (the previous one).
 	head := func(names string) string {
-		lines := []string{"set -eu", "root=" + shellWord(root)}
+		lines := []string{"set -eu", "root=" + shellWord(root),
+			`if [ -z "$root" ]; then echo "release-dir: root is empty" >&2; exit 2; fi`}
 		uses := strings.Fields(names)
 		if slices.Contains(uses, "v") {
 			lines = append(lines, "v="+versionWord)
