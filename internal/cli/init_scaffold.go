@@ -76,6 +76,15 @@ func scaffold(name, inventory, recipe string) string {
 		"      canary: 1                   # one host first, on its own",
 		"      max_failed: 0               # any failed host fails the run and backs out",
 		"    steps:")
+	scaffoldSteps(w, name, recipe)
+	w("",
+		"backout:",
+		"  automatic: true                 # a failed run backs out at once")
+	return b.String()
+}
+
+// scaffoldSteps writes the scaffold's steps and health checks.
+func scaffoldSteps(w func(lines ...string), name, recipe string) {
 	switch recipe {
 	case "":
 		w("      - name: install",
@@ -109,8 +118,4 @@ func scaffold(name, inventory, recipe string) string {
 			`        run: cur=$(readlink ${{ shell(vars.app_dir) }}/current) && test "$cur" = releases/${{ shell(release.version) }}`,
 			"        timeout: 10s")
 	}
-	w("",
-		"backout:",
-		"  automatic: true                 # a failed run backs out at once")
-	return b.String()
 }

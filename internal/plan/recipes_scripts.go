@@ -82,6 +82,11 @@ func expandReleaseDir(c *recipeCall) []Step {
 		"true # nothing to undo: verifying changed nothing\n")
 	verify.SHA256Of = art
 
+	return append([]Step{upload, verify}, releaseDirSwitch(c, head, expect, keep)...)
+}
+
+// releaseDirSwitch writes release-dir's unpack, switch and cleanup steps.
+func releaseDirSwitch(c *recipeCall, head func(string) string, expect string, keep int) []Step {
 	unpack := c.step("unpack", head("v")+script(
 		`d="$root/releases/$v"; t="$root/releases/.$v.unpacking"`,
 		`if [ -d "$d" ] && [ "$(readlink -- "$root/current" 2>/dev/null || true)" = "releases/$v" ]; then`,
@@ -127,7 +132,7 @@ func expandReleaseDir(c *recipeCall) []Step {
 		`  echo "removed releases/$r"`,
 		`done`),
 		"true # nothing to undo: only releases beyond the last keep go, never this one, the previous one or the live one\n")
-	return []Step{upload, verify, unpack, switchStep, cleanup}
+	return []Step{unpack, switchStep, cleanup}
 }
 
 // systemdRecipe restarts (or reloads) a unit and waits until it is active.
