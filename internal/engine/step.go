@@ -163,6 +163,9 @@ func (x *execution) stepEnv(s *rollout.Stage, b *rollout.Batch, h *rollout.Host,
 	for k, v := range st.Env {
 		env[k] = v
 	}
+	if a, ok := x.e.o.Artifacts[st.SHA256Of]; ok && st.SHA256Of != "" {
+		env["GOLIVE_ARTIFACT_SHA256"] = strings.ToLower(a.SHA256)
+	}
 	return env
 }
 

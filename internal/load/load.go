@@ -105,6 +105,7 @@ func loadEnv(doc *plan.Document, env string, opts Options) (*Result, error) {
 	if err := applySet(p, opts.Set, opts.SetFrom); err != nil {
 		return nil, err
 	}
+	diags = append(diags, expandSteps(p)...)
 	diags = append(diags, readInventories(p)...)
 	diags = append(diags, plan.Validate(p)...)
 	if opts.Given != nil {
@@ -300,6 +301,9 @@ func Hash(file string) (string, error) {
 				invs = append(invs, path)
 			}
 		}
+	}
+	if err := hashIncludes(h, doc, file); err != nil {
+		return "", err
 	}
 	sort.Strings(invs)
 	for _, path := range invs {

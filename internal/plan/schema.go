@@ -133,6 +133,9 @@ func customSchemas() map[reflect.Type]func(g *schemaGen) (schemaObj, error) {
 			return g.namedMap(reflect.TypeFor[Host](), "hosts by name", schemaObj{"pattern": namePattern})
 		},
 		reflect.TypeFor[Environments](): (*schemaGen).environments,
+		reflect.TypeFor[Params](): func(*schemaGen) (schemaObj, error) {
+			return scalarMap("recipe parameters by name"), nil
+		},
 	}
 }
 
@@ -166,7 +169,7 @@ var structDocs = map[string]string{
 	"File": "a file that must exist (or not), with a mode, owner or content", "Current": "the probe that prints the release a host runs now",
 	"HTTPCheck": "an HTTP probe", "TCPCheck": "a TCP probe", "Confirm": "a human sign-off after verification",
 	"Stage": "an ordered part of the rollout", "Gate": "a manual judgement before a stage",
-	"Strategy": "how a stage's hosts are batched", "Step": "one action on a host: exactly one of run or upload",
+	"Strategy": "how a stage's hosts are batched", "Step": "one action on a host: exactly one of run or upload (with a name), a recipe (uses:) or an include:",
 	"Upload":  "a copy of an artifact or a file to the target: exactly one of artifact or src",
 	"Monitor": "a fleet-wide signal: exactly one of condition or compare", "Prometheus": "a Prometheus instant query",
 	"Compare": "a comparison of the current batch's hosts with hosts not yet released",
@@ -176,7 +179,7 @@ var structDocs = map[string]string{
 // exactlyOne lists, per struct type, keys of which exactly one must be
 // given (the kinds of a step or a check).
 var exactlyOne = map[reflect.Type][]string{
-	reflect.TypeFor[Step]():    {"run", "upload"},
+	reflect.TypeFor[Step]():    {"run", "upload", "uses", "include"},
 	reflect.TypeFor[Check]():   append([]string{"run", "http", "tcp", "confirm"}, FactKinds...),
 	reflect.TypeFor[Upload]():  {"artifact", "src"},
 	reflect.TypeFor[Monitor](): {"condition", "compare"},
@@ -311,7 +314,7 @@ func (g *schemaGen) structSchema(t reflect.Type) (schemaObj, error) {
 	if keys := exactlyOne[t]; len(keys) > 0 {
 		var alts []any
 		for _, k := range keys {
-			alts = append(alts, schemaObj{"required": []any{k}})
+			alts = append(alts, schemaObj{"required": append([]any{k}, alsoRequired[t.Name()+"."+k]...)})
 		}
 		out["oneOf"] = alts
 	}

@@ -354,7 +354,7 @@ type Strategy struct {
 // Step is one action on a host.
 type Step struct {
 	Meta    `yaml:"-"`
-	Name    string    `yaml:"name" doc:"unique in its stage" required:"true"`
+	Name    string    `yaml:"name" doc:"unique in its stage; required, except on uses: (its steps are named NAME/part, NAME defaulting to the recipe) and include:"`
 	Run     string    `yaml:"run" doc:"script run with sh -c on the target (or on the controller with local: true)"`
 	Upload  *Upload   `yaml:"upload" doc:"copy an artifact or a file to the target"`
 	Backout string    `yaml:"backout" doc:"script that undoes this step"`
@@ -363,6 +363,16 @@ type Step struct {
 	When    string    `yaml:"when" doc:"expression; false skips the step"`
 	Env     StringMap `yaml:"env" doc:"environment variables for the script"`
 	Local   bool      `yaml:"local" doc:"run on the controller instead of the target"`
+	Uses    string    `yaml:"uses" doc:"a recipe (release-dir or systemd) that golive expands into ordinary steps with their backouts; golive plan shows them"`
+	With    Params    `yaml:"with" doc:"the recipe's parameters"`
+	Include string    `yaml:"include" doc:"a file holding a list of steps, relative to the file that names it; the item stands for those steps"`
+
+	// File is the file the step was written in when it is not the plan
+	// (an included step file); recipes.go fills it in.
+	File string `yaml:"-"`
+	// SHA256Of names the artifact whose verified sha256 the step's script
+	// gets as $GOLIVE_ARTIFACT_SHA256 (release-dir's verify step).
+	SHA256Of string `yaml:"-"`
 }
 
 // ChangesTarget reports whether the step changes its target (and so needs

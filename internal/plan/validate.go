@@ -15,14 +15,15 @@ type validator struct {
 	diags   Diags
 	targets []*Target
 	vars    map[string]bool
+	inFile  string // while checking a step from an included file: that file
 }
 
 func (v *validator) errorf(p Pos, format string, args ...any) {
-	v.diags = append(v.diags, Diag{File: v.p.File, Pos: p, Msg: fmt.Sprintf(format, args...)})
+	v.diags = append(v.diags, Diag{File: v.fileName(), Pos: p, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) warnf(p Pos, format string, args ...any) {
-	v.diags = append(v.diags, Diag{File: v.p.File, Pos: p, Msg: fmt.Sprintf(format, args...), Warning: true})
+	v.diags = append(v.diags, Diag{File: v.fileName(), Pos: p, Msg: fmt.Sprintf(format, args...), Warning: true})
 }
 
 // Validate checks a decoded plan against the rules of format 1 and returns

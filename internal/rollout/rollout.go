@@ -137,6 +137,11 @@ type Step struct {
 	Skip    bool              `json:"skip,omitempty"` // when: was false
 	Env     map[string]string `json:"env,omitempty"`
 	Local   bool              `json:"local,omitempty"`
+	// SHA256Of names the artifact whose verified sha256 the script gets
+	// as $GOLIVE_ARTIFACT_SHA256 (release-dir's verify step).
+	SHA256Of string `json:"sha256_of,omitempty"`
+	// From is the step file the step was included from ("" for the plan).
+	From string `json:"from,omitempty"`
 }
 
 // Upload is a rendered upload.
@@ -409,7 +414,7 @@ func HostScope(base *plan.Scope, t *plan.Target, stage string, batch int) *plan.
 }
 
 func renderStep(ps *plan.Step, scope *plan.Scope) (*Step, error) {
-	st := &Step{Name: ps.Name, Timeout: ps.Timeout.Or(DefaultStepTimeout), Retries: ps.Retries, Local: ps.Local}
+	st := &Step{Name: ps.Name, Timeout: ps.Timeout.Or(DefaultStepTimeout), Retries: ps.Retries, Local: ps.Local, SHA256Of: ps.SHA256Of, From: ps.File}
 	var err error
 	r := func(s string) string {
 		if err != nil {

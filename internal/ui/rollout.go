@@ -151,6 +151,9 @@ func (p *printer) step(n, width int, s *rollout.Step) {
 	if s.Skip {
 		opts = append(opts, st.Yellow("skipped: when is false"))
 	}
+	if s.From != "" {
+		opts = append(opts, "from "+s.From)
+	}
 	action := ""
 	switch {
 	case s.Upload != nil:
