@@ -57,11 +57,15 @@ func escaperFor(format string) escaper {
 	return func(s string) string { return s }
 }
 
-// oneLine keeps a value on one line: a reason cannot forge a second
-// message line in a channel.
+// oneLine keeps a value on one line and in reading order: a reason cannot
+// forge a second message line in a channel, nor reverse the text around
+// it. Control characters (C0, DEL, C1), line and paragraph separators and
+// bidirectional controls become spaces.
 func oneLine(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == 0x2028 || r == 0x2029 {
+		switch {
+		case r < 0x20, r >= 0x7f && r <= 0x9f, r == 0x2028, r == 0x2029,
+			r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
 			return ' '
 		}
 		return r

@@ -49,7 +49,7 @@ func (h *raw) all() []string {
 // hostile is a reason a target's output could produce: a Slack broadcast,
 // a Slack link, a Markdown link, a Teams mention, styling, a second line
 // and a secret.
-const hostile = "w3 failed health: <!channel> <http://evil.example|click> [x](http://evil.example) <at>all</at> *bold*\nALL CLEAR s3cr&t<"
+const hostile = "w3 failed health: <!channel> <http://evil.example|click> [x](http://evil.example) <at>all</at> *bold*\nALL CLEAR s3cr&t< \u202egnp.exe"
 
 func formatSetup(t *testing.T, channels ...*rollout.Notify) (*Notifier, store.Store, store.Run) {
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
@@ -87,7 +87,7 @@ func TestSlackMessageIsEscapedAndRedacted(t *testing.T) {
 	if !strings.HasPrefix(msg.Text, "shop 2.4.1 to production: backed out (w3 failed health: ") {
 		t.Errorf("text %q: want the summary a channel reads", msg.Text)
 	}
-	for _, bad := range []string{"<!channel>", "<http", "<at>", "\n", "s3cr&t", "s3cr&amp;t"} {
+	for _, bad := range []string{"<!channel>", "<http", "<at>", "\n", "s3cr&t", "s3cr&amp;t", "\u202e"} {
 		if strings.Contains(msg.Text, bad) {
 			t.Errorf("slack text holds %q: %q", bad, msg.Text)
 		}
@@ -126,7 +126,7 @@ func TestTeamsCardIsEscapedAndRedacted(t *testing.T) {
 	if !strings.HasPrefix(text, "shop 2.4.1 to production: backed out (w3 failed health: ") {
 		t.Errorf("text %q", text)
 	}
-	for _, bad := range []string{"<at>", "[x](", "*bold*", "\n", "s3cr"} {
+	for _, bad := range []string{"<at>", "[x](", "*bold*", "\n", "s3cr", "\u202e"} {
 		if strings.Contains(text, bad) {
 			t.Errorf("teams text holds %q: %q", bad, text)
 		}
