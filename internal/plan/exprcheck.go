@@ -73,6 +73,10 @@ func (d *decoder) checkScalar(n *yaml.Node, key, top string, vars map[string]boo
 		p.exprs = append(p.exprs, exprSite{node: posOf(n), pos: at, code: code, cond: true, top: top})
 		return
 	}
+	if key == "template" && top == "notify" {
+		d.checkNotifyTemplate(n) // a Go template over the event's fields, not ${{ }}
+		return
+	}
 	if !HasExpr(n.Value) {
 		return
 	}

@@ -262,6 +262,7 @@ type Controls struct {
 	Integrity   string     `yaml:"integrity" doc:"required: every artifact has a verified sha256" enum:"required,optional"`
 	Backout     string     `yaml:"backout" doc:"required: every step that changes a target declares a backout" enum:"required,optional"`
 	RehearsedIn string     `yaml:"rehearsed_in" doc:"environment where this release must have been rehearsed (released and backed out cleanly) first"`
+	Checklist   string     `yaml:"checklist" doc:"the review's plan-quality checklist (owner, contacts, success criteria and verify, backouts, rehearsal, approvers, window): warn (default) shows what is missing; required makes each missing item a no-go" enum:"warn,required"`
 }
 
 // Ticket is the change-ticket control.
@@ -428,6 +429,10 @@ type Notify struct {
 	Name    string   `yaml:"name" doc:"name of the channel"`
 	Webhook string   `yaml:"webhook" doc:"address that receives a JSON POST per event" required:"true"`
 	On      []string `yaml:"on" doc:"events: go, no_go, waiting, started, succeeded, failed, backed_out, needs_attention, aborted (default all)"`
+	Format  string   `yaml:"format" doc:"the body: json (default: golive's event JSON), slack (an incoming-webhook message) or teams (an Adaptive Card message)" enum:"json,slack,teams"`
+	// Template is a Go text/template over the fields of NotifyFields;
+	// checked when the plan is read (notifytemplate.go).
+	Template string `yaml:"template" doc:"the message text, a Go text/template over the event's fields ({{ .Plan }}, {{ .Release }}, {{ .Environment }}, {{ .What }}, {{ .Reason }}, ...; see docs/plan-reference.md); values are escaped for the format; json adds it as message"`
 }
 
 // NotifyEvents lists the events notify.on accepts.

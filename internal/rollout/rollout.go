@@ -85,6 +85,10 @@ type Notify struct {
 	Name    string   `json:"name"`
 	Webhook string   `json:"webhook"`
 	On      []string `json:"on"` // empty: every event
+	// Format is the body: json (""), slack or teams; Template the message
+	// text (plan.NotifyFields), "" for golive's own.
+	Format   string `json:"format,omitempty"`
+	Template string `json:"template,omitempty"`
 }
 
 // Stage is a stage with its batches.
@@ -263,7 +267,7 @@ func Build(in Input) (*Rollout, error) {
 		if err != nil {
 			return nil, fmt.Errorf("notify %q: %w", n.Name, err)
 		}
-		r.Notify = append(r.Notify, &Notify{Name: n.Name, Webhook: url, On: n.On})
+		r.Notify = append(r.Notify, &Notify{Name: n.Name, Webhook: url, On: n.On, Format: n.Format, Template: n.Template})
 	}
 	return r, nil
 }
