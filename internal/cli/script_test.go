@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -22,8 +23,15 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scenarios in testdata/script/*.txtar: commands,
 // their output and exit codes, as a user at a terminal would see them.
 func TestScripts(t *testing.T) {
+	// The scripts' own deadline: a command that hangs fails the test after
+	// it, not at go test's timeout.
+	deadline := time.Now().Add(3 * time.Minute)
+	if d, ok := t.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
+		Deadline:            deadline,
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("NO_COLOR", "1")

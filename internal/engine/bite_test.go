@@ -18,6 +18,33 @@ import (
 	"github.com/golive-dev/golive/internal/store"
 )
 
+// runDeadline is how long a test run may take before the test fails
+// instead of hanging until go test's timeout.
+const runDeadline = 90 * time.Second
+
+// within calls fn and returns what it returns, failing the test when it has
+// not returned after d (fn goes on in the background).
+func within[T any](t *testing.T, d time.Duration, fn func() (T, error)) (T, error) {
+	t.Helper()
+	type res struct {
+		v   T
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		v, err := fn()
+		ch <- res{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-time.After(d):
+		t.Fatalf("did not return within %s", d)
+		var zero T
+		return zero, nil
+	}
+}
+
 // startWithin runs the fixture's rollout like start, but gives the run its
 // own deadline: a run that does not end within d is cancelled, and one that
 // does not return even then fails the test instead of hanging it.

@@ -400,7 +400,7 @@ func (f *fixture) resume(e *engine.Engine, runID string) *engine.Outcome {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	out, err := e.Resume(context.Background(), run, f.ro)
+	out, err := within(f.t, runDeadline, func() (*engine.Outcome, error) { return e.Resume(context.Background(), run, f.ro) })
 	if err != nil {
 		f.t.Fatalf("Resume: %v", err)
 	}
