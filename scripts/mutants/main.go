@@ -58,18 +58,19 @@ func main() {
 	pkg := flag.String("pkg", "", "package the report is about, e.g. ./internal/engine")
 	statuses := flag.String("status", "NOT COVERED,TIMED OUT,LIVED", "statuses to judge again")
 	timeout := flag.Duration("timeout", 5*time.Minute, "time one test run may take")
+	list := flag.Bool("list", false, "only list the mutants with their source lines; run no test")
 	flag.Parse()
 	if *rep == "" || *pkg == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*rep, *pkg, strings.Split(*statuses, ","), *timeout); err != nil {
+	if err := run(*rep, *pkg, strings.Split(*statuses, ","), *timeout, *list); err != nil {
 		fmt.Fprintln(os.Stderr, "mutants:", err)
 		os.Exit(1)
 	}
 }
 
-func run(repPath, pkg string, statuses []string, timeout time.Duration) error {
+func run(repPath, pkg string, statuses []string, timeout time.Duration, list bool) error {
 	data, err := os.ReadFile(repPath)
 	if err != nil {
 		return err
@@ -77,6 +78,20 @@ func run(repPath, pkg string, statuses []string, timeout time.Duration) error {
 	var rep report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		return fmt.Errorf("%s: %w", repPath, err)
+	}
+	if list {
+		for _, f := range rep.Files {
+			src, err := os.ReadFile(filepath.Join(pkg, f.FileName))
+			if err != nil {
+				return err
+			}
+			for _, m := range f.Mutations {
+				if contains(statuses, m.Status) {
+					fmt.Printf("%-11s %s:%d:%d %s: %s\n", m.Status, f.FileName, m.Line, m.Column, m.Type, strings.TrimSpace(lineOf(src, m.Line)))
+				}
+			}
+		}
+		return nil
 	}
 	work, err := os.MkdirTemp("", "mutants-")
 	if err != nil {
