@@ -59,3 +59,23 @@ func hangingServer(t *testing.T) string {
 	t.Cleanup(func() { close(release) }) // runs first, so Close does not wait on a handler
 	return srv.URL
 }
+
+// TestDefaultsWhenZero: a check with no timeout and no interval gets the
+// defaults: it is retried (not timed out at once) and not in a busy loop.
+func TestDefaultsWhenZero(t *testing.T) {
+	conn, _ := dial(t)
+	c := &check.Checker{}
+	chk := &rollout.Check{Kind: "run", Run: `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; [ $n -ge 2 ]`}
+	r := wait(t, until(context.Background(), c, chk, conn))
+	if !r.OK || r.Attempts != 2 {
+		t.Fatalf("Until = %+v, want OK on the 2nd attempt (default timeout %s)", r, rollout.DefaultCheckTimeout)
+	}
+	// For 400ms of failures the waits are 25, 50, 100, 200ms...: a handful of
+	// attempts, not hundreds.
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	r = wait(t, until(ctx, c, &rollout.Check{Kind: "run", Run: "exit 1"}, conn))
+	if r.OK || r.Attempts > 8 {
+		t.Fatalf("Until = %+v, want at most 8 attempts in 400ms (default interval %s)", r, rollout.DefaultCheckInterval)
+	}
+}
