@@ -322,3 +322,20 @@ func TestHealthCheckAttemptBoundedByTimeout(t *testing.T) {
 		t.Fatalf("check failed events = %+v, want one timed out after 500ms", fails)
 	}
 }
+
+// TestJournalFailureDuringBackout: a backout that ran but whose end cannot
+// be journaled is not taken as done: the host needs attention, the backout
+// stops there and the run ends backout_failed.
+func TestJournalFailureDuringBackout(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, fmt.Sprintf(twoSteps, "", "echo b >> log; exit 1"))
+	st := &failingStore{Store: f.st, fail: func(e store.Event) bool {
+		return e.Kind == store.KindStep && e.Action == store.ActionBackedOut && e.Step == "b"
+	}}
+	out := f.startWithin(f.engine(func(o *engine.Options) { o.Store = st }), runDeadline)
+	f.wantState(out, store.StateBackoutFailed)
+	equal(t, "h1 log", f.log("h1"), []string{"a", "b", "undo-b"})
+	if len(out.Attention) != 1 || !strings.Contains(out.Attention[0], "h1") || !strings.Contains(out.Attention[0], "journal") {
+		t.Errorf("Attention = %q, want h1 and the journal failure", out.Attention)
+	}
+}
