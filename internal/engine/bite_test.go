@@ -339,3 +339,40 @@ func TestJournalFailureDuringBackout(t *testing.T) {
 		t.Errorf("Attention = %q, want h1 and the journal failure", out.Attention)
 	}
 }
+
+// TestAcceptNamesOnlyHalfDoneHosts: accepting a failed run names the hosts
+// left half-done, not those never touched, and records the finished ones
+// as live.
+func TestAcceptNamesOnlyHalfDoneHosts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3, strings.Replace(manualBackout, "strategy: {canary: 1}", "strategy: {canary: 1, batch: 1}", 1))
+	e := f.engine()
+	out := f.start(e)
+	f.wantState(out, store.StateFailed)
+	equal(t, "h3 log", f.log("h3"), nil)
+	out2, err := within(t, runDeadline, func() (*engine.Outcome, error) {
+		return e.Accept(context.Background(), out.Run, f.ro, "alice")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.wantState(out2, store.StateSucceeded)
+	if len(out2.Attention) != 1 || !strings.HasPrefix(out2.Attention[0], "h2: left half-done") {
+		t.Errorf("Attention = %q, want h2 only (h3 was never touched)", out2.Attention)
+	}
+}
+
+// TestLockJournaled: a run journals taking the environment lock and, when
+// it ends cleanly, releasing it.
+func TestLockJournaled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, fmt.Sprintf(twoSteps, "", "echo b >> log"))
+	out := f.start(f.engine())
+	f.wantState(out, store.StateSucceeded)
+	evs := f.events(out.Run.ID)
+	if count(evs, match{kind: store.KindLock, action: store.ActionAcquired}) != 1 ||
+		count(evs, match{kind: store.KindLock, action: store.ActionReleased}) != 1 {
+		t.Errorf("lock events: want one acquired and one released, got %+v", filter(evs, match{kind: store.KindLock}))
+	}
+	wantNoLock(t, f)
+}
