@@ -286,6 +286,10 @@ func TestGateIgnoresApprovalForAnotherEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.wantState(out, store.StatePaused)
+	req := filter(f.events(out.Run.ID), match{kind: store.KindApproval, action: engine.ActionApprovalRequested})
+	if len(req) != 1 || req[0].Message != "gate before stage app: waiting for 1 approval(s)" {
+		t.Fatalf("approval_requested = %+v, want one without a deadline (a gate has none)", req)
+	}
 	if _, err := f.st.AddApproval(ctx, store.Approval{RunID: out.Run.ID, Gate: "stage:app", Approver: "bob",
 		Decision: store.DecisionApprove, PlanHash: hash1, Release: "2.0", Env: "staging"}); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +103,62 @@ stages:
 			t.Errorf("reason = %q, want the unverified artifact named", out.Run.Reason)
 		}
 	})
+}
+
+// TestStepExitCodesJournaled: a step's exit code is journaled with its end,
+// and a failure is explained by the last non-empty line of its output.
+func TestStepExitCodesJournaled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, fmt.Sprintf(twoSteps, "", `echo b >> log; echo "disk full" >&2; echo; exit 3`))
+	out := f.start(f.engine())
+	f.wantState(out, store.StateBackedOut)
+	if !strings.Contains(out.Run.Reason, "step b: exit 3: disk full)") {
+		t.Errorf("reason = %q, want step b's exit code and last line", out.Run.Reason)
+	}
+	evs := f.events(out.Run.ID)
+	for _, tc := range []struct {
+		action store.Action
+		step   string
+		code   int
+	}{{store.ActionFinished, "a", 0}, {store.ActionFailed, "b", 3}, {store.ActionBackedOut, "b", 0}} {
+		got := filter(evs, match{kind: store.KindStep, action: tc.action, step: tc.step})
+		if len(got) != 1 || got[0].ExitCode == nil || *got[0].ExitCode != tc.code {
+			t.Errorf("step %s %s events %+v, want one with exit code %d", tc.step, tc.action, got, tc.code)
+		}
+	}
+}
+
+// TestLocalHostDirRelativeToPlan: a local host's relative dir is resolved
+// (Options.Resolve: beside the plan), not taken from the working directory.
+func TestLocalHostDirRelativeToPlan(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0, `    rel: {dir: hosts/rel, roles: [web]}
+stages:
+  - name: web
+    on: web
+    steps:
+      - {name: a, run: echo a >> log, backout: echo undo-a >> log}
+`)
+	out := f.start(f.engine(func(o *engine.Options) {
+		o.Resolve = func(p string) string { return filepath.Join(f.root, p) }
+	}))
+	f.wantState(out, store.StateSucceeded)
+	equal(t, "rel log", f.lines("hosts/rel", "log"), []string{"a"})
+}
+
+// TestWaitReadyPollsCalmly: waiting for approvals (no time to look again
+// given) polls every few seconds, not in a busy loop.
+func TestWaitReadyPollsCalmly(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, fmt.Sprintf(twoSteps, "", "echo b >> log"))
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	calls := 0
+	err := f.engine().WaitReady(ctx, func(time.Time) (bool, bool, *time.Time, string) {
+		calls++
+		return false, true, nil, "approvals: 0/1"
+	})
+	if !errors.Is(err, context.DeadlineExceeded) || calls != 1 {
+		t.Fatalf("WaitReady = %v after %d looks in 500ms, want the deadline after 1", err, calls)
+	}
 }

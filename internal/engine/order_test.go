@@ -142,6 +142,16 @@ func TestJournalBeforeAction(t *testing.T) {
 			out := f.startWithin(e, 60*time.Second)
 			f.wantState(out, tc.want)
 			checkJournalFirst(t, f, rec.log)
+			// The wrapped store has no SetLiveMany: hosts are recorded one by one.
+			live, err := f.st.Live(context.Background(), "t", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range []string{"h1", "h2", "h3"} {
+				if want := map[bool]string{true: "2.0", false: "1.0"}[tc.fail == "none"]; live[h].Release != want {
+					t.Errorf("%s live = %+v, want %s", h, live[h], want)
+				}
+			}
 		})
 	}
 }
