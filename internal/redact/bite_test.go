@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"io"
 	"strings"
 	"testing"
 )
@@ -53,5 +54,26 @@ func TestLongestSecretFirst(t *testing.T) {
 	r.Add("abc") // a duplicate changes nothing
 	if got := r.String("x abcdef y abc"); got != "x *** y ***" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestWriterIsAnIOWriter: Write reports every byte written (io.Copy
+// through it works), and Close writes what was held back.
+func TestWriterIsAnIOWriter(t *testing.T) {
+	r := New("s3cr3t-value")
+	var b strings.Builder
+	w := r.Writer(&b)
+	p := []byte("ready; s3cr")
+	if n, err := w.Write(p); n != len(p) || err != nil {
+		t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(p))
+	}
+	if n, err := io.Copy(w, strings.NewReader("3t-value done; s3c")); n != 18 || err != nil {
+		t.Fatalf("io.Copy = %d, %v", n, err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "ready; *** done; s3c"; got != want {
+		t.Fatalf("got %q, want %q (the held-back s3c written at Close)", got, want)
 	}
 }
