@@ -290,6 +290,9 @@ func TestGateIgnoresApprovalForAnotherEnvironment(t *testing.T) {
 	if len(req) != 1 || req[0].Message != "gate before stage app: waiting for 1 approval(s)" {
 		t.Fatalf("approval_requested = %+v, want one without a deadline (a gate has none)", req)
 	}
+	if strings.Contains(out.Run.Reason, " until ") {
+		t.Fatalf("reason = %q: a gate has no deadline", out.Run.Reason)
+	}
 	if _, err := f.st.AddApproval(ctx, store.Approval{RunID: out.Run.ID, Gate: "stage:app", Approver: "bob",
 		Decision: store.DecisionApprove, PlanHash: hash1, Release: "2.0", Env: "staging"}); err != nil {
 		t.Fatal(err)
