@@ -80,6 +80,16 @@ func exitForKind(k release.Kind) int {
 	return ExitUsage
 }
 
+// exitForBackout maps how a backout someone asked for (`golive backout`)
+// ended: it did what was asked when the run is now backed out cleanly, so
+// 0 (as for abort); otherwise as exitFor (4 while hosts need attention).
+func exitForBackout(o *engine.Outcome, touched bool) int {
+	if o.Run.State == store.StateBackedOut {
+		return ExitOK
+	}
+	return exitFor(o, touched)
+}
+
 // exitFor maps how a run ended to the contract's exit code.
 func exitFor(o *engine.Outcome, touched bool) int {
 	switch o.Run.State {

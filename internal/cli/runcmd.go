@@ -148,6 +148,9 @@ func (e *env) finish(res *release.Result, f *runFlags, err error) error {
 		fmt.Fprintf(e.stdio.Err, "golive: %s\n", res.Redactor.String(err.Error()))
 	}
 	e.printHostSummary(e.human(f), res)
+	if f.backoutAsked {
+		return silent(exitForBackout(out, res.Touched))
+	}
 	return silent(exitFor(out, res.Touched))
 }
 

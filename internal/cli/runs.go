@@ -69,8 +69,8 @@ can run it again to finish the job. A host counts as backed out once the
 release restored on it passes its stage's health checks (backout.verify);
 hosts not yet verified healthy are checked again each time.
 
-Exit 1 when the run is now backed out cleanly (as for run: it failed and was
-backed out), 4 when hosts still need attention.`,
+Exit 0 when the run is now backed out cleanly (the backout did what was
+asked, as abort does), 4 when hosts still need attention.`,
 		Args: exactArgs(1, "RUN"),
 		RunE: func(c *cobra.Command, args []string) error {
 			w := e.human(&f)
@@ -78,6 +78,7 @@ backed out), 4 when hosts still need attention.`,
 			defer prog.Close()
 			res, err := e.service(&f).Backout(c.Context(), release.BackoutOptions{Run: f.runRef(args[0]), By: e.identity(&f),
 				Parallel: f.parallel, Watch: e.watch(w, prog, "run")})
+			f.backoutAsked = true
 			return e.finish(res, &f, err)
 		},
 	}

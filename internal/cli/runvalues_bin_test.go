@@ -160,7 +160,7 @@ func TestMultilineSetRecoverable(t *testing.T) {
 		if got, _ := readFile(t, filepath.Join(c.Dir, "hosts/h1/motd")); got != multiline {
 			t.Fatalf("motd = %q before the backout", got)
 		}
-		c.MustExit(1, "backout", id)
+		c.MustExit(0, "backout", id)
 		if _, ok := readFile(t, filepath.Join(c.Dir, "hosts/h1/motd")); ok {
 			t.Error("motd still there after the backout")
 		}

@@ -26,6 +26,9 @@ type runFlags struct {
 	wait     bool
 	parallel int
 	lockWait string
+	// backoutAsked: the command is `golive backout`, whose clean end is
+	// what was asked (exit 0), not a failed release (exit 1).
+	backoutAsked bool
 	// insecure skips ssh host key verification (loudly).
 	insecure bool
 	// ssh connection tuning

@@ -402,7 +402,7 @@ func (f *fixture) resume(e *engine.Engine, runID string) *engine.Outcome {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	out, err := e.Resume(context.Background(), run, f.ro)
+	out, err := within(f.t, runDeadline, func() (*engine.Outcome, error) { return e.Resume(context.Background(), run, f.ro) })
 	if err != nil {
 		f.t.Fatalf("Resume: %v", err)
 	}
@@ -456,15 +456,14 @@ func TestGateWaitsIgnoringApprovalsThatDoNotCount(t *testing.T) {
 		t.Fatalf("state while waiting at a gate = %s", runs[0].State)
 	}
 
-	go func() {
-		f.approve(id, "stage:app", "mallory", store.DecisionApprove, hash1) // not an approver
-		f.approve(id, "stage:app", "alice", store.DecisionApprove, hash1)   // the requester, allow_self false
-		f.approve(id, "stage:app", "bob", store.DecisionApprove, hash1)
-		f.approve(id, "stage:app", "bob", store.DecisionApprove, hash1)      // counts once
-		f.approve(id, "stage:app", "carol", store.DecisionApprove, "hash-2") // plan changed after approval
-		f.approve(id, "", "carol", store.DecisionApprove, hash1)             // another gate
-	}()
-	time.Sleep(200 * time.Millisecond)
+	// The run blocks on the fake clock: approvals recorded now are all
+	// there when it looks again (no sleep to guess how long that takes).
+	f.approve(id, "stage:app", "mallory", store.DecisionApprove, hash1) // not an approver
+	f.approve(id, "stage:app", "alice", store.DecisionApprove, hash1)   // the requester, allow_self false
+	f.approve(id, "stage:app", "bob", store.DecisionApprove, hash1)
+	f.approve(id, "stage:app", "bob", store.DecisionApprove, hash1)      // counts once
+	f.approve(id, "stage:app", "carol", store.DecisionApprove, "hash-2") // plan changed after approval
+	f.approve(id, "", "carol", store.DecisionApprove, hash1)             // another gate
 	all, _ := f.st.ListApprovals(context.Background(), id)
 	if len(all) != 6 {
 		t.Fatalf("approvals recorded = %d", len(all))
@@ -474,8 +473,7 @@ func TestGateWaitsIgnoringApprovalsThatDoNotCount(t *testing.T) {
 	f.notDone(ch, "only bob's approval counts, 2 are needed")
 	equal(t, "h2x log", f.log("h2x"), nil)
 
-	go f.approve(id, "stage:app", "carol", store.DecisionApprove, hash1)
-	time.Sleep(100 * time.Millisecond)
+	f.approve(id, "stage:app", "carol", store.DecisionApprove, hash1)
 	fake.Advance(time.Hour)
 	out := f.await(ch)
 	f.wantState(out, store.StateSucceeded)
