@@ -231,7 +231,10 @@ func TestKillDuringBackout(t *testing.T) {
 			}
 			w.assertLockedBy(run)
 
-			w.mustExit(1, finish, run, "--parallel", "1")
+			// resume finishes the failed run (exit 1: failed, backed out);
+			// backout did what was asked (exit 0).
+			want := map[string]int{"backout": 0, "resume": 1}[finish]
+			w.mustExit(want, finish, run, "--parallel", "1")
 			w.assertTakenOver(run)
 			w.assertState(run, "backed_out")
 			w.assertRestored(before) // h1-h3 back on 1.0, h4 untouched

@@ -317,6 +317,7 @@ func TestHealthCheckAttemptBoundedByTimeout(t *testing.T) {
         run: exec sleep 20
         timeout: 500ms
         interval: 100ms
+backout: {verify: false}
 `)
 	start := time.Now()
 	out := f.startWithin(f.engine(), 60*time.Second)

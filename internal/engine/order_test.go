@@ -107,7 +107,7 @@ stages:
         env: {FAIL_ON: "@FAIL@"}
         backout: echo undo-b >> log
     health:
-      - {name: healthy, run: 'grep -q b log', timeout: 2s, interval: 50ms}
+      - {name: healthy, run: 'test -s log', timeout: 2s, interval: 50ms}
 verify:
   - {name: smoke, local: true, run: 'echo smoke >> @ROOT@/verify.log', timeout: 2s}
 `
@@ -140,6 +140,11 @@ func TestJournalBeforeAction(t *testing.T) {
 				o.Artifacts = map[string]artifact.File{"app": {Path: src, SHA256: hex.EncodeToString(sum[:]), Checked: true}}
 			})
 			out := f.startWithin(e, 60*time.Second)
+			if out.Run.State != tc.want {
+				for _, ev := range f.events(out.Run.ID) {
+					t.Logf("%s %s %s %s %s: %s", ev.Kind, ev.Action, ev.Stage, ev.Host, ev.Step, ev.Message)
+				}
+			}
 			f.wantState(out, tc.want)
 			checkJournalFirst(t, f, rec.log)
 			// The wrapped store has no SetLiveMany: hosts are recorded one by one.
