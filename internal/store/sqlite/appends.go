@@ -46,8 +46,8 @@ const maxAppendBatch = 1024
 // appendReq is one AppendEvent waiting for the writer.
 type appendReq struct {
 	e     store.Event
-	epoch int64 // the lease epoch the append is fenced with (0: none)
-	done chan appendResult // buffered: the writer never blocks on it
+	epoch int64             // the lease epoch the append is fenced with (0: none)
+	done  chan appendResult // buffered: the writer never blocks on it
 }
 
 type appendResult struct {

@@ -1,0 +1,116 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/golive-dev/golive/internal/store"
+)
+
+func getLease(ctx context.Context, q querier, id string, forUpdate bool) (store.Lease, error) {
+	l := store.Lease{RunID: id}
+	var exp *time.Time
+	sql := `SELECT lease_holder, lease_epoch, lease_expires FROM runs WHERE id = $1`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	err := q.QueryRow(ctx, sql, id).Scan(&l.Holder, &l.Epoch, &exp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, fmt.Errorf("run %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return l, fmt.Errorf("run %s: lease: %w", id, err)
+	}
+	l.Expires = fromNull(exp)
+	return l, nil
+}
+
+// checkFence returns a *store.FencedError when epoch is not 0 and not the
+// run's lease epoch.
+func checkFence(ctx context.Context, q querier, id string, epoch int64) error {
+	if epoch == 0 {
+		return nil
+	}
+	cur, err := getLease(ctx, q, id, false)
+	if err != nil {
+		return err
+	}
+	if cur.Epoch != epoch {
+		return &store.FencedError{RunID: id, Epoch: epoch, Current: cur.Epoch, Holder: cur.Holder}
+	}
+	return nil
+}
+
+// GetLease implements store.LeaseStore.
+func (s *Store) GetLease(ctx context.Context, runID string) (store.Lease, error) {
+	var l store.Lease
+	err := s.read(ctx, func() error {
+		var err error
+		l, err = getLease(ctx, s.pool, runID, false)
+		return err
+	})
+	return l, err
+}
+
+// AcquireLease implements store.LeaseStore.
+func (s *Store) AcquireLease(ctx context.Context, runID, holder string, ttl time.Duration) (store.Lease, error) {
+	if err := store.CheckLeaseArgs(runID, holder, ttl); err != nil {
+		return store.Lease{}, err
+	}
+	holder = clean(holder)
+	var l store.Lease
+	err := s.write(ctx, func(tx pgx.Tx, _ int) error {
+		cur, err := getLease(ctx, tx, runID, true)
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		if cur.Holder != holder && !cur.Expired(now) {
+			return &store.LeaseHeldError{Lease: cur}
+		}
+		l = store.Lease{RunID: runID, Holder: holder, Epoch: cur.Epoch + 1, Expires: now.Add(ttl)}
+		_, err = tx.Exec(ctx, `UPDATE runs SET lease_holder = $1, lease_epoch = $2, lease_expires = $3 WHERE id = $4`,
+			l.Holder, l.Epoch, l.Expires, runID)
+		return err
+	})
+	if err != nil {
+		return store.Lease{}, err
+	}
+	return l, nil
+}
+
+// RenewLease implements store.LeaseStore.
+func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
+	if err := store.CheckLeaseArgs(l.RunID, l.Holder, ttl); err != nil {
+		return store.Lease{}, err
+	}
+	err := s.write(ctx, func(tx pgx.Tx, _ int) error {
+		cur, err := getLease(ctx, tx, l.RunID, true)
+		if err != nil {
+			return err
+		}
+		if cur.Epoch != l.Epoch || cur.Holder != l.Holder {
+			return &store.FencedError{RunID: l.RunID, Epoch: l.Epoch, Current: cur.Epoch, Holder: cur.Holder}
+		}
+		l.Expires = s.clock().Add(ttl)
+		_, err = tx.Exec(ctx, `UPDATE runs SET lease_expires = $1 WHERE id = $2`, l.Expires, l.RunID)
+		return err
+	})
+	if err != nil {
+		return store.Lease{}, err
+	}
+	return l, nil
+}
+
+// ReleaseLease implements store.LeaseStore.
+func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
+	return s.write(ctx, func(tx pgx.Tx, _ int) error {
+		_, err := tx.Exec(ctx, `UPDATE runs SET lease_expires = $1
+			WHERE id = $2 AND lease_epoch = $3 AND lease_holder = $4`, s.clock(), l.RunID, l.Epoch, l.Holder)
+		return err
+	})
+}
