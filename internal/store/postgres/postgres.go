@@ -110,7 +110,7 @@ func Redact(dsn string) string {
 	}
 	q := u.Query()
 	for k := range q {
-		if strings.EqualFold(k, "password") || strings.Contains(strings.ToLower(k), "sslkey") && strings.Contains(strings.ToLower(k), "password") {
+		if strings.Contains(strings.ToLower(k), "password") {
 			q.Set(k, redactMark)
 		}
 	}
