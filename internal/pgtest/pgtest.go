@@ -212,11 +212,27 @@ func (s *Server) start() error {
 // Restart stops the server (immediate mode: like a crash, connections
 // cut) and starts it again on the same port.
 func (s *Server) Restart() error {
+	if err := s.Down(); err != nil {
+		return err
+	}
+	return s.Up()
+}
+
+// Down stops the server in immediate mode (like a crash: every connection
+// cut, nothing flushed politely); Up starts it again.
+func (s *Server) Down() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if out, err := s.cmd("pg_ctl", "-D", s.Data, "-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
 		return fmt.Errorf("pg_ctl stop: %v: %s", err, lastLines(out))
 	}
+	return nil
+}
+
+// Up starts the server stopped by Down on the same port.
+func (s *Server) Up() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", s.Port, s.Sockets)
 	var err error
 	for range 20 { // the port may take a moment to be free again
