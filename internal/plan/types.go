@@ -258,6 +258,26 @@ type Controls struct {
 	Integrity   string     `yaml:"integrity" doc:"required: every artifact has a verified sha256" enum:"required,optional"`
 	Backout     string     `yaml:"backout" doc:"required: every step that changes a target declares a backout" enum:"required,optional"`
 	RehearsedIn string     `yaml:"rehearsed_in" doc:"environment where this release must have been rehearsed (released and backed out cleanly) first"`
+	// Takeover: what another golive serve does with a run whose executing
+	// server stopped renewing its lease (PostgreSQL store). Empty means
+	// TakeoverResume.
+	Takeover string `yaml:"takeover" doc:"what another golive serve does with a run whose executor stopped renewing its lease: resume (default), backout or pause" enum:"resume,backout,pause"`
+}
+
+// Takeover modes (controls.takeover).
+const (
+	TakeoverResume  = "resume"
+	TakeoverBackout = "backout"
+	TakeoverPause   = "pause"
+)
+
+// TakeoverMode returns controls.takeover, TakeoverResume when it is not
+// given.
+func (c *Controls) TakeoverMode() string {
+	if c == nil || c.Takeover == "" {
+		return TakeoverResume
+	}
+	return c.Takeover
 }
 
 // Ticket is the change-ticket control.
