@@ -54,6 +54,14 @@ type LeaseStore interface {
 	// l.Epoch (taken over: stop working). An expired lease nobody took is
 	// renewed.
 	RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
+	// StealLease takes the lease expected (as read with GetLease or from
+	// a LeaseHeldError; matched on its epoch) for holder until now+ttl,
+	// with the next epoch, whether or not it has expired: the caller
+	// decided its holder is gone (its process no longer exists). It fails
+	// with a *LeaseHeldError holding the current lease when the run's
+	// epoch is no longer expected.Epoch, so two controllers cannot both
+	// steal it.
+	StealLease(ctx context.Context, expected Lease, holder string, ttl time.Duration) (Lease, error)
 	// ReleaseLease ends l now, if it is still the current lease (no error
 	// when it is not).
 	ReleaseLease(ctx context.Context, l Lease) error

@@ -58,18 +58,35 @@ func (s *Store) GetLease(ctx context.Context, runID string) (store.Lease, error)
 
 // AcquireLease implements store.LeaseStore.
 func (s *Store) AcquireLease(ctx context.Context, runID, holder string, ttl time.Duration) (store.Lease, error) {
+	return s.takeLease(ctx, runID, holder, ttl, -1)
+}
+
+// StealLease implements store.LeaseStore.
+func (s *Store) StealLease(ctx context.Context, expected store.Lease, holder string, ttl time.Duration) (store.Lease, error) {
+	return s.takeLease(ctx, expected.RunID, holder, ttl, expected.Epoch)
+}
+
+// takeLease acquires (expect < 0) or steals (the run's epoch must be
+// expect) the lease of run runID. A retry after a commit whose answer was
+// lost finds the lease already taken by holder with expect+1 and takes it
+// as its own.
+func (s *Store) takeLease(ctx context.Context, runID, holder string, ttl time.Duration, expect int64) (store.Lease, error) {
 	if err := store.CheckLeaseArgs(runID, holder, ttl); err != nil {
 		return store.Lease{}, err
 	}
 	holder = clean(holder)
 	var l store.Lease
-	err := s.write(ctx, func(tx pgx.Tx, _ int) error {
+	err := s.write(ctx, func(tx pgx.Tx, attempt int) error {
 		cur, err := getLease(ctx, tx, runID, true)
 		if err != nil {
 			return err
 		}
 		now := s.clock()
-		if cur.Holder != holder && !cur.Expired(now) {
+		if attempt > 0 && expect >= 0 && cur.Epoch == expect+1 && cur.Holder == holder {
+			l = cur
+			return nil
+		}
+		if expect >= 0 && cur.Epoch != expect || expect < 0 && cur.Holder != holder && !cur.Expired(now) {
 			return &store.LeaseHeldError{Lease: cur}
 		}
 		l = store.Lease{RunID: runID, Holder: holder, Epoch: cur.Epoch + 1, Expires: now.Add(ttl)}

@@ -62,6 +62,17 @@ func (s *Store) GetLease(ctx context.Context, runID string) (store.Lease, error)
 
 // AcquireLease implements store.LeaseStore.
 func (s *Store) AcquireLease(ctx context.Context, runID, holder string, ttl time.Duration) (store.Lease, error) {
+	return s.takeLease(ctx, runID, holder, ttl, -1)
+}
+
+// StealLease implements store.LeaseStore.
+func (s *Store) StealLease(ctx context.Context, expected store.Lease, holder string, ttl time.Duration) (store.Lease, error) {
+	return s.takeLease(ctx, expected.RunID, holder, ttl, expected.Epoch)
+}
+
+// takeLease acquires (expect < 0) or steals (the run's epoch must be
+// expect) the lease of run runID.
+func (s *Store) takeLease(ctx context.Context, runID, holder string, ttl time.Duration, expect int64) (store.Lease, error) {
 	if err := store.CheckLeaseArgs(runID, holder, ttl); err != nil {
 		return store.Lease{}, err
 	}
@@ -72,7 +83,7 @@ func (s *Store) AcquireLease(ctx context.Context, runID, holder string, ttl time
 			return err
 		}
 		now := s.clock()
-		if cur.Holder != holder && !cur.Expired(now) {
+		if expect >= 0 && cur.Epoch != expect || expect < 0 && cur.Holder != holder && !cur.Expired(now) {
 			return &store.LeaseHeldError{Lease: cur}
 		}
 		l = store.Lease{RunID: runID, Holder: holder, Epoch: cur.Epoch + 1, Expires: now.Add(ttl)}

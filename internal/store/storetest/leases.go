@@ -194,3 +194,40 @@ func testFencing(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testStealLease: a lease whose holder is known to be gone is taken at
+// once, with the next epoch; of controllers racing to steal the same lease
+// exactly one wins, and a stale expectation is refused.
+func testStealLease(t *testing.T, s store.Store) {
+	r := newRun(t, s, "p", "e", "1")
+	a, err := s.AcquireLease(ctx(t), r.ID, "ctl-a", leaseTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holders := []string{"b", "c", "d", "e", "f", "g"}
+	errs := race(len(holders), func(i int) error {
+		_, err := s.StealLease(ctx(t), a, holders[i], leaseTTL)
+		return err
+	})
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrLeaseHeld):
+			t.Errorf("StealLease: %v", err)
+		}
+	}
+	cur, err := s.GetLease(ctx(t), r.ID)
+	if won != 1 || err != nil || cur.Epoch != 2 || cur.Holder == "ctl-a" {
+		t.Fatalf("%d controllers stole the lease; it is %+v, %v", won, cur, err)
+	}
+	if _, err := s.StealLease(ctx(t), a, "late", leaseTTL); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Errorf("StealLease of a stale expectation: %v, want ErrLeaseHeld", err)
+	}
+	if _, err := s.AppendEvent(store.WithLease(ctx(t), a), store.Event{RunID: r.ID, Kind: "host", Action: "started"}); !errors.Is(err, store.ErrFenced) {
+		t.Errorf("the robbed holder's append: %v, want ErrFenced", err)
+	}
+	_, err = s.StealLease(ctx(t), store.Lease{RunID: "r-missing"}, "x", leaseTTL)
+	wantErr(t, "StealLease of a missing run", err, store.ErrNotFound)
+}

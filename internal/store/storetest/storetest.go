@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"LeaseInvalid", testLeaseInvalid},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"LeaseRace", testLeaseRace},
+		{"StealLease", testStealLease},
 		{"Fencing", testFencing},
 		{"FollowEvents", testFollowEvents},
 	}
