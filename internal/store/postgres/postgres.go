@@ -132,6 +132,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg.MaxConns = o.maxConns
 	cfg.ConnConfig.RuntimeParams["application_name"] = "golive"
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	// A controller stopped (SIGSTOP, a frozen VM) inside a transaction
+	// would hold its row locks for ever and block every other controller,
+	// the one taking its run over included: PostgreSQL ends such a session
+	// after this long, rolling its transaction back.
+	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "5000"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", Redact(dsn), scrub(err, dsn))

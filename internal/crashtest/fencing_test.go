@@ -1,0 +1,77 @@
+package crashtest
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A controller paused with SIGSTOP stops renewing its run's lease; once the
+// lease expired, `golive resume` on the run takes it over (although the
+// paused pid is alive) and finishes it. Woken with SIGCONT, the old
+// controller is fenced: it writes nothing to the journal, runs no step on
+// any host, and stops.
+func TestPausedControllerIsFenced(t *testing.T) { eachStore(t, testPausedControllerIsFenced) }
+
+func testPausedControllerIsFenced(t *testing.T, kind string) {
+	w := newWorld(t, fourHosts().on(kind))
+	w.arm("run", "h2", "switch", 2)
+	a := w.start("run", "-r", "2.0")
+	w.waitMarker(a, "run", "h2", "switch")
+	a.Signal(syscall.SIGSTOP)
+	stopped := true
+	defer func() {
+		if stopped {
+			a.Signal(syscall.SIGCONT)
+		}
+	}()
+	run := w.lastRunID()
+
+	// Until the lease expires the paused controller counts as alive.
+	deadline := time.Now().Add(60 * time.Second)
+	var took bool
+	for time.Now().Before(deadline) {
+		if r := w.golive("resume", run); r.Code == 0 {
+			took = true
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if !took {
+		t.Fatalf("resume never took over the paused controller's run\n%s", w.logsOf(run))
+	}
+	w.assertState(run, "succeeded")
+	w.assertReleased("", "2.0")
+	journal := w.mustExit(0, "logs", run).Stdout
+	trees := w.snapshots()
+	hostLogs := map[string][]byte{}
+	for _, h := range w.hosts {
+		hostLogs[h], _ = os.ReadFile(filepath.Join(w.logs, h+".log"))
+	}
+
+	a.Signal(syscall.SIGCONT)
+	stopped = false
+	res := a.Wait()
+	if res.Code == 0 {
+		t.Errorf("the fenced controller exited 0\n%s", res)
+	}
+	if got := w.mustExit(0, "logs", run).Stdout; got != journal {
+		t.Errorf("the fenced controller changed the journal:\nbefore:\n%s\nafter:\n%s", journal, got)
+	}
+	w.assertState(run, "succeeded")
+	for h, tree := range w.snapshots() {
+		if tree.String() != trees[h].String() {
+			t.Errorf("the fenced controller changed host %s: %s, was %s", h, tree, trees[h])
+		}
+	}
+	for _, h := range w.hosts {
+		// The paused step's own shell ended while golive was stopped;
+		// nothing after it may have run.
+		now, _ := os.ReadFile(filepath.Join(w.logs, h+".log"))
+		if string(now) != string(hostLogs[h]) {
+			t.Errorf("the fenced controller ran something on %s:\nbefore:\n%s\nafter:\n%s", h, hostLogs[h], now)
+		}
+	}
+}
