@@ -307,7 +307,16 @@ func (e *env) finish(ctx context.Context, pr *prepared, f *runFlags, out *engine
 	var locked *store.LockedError
 	var busy *engine.HolderBusyError
 	var storeFailed *engine.StoreError
+	var lost *engine.LockLostError
 	switch {
+	case errors.As(err, &lost):
+		id := ""
+		if out != nil {
+			id = " " + out.Run.ID
+		}
+		// Another controller executes the run now: this one was fenced.
+		return withCode(ExitIncomplete, "run%s was taken over by another controller (%s); this one stopped and changes nothing more",
+			id, pr.red.String(lost.Err.Error()))
 	case errors.As(err, &locked):
 		l := locked.Lock
 		state, by := "", l.Requester

@@ -3,6 +3,7 @@ package crashtest
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -54,8 +55,8 @@ func testPausedControllerIsFenced(t *testing.T, kind string) {
 	a.Signal(syscall.SIGCONT)
 	stopped = false
 	res := a.Wait()
-	if res.Code == 0 {
-		t.Errorf("the fenced controller exited 0\n%s", res)
+	if res.Code != 4 || !strings.Contains(res.Stderr, "taken over by another controller") {
+		t.Errorf("the fenced controller exited %d, want 4 saying it was taken over\n%s", res.Code, res)
 	}
 	if got := w.mustExit(0, "logs", run).Stdout; got != journal {
 		t.Errorf("the fenced controller changed the journal:\nbefore:\n%s\nafter:\n%s", journal, got)
