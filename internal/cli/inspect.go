@@ -369,6 +369,16 @@ func newLogs(e *env) *cobra.Command {
 
 func (e *env) printLogs(ctx context.Context, st store.Store, id, host, step string, follow bool) error {
 	var after int64
+	// A store that announces new events (PostgreSQL: LISTEN/NOTIFY) wakes
+	// the follower; it still re-reads now and then in case a notification
+	// was lost with a connection. Others are polled.
+	var wake <-chan struct{}
+	poll := 300 * time.Millisecond
+	if f := store.FollowerOf(st); f != nil && follow {
+		if ch, err := f.Notify(ctx, id); err == nil {
+			wake, poll = ch, 5*time.Second
+		}
+	}
 	for {
 		events, err := st.Events(ctx, id, after)
 		if err != nil {
@@ -399,7 +409,8 @@ func (e *env) printLogs(ctx context.Context, st store.Store, id, host, step stri
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(300 * time.Millisecond):
+		case <-wake:
+		case <-time.After(poll):
 		}
 	}
 }

@@ -126,3 +126,27 @@ func TestPostgresCLI(t *testing.T) {
 		}
 	}
 }
+
+// logs --follow on a PostgreSQL store prints a run's events as they are
+// committed (woken by NOTIFY) and ends when the run ends.
+func TestPostgresLogsFollow(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, fourHosts().on("postgres"))
+	w.arm("run", "h2", "switch", 2)
+	p := w.start("run", "-r", "2.0")
+	w.waitMarker(p, "run", "h2", "switch")
+	run := w.lastRunID()
+	f := w.start("logs", run, "--follow")
+	if r := p.Wait(); r.Code != 0 {
+		t.Fatalf("run exited %d\n%s", r.Code, r)
+	}
+	r := f.Wait()
+	if r.Code != 0 {
+		t.Fatalf("logs --follow exited %d\n%s", r.Code, r)
+	}
+	for _, want := range []string{"state    succeeded", "h4 finish", "lock     released"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("logs --follow did not show %q:\n%s", want, r.Stdout)
+		}
+	}
+}
