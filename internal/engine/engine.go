@@ -38,7 +38,7 @@ type Options struct {
 	// LeaseTTL is how long the run's lease lasts without a renewal (each
 	// heartbeat renews it); default store.HeartbeatTimeout.
 	LeaseTTL time.Duration
-	Holder     store.Holder  // this process (default: pid and hostname)
+	Holder   store.Holder // this process (default: pid and hostname)
 	// Artifacts maps an artifact name (and "src:"+path for upload src
 	// files) to the verified local file steps upload.
 	Artifacts map[string]artifact.File
