@@ -19,9 +19,10 @@ const notifyChannel = "golive_events"
 // only when the writer's lease epoch ($3, 0 for none) is the run's, and
 // inserts the event; an event whose token ($2) is already stored (its
 // earlier attempt committed unseen) is not stored again and its seq is
-// returned. No row: the run does not exist, or the writer is fenced.
+// returned (a NULL token matches nothing). No row: the run does not exist,
+// or the writer is fenced.
 const appendSQL = `WITH prior AS (
-	SELECT seq FROM events WHERE run_id = $1 AND token = $2 AND $2 <> ''
+	SELECT seq FROM events WHERE run_id = $1 AND token = $2
 ), s AS (
 	UPDATE runs SET last_seq = last_seq + 1
 	WHERE id = $1 AND ($3::bigint = 0 OR lease_epoch = $3::bigint) AND NOT EXISTS (SELECT 1 FROM prior)
@@ -34,15 +35,19 @@ const appendSQL = `WITH prior AS (
 )
 SELECT seq FROM ins UNION ALL SELECT seq FROM prior`
 
-// appendArgs are appendSQL's arguments for e.
+// appendArgs are appendSQL's arguments for e ("" token: none, NULL).
 func appendArgs(e store.Event, token string, epoch int64) []any {
+	var tok *string
+	if token != "" {
+		tok = &token
+	}
 	e.FillIdentities()
 	var exit *int64
 	if e.ExitCode != nil {
 		v := int64(*e.ExitCode)
 		exit = &v
 	}
-	return []any{e.RunID, token, epoch, e.Time, clean(string(e.Kind)), clean(string(e.Action)),
+	return []any{e.RunID, tok, epoch, e.Time, clean(string(e.Kind)), clean(string(e.Action)),
 		clean(e.Stage), int64(e.Batch), clean(e.Host), clean(e.Step), exit, int64(e.Duration),
 		store.TailOutput(clean(e.Output)), clean(e.Message), clean(e.Actor),
 		string(e.ActorVia), clean(e.ActorOSUser), clean(e.ActorToken)}

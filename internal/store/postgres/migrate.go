@@ -58,7 +58,7 @@ CREATE INDEX runs_by_created ON runs (created_at DESC, id DESC);
 CREATE TABLE events (
 	run_id        TEXT NOT NULL REFERENCES runs (id),
 	seq           BIGINT NOT NULL,
-	token         TEXT NOT NULL DEFAULT '',
+	token         TEXT, -- the appender's idempotency token; NULL for events written with a state change
 	time          TIMESTAMPTZ NOT NULL,
 	kind          TEXT NOT NULL,
 	action        TEXT NOT NULL,
@@ -76,7 +76,7 @@ CREATE TABLE events (
 	actor_token   TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (run_id, seq)
 );
-CREATE UNIQUE INDEX events_by_token ON events (run_id, token) WHERE token <> '';
+CREATE UNIQUE INDEX events_by_token ON events (run_id, token);
 CREATE FUNCTION golive_events_append_only() RETURNS trigger LANGUAGE plpgsql AS
 $$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$;
 CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
