@@ -25,7 +25,7 @@ func BenchmarkAppend(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/hosts=%d", kind, writers), func(b *testing.B) {
 				var s store.Store
 				if kind == "postgres" {
-					s = open(&testing.T{}, pgtest.DSN(b))
+					s = open(b, pgtest.DSN(b))
 				} else {
 					st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "state.db"))
 					if err != nil {

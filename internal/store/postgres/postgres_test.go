@@ -14,7 +14,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func open(t *testing.T, dsn string, opts ...postgres.Option) *postgres.Store {
+func open(t testing.TB, dsn string, opts ...postgres.Option) *postgres.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
