@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -124,6 +125,9 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_by_run ON approvals (run_id, id);
 `
 
+// OpenRetryFor is how long Open keeps trying to reach the database.
+const OpenRetryFor = 10 * time.Second
+
 // SchemaVersion is the schema version this package writes.
 func SchemaVersion() int { return len(migrations) }
 
@@ -133,6 +137,13 @@ func SchemaVersion() int { return len(migrations) }
 // then find nothing to do. Each migration commits with its
 // schema_migrations row.
 func (s *Store) migrate(ctx context.Context) error {
+	// A database that cannot be reached at all when golive starts is
+	// most likely a wrong address: retry only briefly (OpenRetryFor).
+	ctx, cancel := context.WithTimeout(ctx, min(s.retryFor, OpenRetryFor)+time.Second)
+	defer cancel()
+	saved := s.retryFor
+	s.retryFor = min(s.retryFor, OpenRetryFor)
+	defer func() { s.retryFor = saved }()
 	return s.retry(ctx, func(int) error {
 		conn, err := s.pool.Acquire(ctx)
 		if err != nil {
