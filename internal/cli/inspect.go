@@ -54,7 +54,8 @@ targets.current.`,
 			}
 			sum := summarize(events)
 			lock, lockErr := st.GetLock(ctx, r.Plan, r.Env)
-			gone := controllerGone(r, lock, lockErr)
+			lease, _ := st.GetLease(ctx, r.ID)
+			gone := controllerGone(r, lock, lockErr, lease)
 			approvals, err := st.ListApprovals(ctx, r.ID)
 			if err != nil {
 				return err
@@ -67,6 +68,9 @@ targets.current.`,
 				out["backout_verification"] = backoutVerdicts(events)
 				if lockErr == nil && lock.RunID == r.ID {
 					out["lock"] = map[string]any{"holder": lock.Holder.String(), "heartbeat": lock.HeartbeatAt}
+				}
+				if lease.Epoch > 0 {
+					out["lease"] = map[string]any{"holder": lease.Holder, "epoch": lease.Epoch, "expires": lease.Expires}
 				}
 				out["controller_gone"] = gone
 				out["approvals"] = approvalsJSON(approvals, notCounted)
@@ -96,6 +100,13 @@ targets.current.`,
 			if lockErr == nil && lock.RunID == r.ID {
 				fmt.Fprintf(w, "lock\theld by %s, heartbeat %s\n", lock.Holder, fmtTime(lock.HeartbeatAt))
 			}
+			if lease.Epoch > 0 && !r.State.Terminal() {
+				verb := "until"
+				if lease.Expired(time.Now()) {
+					verb = "expired"
+				}
+				fmt.Fprintf(w, "lease\t%s (epoch %d), %s %s\n", lease.Holder, lease.Epoch, verb, fmtTime(lease.Expires))
+			}
 			fmt.Fprintf(w, "hosts\t%s\n", sum.hostLine())
 			label := "backout"
 			for _, l := range verdictLines(backoutVerdicts(events)) {
@@ -120,7 +131,7 @@ targets.current.`,
 
 // controllerGone reports whether a run that says it is being executed has
 // nobody executing it: no lock, or a lock whose holder is gone.
-func controllerGone(r store.Run, lock store.Lock, lockErr error) bool {
+func controllerGone(r store.Run, lock store.Lock, lockErr error, lease store.Lease) bool {
 	switch r.State {
 	case store.StateRunning, store.StateVerifying, store.StateBackingOut:
 	default:
@@ -129,7 +140,10 @@ func controllerGone(r store.Run, lock store.Lock, lockErr error) bool {
 	if lockErr != nil || lock.RunID != r.ID {
 		return true
 	}
-	return store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive)
+	// As the engine judges it: the holder's process is gone, or it
+	// stopped renewing the run's lease.
+	return store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive) ||
+		lease.Epoch > 0 && lease.Expired(time.Now())
 }
 
 // notCounted says, by approval id, why the plan's rules (when its file is

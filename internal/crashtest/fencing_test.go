@@ -1,6 +1,7 @@
 package crashtest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,19 +31,29 @@ func testPausedControllerIsFenced(t *testing.T, kind string) {
 	}()
 	run := w.lastRunID()
 
-	// Until the lease expires the paused controller counts as alive.
+	st := w.status(run)
+	if st.Lease == nil || st.Lease.Epoch != 1 || !strings.Contains(st.Lease.Holder, fmt.Sprintf("pid %d ", a.Pid())) {
+		t.Errorf("status shows lease %+v, want epoch 1 held by pid %d", st.Lease, a.Pid())
+	}
+	if st.ControllerGone == nil || *st.ControllerGone {
+		t.Errorf("status: the paused controller counts as gone before its lease expired")
+	}
+	if r := w.golive("resume", run); r.Code != 3 {
+		t.Errorf("resume while the paused controller's lease is fresh exited %d, want 3 (busy)\n%s", r.Code, r)
+	}
+	// Once the lease expired, status says the controller is gone, and
+	// resume takes the run over.
 	deadline := time.Now().Add(60 * time.Second)
-	var took bool
-	for time.Now().Before(deadline) {
-		if r := w.golive("resume", run); r.Code == 0 {
-			took = true
+	for {
+		if g := w.status(run).ControllerGone; g != nil && *g {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status never judged the paused controller gone\n%s", w.logsOf(run))
 		}
 		time.Sleep(time.Second)
 	}
-	if !took {
-		t.Fatalf("resume never took over the paused controller's run\n%s", w.logsOf(run))
-	}
+	w.mustExit(0, "resume", run)
 	w.assertState(run, "succeeded")
 	w.assertReleased("", "2.0")
 	journal := w.mustExit(0, "logs", run).Stdout

@@ -394,6 +394,10 @@ type status struct {
 	Lock    *struct {
 		Holder string `json:"holder"`
 	} `json:"lock"`
+	Lease *struct {
+		Holder string `json:"holder"`
+		Epoch  int64  `json:"epoch"`
+	} `json:"lease"`
 	ControllerGone *bool `json:"controller_gone"`
 }
 
