@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/golive-dev/golive/internal/pgtest"
+	"github.com/golive-dev/golive/internal/store/postgres"
 )
 
 // privateServer starts a PostgreSQL of the test's own (one it may restart
@@ -148,5 +151,37 @@ func TestPostgresLogsFollow(t *testing.T) {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("logs --follow did not show %q:\n%s", want, r.Stdout)
 		}
+	}
+}
+
+// Several golive processes opening a new PostgreSQL database at once
+// migrate it once: every one of them works, and each migration is
+// recorded once.
+func TestPostgresConcurrentFirstOpen(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, fourHosts().on("postgres"))
+	const n = 6
+	procs := make([]*proc, n)
+	for i := range procs {
+		procs[i] = w.start("history")
+	}
+	for i, p := range procs {
+		if r := p.Wait(); r.Code != 0 {
+			t.Errorf("golive history %d on a new database exited %d\n%s", i, r.Code, r)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, w.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var rows, versions int
+	if err := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&rows, &versions); err != nil {
+		t.Fatal(err)
+	}
+	if rows != postgres.SchemaVersion() || versions != rows {
+		t.Errorf("schema_migrations has %d rows (%d versions), want %d", rows, versions, postgres.SchemaVersion())
 	}
 }
