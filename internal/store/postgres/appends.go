@@ -110,7 +110,10 @@ func (s *Store) appendLoop() {
 			}
 		}
 		results, err := s.writeBatch(batch)
-		if err != nil && len(batch) > 1 {
+		// A batch refused by PostgreSQL itself (not for want of a
+		// connection, which writeBatch already retried): try each event
+		// alone, so that one bad event cannot fail its neighbours.
+		if err != nil && len(batch) > 1 && !errors.Is(err, errUnreachable) {
 			for i, req := range batch {
 				r, err := s.writeBatch(batch[i : i+1])
 				if err != nil {

@@ -228,6 +228,9 @@ func transient(err error) bool {
 		strings.Contains(err.Error(), "conn closed")
 }
 
+// errUnreachable: retry gave up for want of a connection.
+var errUnreachable = errors.New("postgres unreachable")
+
 // retry runs fn until it succeeds, fails for good, ctx is done or
 // retryFor passed since the first transient failure. fn is told the
 // attempt number (0 first) so that a write can recognise its own earlier
@@ -244,7 +247,7 @@ func (s *Store) retry(ctx context.Context, fn func(attempt int) error) error {
 			deadline = time.Now().Add(s.retryFor)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("postgres unreachable for %s: %w", s.retryFor, err)
+			return fmt.Errorf("%w for %s: %w", errUnreachable, s.retryFor, err)
 		}
 		select {
 		case <-ctx.Done():
