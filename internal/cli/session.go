@@ -2,15 +2,12 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/user"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -132,62 +129,6 @@ func (e *env) openStoreAt(ctx context.Context, dsn string) (store.Store, error) 
 	}
 	e.storeNotes(st)
 	return st, nil
-}
-
-// planHash is what a run is bound to: the plan's content (load.Hash: the
-// file and every inventory it names), the --set overrides it runs with and
-// the sha256 of every artifact (when arts is bound: runs recorded before
-// golive bound runs to artifacts have none). Approvals, resumes and
-// rehearsals count only for exactly this.
-func planHash(file string, set []string, arts store.ArtifactSums) (string, error) {
-	h, err := load.Hash(file)
-	if err != nil || (len(set) == 0 && !arts.Bound()) {
-		return h, err
-	}
-	pairs := append([]string(nil), set...)
-	sort.Strings(pairs)
-	in := h + "\x00" + strings.Join(pairs, "\x00")
-	if arts.Bound() {
-		in += "\x00artifacts\x00" + string(arts)
-	}
-	sum := sha256.Sum256([]byte(in))
-	return hex.EncodeToString(sum[:]), nil
-}
-
-// resolveRun finds the run an id or "last" names.
-func (e *env) resolveRun(ctx context.Context, st store.Store, id string, f *planFlags) (store.Run, error) {
-	if id != "last" {
-		r, err := st.GetRun(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return r, withCode(ExitUsage, "no run %q in this store", id)
-		}
-		return r, err
-	}
-	name, env := "", f.env
-	if file, _ := f.planFile(nil); file != "" {
-		if res, err := load.Load(load.Options{File: file, Env: f.env, AllEnvs: f.env == ""}); err == nil && res.Plan != nil {
-			name = res.Plan.Name
-		}
-	}
-	if name == "" {
-		runs, err := st.ListRuns(ctx, store.RunFilter{Limit: 1})
-		if err != nil || len(runs) == 0 {
-			return store.Run{}, withCode(ExitUsage, "last: no runs in this store")
-		}
-		return runs[0], nil
-	}
-	r, err := st.LatestRun(ctx, name, env)
-	if errors.Is(err, store.ErrNotFound) {
-		return r, withCode(ExitUsage, "last: plan %q has no runs%s", name, envSuffix(env))
-	}
-	return r, err
-}
-
-func envSuffix(env string) string {
-	if env == "" {
-		return ""
-	}
-	return " in " + env
 }
 
 type nopCloser struct{ io.Writer }

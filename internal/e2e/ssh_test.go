@@ -106,6 +106,9 @@ func linkCutMidStep(t *testing.T, step string) {
 	}
 	b := w.golive("backout", "last", "--ssh-connect-timeout", "5s")
 	t.Logf("golive backout last after the link came back: exit %d", b.Code)
+	if w.alive(cut, pid) {
+		t.Errorf("the %s step golive started on h1 (pid %d) still runs after golive backout: the backout must stop it first", step, pid)
+	}
 	if b.Code != 0 && b.Code != 1 {
 		t.Errorf("backout after the link came back: exit %d, want it to finish (0 or 1)\n%s", b.Code, b)
 	}

@@ -539,8 +539,8 @@ func TestSignOffAccepted(t *testing.T) {
 	if !strings.Contains(out.Run.Reason, "sign-off") {
 		t.Fatalf("reason = %q", out.Run.Reason)
 	}
-	f.approve(out.Run.ID, "verify", "bob", store.DecisionApprove, hash1)
 	fake.Advance(10 * time.Minute)
+	f.approveAt(out.Run.ID, "verify", "bob", store.DecisionApprove, hash1, fake.Now())
 	out = f.resume(f.clockEngine(fake, opts), out.Run.ID)
 	f.wantState(out, store.StateSucceeded)
 	equal(t, "h1 log", f.log("h1"), []string{"2.0"})
@@ -558,7 +558,7 @@ func TestSignOffRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.wantState(out, store.StatePaused)
-	f.approve(out.Run.ID, "verify", "bob", store.DecisionReject, hash1)
+	f.approveAt(out.Run.ID, "verify", "bob", store.DecisionReject, hash1, fake.Now())
 	out = f.resume(f.clockEngine(fake, opts), out.Run.ID)
 	f.wantState(out, store.StateBackedOut)
 	if !strings.Contains(out.Run.Reason, "sign-off rejected by bob: c-bob") {

@@ -273,10 +273,17 @@ func (x *execution) pollAbort(ctx context.Context, runID string) *AbortError {
 // RequestAbort journals an operator's request to stop a run. The
 // controller executing it notices within PollEvery.
 func RequestAbort(ctx context.Context, st store.Store, runID, by, reason string, noBackout bool) error {
+	return RequestAbortBy(ctx, st, runID, store.Identity{Name: by}, reason, noBackout)
+}
+
+// RequestAbortBy is RequestAbort by an identity with what vouches for it
+// (an API token's name; empty Via: claimed at this process's CLI).
+func RequestAbortBy(ctx context.Context, st store.Store, runID string, by store.Identity, reason string, noBackout bool) error {
 	step := ""
 	if noBackout {
 		step = "no-backout"
 	}
-	_, err := st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.KindRun, Action: ActionAbortRequested, Actor: by, Message: reason, Step: step})
+	_, err := st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.KindRun, Action: ActionAbortRequested, Step: step,
+		Actor: by.Name, ActorVia: by.Via, ActorOSUser: by.OSUser, ActorToken: by.Token, Message: reason})
 	return err
 }

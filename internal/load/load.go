@@ -28,6 +28,10 @@ type Options struct {
 	// environment it declares (golive validate). Otherwise a plan with
 	// environments needs Env.
 	AllEnvs bool
+	// Given, when set, is what this shell gives a run (its environment,
+	// the secrets set): a secrets.X or env.X the plan reads and Given
+	// lacks is reported (golive validate), a warning unless Given.Strict.
+	Given *plan.Given
 }
 
 // Result is a loaded plan with its problems. Plan is nil when the file
@@ -101,8 +105,12 @@ func loadEnv(doc *plan.Document, env string, opts Options) (*Result, error) {
 	if err := applySet(p, opts.Set, opts.SetFrom); err != nil {
 		return nil, err
 	}
+	diags = append(diags, expandSteps(p)...)
 	diags = append(diags, readInventories(p)...)
 	diags = append(diags, plan.Validate(p)...)
+	if opts.Given != nil {
+		diags = append(diags, plan.CheckGiven(p, *opts.Given)...)
+	}
 	return &Result{Plan: p, Diags: diags.Sorted()}, nil
 }
 
@@ -293,6 +301,9 @@ func Hash(file string) (string, error) {
 				invs = append(invs, path)
 			}
 		}
+	}
+	if err := hashIncludes(h, doc, file); err != nil {
+		return "", err
 	}
 	sort.Strings(invs)
 	for _, path := range invs {

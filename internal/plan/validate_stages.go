@@ -28,7 +28,9 @@ func (v *validator) stages() {
 		}
 		steps := map[string]Pos{}
 		for j := range s.Steps {
+			v.inFile = s.Steps[j].File
 			v.step(s, &s.Steps[j], steps)
+			v.inFile = ""
 		}
 		if len(s.Health) == 0 && s.Has("name") {
 			v.warnf(s.ValPos("name"), "stage %q has no health checks: a host counts as done as soon as its steps exit 0", s.Name)
