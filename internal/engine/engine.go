@@ -194,6 +194,10 @@ type execution struct {
 	// carries it, and the store refuses them once another controller took
 	// the run over (fencing). Epoch 0: none.
 	lease store.Lease
+	// leaseMu guards leaseValid: until when, by this process's own
+	// (monotonic) clock, the lease surely has not expired; renewals move it.
+	leaseMu    sync.Mutex
+	leaseValid time.Time
 	// readOnly: this execution only checks (preflight, reach, live
 	// checks) and must not even create a host's directory.
 	readOnly bool

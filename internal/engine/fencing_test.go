@@ -109,3 +109,43 @@ func TestLeaseReleasedAtTheEnd(t *testing.T) {
 		t.Errorf("lease after the run = %+v, %v; want epoch 1, expired", l, err)
 	}
 }
+
+// observerFunc is an engine.Observer.
+type observerFunc func(store.Event)
+
+func (f observerFunc) Observe(ev store.Event) { f(ev) }
+
+// TestFencedBeforeCommand: the executor journaled a step's start, then
+// (paused longer than its lease) was taken over before it ran the command:
+// it renews its lease before acting on the host, finds the run taken over
+// and runs nothing.
+func TestFencedBeforeCommand(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - {name: a, run: "sleep 1; echo a >> log", backout: echo undo-a >> log}
+      - {name: b, run: echo b >> log, backout: echo undo-b >> log}
+`)
+	var stole bool
+	e := f.engine(func(o *engine.Options) {
+		o.Heartbeat = time.Hour // no renewal: the lease lapses while a runs
+		o.LeaseTTL = 300 * time.Millisecond
+		o.Observer = observerFunc(func(ev store.Event) {
+			if ev.Kind == store.KindStep && ev.Step == "b" && ev.Action == store.ActionStarted && !stole {
+				stole = true
+				takeLeaseOver(t, f)
+			}
+		})
+	})
+	_, err := e.Start(context.Background(), engine.Request{Rollout: f.ro, Requester: "tester"})
+	var lost *engine.LockLostError
+	if !errors.As(err, &lost) || !errors.Is(lost.Err, store.ErrFenced) {
+		t.Fatalf("Start: %v, want a *engine.LockLostError from the lease check", err)
+	}
+	if !stole {
+		t.Fatal("step b never started")
+	}
+	equal(t, "log", f.log("h1"), []string{"a"})
+}

@@ -121,6 +121,7 @@ func (x *execution) leaseHolder() string {
 // (its holder is known to be gone) it steals a lease that has not expired
 // yet.
 func (x *execution) takeLease(ctx context.Context, gone bool) error {
+	asked := time.Now()
 	l, err := x.e.o.Store.AcquireLease(ctx, x.run.ID, x.leaseHolder(), x.e.o.LeaseTTL)
 	var held *store.LeaseHeldError
 	if errors.As(err, &held) && gone {
@@ -130,6 +131,44 @@ func (x *execution) takeLease(ctx context.Context, gone bool) error {
 		return fmt.Errorf("run %s: %w", x.run.ID, err)
 	}
 	x.lease = l
+	x.leaseRenewed(asked)
+	return nil
+}
+
+// leaseRenewed records that the lease was granted or renewed by a call
+// made at asked: it lasts at least until asked + TTL, and this process
+// counts on two thirds of that.
+func (x *execution) leaseRenewed(asked time.Time) {
+	x.leaseMu.Lock()
+	defer x.leaseMu.Unlock()
+	if v := asked.Add(x.e.o.LeaseTTL * 2 / 3); v.After(x.leaseValid) {
+		x.leaseValid = v
+	}
+}
+
+// stillExecutor is called right before a command acts on a target: the
+// journal says it started, but this process may have been paused (SIGSTOP,
+// a frozen VM) or cut off from the store since, long enough for another
+// controller to take the run over. When the lease may have expired by this
+// process's own clock, it renews it first: a *LockLostError when the run
+// was taken over (run nothing), a store failure when the store cannot say
+// (start nothing new).
+func (x *execution) stillExecutor(ctx context.Context) error {
+	if x.lease.Epoch == 0 {
+		return nil
+	}
+	x.leaseMu.Lock()
+	valid := time.Now().Before(x.leaseValid)
+	x.leaseMu.Unlock()
+	if valid {
+		return nil
+	}
+	asked := time.Now()
+	_, err := x.e.o.Store.RenewLease(ctx, x.lease, x.e.o.LeaseTTL)
+	if err != nil {
+		return fmt.Errorf("run %s: lease: %w", x.run.ID, x.storeErr(err))
+	}
+	x.leaseRenewed(asked)
 	return nil
 }
 
@@ -157,7 +196,11 @@ func (x *execution) renew(ctx context.Context, lease store.Lease) (_ store.Lease
 	if lease.Epoch == 0 {
 		return lease, nil
 	}
+	asked := time.Now()
 	l, err := x.e.o.Store.RenewLease(ctx, lease, x.e.o.LeaseTTL)
+	if err == nil {
+		x.leaseRenewed(asked)
+	}
 	switch {
 	case errors.Is(err, store.ErrFenced):
 		return lease, err
