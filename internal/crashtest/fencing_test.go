@@ -23,7 +23,11 @@ func TestPausedControllerIsFenced(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, fourHosts().on("postgres"))
 	w.arm("run", "h2", "switch", 2)
-	a := w.start("run", "-r", "2.0")
+	// --parallel 1: while switch sleeps on h2, the controller is doing
+	// nothing else, so the pause does not land in the middle of starting
+	// a command (one whose shell was started before the pause would still
+	// get its script afterwards: docs/operations.md, "Locks").
+	a := w.start("run", "-r", "2.0", "--parallel", "1")
 	w.waitMarker(a, "run", "h2", "switch")
 	a.Signal(syscall.SIGSTOP)
 	stopped := true
@@ -86,7 +90,7 @@ func TestPausedControllerIsFenced(t *testing.T) {
 		// nothing after it may have run.
 		now, _ := os.ReadFile(filepath.Join(w.logs, h+".log"))
 		if string(now) != string(hostLogs[h]) {
-			t.Errorf("the fenced controller ran something on %s:\nbefore:\n%s\nafter:\n%s", h, hostLogs[h], now)
+			t.Errorf("the fenced controller ran something on %s:\nbefore:\n%s\nafter:\n%s\ngolive run said:\n%s\n%s", h, hostLogs[h], now, res, w.logsOf(run))
 		}
 	}
 }
