@@ -46,6 +46,7 @@ targets.current.`,
 				return err
 			}
 			r, events, approvals, notCounted, gone := sts.Run, sts.Events, sts.Approvals, sts.NotCounted, sts.ControllerGone
+			lease := sts.Lease
 			sum := summarize(events)
 			if f.json {
 				out := runJSON(r)
@@ -54,6 +55,9 @@ targets.current.`,
 				out["backout_verification"] = backoutVerdicts(events)
 				if lock := sts.Lock; lock != nil {
 					out["lock"] = map[string]any{"holder": lock.Holder.String(), "heartbeat": lock.HeartbeatAt}
+				}
+				if lease.Epoch > 0 {
+					out["lease"] = map[string]any{"holder": lease.Holder, "epoch": lease.Epoch, "expires": lease.Expires}
 				}
 				out["controller_gone"] = gone
 				out["approvals"] = approvalsJSON(approvals, notCounted)
@@ -82,6 +86,13 @@ targets.current.`,
 			}
 			if lock := sts.Lock; lock != nil {
 				fmt.Fprintf(w, "lock\theld by %s, heartbeat %s\n", lock.Holder, fmtTime(lock.HeartbeatAt))
+			}
+			if lease.Epoch > 0 && !r.State.Terminal() {
+				verb := "until"
+				if lease.Expired(time.Now()) {
+					verb = "expired"
+				}
+				fmt.Fprintf(w, "lease\t%s (epoch %d), %s %s\n", lease.Holder, lease.Epoch, verb, fmtTime(lease.Expires))
 			}
 			fmt.Fprintf(w, "hosts\t%s\n", sum.hostLine())
 			label := "backout"
@@ -306,6 +317,16 @@ func newLogs(e *env) *cobra.Command {
 
 func (e *env) printLogs(ctx context.Context, st store.Store, id, host, step string, follow bool) error {
 	var after int64
+	// A store that announces new events (PostgreSQL: LISTEN/NOTIFY) wakes
+	// the follower; it still re-reads now and then in case a notification
+	// was lost with a connection. Others are polled.
+	var wake <-chan struct{}
+	poll := 300 * time.Millisecond
+	if f := store.FollowerOf(st); f != nil && follow {
+		if ch, err := f.Notify(ctx, id); err == nil {
+			wake, poll = ch, 5*time.Second
+		}
+	}
 	for {
 		events, err := st.Events(ctx, id, after)
 		if err != nil {
@@ -336,7 +357,8 @@ func (e *env) printLogs(ctx context.Context, st store.Store, id, host, step stri
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(300 * time.Millisecond):
+		case <-wake:
+		case <-time.After(poll):
 		}
 	}
 }

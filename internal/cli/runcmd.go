@@ -124,7 +124,20 @@ func orNone(s string) string {
 func (e *env) finish(res *release.Result, f *runFlags, err error) error {
 	var locked *release.LockedError
 	var storeFailed *engine.StoreError
+	var lost *engine.LockLostError
 	switch {
+	case errors.As(err, &lost):
+		id, why := "", lost.Err.Error()
+		if res != nil {
+			if res.Run.ID != "" {
+				id = " " + res.Run.ID
+			}
+			if res.Redactor != nil {
+				why = res.Redactor.String(why)
+			}
+		}
+		// Another controller executes the run now: this one was fenced.
+		return withCode(ExitIncomplete, "run%s was taken over by another controller (%s); this one stopped and changes nothing more", id, why)
 	case errors.As(err, &locked):
 		l := locked.Lock
 		state, by := "", l.Requester

@@ -15,6 +15,7 @@ import (
 
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/store/postgres"
 	"github.com/golive-dev/golive/internal/store/sqlite"
 )
 
@@ -37,7 +38,7 @@ type runFlags struct {
 
 func (f *runFlags) registerRun(c *cobra.Command) {
 	c.Flags().StringVar(&f.as, "as", "", "who is acting (else $GOLIVE_USER, else the OS user)")
-	c.Flags().StringVar(&f.store, "store", "", "state store: a SQLite file (else $GOLIVE_STORE, else .golive/state.db beside the plan)")
+	c.Flags().StringVar(&f.store, "store", "", "state store: a SQLite file or a postgres:// URL (else $GOLIVE_STORE, else .golive/state.db beside the plan)")
 }
 
 // registerSSH adds the ssh connection flags, for commands that reach
@@ -115,8 +116,15 @@ func (e *env) storePath(flag, planFile string) string {
 }
 
 func (e *env) openStoreAt(ctx context.Context, dsn string) (store.Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, withCode(ExitUsage, "--store %s: the PostgreSQL store is not implemented yet", redactDSN(dsn))
+	if postgres.IsDSN(dsn) {
+		pg, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err) // redacted by postgres.Open
+		}
+		return pg, nil
+	}
+	if strings.Contains(dsn, "://") {
+		return nil, withCode(ExitUsage, "--store %s: unknown kind of store (a SQLite file path, sqlite://PATH or postgres://...)", postgres.Redact(dsn))
 	}
 	st, err := sqlite.Open(ctx, dsn)
 	if err != nil {
@@ -124,15 +132,6 @@ func (e *env) openStoreAt(ctx context.Context, dsn string) (store.Store, error) 
 	}
 	e.storeNotes(st)
 	return st, nil
-}
-
-func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "@"); i > 0 {
-		if j := strings.Index(dsn, "://"); j > 0 && j < i {
-			return dsn[:j+3] + "***" + dsn[i:]
-		}
-	}
-	return dsn
 }
 
 type nopCloser struct{ io.Writer }

@@ -164,6 +164,15 @@ func (x *execution) backoutStep(ctx context.Context, s *rollout.Stage, h *rollou
 		x.journal(ctx, ev)
 		return err
 	}
+	if err := x.stillExecutor(ctx); err != nil {
+		var lost *LockLostError
+		if errors.As(err, &lost) {
+			x.mu.Lock()
+			x.lockLost = true // start no further host
+			x.mu.Unlock()
+		}
+		return err
+	}
 	bctx, cancel := context.WithTimeoutCause(ctx, st.Timeout, errStepTimeout)
 	defer cancel()
 	tail := &transport.Tail{Max: tailKeep}

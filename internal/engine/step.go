@@ -54,6 +54,9 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 		if err := x.journalOrFail(ctx, ev); err != nil {
 			return err
 		}
+		if err := x.stillExecutor(ctx); err != nil {
+			return fmt.Errorf("%w: %w", errJournal, err) // stop the run: nothing ran
+		}
 		res, out, err := x.attempt(ctx, s, b, h, st)
 		ev.Duration, ev.Output = res.Duration, out
 		if res.ExitCode >= 0 && err == nil {

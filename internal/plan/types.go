@@ -263,6 +263,26 @@ type Controls struct {
 	Backout     string     `yaml:"backout" doc:"required: every step that changes a target declares a backout" enum:"required,optional"`
 	RehearsedIn string     `yaml:"rehearsed_in" doc:"environment where this release must have been rehearsed (released and backed out cleanly) first"`
 	Checklist   string     `yaml:"checklist" doc:"the review's plan-quality checklist (owner, contacts, success criteria and verify, backouts, rehearsal, approvers, window): warn (default) shows what is missing; required makes each missing item a no-go" enum:"warn,required"`
+	// Takeover: what another golive serve does with a run whose executing
+	// server stopped renewing its lease (PostgreSQL store). Empty means
+	// TakeoverResume.
+	Takeover string `yaml:"takeover" doc:"what another golive serve does with a run whose executor stopped renewing its lease: resume (default), backout or pause" enum:"resume,backout,pause"`
+}
+
+// Takeover modes (controls.takeover).
+const (
+	TakeoverResume  = "resume"
+	TakeoverBackout = "backout"
+	TakeoverPause   = "pause"
+)
+
+// TakeoverMode returns controls.takeover, TakeoverResume when it is not
+// given.
+func (c *Controls) TakeoverMode() string {
+	if c == nil || c.Takeover == "" {
+		return TakeoverResume
+	}
+	return c.Takeover
 }
 
 // Ticket is the change-ticket control.

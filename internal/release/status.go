@@ -15,6 +15,8 @@ type Status struct {
 	Events []store.Event
 	// Lock is the environment lock when this run holds it.
 	Lock *store.Lock
+	// Lease is the run's lease (Epoch 0: never leased).
+	Lease store.Lease
 	// ControllerGone: the run says it is being executed and nobody is.
 	ControllerGone bool
 	Approvals      []store.Approval
@@ -36,7 +38,8 @@ func (s *Service) Status(ctx context.Context, ref RunRef) (*Status, error) {
 		return nil, err
 	}
 	lock, lockErr := st.GetLock(ctx, r.Plan, r.Env)
-	out.ControllerGone = controllerGone(r, lock, lockErr)
+	out.Lease, _ = st.GetLease(ctx, r.ID) // none from a store too old to have leases
+	out.ControllerGone = controllerGone(r, lock, lockErr, out.Lease)
 	if lockErr == nil && lock.RunID == r.ID {
 		out.Lock = &lock
 	}
@@ -48,8 +51,9 @@ func (s *Service) Status(ctx context.Context, ref RunRef) (*Status, error) {
 }
 
 // controllerGone reports whether a run that says it is being executed has
-// nobody executing it: no lock, or a lock whose holder is gone.
-func controllerGone(r store.Run, lock store.Lock, lockErr error) bool {
+// nobody executing it: no lock, a lock whose holder is gone, or a lease
+// its holder stopped renewing (as the engine judges it).
+func controllerGone(r store.Run, lock store.Lock, lockErr error, lease store.Lease) bool {
 	switch r.State {
 	case store.StateRunning, store.StateVerifying, store.StateBackingOut:
 	default:
@@ -58,7 +62,8 @@ func controllerGone(r store.Run, lock store.Lock, lockErr error) bool {
 	if lockErr != nil || lock.RunID != r.ID {
 		return true
 	}
-	return store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive)
+	return store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive) ||
+		lease.Epoch > 0 && lease.Expired(time.Now())
 }
 
 // notCounted says, by approval id, why the plan's rules (when its file is
@@ -112,6 +117,14 @@ func (s *Service) Events(ctx context.Context, o EventsOptions, fn func(store.Eve
 		every = 300 * time.Millisecond
 	}
 	after := o.After
+	// A store that announces new events (PostgreSQL) wakes the follower;
+	// it still re-reads now and then in case a notification was lost.
+	var wake <-chan struct{}
+	if f := store.FollowerOf(st); f != nil && o.Follow {
+		if ch, err := f.Notify(ctx, r.ID); err == nil {
+			wake, every = ch, max(every, 5*time.Second)
+		}
+	}
 	for {
 		events, err := st.Events(ctx, r.ID, after)
 		if err != nil {
@@ -136,6 +149,7 @@ func (s *Service) Events(ctx context.Context, o EventsOptions, fn func(store.Eve
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-wake:
 		case <-time.After(every):
 		}
 	}
