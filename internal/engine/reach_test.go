@@ -23,7 +23,7 @@ func TestPreflightChangesNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 2, `preflight:
   - {name: ctl, local: true, run: 'echo "ctl $GOLIVE_RELEASE $GOLIVE_PREVIOUS host=$GOLIVE_HOST"'}
-  - {name: tools, on: web, run: 'echo "on $GOLIVE_HOST"; [ "$GOLIVE_HOST" != h2 ]', timeout: 300ms, interval: 50ms}
+  - {name: tools, on: web, run: 'echo "on $GOLIVE_HOST"; [ "$GOLIVE_HOST" != h2 ]', timeout: 2s, interval: 50ms}
 stages:
   - name: web
     on: web
@@ -48,7 +48,7 @@ stages:
 	if !strings.Contains(res[1].Output, "on h1") || !strings.Contains(res[2].Output, "on h2") {
 		t.Errorf("per-host outputs %q, %q: want each host's GOLIVE_HOST", res[1].Output, res[2].Output)
 	}
-	if !strings.HasPrefix(res[2].Detail, "timed out after 300ms") {
+	if !strings.HasPrefix(res[2].Detail, "timed out after 2s") {
 		t.Errorf("h2 detail = %q", res[2].Detail)
 	}
 	for _, h := range []string{"h1", "h2"} {
@@ -100,9 +100,9 @@ const perTargetVerify = `stages:
     steps:
       - {name: a, run: echo a >> log, backout: echo undo-a >> log}
     health:
-      - {name: logged, run: 'grep -q a log', timeout: 300ms, interval: 50ms}
+      - {name: logged, run: 'grep -q a log', timeout: 2s, interval: 50ms}
 verify:
-  - {name: each, on: web, run: 'echo "v $GOLIVE_HOST" >> @ROOT@/verify.log; [ ! -f @ROOT@/bad-$GOLIVE_HOST ]', timeout: 300ms, interval: 50ms}
+  - {name: each, on: web, run: 'echo "v $GOLIVE_HOST" >> @ROOT@/verify.log; [ ! -f @ROOT@/bad-$GOLIVE_HOST ]', timeout: 2s, interval: 50ms}
 `
 
 // TestVerifyOnEachTarget: a verify check with `on` runs on every host it

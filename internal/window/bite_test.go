@@ -28,3 +28,18 @@ func TestValidateBounds(t *testing.T) {
 		t.Errorf("Validate of negative clocks = %v, want both named", err)
 	}
 }
+
+// TestNextOpenWithinHorizon: a window that opens again just inside the
+// Horizon (a freeze of 731 days) is found; one beyond it is not.
+func TestNextOpenWithinHorizon(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	end := t0.Add(Horizon - 24*time.Hour)
+	w := &Window{Freezes: []Freeze{{From: t0.Add(-time.Hour), To: end, Reason: "long"}}}
+	if at, ok := w.NextOpen(t0); !ok || !at.Equal(end) {
+		t.Fatalf("NextOpen = %v, %v; want %v (inside the horizon)", at, ok, end)
+	}
+	w.Freezes[0].To = t0.Add(Horizon + 30*24*time.Hour)
+	if at, ok := w.NextOpen(t0); ok {
+		t.Fatalf("NextOpen = %v beyond the horizon, want false", at)
+	}
+}

@@ -1,5 +1,9 @@
-// Command mutants judges again the mutants a gremlins run could not
-// judge, one at a time, on a copy of the module:
+// Command mutants judges mutants listed in a gremlins JSON report, one at a
+// time, on a copy of the module: it applies each and runs the package's
+// tests against it. Give it the report of a dry run (`gremlins unleash
+// --dry-run -o report.json PKG`) and -status 'RUNNABLE,NOT COVERED' to judge
+// every mutant, or the report of a real gremlins run to judge again what
+// gremlins could not:
 //
 //   - NOT COVERED: gremlins takes coverage from `go test -cover`, which
 //     has no block for a switch case's expression, so every mutant of a
@@ -8,12 +12,12 @@
 //     without mutants, short on a loaded machine;
 //   - LIVED: to print each survivor with its source line.
 //
-// Usage (from the module root, after `gremlins unleash -o report.json`):
+// Usage (from the module root):
 //
-//	go run ./scripts/mutants -report report.json -pkg ./internal/engine
+//	go run ./scripts/mutants -report report.json -pkg ./internal/engine [-status ...] [-list]
 //
 // It prints one line per mutant and a summary; it never changes the
-// module it is run from. See docs/architecture.md, "Mutation testing".
+// module it is run from. See docs/architecture.md, "Tests that bite".
 package main
 
 import (
