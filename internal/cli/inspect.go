@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/golive-dev/golive/internal/approval"
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
 )
@@ -57,6 +58,10 @@ targets.current.`,
 				}
 				out["controller_gone"] = gone
 				out["approvals"] = approvalsJSON(approvals, notCounted)
+				out["reason"] = sts.Reason()
+				if t := sts.RunApprovals; t != nil {
+					out["approval_tally"] = tallyJSON(*t)
+				}
 				return e.printJSON(out)
 			}
 			w := tabwriter.NewWriter(e.stdio.Out, 0, 0, 2, ' ', 0)
@@ -68,7 +73,10 @@ targets.current.`,
 			} else {
 				fmt.Fprintf(w, "state\t%s\n", r.State)
 			}
-			fmt.Fprintf(w, "reason\t%s\n", r.Reason)
+			fmt.Fprintf(w, "reason\t%s\n", sts.Reason())
+			if t := sts.RunApprovals; t != nil {
+				fmt.Fprintf(w, "approved\t%s\n", t.Summary())
+			}
 			fmt.Fprintf(w, "requester\t%s\n", r.RequesterIdentity())
 			if r.Ticket != "" {
 				fmt.Fprintf(w, "ticket\t%s\n", r.Ticket)
@@ -149,6 +157,19 @@ func approvalsJSON(approvals []store.Approval, notCounted map[int64]string) []ma
 		list = append(list, m)
 	}
 	return list
+}
+
+// tallyJSON is where a run's approvals stand now, for status --json.
+func tallyJSON(t approval.Tally) map[string]any {
+	names := []string{}
+	for _, a := range t.Approved {
+		names = append(names, a.Identity().String())
+	}
+	m := map[string]any{"required": t.Required, "approved_by": names, "missing": t.Missing(), "satisfied": t.Satisfied()}
+	if t.Rejected != nil {
+		m["rejected_by"] = t.Rejected.Identity().String()
+	}
+	return m
 }
 
 // approvalJSON is an approval for --json output; whoKey names the

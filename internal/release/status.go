@@ -2,6 +2,8 @@ package release
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/golive-dev/golive/internal/approval"
@@ -21,6 +23,11 @@ type Status struct {
 	// NotCounted says, by approval id, why the plan's rules (when its
 	// file is at hand) do not count an approval.
 	NotCounted map[int64]string
+	// RunApprovals is the tally of the run's own approvals now, by the
+	// plan's rules (nil when the plan asks for none or its file is not at
+	// hand). A waiting run's Reason was recorded at its creation: this is
+	// where it stands since.
+	RunApprovals *approval.Tally
 }
 
 // Status reads a run: its journal, lock, approvals. It changes nothing
@@ -43,7 +50,7 @@ func (s *Service) Status(ctx context.Context, ref RunRef) (*Status, error) {
 	if out.Approvals, err = st.ListApprovals(ctx, r.ID); err != nil {
 		return nil, err
 	}
-	out.NotCounted = notCounted(r, ref.Plan.file(), out.Approvals)
+	out.NotCounted, out.RunApprovals = tallies(r, ref.Plan.file(), out.Approvals)
 	return out, nil
 }
 
@@ -61,17 +68,20 @@ func controllerGone(r store.Run, lock store.Lock, lockErr error) bool {
 	return store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive)
 }
 
-// notCounted says, by approval id, why the plan's rules (when its file is
+// tallies says, by approval id, why the plan's rules (when its file is
 // at hand) do not count an approval, as the run is recorded (a status does
-// not hash the artifacts again: resume does).
-func notCounted(r store.Run, file string, approvals []store.Approval) map[int64]string {
+// not hash the artifacts again: resume does), and the tally of the run's
+// own approvals when the plan asks for some.
+func tallies(r store.Run, file string, approvals []store.Approval) (map[int64]string, *approval.Tally) {
 	out := map[int64]string{}
-	if len(approvals) == 0 {
-		return out
-	}
 	res, err := load.Load(load.Options{File: file, Env: r.Env, AllEnvs: r.Env == ""})
 	if err != nil || res.Plan == nil || res.Plan.Name != r.Plan {
-		return out
+		return out, nil
+	}
+	var run *approval.Tally
+	if rules := approval.RulesFor(res.Plan.Controls.Approvals, 0); rules.Required > 0 {
+		t := approval.Count(rules, approval.SubjectOf(r, r.PlanHash, ""), approvals)
+		run = &t
 	}
 	gates := map[string]bool{}
 	for _, a := range approvals {
@@ -84,7 +94,7 @@ func notCounted(r store.Run, file string, approvals []store.Approval) map[int64]
 			out[ig.Approval.ID] = ig.Why
 		}
 	}
-	return out
+	return out, run
 }
 
 // EventsOptions read a run's journal.
@@ -163,4 +173,17 @@ func (s *Service) Runs(ctx context.Context, o RunsOptions) ([]store.Run, error) 
 		filter.Plan = res.Plan.Name
 	}
 	return st.ListRuns(ctx, filter)
+}
+
+var approvalsFraction = regexp.MustCompile(`approvals: [0-9]+/[0-9]+`)
+
+// Reason is why the run is in its state, as it stands now: a waiting
+// run's recorded reason ("waiting for approvals: 0/2 ...") was written
+// when it was created; its approval count is today's.
+func (s *Status) Reason() string {
+	t := s.RunApprovals
+	if s.Run.State != store.StateWaiting || t == nil {
+		return s.Run.Reason
+	}
+	return approvalsFraction.ReplaceAllLiteralString(s.Run.Reason, fmt.Sprintf("approvals: %d/%d", min(len(t.Approved), t.Required), t.Required))
 }
