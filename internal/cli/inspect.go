@@ -32,6 +32,9 @@ nothing. Exit 0 (also when there is drift), 2 when the plan has no
 targets.current.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if !live && (len(f.set) > 0 || f.secretsFile != "") {
+				return fmt.Errorf("%w: status: --set and --secrets-file are for --live (reading a run renders no plan values)", errUsage)
+			}
 			if live {
 				if len(args) > 0 {
 					return fmt.Errorf("%w: status --live shows hosts, not a run: give no RUN", errUsage)
@@ -105,8 +108,10 @@ targets.current.`,
 			return nil
 		},
 	}
-	f.register(c, false)
-	f.registerRun(c)
+	f.registerRead(c)
+	// status --live renders the plan's targets.current: its values.
+	c.Flags().StringArrayVar(&f.set, "set", nil, "with --live: override a var: NAME=VALUE (repeatable)")
+	c.Flags().StringVar(&f.secretsFile, "secrets-file", "", "with --live: file of NAME=VALUE lines for ${{ secrets.NAME }}")
 	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
 	c.Flags().BoolVar(&live, "live", false, "probe every host (targets.current): found beside recorded release")
 	f.registerSSH(c)
@@ -274,8 +279,7 @@ func newHistory(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	f.register(c, false)
-	f.registerRun(c)
+	f.registerRead(c)
 	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
 	c.Flags().IntVar(&limit, "limit", 20, "at most this many runs")
 	return c
@@ -317,8 +321,7 @@ func newLogs(e *env) *cobra.Command {
 			return e.printLogs(ctx, st, r.ID, host, step, follow)
 		},
 	}
-	f.register(c, false)
-	f.registerRun(c)
+	f.registerRead(c)
 	c.Flags().StringVar(&host, "host", "", "only events of this host")
 	c.Flags().StringVar(&step, "step", "", "only events of this step (or check)")
 	c.Flags().BoolVar(&follow, "follow", false, "keep printing new events until the run ends")

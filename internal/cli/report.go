@@ -44,8 +44,7 @@ criteria.`,
 			return nil
 		},
 	}
-	f.register(c, false)
-	f.registerRun(c)
+	f.registerRead(c)
 	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
 	return c
 }
