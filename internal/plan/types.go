@@ -263,6 +263,15 @@ type Controls struct {
 	Backout     string     `yaml:"backout" doc:"required: every step that changes a target declares a backout" enum:"required,optional"`
 	RehearsedIn string     `yaml:"rehearsed_in" doc:"environment where this release must have been rehearsed (released and backed out cleanly) first"`
 	Checklist   string     `yaml:"checklist" doc:"the review's plan-quality checklist (owner, contacts, success criteria and verify, backouts, rehearsal, approvers, window): warn (default) shows what is missing; required makes each missing item a no-go" enum:"warn,required"`
+	Override    *Override  `yaml:"override" doc:"break-glass: who may approve a release outside the window or during a freeze (golive run --override-window --reason TEXT)"`
+}
+
+// Override is the break-glass control: a run started with
+// --override-window ignores the release window and freezes, only after
+// one approval from Approvers by someone other than the requester.
+type Override struct {
+	Meta      `yaml:"-"`
+	Approvers []string `yaml:"approvers" doc:"who may approve a break-glass release (one approval, never the requester's own)"`
 }
 
 // Ticket is the change-ticket control.
