@@ -62,6 +62,10 @@ targets.current.`,
 				out["controller_gone"] = gone
 				out["approvals"] = approvalsJSON(approvals, notCounted)
 				out["reason"] = sts.Reason()
+				out["kind"], _ = release.RunKind(events)
+				if o := overrideLine(events); o != "" {
+					out["override"] = o
+				}
 				if t := sts.RunApprovals; t != nil {
 					out["approval_tally"] = tallyJSON(*t)
 				}
@@ -69,6 +73,11 @@ targets.current.`,
 			}
 			w := tabwriter.NewWriter(e.stdio.Out, 0, 0, 2, ' ', 0)
 			fmt.Fprintf(w, "run\t%s\n", r.ID)
+			kind, _ := release.RunKind(events)
+			fmt.Fprintf(w, "kind\t%s\n", kind)
+			if o := overrideLine(events); o != "" {
+				fmt.Fprintf(w, "BREAK-GLASS\t%s\n", o)
+			}
 			fmt.Fprintf(w, "plan\t%s%s\n", r.Plan, envSuffix(r.Env))
 			fmt.Fprintf(w, "release\t%s (previous: %s)\n", r.Release, orNone(r.PreviousRelease))
 			if gone {
@@ -264,14 +273,19 @@ func newHistory(e *env) *cobra.Command {
 				fmt.Fprintln(e.stdio.Out, "no runs yet")
 				return nil
 			}
-			runs, err := e.service(&f).Runs(ctx, release.RunsOptions{Plan: f.planInput(file), Limit: limit})
+			runs, err := e.service(&f).RunsWithKind(ctx, release.RunsOptions{Plan: f.planInput(file), Limit: limit})
 			if err != nil {
 				return err
 			}
 			if f.json {
 				out := []map[string]any{}
 				for _, r := range runs {
-					out = append(out, runJSON(r))
+					m := runJSON(r.Run)
+					m["kind"] = r.Kind
+					if r.Override != "" {
+						m["override_reason"] = r.Override
+					}
+					out = append(out, m)
 				}
 				return e.printJSON(out)
 			}
@@ -285,19 +299,19 @@ func newHistory(e *env) *cobra.Command {
 	return c
 }
 
-func printHistory(out io.Writer, runs []store.Run) {
+func printHistory(out io.Writer, runs []release.RunInfo) {
 	if len(runs) == 0 {
 		fmt.Fprintln(out, "no runs yet")
 		return
 	}
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "RUN\tPLAN\tENV\tRELEASE\tPREVIOUS\tSTATE\tBY\tCREATED\tREASON")
+	fmt.Fprintln(w, "RUN\tKIND\tPLAN\tENV\tRELEASE\tPREVIOUS\tSTATE\tBY\tCREATED\tREASON")
 	for _, r := range runs {
 		reason := r.Reason
 		if len(reason) > 60 {
 			reason = strings.ToValidUTF8(reason[:57], "") + "..."
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Plan, orDefault(r.Env, "-"), r.Release,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Plan, orDefault(r.Env, "-"), r.Release,
 			orDefault(r.PreviousRelease, "-"), r.State, r.RequesterIdentity(), r.CreatedAt.Local().Format("2006-01-02 15:04"), reason)
 	}
 	w.Flush()

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
 )
 
@@ -52,6 +53,8 @@ criteria.`,
 // releaseReport is what `golive report` says about a run.
 type releaseReport struct {
 	Run             map[string]any    `json:"run"`
+	Kind            string            `json:"kind"`               // release, rehearsal, redeploy, override
+	Override        string            `json:"override,omitempty"` // a break-glass run's loud line
 	Description     string            `json:"description,omitempty"`
 	Owner           string            `json:"owner,omitempty"`
 	Contacts        []string          `json:"contacts,omitempty"`
@@ -106,6 +109,8 @@ func buildReport(ctx context.Context, st store.Store, r store.Run, f *runFlags) 
 	for _, ev := range events {
 		rep.add(ev, stages)
 	}
+	rep.Kind, _ = release.RunKind(events)
+	rep.Override = overrideLine(events)
 	rep.BackoutVerification = backoutVerdicts(events)
 	rep.WhyStopped = whyStopped(r, events)
 	return rep, nil
@@ -191,6 +196,9 @@ func (rep *releaseReport) markdown(w io.Writer) {
 	r := rep.Run
 	v := func(k string) string { return fmt.Sprint(r[k]) }
 	fmt.Fprintf(w, "# Release report: %s %s%s\n\n", mdInline(v("plan")), mdInline(v("release")), mdInline(envSuffix(v("environment"))))
+	if rep.Override != "" {
+		fmt.Fprintf(w, "> **%s**\n\n", mdInline(rep.Override))
+	}
 	if rep.Description != "" {
 		fmt.Fprintf(w, "%s\n\n", mdInline(rep.Description))
 	}
@@ -204,6 +212,7 @@ func (rep *releaseReport) markdown(w io.Writer) {
 		}
 	}
 	row("run", r["id"])
+	row("kind", rep.Kind)
 	fmt.Fprintf(w, "| outcome | **%s**: %s |\n", mdInline(v("state")), mdInline(v("reason")))
 	row("release", fmt.Sprintf("%v (previous: %v)", r["release"], orNone(v("previous"))))
 	row("requested by", r["requested_by"])
@@ -351,4 +360,14 @@ func lastLines(out string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// overrideLine is a break-glass run's loud line from its journal, or "".
+func overrideLine(events []store.Event) string {
+	for _, ev := range events {
+		if ev.Kind == store.KindRun && ev.Action == release.ActionOverrideWindow {
+			return ev.Message
+		}
+	}
+	return ""
 }
