@@ -221,7 +221,8 @@ func (e *env) printOutcome(w io.Writer, out *engine.Outcome, red *redact.Redacto
 }
 
 // printHostSummary prints, per touched host, the release live on it now
-// and how long the run worked on it.
+// and how long the run worked on it; hosts of the rollout the run never
+// reached are listed as not started.
 func (e *env) printHostSummary(w io.Writer, res *release.Result) {
 	events := res.Events
 	first, last := map[string]time.Time{}, map[string]time.Time{}
@@ -243,6 +244,7 @@ func (e *env) printHostSummary(w io.Writer, res *release.Result) {
 	if live == nil {
 		return
 	}
+	untouched := notStarted(res, first)
 	if len(order) > 50 {
 		count := map[string]int{}
 		for _, h := range order {
@@ -251,6 +253,9 @@ func (e *env) printHostSummary(w io.Writer, res *release.Result) {
 		fmt.Fprintf(w, "%d hosts touched; live now:", len(order))
 		for rel, n := range count {
 			fmt.Fprintf(w, " %s on %d", rel, n)
+		}
+		if len(untouched) > 0 {
+			fmt.Fprintf(w, "; %d not started", len(untouched))
 		}
 		fmt.Fprintln(w)
 		return
@@ -269,7 +274,35 @@ func (e *env) printHostSummary(w io.Writer, res *release.Result) {
 		}
 		fmt.Fprintln(tw)
 	}
+	for _, h := range untouched {
+		fmt.Fprintf(tw, "%s\t%s\t%s", h, "not started", "-")
+		if len(verdicts) > 0 {
+			fmt.Fprint(tw, "\t-")
+		}
+		fmt.Fprintln(tw)
+	}
 	tw.Flush()
+}
+
+// notStarted lists, in rollout order, the hosts of the run's rollout that
+// the run never worked on.
+func notStarted(res *release.Result, touched map[string]time.Time) []string {
+	if res.Rollout == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range res.Rollout.Stages {
+		for _, b := range s.Batches {
+			for _, h := range b.Hosts {
+				if _, ok := touched[h.Name]; !ok && !seen[h.Name] {
+					seen[h.Name] = true
+					out = append(out, h.Name)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // human is where output for a person goes: stdout, or stderr when stdout
