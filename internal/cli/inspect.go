@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -213,6 +214,9 @@ func runJSON(r store.Run) map[string]any {
 	}
 	if !r.FinishedAt.IsZero() {
 		out["finished"] = r.FinishedAt
+		if !r.StartedAt.IsZero() {
+			out["took"] = release.DurationJSON(r.FinishedAt.Sub(r.StartedAt))
+		}
 	}
 	return out
 }
@@ -332,17 +336,26 @@ func newLogs(e *env) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			return e.printLogs(ctx, st, r.ID, host, step, follow)
+			return e.printLogs(ctx, st, r.ID, logFilter{host: host, step: step, follow: follow, json: f.json})
 		},
 	}
 	f.registerRead(c)
+	c.Flags().BoolVar(&f.json, "json", false, "one JSON object a line per event (the API's event shape)")
 	c.Flags().StringVar(&host, "host", "", "only events of this host")
 	c.Flags().StringVar(&step, "step", "", "only events of this step (or check)")
 	c.Flags().BoolVar(&follow, "follow", false, "keep printing new events until the run ends")
 	return c
 }
 
-func (e *env) printLogs(ctx context.Context, st store.Store, id, host, step string, follow bool) error {
+// logFilter is what logs prints, and how.
+type logFilter struct {
+	host, step   string
+	follow, json bool
+}
+
+func (e *env) printLogs(ctx context.Context, st store.Store, id string, lf logFilter) error {
+	host, step, follow := lf.host, lf.step, lf.follow
+	enc := json.NewEncoder(e.stdio.Out)
 	var after int64
 	for {
 		events, err := st.Events(ctx, id, after)
@@ -352,6 +365,12 @@ func (e *env) printLogs(ctx context.Context, st store.Store, id, host, step stri
 		for _, ev := range events {
 			after = ev.Seq
 			if (host != "" && ev.Host != host) || (step != "" && ev.Step != step) {
+				continue
+			}
+			if lf.json {
+				if err := enc.Encode(release.EventOf(ev)); err != nil {
+					return err
+				}
 				continue
 			}
 			fmt.Fprintln(e.stdio.Out, formatEvent(ev))

@@ -82,6 +82,7 @@ type reportStage struct {
 	Name     string    `json:"name"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished,omitempty"`
+	Took     string    `json:"took,omitempty"` // as the plan writes durations: "1.5s"
 	Result   string    `json:"result"`
 }
 
@@ -129,6 +130,7 @@ func (rep *releaseReport) add(ev store.Event, stages map[string]*reportStage) {
 		}
 		if ev.Action != store.ActionStarted {
 			s.Finished, s.Result = ev.Time, string(ev.Action)
+			s.Took = release.DurationJSON(s.Finished.Sub(s.Started))
 		}
 	case store.KindHost:
 		if !isBackoutVerdict(ev) {

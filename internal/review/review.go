@@ -32,6 +32,8 @@ type Item struct {
 	Unknown bool   `json:"unknown,omitempty"`
 	// Drift: the run that recorded the release live on Host.
 	RecordedBy string `json:"recorded_by,omitempty"`
+	// SHA256 is an artifact's full sha256 (Detail shortens it).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Report is the go/no-go.
@@ -210,7 +212,7 @@ func (r *Report) artifacts(in Input) {
 	sort.Strings(names)
 	for _, name := range names {
 		f := in.Artifacts[name]
-		it := Item{Kind: "artifact", Name: "artifact " + name, OK: true, Detail: fmt.Sprintf("sha256 %.16s… verified", f.SHA256)}
+		it := Item{Kind: "artifact", Name: "artifact " + name, OK: true, Detail: fmt.Sprintf("sha256 %.16s… verified", f.SHA256), SHA256: f.SHA256}
 		if !f.Checked {
 			it.Detail = fmt.Sprintf("sha256 %.16s… (no expected sum in the plan)", f.SHA256)
 			if in.Plan.Controls.Integrity == "required" {
