@@ -70,6 +70,9 @@ targets.current.`,
 				if t := sts.RunApprovals; t != nil {
 					out["approval_tally"] = tallyJSON(*t)
 				}
+				if t := sts.OverrideApproval; t != nil {
+					out["override_tally"] = tallyJSON(*t)
+				}
 				return e.printJSON(out)
 			}
 			w := tabwriter.NewWriter(e.stdio.Out, 0, 0, 2, ' ', 0)
@@ -89,6 +92,9 @@ targets.current.`,
 			fmt.Fprintf(w, "reason\t%s\n", sts.Reason())
 			if t := sts.RunApprovals; t != nil {
 				fmt.Fprintf(w, "approved\t%s\n", t.Summary())
+			}
+			if t := sts.OverrideApproval; t != nil {
+				fmt.Fprintf(w, "break-glass\t%s\n", t.Summary())
 			}
 			fmt.Fprintf(w, "requester\t%s\n", r.RequesterIdentity())
 			if r.Ticket != "" {
