@@ -53,7 +53,7 @@ criteria.`,
 // releaseReport is what `golive report` says about a run.
 type releaseReport struct {
 	Run             map[string]any    `json:"run"`
-	Kind            string            `json:"kind"`               // release, rehearsal, redeploy, override
+	Kind            string            `json:"kind"`               // release, rehearsal, rollback, redeploy, override
 	Override        string            `json:"override,omitempty"` // a break-glass run's loud line
 	Description     string            `json:"description,omitempty"`
 	Owner           string            `json:"owner,omitempty"`

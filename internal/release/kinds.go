@@ -19,6 +19,7 @@ const (
 	KindRelease   = "release"   // a new release
 	KindRehearsal = "rehearsal" // golive rehearse: released, verified, backed out
 	KindRedeploy  = "redeploy"  // run --force of the release already live
+	KindRollback  = "rollback"  // a release that was live before (not the live one): going back by a new run
 	KindOverride  = "override"  // run --override-window: break-glass
 )
 
@@ -99,6 +100,31 @@ func journalKind(ctx context.Context, st store.Store, r store.Run, kind, overrid
 			Actor: by.Name, ActorVia: by.Via, ActorOSUser: by.OSUser, ActorToken: by.Token,
 			Message: OverrideLine(by.String(), override)})
 	}
+}
+
+// newRunKind is what a new run started with o is: its ordinary kind is
+// release, or rollback when an earlier run released the same version
+// successfully.
+func newRunKind(ctx context.Context, pr *prepared, o StartOptions) string {
+	switch {
+	case o.OverrideWindow != "":
+		return KindOverride
+	case pr.ro.Previous == pr.ro.Release:
+		if o.Force {
+			return KindRedeploy
+		}
+		return KindRelease
+	}
+	runs, err := pr.st.ListRuns(ctx, store.RunFilter{Plan: pr.plan.Name, Env: pr.plan.Env, States: []store.State{store.StateSucceeded}})
+	if err != nil {
+		return KindRelease
+	}
+	for _, r := range runs {
+		if r.Release == o.Release {
+			return KindRollback
+		}
+	}
+	return KindRelease
 }
 
 // kindOf reads what an existing run is from its journal.

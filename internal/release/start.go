@@ -124,13 +124,7 @@ func (s *Service) Start(ctx context.Context, o StartOptions) (*Result, error) {
 	if o.OverrideWindow != "" {
 		pr.notify.SetOverride(OverrideLine(o.By.String(), o.OverrideWindow))
 	}
-	pr.kind = KindRelease
-	switch {
-	case o.OverrideWindow != "":
-		pr.kind = KindOverride
-	case o.Force && pr.ro.Previous == pr.ro.Release:
-		pr.kind = KindRedeploy
-	}
+	pr.kind = newRunKind(ctx, pr, o)
 	o.Watch.ready(pr.info())
 	eng := s.newEngine(pr, engineOptions{observer: o.Watch.Observer, wait: o.Wait, parallel: o.Parallel})
 	rep := review.Review(ctx, s.reviewInput(pr, eng, o.Ticket, o.By.Name, nil, true))
