@@ -428,6 +428,7 @@ func (r *Report) lock(ctx context.Context, in Input) {
 func Pending(ctx context.Context, in Input) *Report {
 	r := &Report{Plan: in.Plan.Name, Env: in.Plan.Env, Release: in.Rollout.Release}
 	r.window(in)
+	r.override(ctx, in)
 	r.approvals(ctx, in)
 	r.redact(in.Redact)
 	if r.Override != "" && in.Redact != nil {
