@@ -12,9 +12,10 @@ import (
 )
 
 // What a run is, as history shows it (the KIND column) and --json gives
-// it ("kind"). A run's kind is journaled when it is created (ActionKind);
-// runs recorded before kinds were are releases, or rehearsals when their
-// journal holds a rehearsal verdict.
+// it ("kind"). A run's kind other than release is journaled when it is
+// created (ActionKind); runs without that event are releases, or
+// rehearsals when their journal holds a rehearsal verdict (as recorded
+// before kinds were).
 const (
 	KindRelease   = "release"   // a new release
 	KindRehearsal = "rehearsal" // golive rehearse: released, verified, backed out
@@ -91,8 +92,12 @@ func overrideReasonOf(line string) string {
 	return line
 }
 
-// journalKind records what a new run is.
+// journalKind records what a new run is; an ordinary release (the kind
+// of a run without the event) is not journaled.
 func journalKind(ctx context.Context, st store.Store, r store.Run, kind, override string) {
+	if kind == "" || kind == KindRelease {
+		return
+	}
 	st.AppendEvent(ctx, store.Event{RunID: r.ID, Kind: store.KindRun, Action: ActionKind, Message: kind})
 	if kind == KindOverride {
 		by := r.RequesterIdentity()
