@@ -65,8 +65,9 @@ func newApprove(e *env, d store.Decision) *cobra.Command {
 		Use:   verb + " RUN",
 		Short: map[store.Decision]string{store.DecisionApprove: "Approve a run, a gate or a sign-off", store.DecisionReject: "Reject a run, a gate or a sign-off"}[d],
 		Long: `Records your decision on what RUN waits for: the run itself, the gate before
-a stage, or the sign-off after verification (--gate run|stage:NAME|verify picks
-one; by default the one the run waits for now). Who you are: --as, else
+a stage, the sign-off after verification, or a break-glass run's override
+(--gate run|stage:NAME|verify|override picks one; by default the one the run
+waits for now). Who you are: --as, else
 $GOLIVE_USER, else the OS user. Only listed approvers count; with allow_self:
 false the requester's approval does not; each approver counts once; an
 approval is bound to the plan's content, the release and the environment.`,
@@ -77,7 +78,7 @@ approval is bound to the plan's content, the release and the environment.`,
 	}
 	f.register(c, false)
 	f.registerRun(c)
-	c.Flags().StringVar(&gate, "gate", "", "what to decide on: run, stage:NAME or verify (default: what the run waits for)")
+	c.Flags().StringVar(&gate, "gate", "", "what to decide on: run, stage:NAME, verify or override (default: what the run waits for)")
 	c.Flags().StringVar(&comment, "comment", "", "why (recorded)")
 	return c
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/golive-dev/golive/internal/approval"
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
 )
@@ -31,6 +33,9 @@ nothing. Exit 0 (also when there is drift), 2 when the plan has no
 targets.current.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if !live && (len(f.set) > 0 || f.secretsFile != "") {
+				return fmt.Errorf("%w: status: --set and --secrets-file are for --live (reading a run renders no plan values)", errUsage)
+			}
 			if live {
 				if len(args) > 0 {
 					return fmt.Errorf("%w: status --live shows hosts, not a run: give no RUN", errUsage)
@@ -61,10 +66,26 @@ targets.current.`,
 				}
 				out["controller_gone"] = gone
 				out["approvals"] = approvalsJSON(approvals, notCounted)
+				out["reason"] = sts.Reason()
+				out["kind"], _ = release.RunKind(events)
+				if o := overrideLine(events); o != "" {
+					out["override"] = o
+				}
+				if t := sts.RunApprovals; t != nil {
+					out["approval_tally"] = tallyJSON(*t)
+				}
+				if t := sts.OverrideApproval; t != nil {
+					out["override_tally"] = tallyJSON(*t)
+				}
 				return e.printJSON(out)
 			}
 			w := tabwriter.NewWriter(e.stdio.Out, 0, 0, 2, ' ', 0)
 			fmt.Fprintf(w, "run\t%s\n", r.ID)
+			kind, _ := release.RunKind(events)
+			fmt.Fprintf(w, "kind\t%s\n", kind)
+			if o := overrideLine(events); o != "" {
+				fmt.Fprintf(w, "BREAK-GLASS\t%s\n", o)
+			}
 			fmt.Fprintf(w, "plan\t%s%s\n", r.Plan, envSuffix(r.Env))
 			fmt.Fprintf(w, "release\t%s (previous: %s)\n", r.Release, orNone(r.PreviousRelease))
 			if gone {
@@ -72,7 +93,13 @@ targets.current.`,
 			} else {
 				fmt.Fprintf(w, "state\t%s\n", r.State)
 			}
-			fmt.Fprintf(w, "reason\t%s\n", r.Reason)
+			fmt.Fprintf(w, "reason\t%s\n", sts.Reason())
+			if t := sts.RunApprovals; t != nil {
+				fmt.Fprintf(w, "approved\t%s\n", t.Summary())
+			}
+			if t := sts.OverrideApproval; t != nil {
+				fmt.Fprintf(w, "break-glass\t%s\n", t.Summary())
+			}
 			fmt.Fprintf(w, "requester\t%s\n", r.RequesterIdentity())
 			if r.Ticket != "" {
 				fmt.Fprintf(w, "ticket\t%s\n", r.Ticket)
@@ -108,8 +135,10 @@ targets.current.`,
 			return nil
 		},
 	}
-	f.register(c, false)
-	f.registerRun(c)
+	f.registerRead(c)
+	// status --live renders the plan's targets.current: its values.
+	c.Flags().StringArrayVar(&f.set, "set", nil, "with --live: override a var: NAME=VALUE (repeatable)")
+	c.Flags().StringVar(&f.secretsFile, "secrets-file", "", "with --live: file of NAME=VALUE lines for ${{ secrets.NAME }}")
 	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
 	c.Flags().BoolVar(&live, "live", false, "probe every host (targets.current): found beside recorded release")
 	f.registerSSH(c)
@@ -162,6 +191,19 @@ func approvalsJSON(approvals []store.Approval, notCounted map[int64]string) []ma
 	return list
 }
 
+// tallyJSON is where a run's approvals stand now, for status --json.
+func tallyJSON(t approval.Tally) map[string]any {
+	names := []string{}
+	for _, a := range t.Approved {
+		names = append(names, a.Identity().String())
+	}
+	m := map[string]any{"required": t.Required, "approved_by": names, "missing": t.Missing(), "satisfied": t.Satisfied()}
+	if t.Rejected != nil {
+		m["rejected_by"] = t.Rejected.Identity().String()
+	}
+	return m
+}
+
 // approvalJSON is an approval for --json output; whoKey names the
 // claimed name's key ("approver" in status, "who" in report).
 func approvalJSON(a store.Approval, whoKey string) map[string]any {
@@ -189,6 +231,9 @@ func runJSON(r store.Run) map[string]any {
 	}
 	if !r.FinishedAt.IsZero() {
 		out["finished"] = r.FinishedAt
+		if !r.StartedAt.IsZero() {
+			out["took"] = release.DurationJSON(r.FinishedAt.Sub(r.StartedAt))
+		}
 	}
 	return out
 }
@@ -249,14 +294,19 @@ func newHistory(e *env) *cobra.Command {
 				fmt.Fprintln(e.stdio.Out, "no runs yet")
 				return nil
 			}
-			runs, err := e.service(&f).Runs(ctx, release.RunsOptions{Plan: f.planInput(file), Limit: limit})
+			runs, err := e.service(&f).RunsWithKind(ctx, release.RunsOptions{Plan: f.planInput(file), Limit: limit})
 			if err != nil {
 				return err
 			}
 			if f.json {
 				out := []map[string]any{}
 				for _, r := range runs {
-					out = append(out, runJSON(r))
+					m := runJSON(r.Run)
+					m["kind"] = r.Kind
+					if r.Override != "" {
+						m["override_reason"] = r.Override
+					}
+					out = append(out, m)
 				}
 				return e.printJSON(out)
 			}
@@ -264,26 +314,25 @@ func newHistory(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	f.register(c, false)
-	f.registerRun(c)
+	f.registerRead(c)
 	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
 	c.Flags().IntVar(&limit, "limit", 20, "at most this many runs")
 	return c
 }
 
-func printHistory(out io.Writer, runs []store.Run) {
+func printHistory(out io.Writer, runs []release.RunInfo) {
 	if len(runs) == 0 {
 		fmt.Fprintln(out, "no runs yet")
 		return
 	}
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "RUN\tPLAN\tENV\tRELEASE\tPREVIOUS\tSTATE\tBY\tCREATED\tREASON")
+	fmt.Fprintln(w, "RUN\tKIND\tPLAN\tENV\tRELEASE\tPREVIOUS\tSTATE\tBY\tCREATED\tREASON")
 	for _, r := range runs {
 		reason := r.Reason
 		if len(reason) > 60 {
 			reason = strings.ToValidUTF8(reason[:57], "") + "..."
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Plan, orDefault(r.Env, "-"), r.Release,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Plan, orDefault(r.Env, "-"), r.Release,
 			orDefault(r.PreviousRelease, "-"), r.State, r.RequesterIdentity(), r.CreatedAt.Local().Format("2006-01-02 15:04"), reason)
 	}
 	w.Flush()
@@ -304,18 +353,26 @@ func newLogs(e *env) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			return e.printLogs(ctx, st, r.ID, host, step, follow)
+			return e.printLogs(ctx, st, r.ID, logFilter{host: host, step: step, follow: follow, json: f.json})
 		},
 	}
-	f.register(c, false)
-	f.registerRun(c)
+	f.registerRead(c)
+	c.Flags().BoolVar(&f.json, "json", false, "one JSON object a line per event (the API's event shape)")
 	c.Flags().StringVar(&host, "host", "", "only events of this host")
 	c.Flags().StringVar(&step, "step", "", "only events of this step (or check)")
 	c.Flags().BoolVar(&follow, "follow", false, "keep printing new events until the run ends")
 	return c
 }
 
-func (e *env) printLogs(ctx context.Context, st store.Store, id, host, step string, follow bool) error {
+// logFilter is what logs prints, and how.
+type logFilter struct {
+	host, step   string
+	follow, json bool
+}
+
+func (e *env) printLogs(ctx context.Context, st store.Store, id string, lf logFilter) error {
+	host, step, follow := lf.host, lf.step, lf.follow
+	enc := json.NewEncoder(e.stdio.Out)
 	var after int64
 	// A store that announces new events (PostgreSQL: LISTEN/NOTIFY) wakes
 	// the follower; it still re-reads now and then in case a notification
@@ -335,6 +392,12 @@ func (e *env) printLogs(ctx context.Context, st store.Store, id, host, step stri
 		for _, ev := range events {
 			after = ev.Seq
 			if (host != "" && ev.Host != host) || (step != "" && ev.Step != step) {
+				continue
+			}
+			if lf.json {
+				if err := enc.Encode(release.EventOf(ev)); err != nil {
+					return err
+				}
 				continue
 			}
 			fmt.Fprintln(e.stdio.Out, formatEvent(ev))

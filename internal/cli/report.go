@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
 )
 
@@ -44,8 +45,7 @@ criteria.`,
 			return nil
 		},
 	}
-	f.register(c, false)
-	f.registerRun(c)
+	f.registerRead(c)
 	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
 	return c
 }
@@ -53,6 +53,8 @@ criteria.`,
 // releaseReport is what `golive report` says about a run.
 type releaseReport struct {
 	Run             map[string]any    `json:"run"`
+	Kind            string            `json:"kind"`               // release, rehearsal, rollback, redeploy, override
+	Override        string            `json:"override,omitempty"` // a break-glass run's loud line
 	Description     string            `json:"description,omitempty"`
 	Owner           string            `json:"owner,omitempty"`
 	Contacts        []string          `json:"contacts,omitempty"`
@@ -80,6 +82,7 @@ type reportStage struct {
 	Name     string    `json:"name"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished,omitempty"`
+	Took     string    `json:"took,omitempty"` // as the plan writes durations: "1.5s"
 	Result   string    `json:"result"`
 }
 
@@ -107,6 +110,8 @@ func buildReport(ctx context.Context, st store.Store, r store.Run, f *runFlags) 
 	for _, ev := range events {
 		rep.add(ev, stages)
 	}
+	rep.Kind, _ = release.RunKind(events)
+	rep.Override = overrideLine(events)
 	rep.BackoutVerification = backoutVerdicts(events)
 	rep.WhyStopped = whyStopped(r, events)
 	return rep, nil
@@ -125,6 +130,7 @@ func (rep *releaseReport) add(ev store.Event, stages map[string]*reportStage) {
 		}
 		if ev.Action != store.ActionStarted {
 			s.Finished, s.Result = ev.Time, string(ev.Action)
+			s.Took = release.DurationJSON(s.Finished.Sub(s.Started))
 		}
 	case store.KindHost:
 		if !isBackoutVerdict(ev) {
@@ -192,6 +198,9 @@ func (rep *releaseReport) markdown(w io.Writer) {
 	r := rep.Run
 	v := func(k string) string { return fmt.Sprint(r[k]) }
 	fmt.Fprintf(w, "# Release report: %s %s%s\n\n", mdInline(v("plan")), mdInline(v("release")), mdInline(envSuffix(v("environment"))))
+	if rep.Override != "" {
+		fmt.Fprintf(w, "> **%s**\n\n", mdInline(rep.Override))
+	}
 	if rep.Description != "" {
 		fmt.Fprintf(w, "%s\n\n", mdInline(rep.Description))
 	}
@@ -205,6 +214,7 @@ func (rep *releaseReport) markdown(w io.Writer) {
 		}
 	}
 	row("run", r["id"])
+	row("kind", rep.Kind)
 	fmt.Fprintf(w, "| outcome | **%s**: %s |\n", mdInline(v("state")), mdInline(v("reason")))
 	row("release", fmt.Sprintf("%v (previous: %v)", r["release"], orNone(v("previous"))))
 	row("requested by", r["requested_by"])
@@ -352,4 +362,14 @@ func lastLines(out string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// overrideLine is a break-glass run's loud line from its journal, or "".
+func overrideLine(events []store.Event) string {
+	for _, ev := range events {
+		if ev.Kind == store.KindRun && ev.Action == release.ActionOverrideWindow {
+			return ev.Message
+		}
+	}
+	return ""
 }

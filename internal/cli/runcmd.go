@@ -25,6 +25,7 @@ import (
 func newRun(e *env) *cobra.Command {
 	var f runFlags
 	var lockWait time.Duration
+	var o runExtra
 	c := &cobra.Command{
 		Use:   "run [FILE] -r VERSION",
 		Short: "Release the plan: stages, batches, hosts, steps, health; back out on failure",
@@ -35,13 +36,26 @@ terminates what runs and backs out every touched host, newest first.
 
 Exit: 0 released, 1 failed and backed out cleanly, 2 invalid plan or usage,
 3 no-go (environment locked, artifacts do not match, controls not met),
-4 backout incomplete or not done: targets need attention.`,
+4 backout incomplete or not done: targets need attention.
+
+Releasing the release that is live already is a no-go; --force redeploys it.
+Break-glass: --override-window --reason TEXT releases outside the window or
+during a freeze, only when the plan's controls.override allows it and after one
+approval from its approvers by someone else (golive approve RUN --gate
+override); the override and its reason are marked in the review, journal,
+notifications and report.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if f.release == "" {
 				return fmt.Errorf("%w: run needs the release: -r VERSION", errUsage)
 			}
-			return e.runRelease(c.Context(), &f, args, lockWait)
+			if o.override && o.reason == "" {
+				return fmt.Errorf("%w: --override-window needs --reason TEXT: why the window is overridden (it is recorded)", errUsage)
+			}
+			if !o.override && o.reason != "" {
+				return fmt.Errorf("%w: --reason is for --override-window", errUsage)
+			}
+			return e.runRelease(c.Context(), &f, args, lockWait, o)
 		},
 	}
 	f.register(c, true)
@@ -52,10 +66,19 @@ Exit: 0 released, 1 failed and backed out cleanly, 2 invalid plan or usage,
 	c.Flags().BoolVar(&f.wait, "wait", false, "block until what the run waits for arrives")
 	c.Flags().IntVar(&f.parallel, "parallel", 50, "hosts worked on at the same time")
 	c.Flags().DurationVar(&lockWait, "lock-wait", 0, "wait up to this long for the environment lock (e.g. 5m)")
+	c.Flags().BoolVar(&o.force, "force", false, "redeploy the release that is live already")
+	c.Flags().BoolVar(&o.override, "override-window", false, "break-glass: release outside the window or during a freeze (needs --reason, controls.override and one approval from its approvers)")
+	c.Flags().StringVar(&o.reason, "reason", "", "why the window is overridden (with --override-window; recorded and shown everywhere)")
 	return c
 }
 
-func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWait time.Duration) error {
+// runExtra are run's flags that change what the release may do.
+type runExtra struct {
+	force, override bool
+	reason          string
+}
+
+func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWait time.Duration, o runExtra) error {
 	file, err := f.planFile(args)
 	if err != nil {
 		return err
@@ -64,7 +87,8 @@ func (e *env) runRelease(ctx context.Context, f *runFlags, args []string, lockWa
 	prog := e.progress(w)
 	defer prog.Close()
 	res, err := e.service(f).Start(ctx, release.StartOptions{Plan: f.planInput(file), Release: f.release, Ticket: f.ticket,
-		By: e.identity(f), Wait: f.wait, LockWait: lockWait, Parallel: f.parallel, Watch: e.watch(w, prog, "run")})
+		By: e.identity(f), Wait: f.wait, LockWait: lockWait, Parallel: f.parallel, Watch: e.watch(w, prog, "run"),
+		Force: o.force, OverrideWindow: o.reason})
 	return e.released(res, f, prog, err)
 }
 
@@ -95,6 +119,8 @@ func (e *env) printWaiting(res *release.Result, f *runFlags) {
 	fmt.Fprintf(w, "golive: run %s is waiting for: %s\n", run.ID, strings.Join(rep.Reasons, "; "))
 	if a := res.Plan.Controls.Approvals; release.WaitsForApprovals(rep) && a != nil && a.Authenticated {
 		fmt.Fprint(w, "  approve it through golive serve (controls.approvals.authenticated), then ")
+	} else if release.WaitsForOverride(rep) {
+		fmt.Fprintf(w, "  a break-glass approver approves it with `golive approve %s --gate override`, then ", run.ID)
 	} else if release.WaitsForApprovals(rep) {
 		fmt.Fprintf(w, "  approve it with `golive approve %s`, then ", run.ID)
 	} else {
@@ -208,7 +234,8 @@ func (e *env) printOutcome(w io.Writer, out *engine.Outcome, red *redact.Redacto
 }
 
 // printHostSummary prints, per touched host, the release live on it now
-// and how long the run worked on it.
+// and how long the run worked on it; hosts of the rollout the run never
+// reached are listed as not started.
 func (e *env) printHostSummary(w io.Writer, res *release.Result) {
 	events := res.Events
 	first, last := map[string]time.Time{}, map[string]time.Time{}
@@ -230,6 +257,7 @@ func (e *env) printHostSummary(w io.Writer, res *release.Result) {
 	if live == nil {
 		return
 	}
+	untouched := notStarted(res, first)
 	if len(order) > 50 {
 		count := map[string]int{}
 		for _, h := range order {
@@ -238,6 +266,9 @@ func (e *env) printHostSummary(w io.Writer, res *release.Result) {
 		fmt.Fprintf(w, "%d hosts touched; live now:", len(order))
 		for rel, n := range count {
 			fmt.Fprintf(w, " %s on %d", rel, n)
+		}
+		if len(untouched) > 0 {
+			fmt.Fprintf(w, "; %d not started", len(untouched))
 		}
 		fmt.Fprintln(w)
 		return
@@ -256,7 +287,35 @@ func (e *env) printHostSummary(w io.Writer, res *release.Result) {
 		}
 		fmt.Fprintln(tw)
 	}
+	for _, h := range untouched {
+		fmt.Fprintf(tw, "%s\t%s\t%s", h, "not started", "-")
+		if len(verdicts) > 0 {
+			fmt.Fprint(tw, "\t-")
+		}
+		fmt.Fprintln(tw)
+	}
 	tw.Flush()
+}
+
+// notStarted lists, in rollout order, the hosts of the run's rollout that
+// the run never worked on.
+func notStarted(res *release.Result, touched map[string]time.Time) []string {
+	if res.Rollout == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range res.Rollout.Stages {
+		for _, b := range s.Batches {
+			for _, h := range b.Hosts {
+				if _, ok := touched[h.Name]; !ok && !seen[h.Name] {
+					seen[h.Name] = true
+					out = append(out, h.Name)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // human is where output for a person goes: stdout, or stderr when stdout

@@ -41,6 +41,16 @@ func (f *runFlags) registerRun(c *cobra.Command) {
 	c.Flags().StringVar(&f.store, "store", "", "state store: a SQLite file or a postgres:// URL (else $GOLIVE_STORE, else .golive/state.db beside the plan)")
 }
 
+// registerRead adds the flags of commands that only read runs (status,
+// history, logs, report): which plan, environment and store. They act as
+// nobody and render no plan values, so they have no --as, --set or
+// --secrets-file.
+func (f *runFlags) registerRead(c *cobra.Command) {
+	c.Flags().StringVarP(&f.file, "file", "f", "", "plan file (default ./golive.yaml)")
+	c.Flags().StringVar(&f.env, "env", "", "environment whose runs to read")
+	c.Flags().StringVar(&f.store, "store", "", "state store: a SQLite file (else $GOLIVE_STORE, else .golive/state.db beside the plan)")
+}
+
 // registerSSH adds the ssh connection flags, for commands that reach
 // targets.
 func (f *runFlags) registerSSH(c *cobra.Command) {

@@ -226,8 +226,9 @@ func TestRefused(t *testing.T) {
 func TestTicketsCarried(t *testing.T) {
 	t.Parallel()
 	w := newWorkspace(t, recordPlanBody(0), map[string]string{"inventory.yaml": inventoryYAML(nil)})
-	for _, ticket := range []string{"../../../etc/passwd", "-rf", "--help", "#1", "a/b:c.d_e"} {
-		w.mustExit(0, nil, "run", "-r", "1.0", "--ticket="+ticket)
+	for i, ticket := range []string{"../../../etc/passwd", "-rf", "--help", "#1", "a/b:c.d_e"} {
+		// A new release each time: the live one again would be a no-go.
+		w.mustExit(0, nil, "run", "-r", fmt.Sprintf("1.%d", i), "--ticket="+ticket)
 		r := w.mustExit(0, nil, "status", "last", "--json")
 		var st map[string]any
 		if err := json.Unmarshal([]byte(r.Stdout), &st); err != nil {

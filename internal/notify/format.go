@@ -85,7 +85,7 @@ func fields(p Payload, esc escaper) plan.NotifyFields {
 	f := plan.NotifyFields{Event: esc(p.Event), What: esc(words[p.Event]), Plan: esc(p.Plan), Environment: esc(p.Environment),
 		Release: esc(p.Release), Previous: esc(p.Previous), Run: esc(p.Run), State: esc(p.State), Reason: esc(p.Reason),
 		Requester: esc(p.Requester), Owner: esc(p.Owner), Contacts: list(p.Contacts), NeedsAttention: list(p.NeedsAttention),
-		Time: p.Time.UTC().Format(time.RFC3339)}
+		Time: p.Time.UTC().Format(time.RFC3339), Override: esc(p.Override)}
 	if f.What == "" {
 		f.What = f.Event
 	}
@@ -109,6 +109,9 @@ func summary(f plan.NotifyFields) string {
 	}
 	if detail != "" {
 		s += " (" + detail + ")"
+	}
+	if f.Override != "" {
+		s = f.Override + " | " + s
 	}
 	return s
 }

@@ -38,6 +38,8 @@ type Payload struct {
 	Contacts       []string  `json:"contacts,omitempty"`
 	NeedsAttention []string  `json:"needs_attention,omitempty"`
 	Time           time.Time `json:"time"`
+	// Override marks a break-glass run: its loud line with the reason.
+	Override string `json:"override,omitempty"`
 	// Message is the channel's template rendered (format json with a
 	// template only).
 	Message string `json:"message,omitempty"`
@@ -55,6 +57,7 @@ type Notifier struct {
 	owner    string
 	contacts []string
 	backoff  time.Duration
+	override string // a break-glass run's loud line (SetOverride)
 
 	mu      sync.Mutex
 	sent    map[string]bool // event+run sent once
@@ -88,6 +91,17 @@ func New(ro *rollout.Rollout, st store.Store, red *redact.Redactor, owner string
 	return n
 }
 
+// SetOverride marks every later event as a break-glass run's, with its
+// loud line (redacted).
+func (n *Notifier) SetOverride(line string) {
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.override = n.red.String(line)
+}
+
 // Send delivers event for run (which may be nil before a run exists) to
 // every channel that asks for it, in the background.
 func (n *Notifier) Send(event string, run *store.Run, attention []string) {
@@ -110,6 +124,7 @@ func (n *Notifier) Send(event string, run *store.Run, attention []string) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	p.Override = n.override
 	key := event + "/" + p.Run
 	if n.sent[key] || n.closed {
 		return

@@ -32,12 +32,13 @@ type NotifyFields struct {
 	Contacts       []string // the plan's contacts
 	NeedsAttention []string // what needs a person (needs_attention)
 	Time           string   // when, RFC 3339 in UTC
+	Override       string   // a break-glass run's loud line ("BREAK-GLASS: release window overridden by ...: REASON"); "" otherwise
 	Summary        string   // golive's own one-line message: "shop 2.4.1 to production: backed out (w3 failed health)"
 }
 
 // NotifyFieldNames are the names of NotifyFields, in order.
 var NotifyFieldNames = []string{"Event", "What", "Plan", "Environment", "Release", "Previous", "Run", "State",
-	"Reason", "Requester", "Owner", "Contacts", "NeedsAttention", "Time", "Summary"}
+	"Reason", "Requester", "Owner", "Contacts", "NeedsAttention", "Time", "Override", "Summary"}
 
 // NotifyTemplateFuncs are the functions a notify template may call:
 // text/template's comparisons and printing, and join (join LIST SEP).

@@ -267,6 +267,7 @@ type Controls struct {
 	// server stopped renewing its lease (PostgreSQL store). Empty means
 	// TakeoverResume.
 	Takeover string `yaml:"takeover" doc:"what another golive serve does with a run whose executor stopped renewing its lease: resume (default), backout or pause" enum:"resume,backout,pause"`
+	Override    *Override  `yaml:"override" doc:"break-glass: who may approve a release outside the window or during a freeze (golive run --override-window --reason TEXT)"`
 }
 
 // Takeover modes (controls.takeover).
@@ -283,6 +284,14 @@ func (c *Controls) TakeoverMode() string {
 		return TakeoverResume
 	}
 	return c.Takeover
+}
+
+// Override is the break-glass control: a run started with
+// --override-window ignores the release window and freezes, only after
+// one approval from Approvers by someone other than the requester.
+type Override struct {
+	Meta      `yaml:"-"`
+	Approvers []string `yaml:"approvers" doc:"who may approve a break-glass release (one approval, never the requester's own)"`
 }
 
 // Ticket is the change-ticket control.

@@ -269,6 +269,16 @@ func (v *validator) controls() {
 			v.errorf(a.ValPos("required"), "approvals.required is %d but only %d approvers are listed", a.Required, len(a.Approvers))
 		}
 	}
+	if o := c.Override; o != nil {
+		if len(o.Approvers) == 0 {
+			v.errorf(o.Pos, "override needs approvers: who may approve a break-glass release")
+		}
+		for _, who := range o.Approvers {
+			if err := values.Actor("override approver", who); err != nil {
+				v.warnf(o.ValPos("approvers"), "%s: this approver can never approve, since golive refuses such a name in --as and $GOLIVE_USER", err)
+			}
+		}
+	}
 	if c.RehearsedIn != "" && len(v.p.Environments) > 0 && !contains(v.p.Environments.Names(), c.RehearsedIn) {
 		v.errorf(c.ValPos("rehearsed_in"), "rehearsed_in names unknown environment %q: the plan has %s", c.RehearsedIn, quoteList(v.p.Environments.Names()))
 	}

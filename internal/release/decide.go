@@ -103,7 +103,20 @@ func (s *Service) Decide(ctx context.Context, o DecideOptions, d store.Decision)
 			return nil, err
 		}
 	}
+	kind, _ := kindOf(ctx, st, r.ID)
+	if kind == KindOverride && o.Gate == "" && gate == "" && res.Plan.GateApprovals("") == 0 {
+		gate = GateOverride // a break-glass run with no other approvals to wait for
+	}
 	rules := approval.RulesFor(res.Plan.Controls.Approvals, res.Plan.GateApprovals(gate))
+	if gate == GateOverride {
+		switch {
+		case kind != KindOverride:
+			return nil, errorf(Conflict, "run %s is not a break-glass run (run --override-window): it has no override to approve", r.ID)
+		case res.Plan.Controls.Override == nil:
+			return nil, errorf(NoGo, "run %s: the plan has no controls.override any more: nobody may approve its break-glass", r.ID)
+		}
+		rules = review.OverrideRules(res.Plan.Controls.Override.Approvers)
+	}
 	return s.record(ctx, st, r, decision{rules: rules, subj: review.Subject(r, hash, gate), gate: gate, hash: hash, d: d, o: o})
 }
 
@@ -202,6 +215,8 @@ func GateLabel(gate, run string) string {
 		return "run " + run
 	case gate == "verify":
 		return "sign-off of run " + run
+	case gate == GateOverride:
+		return "break-glass override of run " + run
 	case strings.HasPrefix(gate, "stage:"):
 		return "gate before stage " + strings.TrimPrefix(gate, "stage:") + " of run " + run
 	}

@@ -33,6 +33,7 @@ func (s *Service) Rehearse(ctx context.Context, o StartOptions) (*Result, error)
 		return nil, err
 	}
 	defer pr.st.Close()
+	pr.kind = KindRehearsal
 	o.Watch.ready(pr.info())
 	eng := s.newEngine(pr, engineOptions{observer: o.Watch.Observer, wait: o.Wait, parallel: o.Parallel})
 	rep := review.Review(ctx, s.reviewInput(pr, eng, o.Ticket, o.By.Name, nil, true))

@@ -121,6 +121,10 @@ func (s *Service) prepareFor(ctx context.Context, in PlanInput, r store.Run) (*p
 		return nil, errorf(NoGo, "no-go: the plan or its --set overrides changed since run %s started (hash %.12s, now %.12s): restore what it ran with", r.ID, r.PlanHash, hash)
 	}
 	pr.hash = hash
+	pr.kind, pr.override = kindOf(ctx, pr.st, r.ID)
+	if pr.override != "" {
+		pr.notify.SetOverride(OverrideLine(r.RequesterIdentity().String(), pr.override))
+	}
 	return pr, nil
 }
 

@@ -157,6 +157,9 @@ type prepared struct {
 	artErr    error
 	window    *window.Window
 	notify    *notify.Notifier
+	kind      string // what the run is (KindRelease...)
+	force     bool   // redeploy the release already live
+	override  string // the reason of a break-glass run
 }
 
 // prepare loads the plan, opens the store and builds the rollout for
@@ -312,9 +315,18 @@ func (s *Service) newEngine(pr *prepared, o engineOptions) *engine.Engine {
 		Resolve:    func(path string) string { return load.Path(pr.plan, path) },
 		Wait:       o.wait,
 		Approvals:  pr.plan.Controls.Approvals,
-		Window:     pr.window,
+		Window:     pr.engineWindow(),
 		OnClose:    review.OnClose(pr.plan.Window),
 	})
+}
+
+// engineWindow is the window the engine holds a run to: none for a
+// break-glass run.
+func (pr *prepared) engineWindow() *window.Window {
+	if pr.override != "" {
+		return nil
+	}
+	return pr.window
 }
 
 // observers tells several observers about each event; nil ones are skipped.

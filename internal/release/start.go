@@ -68,6 +68,14 @@ type StartOptions struct {
 	LockWait time.Duration // wait up to this long for the environment lock
 	Parallel int           // hosts worked on at the same time (default 50)
 	Watch    Watch
+	// Force redeploys the release already live (the review otherwise
+	// says no-go: it is live already).
+	Force bool
+	// OverrideWindow is the reason of a break-glass run (run
+	// --override-window --reason TEXT): the release window and freezes do
+	// not hold it, when the plan's controls.override allows it and after
+	// one approval from its approvers. "" for an ordinary run.
+	OverrideWindow string
 }
 
 // Result is how a call on a run ended.
@@ -102,11 +110,21 @@ func (s *Service) Start(ctx context.Context, o StartOptions) (*Result, error) {
 	if err := checkRelease(o.Plan, o.Release, o.Ticket, o.By); err != nil {
 		return nil, err
 	}
+	if o.OverrideWindow != "" {
+		if err := checkReason(o.OverrideWindow); err != nil {
+			return nil, &Error{Kind: Invalid, Msg: err.Error(), Err: err}
+		}
+	}
 	pr, err := s.prepare(ctx, o.Plan, o.Release, "", false, "")
 	if err != nil {
 		return nil, err
 	}
 	defer pr.st.Close()
+	pr.force, pr.override = o.Force, o.OverrideWindow
+	if o.OverrideWindow != "" {
+		pr.notify.SetOverride(OverrideLine(o.By.String(), o.OverrideWindow))
+	}
+	pr.kind = newRunKind(ctx, pr, o)
 	o.Watch.ready(pr.info())
 	eng := s.newEngine(pr, engineOptions{observer: o.Watch.Observer, wait: o.Wait, parallel: o.Parallel})
 	rep := review.Review(ctx, s.reviewInput(pr, eng, o.Ticket, o.By.Name, nil, true))
@@ -140,6 +158,7 @@ func (s *Service) request(ctx context.Context, pr *prepared, o StartOptions) eng
 	return engine.Request{Rollout: pr.ro, Requester: o.By.Name, By: o.By, Ticket: o.Ticket, PlanHash: pr.hash, Artifacts: pr.sums,
 		LockWait: o.LockWait,
 		Created: func(r store.Run) {
+			journalKind(ctx, pr.st, r, pr.kind, pr.override)
 			recordOverrides(ctx, pr.st, r.ID, pr.in.Set, pr.secrets)
 			if o.Watch.Created != nil {
 				o.Watch.Created(r)
@@ -153,13 +172,23 @@ func (s *Service) reviewInput(pr *prepared, eng *engine.Engine, ticket, requeste
 	}
 	return review.Input{Plan: pr.plan, Rollout: pr.ro, Store: pr.st, Engine: eng, Dialer: s.dialer(pr), Artifacts: pr.artifacts, ArtErr: pr.artErr,
 		Ticket: ticket, Requester: requester, PlanHash: pr.hash, Now: s.now(), Run: run, SkipLock: skipLock,
-		Redact: pr.red.String}
+		Redact: pr.red.String, Redeploy: pr.force, Override: pr.override}
 }
 
 // WaitsForApprovals reports whether rep waits for approvals.
 func WaitsForApprovals(rep *review.Report) bool {
 	for _, it := range rep.Items {
 		if it.Kind == "approvals" && !it.OK {
+			return true
+		}
+	}
+	return false
+}
+
+// WaitsForOverride reports whether rep waits for a break-glass approval.
+func WaitsForOverride(rep *review.Report) bool {
+	for _, it := range rep.Items {
+		if it.Kind == "override" && !it.OK {
 			return true
 		}
 	}

@@ -2,10 +2,13 @@ package release
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/golive-dev/golive/internal/approval"
 	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/store"
 )
 
@@ -23,6 +26,14 @@ type Status struct {
 	// NotCounted says, by approval id, why the plan's rules (when its
 	// file is at hand) do not count an approval.
 	NotCounted map[int64]string
+	// RunApprovals is the tally of the run's own approvals now, by the
+	// plan's rules (nil when the plan asks for none or its file is not at
+	// hand). A waiting run's Reason was recorded at its creation: this is
+	// where it stands since.
+	RunApprovals *approval.Tally
+	// OverrideApproval is the tally of a break-glass run's approval now
+	// (nil for other runs).
+	OverrideApproval *approval.Tally
 }
 
 // Status reads a run: its journal, lock, approvals. It changes nothing
@@ -46,7 +57,7 @@ func (s *Service) Status(ctx context.Context, ref RunRef) (*Status, error) {
 	if out.Approvals, err = st.ListApprovals(ctx, r.ID); err != nil {
 		return nil, err
 	}
-	out.NotCounted = notCounted(r, ref.Plan.file(), out.Approvals)
+	out.NotCounted, out.RunApprovals, out.OverrideApproval = tallies(r, ref.Plan.file(), out.Approvals, out.Events)
 	return out, nil
 }
 
@@ -66,22 +77,33 @@ func controllerGone(r store.Run, lock store.Lock, lockErr error, lease store.Lea
 		lease.Epoch > 0 && lease.Expired(time.Now())
 }
 
-// notCounted says, by approval id, why the plan's rules (when its file is
+// tallies says, by approval id, why the plan's rules (when its file is
 // at hand) do not count an approval, as the run is recorded (a status does
-// not hash the artifacts again: resume does).
-func notCounted(r store.Run, file string, approvals []store.Approval) map[int64]string {
+// not hash the artifacts again: resume does), and the tally of the run's
+// own approvals when the plan asks for some.
+func tallies(r store.Run, file string, approvals []store.Approval, events []store.Event) (map[int64]string, *approval.Tally, *approval.Tally) {
 	out := map[int64]string{}
-	if len(approvals) == 0 {
-		return out
-	}
 	res, err := load.Load(load.Options{File: file, Env: r.Env, AllEnvs: r.Env == ""})
 	if err != nil || res.Plan == nil || res.Plan.Name != r.Plan {
-		return out
+		return out, nil, nil
+	}
+	var run, override *approval.Tally
+	if rules := approval.RulesFor(res.Plan.Controls.Approvals, 0); rules.Required > 0 {
+		t := approval.Count(rules, approval.SubjectOf(r, r.PlanHash, ""), approvals)
+		run = &t
+	}
+	if kind, _ := RunKind(events); kind == KindOverride && res.Plan.Controls.Override != nil {
+		t := approval.Count(review.OverrideRules(res.Plan.Controls.Override.Approvers), approval.SubjectOf(r, r.PlanHash, GateOverride), approvals)
+		override = &t
+		for _, ig := range t.Ignored {
+			out[ig.Approval.ID] = ig.Why
+		}
 	}
 	gates := map[string]bool{}
 	for _, a := range approvals {
 		gates[a.Gate] = true
 	}
+	delete(gates, GateOverride) // counted above, by its own rules
 	for gate := range gates {
 		rules := approval.RulesFor(res.Plan.Controls.Approvals, res.Plan.GateApprovals(gate))
 		t := approval.Count(rules, approval.SubjectOf(r, r.PlanHash, gate), approvals)
@@ -89,7 +111,7 @@ func notCounted(r store.Run, file string, approvals []store.Approval) map[int64]
 			out[ig.Approval.ID] = ig.Why
 		}
 	}
-	return out
+	return out, run, override
 }
 
 // EventsOptions read a run's journal.
@@ -177,4 +199,26 @@ func (s *Service) Runs(ctx context.Context, o RunsOptions) ([]store.Run, error) 
 		filter.Plan = res.Plan.Name
 	}
 	return st.ListRuns(ctx, filter)
+}
+
+var (
+	approvalsFraction = regexp.MustCompile(`(^|[^-])approvals: [0-9]+/[0-9]+`)
+	overrideFraction  = regexp.MustCompile(`break-glass approval: [0-9]+/[0-9]+`)
+)
+
+// Reason is why the run is in its state, as it stands now: a waiting
+// run's recorded reason ("waiting for approvals: 0/2 ...") was written
+// when it was created; its approval count is today's.
+func (s *Status) Reason() string {
+	reason := s.Run.Reason
+	if s.Run.State != store.StateWaiting {
+		return reason
+	}
+	if t := s.RunApprovals; t != nil {
+		reason = approvalsFraction.ReplaceAllString(reason, fmt.Sprintf("${1}approvals: %d/%d", min(len(t.Approved), t.Required), t.Required))
+	}
+	if t := s.OverrideApproval; t != nil {
+		reason = overrideFraction.ReplaceAllLiteralString(reason, fmt.Sprintf("break-glass approval: %d/%d", min(len(t.Approved), t.Required), t.Required))
+	}
+	return reason
 }

@@ -32,6 +32,8 @@ type Item struct {
 	Unknown bool   `json:"unknown,omitempty"`
 	// Drift: the run that recorded the release live on Host.
 	RecordedBy string `json:"recorded_by,omitempty"`
+	// SHA256 is an artifact's full sha256 (Detail shortens it).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Report is the go/no-go.
@@ -50,6 +52,8 @@ type Report struct {
 	Quality           []Item   `json:"plan_quality,omitempty"`
 	ChecklistRequired bool     `json:"checklist_required,omitempty"`
 	Warnings          []string `json:"warnings,omitempty"`
+	// Override is the loud line of a break-glass review (override.go).
+	Override string `json:"override,omitempty"`
 }
 
 // Input is what a review looks at.
@@ -75,6 +79,13 @@ type Input struct {
 	// prints, encodes or sends a report (terminal, --json, webhooks, the
 	// reason a waiting run records) never sees a secret. nil: unchanged.
 	Redact func(string) string
+	// Redeploy (run --force): the release already live may be released
+	// again; otherwise that is a no-go.
+	Redeploy bool
+	// Override is the reason of a break-glass run (run --override-window):
+	// the window and freezes do not hold it, when controls.override allows
+	// it and one of its approvers (not the requester) approved (override.go).
+	Override string
 }
 
 // Prober runs the review's preflight checks and dials its targets,
@@ -93,7 +104,9 @@ func Review(ctx context.Context, in Input) *Report {
 	r.artifacts(in)
 	r.preflight(ctx, in)
 	r.probeHosts(ctx, in)
+	r.alreadyLive(in)
 	r.window(in)
+	r.override(ctx, in)
 	r.ticket(in)
 	r.approvals(ctx, in)
 	r.backout(in)
@@ -103,6 +116,9 @@ func Review(ctx context.Context, in Input) *Report {
 	r.lock(ctx, in)
 	r.quality(ctx, in)
 	r.redact(in.Redact)
+	if r.Override != "" && in.Redact != nil {
+		r.Override = in.Redact(r.Override)
+	}
 	r.decide()
 	return r
 }
@@ -196,7 +212,7 @@ func (r *Report) artifacts(in Input) {
 	sort.Strings(names)
 	for _, name := range names {
 		f := in.Artifacts[name]
-		it := Item{Kind: "artifact", Name: "artifact " + name, OK: true, Detail: fmt.Sprintf("sha256 %.16s… verified", f.SHA256)}
+		it := Item{Kind: "artifact", Name: "artifact " + name, OK: true, Detail: fmt.Sprintf("sha256 %.16s… verified", f.SHA256), SHA256: f.SHA256}
 		if !f.Checked {
 			it.Detail = fmt.Sprintf("sha256 %.16s… (no expected sum in the plan)", f.SHA256)
 			if in.Plan.Controls.Integrity == "required" {
@@ -231,6 +247,10 @@ func (r *Report) window(in Input) {
 		return
 	}
 	open, why := w.IsOpen(in.Now)
+	if in.Override != "" && !open && in.Plan.Controls.Override != nil {
+		r.add(Item{Kind: "window", Name: "release window", OK: true, Detail: "OVERRIDDEN (break-glass): " + why})
+		return
+	}
 	it := Item{Kind: "window", Name: "release window", OK: open, Detail: why, Waitable: !open}
 	if !open {
 		if next, ok := w.NextOpen(in.Now); ok {
@@ -408,8 +428,12 @@ func (r *Report) lock(ctx context.Context, in Input) {
 func Pending(ctx context.Context, in Input) *Report {
 	r := &Report{Plan: in.Plan.Name, Env: in.Plan.Env, Release: in.Rollout.Release}
 	r.window(in)
+	r.override(ctx, in)
 	r.approvals(ctx, in)
 	r.redact(in.Redact)
+	if r.Override != "" && in.Redact != nil {
+		r.Override = in.Redact(r.Override)
+	}
 	r.decide()
 	return r
 }

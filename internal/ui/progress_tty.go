@@ -144,12 +144,14 @@ func countHosts(hosts []*hostView, skip map[*hostView]bool) counts {
 }
 
 // bar is a stage's line: name, progress bar, hosts done, current batch,
-// failures and the stage's state.
+// failures and the stage's state. Done are the hosts the release is on
+// (finished and healthy): a host that failed, was backed out or was
+// stopped is not done, and the counts after the bar say what it is.
 func (p *Progress) bar(sv *stageView, nameW int) string {
 	st := p.o.Style
 	c := countHosts(sv.hosts, nil)
 	total := len(sv.hosts)
-	done := total - c[cellPending] - c[cellRunning]
+	done := c[cellOK]
 	fill := 0
 	if total > 0 {
 		fill = done * barWidth / total

@@ -16,6 +16,9 @@ func RenderReview(w io.Writer, r *review.Report, st Style) {
 		env = " into " + r.Env
 	}
 	fmt.Fprintf(w, "%s %s %s%s\n", st.Bold("Review"), r.Plan, r.Release, env)
+	if r.Override != "" {
+		fmt.Fprintf(w, "%s\n", st.Red(st.Bold("!!! "+oneLine(r.Override)+" !!!")))
+	}
 	for _, it := range r.Items {
 		mark := st.Green("✔")
 		if !it.OK {
