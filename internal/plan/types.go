@@ -266,8 +266,8 @@ type Controls struct {
 	// Takeover: what another golive serve does with a run whose executing
 	// server stopped renewing its lease (PostgreSQL store). Empty means
 	// TakeoverResume.
-	Takeover string `yaml:"takeover" doc:"what another golive serve does with a run whose executor stopped renewing its lease: resume (default), backout or pause" enum:"resume,backout,pause"`
-	Override    *Override  `yaml:"override" doc:"break-glass: who may approve a release outside the window or during a freeze (golive run --override-window --reason TEXT)"`
+	Takeover string    `yaml:"takeover" doc:"what another golive serve does with a run whose executor stopped renewing its lease: resume (default), backout or pause" enum:"resume,backout,pause"`
+	Override *Override `yaml:"override" doc:"break-glass: who may approve a release outside the window or during a freeze (golive run --override-window --reason TEXT)"`
 }
 
 // Takeover modes (controls.takeover).
