@@ -45,7 +45,10 @@ func TestStopGroupLeftByALostConnection(t *testing.T) {
 		ts.drop()
 	}()
 	_, err := transporttest.RunGuarded(t, context.Background(), conn, transport.Command{
-		Script: "echo ready; sleep 60; echo not-stopped", Stdout: out,
+		// The wrapper reports the group on stderr before the script runs;
+		// the pause lets that report arrive before the link is cut on
+		// "ready" (stdout and stderr are separate channels).
+		Script: "sleep 0.5; echo ready; sleep 60; echo not-stopped", Stdout: out,
 		Started: func(p transport.RemoteProc) { mu.Lock(); procs = append(procs, p); mu.Unlock() },
 	})
 	if !errors.Is(err, sshtr.ErrConnLost) {
