@@ -1,0 +1,199 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/golive-dev/golive/internal/release"
+	"github.com/golive-dev/golive/internal/store"
+)
+
+// hub fans journal events out to the live streams: one follower per run
+// reads its journal (from the store, so runs executed by a CLI or another
+// server are followed too) and every subscriber of that run is served
+// from the follower's memory; no subscriber reads the database.
+type hub struct {
+	s *Server
+
+	mu        sync.Mutex
+	followers map[string]*follower
+
+	// runs: the run-level changes of /api/v1/events.
+	runsMu   sync.Mutex
+	runsSeq  int64
+	runsLog  []runChange
+	runsWake chan struct{}
+}
+
+// follower is one run's journal as read so far.
+type follower struct {
+	mu     sync.Mutex
+	events []store.Event
+	done   bool  // the run is terminal and its journal read to the end
+	err    error // the follower stopped on this
+	wake   chan struct{}
+	subs   int
+}
+
+func newHub(s *Server) *hub {
+	return &hub{s: s, followers: map[string]*follower{}, runsWake: make(chan struct{})}
+}
+
+// observe is told the events of runs executed here (the follower reads
+// them from the store all the same; this only wakes it sooner).
+func (h *hub) observe(ev store.Event) {
+	h.mu.Lock()
+	f := h.followers[ev.RunID]
+	h.mu.Unlock()
+	if f != nil && ev.Kind == store.KindState {
+		f.poke()
+	}
+}
+
+func (f *follower) poke() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	close(f.wake)
+	f.wake = make(chan struct{})
+}
+
+// subscribe returns the follower of run id of plan file, starting it if
+// needed; unsubscribe when done.
+func (h *hub) subscribe(id, file string) *follower {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := h.followers[id]
+	if f == nil {
+		f = &follower{wake: make(chan struct{})}
+		h.followers[id] = f
+		go h.follow(id, file, f)
+	}
+	f.mu.Lock()
+	f.subs++
+	f.mu.Unlock()
+	return f
+}
+
+func (h *hub) unsubscribe(id string, f *follower) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f.mu.Lock()
+	f.subs--
+	last := f.subs == 0
+	f.mu.Unlock()
+	if last && h.followers[id] == f {
+		delete(h.followers, id) // its goroutine ends at its next look
+	}
+}
+
+// follow reads run id's journal until the run is terminal, or nobody
+// subscribes any more, or the server stops.
+func (h *hub) follow(id, file string, f *follower) {
+	ctx, cancel := context.WithCancel(h.s.ctx)
+	defer cancel()
+	go func() { // nobody left: stop following
+		for ctx.Err() == nil {
+			time.Sleep(time.Second)
+			h.mu.Lock()
+			gone := h.followers[id] != f
+			h.mu.Unlock()
+			if gone {
+				cancel()
+			}
+		}
+	}()
+	err := h.s.svc.Events(ctx, release.EventsOptions{Run: release.RunRef{Plan: release.PlanInput{File: file}, ID: id},
+		Follow: true, Every: 150 * time.Millisecond}, func(ev store.Event) error {
+		f.mu.Lock()
+		f.events = append(f.events, ev)
+		close(f.wake)
+		f.wake = make(chan struct{})
+		f.mu.Unlock()
+		return nil
+	})
+	f.mu.Lock()
+	f.done, f.err = ctx.Err() == nil, err
+	close(f.wake)
+	f.wake = make(chan struct{})
+	f.mu.Unlock()
+	h.mu.Lock()
+	if h.followers[id] == f {
+		delete(h.followers, id) // a later subscriber reads the finished journal afresh
+	}
+	h.mu.Unlock()
+}
+
+// after returns the events after seq, whether the follower is done with
+// nothing after them, and the channel closed at the next change.
+func (f *follower) after(seq int64) ([]store.Event, bool, <-chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// events are in seq order, from 1 without gaps
+	i := 0
+	for i < len(f.events) && f.events[i].Seq <= seq {
+		i++
+	}
+	out := f.events[i:]
+	return out, f.done && len(out) == 0, f.wake
+}
+
+// runChange is one change of a run's state, for /api/v1/events.
+type runChange struct {
+	Seq int64
+	Run store.Run
+}
+
+// watchRuns looks at the runs of every plan (one reader for all
+// subscribers) and records the runs whose state changed.
+func (h *hub) watchRuns(ctx context.Context) {
+	seen := map[string]store.State{}
+	first := true
+	for ctx.Err() == nil {
+		runs, _ := h.s.listRuns(ctx, runQuery{limit: 200})
+		for _, r := range runs {
+			if seen[r.ID] == r.State {
+				continue
+			}
+			seen[r.ID] = r.State
+			if !first {
+				h.addChange(r)
+			}
+		}
+		first = false
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (h *hub) addChange(r store.Run) {
+	h.runsMu.Lock()
+	defer h.runsMu.Unlock()
+	h.runsSeq++
+	h.runsLog = append(h.runsLog, runChange{Seq: h.runsSeq, Run: r})
+	if len(h.runsLog) > 1000 {
+		h.runsLog = h.runsLog[len(h.runsLog)-1000:]
+	}
+	close(h.runsWake)
+	h.runsWake = make(chan struct{})
+}
+
+func (h *hub) changesAfter(seq int64) ([]runChange, <-chan struct{}) {
+	h.runsMu.Lock()
+	defer h.runsMu.Unlock()
+	var out []runChange
+	for _, c := range h.runsLog {
+		if c.Seq > seq {
+			out = append(out, c)
+		}
+	}
+	return out, h.runsWake
+}
+
+func (h *hub) seqNow() int64 {
+	h.runsMu.Lock()
+	defer h.runsMu.Unlock()
+	return h.runsSeq
+}
