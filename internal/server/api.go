@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/plan"
@@ -285,7 +286,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) error {
 	select {
 	case run := <-created:
 		s.audit(r, p.File, run.ID, "created the run")
-		writeJSON(w, http.StatusCreated, runJSON(run))
+		writeJSON(w, http.StatusCreated, runJSON(s.settled(r.Context(), p, run)))
 		return nil
 	case err := <-done:
 		if err == nil {
@@ -429,4 +430,18 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, statusJSON(sts))
 	return nil
+}
+
+// settled is run once it is past pending (running or waiting), or as it
+// is after a few seconds.
+func (s *Server) settled(ctx context.Context, p *Plan, run store.Run) store.Run {
+	for deadline := time.Now().Add(5 * time.Second); run.State == store.StatePending && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		cur, err := s.svc.Run(ctx, release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID})
+		if err != nil {
+			break
+		}
+		run = cur
+	}
+	return run
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
 )
@@ -23,7 +24,9 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Msg }
 
-func errf(status int, code, msg string) *apiError { return &apiError{Status: status, Code: code, Msg: msg} }
+func errf(status int, code, msg string) *apiError {
+	return &apiError{Status: status, Code: code, Msg: msg}
+}
 
 // The stable error codes.
 const (
@@ -46,6 +49,9 @@ func fromCore(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	if errors.Is(err, load.ErrUsage) { // a --set the plan refuses
+		return errf(http.StatusUnprocessableEntity, codeInvalid, strings.TrimPrefix(strings.ReplaceAll(err.Error(), "--set", "set"), "usage: "))
 	}
 	var le *release.LockedError
 	if errors.As(err, &le) {
