@@ -76,6 +76,7 @@ holding their lock, for the next server or ` + "`golive resume`" + `.`,
 	c.Flags().StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key (PEM)")
 	c.Flags().BoolVar(&cfg.InsecureHTTP, "insecure-http", false, "serve plain HTTP on a non-loopback address (a warning is logged)")
 	c.Flags().DurationVar(&cfg.DrainTimeout, "drain-timeout", 0, "on SIGTERM, how long runs get to reach their next journal point before they are left paused (default 30s)")
+	c.Flags().DurationVar(&cfg.WaitingEvery, "waiting-every", 0, "how often waiting runs are checked, to start those whose window opened and approvals arrived (default 5s)")
 	c.Flags().StringVar(&f.secretsFile, "secrets-file", "", "file of NAME=VALUE secrets (besides GOLIVE_SECRET_* variables)")
 	f.registerSSH(c)
 	return c

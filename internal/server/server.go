@@ -34,6 +34,9 @@ type Config struct {
 	Service *release.Service
 	// Ready is told the address the server listens on.
 	Ready func(addr string)
+	// WaitingEvery is how often waiting runs are checked, to start those
+	// whose window opened and approvals arrived (default 5s).
+	WaitingEvery time.Duration
 	// DrainTimeout bounds how long a stop waits for runs to reach a
 	// journal point (default 30s).
 	DrainTimeout time.Duration
@@ -76,6 +79,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = 30 * time.Second
+	}
+	if cfg.WaitingEvery <= 0 {
+		cfg.WaitingEvery = 5 * time.Second
 	}
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		return nil, fmt.Errorf("--addr %q: want HOST:PORT", cfg.Addr)
@@ -155,6 +161,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	go s.hub.watchRuns(s.ctx)
+	go s.startWaiting(s.ctx, s.cfg.WaitingEvery)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
 	if s.cfg.Ready != nil {
