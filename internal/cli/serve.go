@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/golive-dev/golive/internal/server"
+	"github.com/golive-dev/golive/internal/store"
 )
 
 func newServe(e *env) *cobra.Command {
@@ -46,6 +48,15 @@ holding their lock, for the next server or ` + "`golive resume`" + `.`,
 			}
 			cfg.Paths, cfg.Logger, cfg.Service = args, log, e.service(&f)
 			cfg.Service.Logger = log
+			cfg.Report = func(ctx context.Context, file string, st store.Store, r store.Run) (any, func(io.Writer), error) {
+				rf := runFlags{}
+				rf.file = file
+				rep, err := buildReport(ctx, st, r, &rf)
+				if err != nil {
+					return nil, nil, err
+				}
+				return rep, rep.markdown, nil
+			}
 			cfg.Ready = func(addr string) {
 				scheme := "http"
 				if cfg.TLSCert != "" {

@@ -34,6 +34,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/runs", s.authed(permRead, s.getRuns))
 	mux.HandleFunc("GET /api/v1/runs/{id}", s.authed(permRead, s.getRun))
 	mux.HandleFunc("GET /api/v1/runs/{id}/events", s.authed(permRead, s.runEvents))
+	mux.HandleFunc("GET /api/v1/runs/{id}/report", s.authed(permRead, s.report))
 	mux.HandleFunc("GET /api/v1/events", s.authed(permRead, s.allEvents))
 	mux.HandleFunc("POST /api/v1/runs/{id}/approve", s.authed(permApprove, s.decide("approve")))
 	mux.HandleFunc("POST /api/v1/runs/{id}/reject", s.authed(permApprove, s.decide("reject")))

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,6 +117,39 @@ func TestSIGTERMThenResume(t *testing.T) {
 	for _, want := range []string{"paused", "resumed", "succeeded"} {
 		if !strings.Contains(string(logs), want) {
 			t.Errorf("journal lacks %q:\n%s", want, logs)
+		}
+	}
+}
+
+// TestReport: a run's report as JSON, Markdown and HTML.
+func TestReport(t *testing.T) {
+	e := allPlans(t)
+	s := e.serve("--tokens", e.tokens, e.dir)
+	run := s.must(201, "POST", "/api/v1/runs", "dan", map[string]any{"plan": "shop", "release": "6.0", "ticket": "CHG-9"})
+	id := run.str("id")
+	s.waitState(id, "succeeded")
+	a := s.must(200, "GET", "/api/v1/runs/"+id+"/report", "vera", nil)
+	if r, _ := a.Body["run"].(map[string]any); r["id"] != id {
+		t.Errorf("report: %s", a.Raw)
+	}
+	for _, c := range []struct{ accept, ctype, want string }{
+		{"text/markdown", "text/markdown", "6.0"},
+		{"text/html", "text/html", "<pre>"},
+	} {
+		req, _ := http.NewRequest("GET", s.url+"/api/v1/runs/"+id+"/report", nil)
+		req.Header.Set("Accept", c.accept)
+		req.Header.Set("Authorization", "Bearer "+secret("vera"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.ctype) || !strings.Contains(string(body), c.want) {
+			t.Errorf("report as %s: %d %s\n%s", c.accept, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		if !strings.Contains(string(body), "CHG-9") {
+			t.Errorf("report as %s lacks the ticket:\n%s", c.accept, body)
 		}
 	}
 }

@@ -32,6 +32,8 @@ type Config struct {
 	// Service is the release core the server calls; its Observer is
 	// replaced by the server's.
 	Service *release.Service
+	// Report builds a run's release report (nil: none).
+	Report Reporter
 	// Ready is told the address the server listens on.
 	Ready func(addr string)
 	// WaitingEvery is how often waiting runs are checked, to start those
