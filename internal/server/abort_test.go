@@ -72,3 +72,37 @@ func (p *proc) runChanges(token string) <-chan string {
 	}()
 	return out
 }
+
+// TestMetrics: /metrics (no token on loopback) counts the runs executed
+// here by outcome, their steps, the hosts backed out and the requests.
+func TestMetrics(t *testing.T) {
+	e := allPlans(t)
+	s := e.serve("--tokens", e.tokens, e.dir)
+	id := s.must(201, "POST", "/api/v1/runs", "dan", map[string]any{"plan": "shop", "release": "7.0"}).str("id")
+	s.waitState(id, "succeeded")
+	time.Sleep(200 * time.Millisecond)
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		b.WriteString(sc.Text() + "\n")
+	}
+	for _, want := range []string{
+		`golive_runs_total{env="",outcome="succeeded",plan="shop"} 1`,
+		`golive_step_duration_seconds_count{outcome="finished",plan="shop"} 2`,
+		`golive_run_duration_seconds_count{outcome="succeeded",plan="shop"} 1`,
+		`golive_api_requests_total{code="201",method="POST"} 1`,
+		`golive_active_runs 0`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(b.String())
+	}
+}

@@ -61,7 +61,7 @@ func (s *Server) decide(what string) func(w http.ResponseWriter, r *http.Request
 		s.audit(r, p.File, run.ID, what)
 		goesOn := false
 		if d.CanGoOn && (d.Run.State == store.StateWaiting || d.Run.State == store.StatePaused) && !s.runs.busy(run.ID) {
-			goesOn = s.continueRun(p, run.ID, callerOf(r).identity())
+			goesOn = s.continueRun(p, run.ID, run.Env, callerOf(r).identity())
 		}
 		writeJSON(w, http.StatusOK, decisionJSON(d, goesOn))
 		return nil
@@ -70,9 +70,9 @@ func (s *Server) decide(what string) func(w http.ResponseWriter, r *http.Request
 
 // continueRun resumes a waiting or paused run whose approvals are in, in
 // the background.
-func (s *Server) continueRun(p *Plan, id string, by store.Identity) bool {
+func (s *Server) continueRun(p *Plan, id, env string, by store.Identity) bool {
 	return s.runs.spawn("resume", func(ctx context.Context) {
-		if !s.runs.track(id, p.File, "") {
+		if !s.runs.track(id, p, env, "") {
 			return
 		}
 		defer s.runs.untrack(id)
@@ -104,7 +104,7 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) error {
 		return errf(http.StatusConflict, codeConflict, "run "+run.ID+" is "+string(run.State)+": there is nothing to abort")
 	}
 	by := callerOf(r).identity()
-	return s.launch(w, r, p, run.ID, "abort", func(ctx context.Context) error {
+	return s.launch(w, r, p, run, "abort", func(ctx context.Context) error {
 		_, err := s.svc.Abort(ctx, release.AbortOptions{Run: release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID},
 			By: by, Reason: body.Reason, NoBackout: body.NoBackout})
 		return err
@@ -126,7 +126,7 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request) error {
 		return errf(http.StatusConflict, codeConflict, "run "+run.ID+" is "+string(run.State)+": there is nothing to resume")
 	}
 	by := callerOf(r).identity()
-	return s.launch(w, r, p, run.ID, "resume", func(ctx context.Context) error {
+	return s.launch(w, r, p, run, "resume", func(ctx context.Context) error {
 		_, err := s.svc.Resume(ctx, release.ResumeOptions{Run: release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID}, By: by})
 		return err
 	})
@@ -144,7 +144,7 @@ func (s *Server) backout(w http.ResponseWriter, r *http.Request) error {
 		return errf(http.StatusConflict, codeConflict, "run "+run.ID+" is being executed by this server: abort it")
 	}
 	by := callerOf(r).identity()
-	return s.launch(w, r, p, run.ID, "backout", func(ctx context.Context) error {
+	return s.launch(w, r, p, run, "backout", func(ctx context.Context) error {
 		_, err := s.svc.Backout(ctx, release.BackoutOptions{Run: release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID}, By: by})
 		return err
 	})
@@ -152,10 +152,11 @@ func (s *Server) backout(w http.ResponseWriter, r *http.Request) error {
 
 // launch runs call on run id in the background and answers 202, or the
 // error call ended with at once (a refusal, a conflict, a no-go).
-func (s *Server) launch(w http.ResponseWriter, r *http.Request, p *Plan, id, what string, call func(context.Context) error) error {
+func (s *Server) launch(w http.ResponseWriter, r *http.Request, p *Plan, run store.Run, what string, call func(context.Context) error) error {
+	id := run.ID
 	done := make(chan error, 1)
 	ok := s.runs.spawn(what, func(ctx context.Context) {
-		tracked := what != "abort" && s.runs.track(id, p.File, "")
+		tracked := what != "abort" && s.runs.track(id, p, run.Env, "")
 		if tracked {
 			defer s.runs.untrack(id)
 		}
@@ -172,10 +173,10 @@ func (s *Server) launch(w http.ResponseWriter, r *http.Request, p *Plan, id, wha
 	case <-time.After(time.Second):
 	}
 	s.audit(r, p.File, id, what)
-	run, err := s.svc.Run(r.Context(), release.RunRef{Plan: release.PlanInput{File: p.File}, ID: id})
+	cur, err := s.svc.Run(r.Context(), release.RunRef{Plan: release.PlanInput{File: p.File}, ID: id})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": what, "run": runJSON(run)})
+	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": what, "run": runJSON(cur)})
 	return nil
 }

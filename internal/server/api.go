@@ -27,6 +27,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	mux.HandleFunc("GET /metrics", s.metricsHandler())
 	mux.HandleFunc("GET /api/v1/plans", s.authed(permRead, s.getPlans))
 	mux.HandleFunc("GET /api/v1/plans/{plan}/preview", s.authed(permRead, s.preview))
 	mux.HandleFunc("POST /api/v1/plans/{plan}/review", s.authed(permDeploy, s.review))
@@ -273,7 +274,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) error {
 		_, err := s.svc.Start(ctx, release.StartOptions{Plan: pin, Release: in.Release, Ticket: in.Ticket, By: c.identity(),
 			Watch: release.Watch{Created: func(run store.Run) {
 				id = run.ID
-				s.runs.track(run.ID, p.File, run.State)
+				s.runs.track(run.ID, p, run.Env, run.State)
 				created <- run
 			}}})
 		if id != "" {

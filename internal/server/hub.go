@@ -72,10 +72,12 @@ func (h *hub) subscribe(id, file string) *follower {
 	f.mu.Lock()
 	f.subs++
 	f.mu.Unlock()
+	h.s.metrics.subscribers.Inc()
 	return f
 }
 
 func (h *hub) unsubscribe(id string, f *follower) {
+	h.s.metrics.subscribers.Dec()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	f.mu.Lock()

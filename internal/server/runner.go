@@ -29,6 +29,8 @@ type runner struct {
 // active is a run a goroutine of the server works on.
 type active struct {
 	file    string
+	plan    string
+	env     string
 	state   store.State
 	held    bool // its goroutine is held at a journal point
 	stopped bool
@@ -54,20 +56,24 @@ func (r *runner) Observe(ev store.Event) {
 		a.held = true
 	}
 	r.mu.Unlock()
+	if a != nil {
+		r.s.metrics.observe(a.plan, a.env, ev)
+	}
 	r.s.hub.observe(ev)
 	if draining && a != nil {
 		<-r.stopped // never returns before the process ends
 	}
 }
 
-// track records that a goroutine works on run id of file.
-func (r *runner) track(id, file string, st store.State) bool {
+// track records that a goroutine works on run id of plan p in env.
+func (r *runner) track(id string, p *Plan, env string, st store.State) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.active[id] != nil {
 		return false
 	}
-	r.active[id] = &active{file: file, state: st}
+	r.active[id] = &active{file: p.File, plan: p.Name, env: env, state: st}
+	r.s.metrics.active.Set(float64(len(r.active)))
 	return true
 }
 
@@ -75,6 +81,7 @@ func (r *runner) untrack(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.active, id)
+	r.s.metrics.active.Set(float64(len(r.active)))
 	r.idle.Broadcast()
 }
 

@@ -54,8 +54,9 @@ type Server struct {
 	mu    sync.RWMutex
 	plans map[string]*Plan
 
-	runs  *runner
-	hub   *hub
+	runs    *runner
+	hub     *hub
+	metrics *metrics
 	ctx   context.Context // ends when the server stops serving (SSE streams)
 	close context.CancelFunc
 }
@@ -106,6 +107,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, svc: cfg.Service, plans: plans}
 	s.ctx, s.close = context.WithCancel(context.Background())
+	s.metrics = newMetrics()
 	s.runs = newRunner(s)
 	s.hub = newHub(s)
 	s.svc.Observer = s.runs
@@ -151,7 +153,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
+	s.http = &http.Server{Handler: s.counted(s.routes()), ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return s.ctx },
 		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	if s.cfg.TLSCert != "" {

@@ -147,6 +147,8 @@ func (s *Server) allEvents(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		after = s.hub.seqNow() // from now on
 	}
+	s.metrics.subscribers.Inc()
+	defer s.metrics.subscribers.Dec()
 	out := startSSE(w)
 	keepAlive := time.NewTicker(15 * time.Second)
 	defer keepAlive.Stop()

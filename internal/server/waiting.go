@@ -36,7 +36,7 @@ func (s *Server) startWaiting(ctx context.Context, every time.Duration) {
 				}
 				if ok {
 					s.log.Info("starting a waiting run: its window is open and its approvals are in", "run", r.ID)
-					s.continueRun(p, r.ID, r.RequesterIdentity())
+					s.continueRun(p, r.ID, r.Env, r.RequesterIdentity())
 				}
 			}
 		}
