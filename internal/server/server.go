@@ -57,8 +57,8 @@ type Server struct {
 	runs    *runner
 	hub     *hub
 	metrics *metrics
-	ctx   context.Context // ends when the server stops serving (SSE streams)
-	close context.CancelFunc
+	ctx     context.Context // ends when the server stops serving (SSE streams)
+	close   context.CancelFunc
 }
 
 // Loopback reports whether addr's host is a loopback address (or
