@@ -21,28 +21,44 @@ import (
 	"github.com/golive-dev/golive/internal/values"
 )
 
-// routes are the API of the contract (docs/server.md).
+// route is one route of the API: a net/http pattern and its handler.
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// routeTable is the API of the contract (docs/server.md); openapi.json
+// documents each route (a test holds them equal).
+func (s *Server) routeTable() []route {
+	return []route{
+		{"GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		}},
+		{"GET /metrics", s.metricsHandler()},
+		{"GET /api/v1/openapi.json", serveOpenAPI},
+		{"GET /api/v1/plans", s.authed(permRead, s.getPlans)},
+		{"GET /api/v1/plans/{plan}/preview", s.authed(permRead, s.preview)},
+		{"POST /api/v1/plans/{plan}/review", s.authed(permDeploy, s.review)},
+		{"POST /api/v1/runs", s.authed(permDeploy, s.startRun)},
+		{"GET /api/v1/runs", s.authed(permRead, s.getRuns)},
+		{"GET /api/v1/runs/{id}", s.authed(permRead, s.getRun)},
+		{"GET /api/v1/runs/{id}/events", s.authed(permRead, s.runEvents)},
+		{"GET /api/v1/runs/{id}/report", s.authed(permRead, s.report)},
+		{"GET /api/v1/events", s.authed(permRead, s.allEvents)},
+		{"POST /api/v1/runs/{id}/approve", s.authed(permApprove, s.decide("approve"))},
+		{"POST /api/v1/runs/{id}/reject", s.authed(permApprove, s.decide("reject"))},
+		{"POST /api/v1/runs/{id}/confirm", s.authed(permApprove, s.decide("confirm"))},
+		{"POST /api/v1/runs/{id}/abort", s.authed(permDeploy, s.abort)},
+		{"POST /api/v1/runs/{id}/resume", s.authed(permDeploy, s.resume)},
+		{"POST /api/v1/runs/{id}/backout", s.authed(permDeploy, s.backout)},
+	}
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /metrics", s.metricsHandler())
-	mux.HandleFunc("GET /api/v1/plans", s.authed(permRead, s.getPlans))
-	mux.HandleFunc("GET /api/v1/plans/{plan}/preview", s.authed(permRead, s.preview))
-	mux.HandleFunc("POST /api/v1/plans/{plan}/review", s.authed(permDeploy, s.review))
-	mux.HandleFunc("POST /api/v1/runs", s.authed(permDeploy, s.startRun))
-	mux.HandleFunc("GET /api/v1/runs", s.authed(permRead, s.getRuns))
-	mux.HandleFunc("GET /api/v1/runs/{id}", s.authed(permRead, s.getRun))
-	mux.HandleFunc("GET /api/v1/runs/{id}/events", s.authed(permRead, s.runEvents))
-	mux.HandleFunc("GET /api/v1/runs/{id}/report", s.authed(permRead, s.report))
-	mux.HandleFunc("GET /api/v1/events", s.authed(permRead, s.allEvents))
-	mux.HandleFunc("POST /api/v1/runs/{id}/approve", s.authed(permApprove, s.decide("approve")))
-	mux.HandleFunc("POST /api/v1/runs/{id}/reject", s.authed(permApprove, s.decide("reject")))
-	mux.HandleFunc("POST /api/v1/runs/{id}/confirm", s.authed(permApprove, s.decide("confirm")))
-	mux.HandleFunc("POST /api/v1/runs/{id}/abort", s.authed(permDeploy, s.abort))
-	mux.HandleFunc("POST /api/v1/runs/{id}/resume", s.authed(permDeploy, s.resume))
-	mux.HandleFunc("POST /api/v1/runs/{id}/backout", s.authed(permDeploy, s.backout))
+	for _, rt := range s.routeTable() {
+		mux.HandleFunc(rt.pattern, rt.handler)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(http.StatusNotFound, codeNotFound, "no such route: "+r.Method+" "+jsonQuote(r.URL.Path)))
 	})
