@@ -40,7 +40,7 @@ holding their lock, for the next server or ` + "`golive resume`" + `.`,
 			e.intr.handOver() // this command handles its own signals
 			log := slog.New(slog.NewTextHandler(e.stdio.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			if tokens != "" {
-				ts, err := server.LoadTokens(tokens)
+				ts, err := server.LoadTokens(tokens, e.getenv)
 				if err != nil {
 					return withCode(ExitUsage, "--tokens: %s", err)
 				}

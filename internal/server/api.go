@@ -51,6 +51,7 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/runs/{id}/abort", s.authed(permDeploy, s.abort)},
 		{"POST /api/v1/runs/{id}/resume", s.authed(permDeploy, s.resume)},
 		{"POST /api/v1/runs/{id}/backout", s.authed(permDeploy, s.backout)},
+		{"POST /api/v1/hooks/{plan}", s.webhook},
 	}
 }
 
@@ -282,12 +283,24 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c := callerOf(r)
+	run, err := s.start(r.Context(), p, pin, in.Release, in.Ticket, callerOf(r).identity())
+	if err != nil {
+		return err
+	}
+	s.audit(r, p.File, run.ID, "created the run")
+	writeJSON(w, http.StatusCreated, runJSON(run))
+	return nil
+}
+
+// start reviews and starts a run in the background and returns it once
+// it is created (running or waiting), or the error that kept it from
+// being created (no-go, locked, invalid).
+func (s *Server) start(ctx context.Context, p *Plan, pin release.PlanInput, rel, ticket string, by store.Identity) (store.Run, error) {
 	created := make(chan store.Run, 1)
 	done := make(chan error, 1)
 	ok := s.runs.spawn("start", func(ctx context.Context) {
 		var id string
-		_, err := s.svc.Start(ctx, release.StartOptions{Plan: pin, Release: in.Release, Ticket: in.Ticket, By: c.identity(),
+		_, err := s.svc.Start(ctx, release.StartOptions{Plan: pin, Release: rel, Ticket: ticket, By: by,
 			Watch: release.Watch{Created: func(run store.Run) {
 				id = run.ID
 				s.runs.track(run.ID, p, run.Env, run.State)
@@ -299,24 +312,27 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) error {
 		done <- err
 	})
 	if !ok {
-		return errf(http.StatusServiceUnavailable, codeStopping, "the server is stopping")
+		return store.Run{}, errf(http.StatusServiceUnavailable, codeStopping, "the server is stopping")
 	}
 	select {
 	case run := <-created:
-		s.audit(r, p.File, run.ID, "created the run")
-		writeJSON(w, http.StatusCreated, runJSON(s.settled(r.Context(), p, run)))
-		return nil
+		return s.settled(ctx, p, run), nil
 	case err := <-done:
 		if err == nil {
 			err = errors.New("the run ended before it was created")
 		}
-		return err
+		return store.Run{}, err
 	}
 }
 
 // audit journals a write on run id: who (the token's name) from where.
 func (s *Server) audit(r *http.Request, file, id, what string) {
 	c := callerOf(r)
+	s.auditAs(r, file, id, what, c.token.Name, c.remote)
+}
+
+// auditAs journals a write on run id by name (an identity) from remote.
+func (s *Server) auditAs(r *http.Request, file, id, what, name, remote string) {
 	ctx := context.WithoutCancel(r.Context())
 	st, err := s.svc.OpenStore(ctx, file, release.StoreMode{Existing: true})
 	if err != nil {
@@ -325,8 +341,8 @@ func (s *Server) audit(r *http.Request, file, id, what string) {
 	}
 	defer st.Close()
 	ev := store.Event{RunID: id, Kind: store.KindRun, Action: "api_request",
-		Message: fmt.Sprintf("%s %s: %s, from %s", r.Method, r.URL.Path, what, c.remote),
-		Actor:   c.token.Name, ActorVia: store.ViaAPI, ActorToken: c.token.Name}
+		Message: fmt.Sprintf("%s %s: %s, from %s", r.Method, r.URL.Path, what, remote),
+		Actor:   name, ActorVia: store.ViaAPI, ActorToken: name}
 	if _, err := st.AppendEvent(ctx, ev); err != nil {
 		s.log.Error("audit: cannot journal the request", "run", id, "err", err)
 	}

@@ -40,6 +40,7 @@ const (
 	codeNoGo         = "no_go"          // 412
 	codeInvalid      = "invalid"        // 422
 	codeBadRequest   = "bad_request"    // 400: not JSON, unknown field
+	codeReplayed     = "replayed"       // 409: a webhook delivery seen before
 	codeStopping     = "stopping"       // 503: the server is stopping
 	codeInternal     = "internal_error" // 500
 )

@@ -54,9 +54,10 @@ func secret(name string) string { return "tok-" + name + "-s3cret" }
 // env is a directory of plans, a tokens file and the store beside each
 // plan.
 type env struct {
-	t      *testing.T
-	dir    string
-	tokens string
+	t        *testing.T
+	dir      string
+	tokens   string
+	extraEnv []string // added to golive's environment
 }
 
 func newEnv(t *testing.T, plans map[string]string) *env {
@@ -103,7 +104,7 @@ func (e *env) command(args ...string) *exec.Cmd {
 			environ = append(environ, kv)
 		}
 	}
-	cmd.Env = append(environ, "NO_COLOR=1")
+	cmd.Env = append(append(environ, "NO_COLOR=1"), e.extraEnv...)
 	return cmd
 }
 

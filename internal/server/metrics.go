@@ -22,6 +22,7 @@ type metrics struct {
 	hosts       *prometheus.CounterVec   // hosts failed, backed out, by plan
 	requests    *prometheus.CounterVec   // API requests by method and code
 	subscribers prometheus.Gauge         // SSE subscribers
+	hooks       *prometheus.CounterVec   // webhook deliveries by result
 
 	mu      sync.Mutex
 	started map[string]startedRun // by run id, to time the run
@@ -43,7 +44,8 @@ func newMetrics() *metrics {
 	m.hosts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golive_hosts_total", Help: "Hosts that failed or were backed out in the runs executed here, by plan."}, []string{"plan", "result"})
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golive_api_requests_total", Help: "API requests by method and status code."}, []string{"method", "code"})
 	m.subscribers = prometheus.NewGauge(prometheus.GaugeOpts{Name: "golive_sse_subscribers", Help: "Live streams (server-sent events) open now."})
-	m.reg.MustRegister(m.runs, m.runSeconds, m.stepSeconds, m.active, m.hosts, m.requests, m.subscribers,
+	m.hooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golive_webhook_deliveries_total", Help: "Webhook deliveries by result: started, ignored, bad_signature, replayed, refused, no_hook."}, []string{"result"})
+	m.reg.MustRegister(m.hooks, m.runs, m.runSeconds, m.stepSeconds, m.active, m.hosts, m.requests, m.subscribers,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -57,8 +57,10 @@ type Server struct {
 	runs    *runner
 	hub     *hub
 	metrics *metrics
-	ctx     context.Context // ends when the server stops serving (SSE streams)
-	close   context.CancelFunc
+
+	delivered deliveries      // webhook delivery ids seen
+	ctx       context.Context // ends when the server stops serving (SSE streams)
+	close     context.CancelFunc
 }
 
 // Loopback reports whether addr's host is a loopback address (or

@@ -75,13 +75,14 @@ func (t *Token) onPlan(plan string) bool {
 // Tokens are the tokens of a tokens file.
 type Tokens struct {
 	List []*Token `yaml:"tokens"`
-	// Hooks are read (and checked) for the signed webhooks; see hooks.
-	Hooks []yaml.Node `yaml:"hooks,omitempty"`
+	// Hooks are the signed webhooks (hooks.go).
+	Hooks []*Hook `yaml:"hooks,omitempty"`
 }
 
-// LoadTokens reads a tokens file. Every problem is reported with the
-// token's place in the file; a token is never echoed.
-func LoadTokens(file string) (*Tokens, error) {
+// LoadTokens reads a tokens file; getenv gives the hooks' keys. Every
+// problem is reported with the token's place in the file; a token or key
+// is never echoed.
+func LoadTokens(file string, getenv func(string) string) (*Tokens, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
@@ -104,6 +105,17 @@ func LoadTokens(file string) (*Tokens, error) {
 			errs = append(errs, fmt.Errorf("%s: name %q is used twice: a name is one identity", where, t.Name))
 		}
 		seen[t.Name] = true
+	}
+	hooks := map[string]bool{}
+	for i, h := range ts.Hooks {
+		if err := h.check(getenv); err != nil {
+			errs = append(errs, fmt.Errorf("%s: hooks[%d]: %w", file, i, err))
+			continue
+		}
+		if hooks[h.Plan] {
+			errs = append(errs, fmt.Errorf("%s: hooks[%d]: plan %s has a hook already", file, i, h.Plan))
+		}
+		hooks[h.Plan] = true
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
