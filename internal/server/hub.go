@@ -33,6 +33,7 @@ type follower struct {
 	done   bool  // the run is terminal and its journal read to the end
 	err    error // the follower stopped on this
 	wake   chan struct{}
+	poke   chan struct{} // the run journaled something: read now
 	subs   int
 }
 
@@ -46,16 +47,12 @@ func (h *hub) observe(ev store.Event) {
 	h.mu.Lock()
 	f := h.followers[ev.RunID]
 	h.mu.Unlock()
-	if f != nil && ev.Kind == store.KindState {
-		f.poke()
+	if f != nil {
+		select {
+		case f.poke <- struct{}{}:
+		default: // a read is due already
+		}
 	}
-}
-
-func (f *follower) poke() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	close(f.wake)
-	f.wake = make(chan struct{})
 }
 
 // subscribe returns the follower of run id of plan file, starting it if
@@ -65,7 +62,7 @@ func (h *hub) subscribe(id, file string) *follower {
 	defer h.mu.Unlock()
 	f := h.followers[id]
 	if f == nil {
-		f = &follower{wake: make(chan struct{})}
+		f = &follower{wake: make(chan struct{}), poke: make(chan struct{}, 1)}
 		h.followers[id] = f
 		go h.follow(id, file, f)
 	}
@@ -90,7 +87,9 @@ func (h *hub) unsubscribe(id string, f *follower) {
 }
 
 // follow reads run id's journal until the run is terminal, or nobody
-// subscribes any more, or the server stops.
+// subscribes any more, or the server stops. It reads when told that the
+// run executing here journaled something (poke), else every 150ms (a run
+// executed by a CLI or another server).
 func (h *hub) follow(id, file string, f *follower) {
 	ctx, cancel := context.WithCancel(h.s.ctx)
 	defer cancel()
@@ -105,17 +104,9 @@ func (h *hub) follow(id, file string, f *follower) {
 			}
 		}
 	}()
-	err := h.s.svc.Events(ctx, release.EventsOptions{Run: release.RunRef{Plan: release.PlanInput{File: file}, ID: id},
-		Follow: true, Every: 150 * time.Millisecond}, func(ev store.Event) error {
-		f.mu.Lock()
-		f.events = append(f.events, ev)
-		close(f.wake)
-		f.wake = make(chan struct{})
-		f.mu.Unlock()
-		return nil
-	})
+	err := h.read(ctx, id, file, f)
 	f.mu.Lock()
-	f.done, f.err = ctx.Err() == nil, err
+	f.done, f.err = err == nil, err
 	close(f.wake)
 	f.wake = make(chan struct{})
 	f.mu.Unlock()
@@ -124,6 +115,58 @@ func (h *hub) follow(id, file string, f *follower) {
 		delete(h.followers, id) // a later subscriber reads the finished journal afresh
 	}
 	h.mu.Unlock()
+}
+
+// read appends the run's journal to f until the run is terminal and its
+// journal read to the end (nil), or ctx ends.
+func (h *hub) read(ctx context.Context, id, file string, f *follower) error {
+	st, err := h.s.svc.OpenStore(ctx, file, release.StoreMode{Existing: true, ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var after int64
+	terminal := false
+	for {
+		events, err := st.Events(ctx, id, after)
+		if err != nil {
+			return err
+		}
+		if len(events) > 0 {
+			after = events[len(events)-1].Seq
+			f.mu.Lock()
+			f.events = append(f.events, events...)
+			close(f.wake)
+			f.wake = make(chan struct{})
+			f.mu.Unlock()
+			continue
+		}
+		if terminal {
+			return nil
+		}
+		run, err := st.GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		if run.State.Terminal() {
+			// What a run journals after its last state (the lock
+			// released) comes right after it: read once more, a moment
+			// later.
+			terminal = true
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(300 * time.Millisecond):
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-f.poke:
+		case <-time.After(150 * time.Millisecond):
+		}
+	}
 }
 
 // after returns the events after seq, whether the follower is done with

@@ -236,6 +236,9 @@ func TestRunWatchedOverSSE(t *testing.T) {
 	if len(msgs) != len(other) {
 		t.Errorf("two subscribers saw %d and %d messages", len(msgs), len(other))
 	}
+	if n := len(msgs); n < 3 || !strings.Contains(msgs[n-2].Data, `"released"`) {
+		t.Errorf("the stream ended before the journal did (the lock released): %+v", msgs[n-2:])
+	}
 	last := msgs[len(msgs)-1]
 	if last.Event != "end" || !strings.Contains(last.Data, `"succeeded"`) {
 		t.Fatalf("last message: %+v", last)
