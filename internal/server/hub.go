@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"sort"
 	"sync"
 	"time"
 
@@ -29,9 +31,9 @@ type hub struct {
 // follower is one run's journal as read so far.
 type follower struct {
 	mu     sync.Mutex
-	events []store.Event
-	done   bool  // the run is terminal and its journal read to the end
-	err    error // the follower stopped on this
+	events []encoded // in seq order, from 1 without gaps
+	done   bool      // the run is terminal and its journal read to the end
+	err    error     // the follower stopped on this
 	wake   chan struct{}
 	poke   chan struct{} // the run journaled something: read now
 	subs   int
@@ -134,8 +136,12 @@ func (h *hub) read(ctx context.Context, id, file string, f *follower) error {
 		}
 		if len(events) > 0 {
 			after = events[len(events)-1].Seq
+			enc := make([]encoded, len(events))
+			for i, ev := range events {
+				enc[i] = encode(ev)
+			}
 			f.mu.Lock()
-			f.events = append(f.events, events...)
+			f.events = append(f.events, enc...)
 			close(f.wake)
 			f.wake = make(chan struct{})
 			f.mu.Unlock()
@@ -171,14 +177,10 @@ func (h *hub) read(ctx context.Context, id, file string, f *follower) error {
 
 // after returns the events after seq, whether the follower is done with
 // nothing after them, and the channel closed at the next change.
-func (f *follower) after(seq int64) ([]store.Event, bool, <-chan struct{}) {
+func (f *follower) after(seq int64) ([]encoded, bool, <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	// events are in seq order, from 1 without gaps
-	i := 0
-	for i < len(f.events) && f.events[i].Seq <= seq {
-		i++
-	}
+	i := sort.Search(len(f.events), func(i int) bool { return f.events[i].seq > seq })
 	out := f.events[i:]
 	return out, f.done && len(out) == 0, f.wake
 }
@@ -241,4 +243,16 @@ func (h *hub) seqNow() int64 {
 	h.runsMu.Lock()
 	defer h.runsMu.Unlock()
 	return h.runsSeq
+}
+
+// encoded is a journal event as its SSE data, encoded once for every
+// subscriber.
+type encoded struct {
+	seq  int64
+	data []byte
+}
+
+func encode(ev store.Event) encoded {
+	data, _ := json.Marshal(eventJSON(ev))
+	return encoded{seq: ev.Seq, data: data}
 }

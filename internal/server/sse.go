@@ -89,6 +89,11 @@ func (s *sse) send(id, event string, v any) error {
 	return err
 }
 
+func (s *sse) sendRaw(id, event string, data []byte) error {
+	_, err := fmt.Fprintf(s.w, "id: %s\nevent: %s\ndata: %s\n\n", id, event, data)
+	return err
+}
+
 func (s *sse) comment(c string) error {
 	_, err := fmt.Fprintf(s.w, ": %s\n\n", c)
 	return err
@@ -108,10 +113,10 @@ func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, run store.Run
 	for {
 		events, done, wake := f.after(after)
 		for _, ev := range events {
-			if err := out.send(strconv.FormatInt(ev.Seq, 10), "journal", eventJSON(ev)); err != nil {
+			if err := out.sendRaw(strconv.FormatInt(ev.seq, 10), "journal", ev.data); err != nil {
 				return nil
 			}
-			after = ev.Seq
+			after = ev.seq
 		}
 		if done {
 			cur, _ := s.svc.Run(r.Context(), release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID})
