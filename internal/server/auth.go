@@ -40,6 +40,7 @@ const (
 	codeNoGo         = "no_go"          // 412
 	codeInvalid      = "invalid"        // 422
 	codeBadRequest   = "bad_request"    // 400: not JSON, unknown field
+	codeCSRF         = "csrf"           // 403: a browser write without the CSRF token or same origin
 	codeReplayed     = "replayed"       // 409: a webhook delivery seen before
 	codeStopping     = "stopping"       // 503: the server is stopping
 	codeInternal     = "internal_error" // 500
@@ -136,13 +137,18 @@ func (s *Server) authenticate(r *http.Request, c *caller, p perm) *apiError {
 		return nil
 	}
 	auth := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || secret == "" {
-		return errf(http.StatusUnauthorized, codeUnauthorized, "no token: send Authorization: Bearer TOKEN")
-	}
-	c.token = s.cfg.Tokens.Find(strings.TrimSpace(secret))
-	if c.token == nil {
-		return errf(http.StatusUnauthorized, codeUnauthorized, "unknown token")
+	if auth == "" {
+		if err := s.fromCookie(r, c, p); err != nil {
+			return err
+		}
+	} else {
+		secret, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || secret == "" {
+			return errf(http.StatusUnauthorized, codeUnauthorized, "no token: send Authorization: Bearer TOKEN")
+		}
+		if c.token = s.cfg.Tokens.Find(strings.TrimSpace(secret)); c.token == nil {
+			return errf(http.StatusUnauthorized, codeUnauthorized, "unknown token")
+		}
 	}
 	if !c.token.may(p) {
 		return errf(http.StatusForbidden, codeForbidden, "token "+c.token.Name+" lacks the role for this (needs "+p.String()+")")

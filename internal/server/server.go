@@ -59,6 +59,7 @@ type Server struct {
 	metrics *metrics
 
 	delivered deliveries      // webhook delivery ids seen
+	sessions  sessions        // browser sessions
 	ctx       context.Context // ends when the server stops serving (SSE streams)
 	close     context.CancelFunc
 }
