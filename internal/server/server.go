@@ -58,8 +58,9 @@ type Server struct {
 	hub     *hub
 	metrics *metrics
 
-	delivered deliveries      // webhook delivery ids seen
-	sessions  sessions        // browser sessions
+	delivered deliveries // webhook delivery ids seen
+	sessions  sessions   // browser sessions
+	stores    *storeCache
 	ctx       context.Context // ends when the server stops serving (SSE streams)
 	close     context.CancelFunc
 }
@@ -114,6 +115,8 @@ func New(cfg Config) (*Server, error) {
 	s.runs = newRunner(s)
 	s.hub = newHub(s)
 	s.svc.Observer = s.runs
+	s.stores = &storeCache{open: s.svc.OpenStore}
+	s.svc.OpenStore = s.stores.openStore
 	return s, nil
 }
 
@@ -196,4 +199,5 @@ func (s *Server) Stop() {
 	defer cancel()
 	s.http.Shutdown(sctx)
 	s.runs.park(s.cfg.DrainTimeout)
+	s.stores.close()
 }
