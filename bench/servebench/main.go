@@ -1,7 +1,7 @@
 // Command servebench drives a running `golive serve` for bench/serve.sh:
 // it starts one run, watches it with C SSE clients, measures how late
 // each journal event reaches each client (receipt time minus the event's
-// journal time), and meanwhile hammers GET /api/v1/runs/{id} with W
+// journal time, for the events journaled once its stream was open), and meanwhile hammers GET /api/v1/runs/{id} with W
 // workers. It prints one line of figures.
 package main
 
@@ -114,8 +114,8 @@ func run(url, token, plan string, clients, workers int) error {
 		}
 		return lat[int(float64(len(lat)-1)*p)]
 	}
-	fmt.Printf("run=%s took=%s clients=%d events_delivered=%d latency_p50=%s latency_p99=%s latency_max=%s get_run_per_s=%.0f\n",
-		created.ID, took.Round(time.Millisecond), clients, events.Load(), pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond),
+	fmt.Printf("run=%s took=%s clients=%d events_delivered=%d live_samples=%d latency_p50=%s latency_p99=%s latency_max=%s get_run_per_s=%.0f\n",
+		created.ID, took.Round(time.Millisecond), clients, events.Load(), len(lat), pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond),
 		pct(1).Round(time.Millisecond), float64(gets.Load())/took.Seconds())
 	return nil
 }
@@ -131,7 +131,11 @@ func watch(url, token, id string) ([]time.Duration, int, error) {
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
+	// Events journaled before the stream was open are a backlog, not a
+	// delivery: only those journaled after it count.
+	open := time.Now()
 	var out []time.Duration
+	n := 0
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	event := ""
@@ -141,16 +145,17 @@ func watch(url, token, id string) ([]time.Duration, int, error) {
 		case strings.HasPrefix(line, "event: "):
 			event = line[7:]
 			if event == "end" {
-				return out, len(out), nil
+				return out, n, nil
 			}
 		case strings.HasPrefix(line, "data: ") && event == "journal":
 			var ev struct {
 				Time time.Time `json:"time"`
 			}
-			if json.Unmarshal([]byte(line[6:]), &ev) == nil {
+			n++
+			if json.Unmarshal([]byte(line[6:]), &ev) == nil && ev.Time.After(open) {
 				out = append(out, time.Since(ev.Time))
 			}
 		}
 	}
-	return out, len(out), fmt.Errorf("stream ended without end: %v", sc.Err())
+	return out, n, fmt.Errorf("stream ended without end: %v", sc.Err())
 }
