@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -245,14 +246,15 @@ func (h *hub) seqNow() int64 {
 	return h.runsSeq
 }
 
-// encoded is a journal event as its SSE data, encoded once for every
+// encoded is a journal event as its SSE message, encoded once for every
 // subscriber.
 type encoded struct {
-	seq  int64
-	data []byte
+	seq   int64
+	frame []byte // id: SEQ, event: journal, data: the event
 }
 
 func encode(ev store.Event) encoded {
 	data, _ := json.Marshal(eventJSON(ev))
-	return encoded{seq: ev.Seq, data: data}
+	frame := fmt.Appendf(nil, "id: %d\nevent: journal\ndata: %s\n\n", ev.Seq, data)
+	return encoded{seq: ev.Seq, frame: frame}
 }

@@ -89,11 +89,6 @@ func (s *sse) send(id, event string, v any) error {
 	return err
 }
 
-func (s *sse) sendRaw(id, event string, data []byte) error {
-	_, err := fmt.Fprintf(s.w, "id: %s\nevent: %s\ndata: %s\n\n", id, event, data)
-	return err
-}
-
 func (s *sse) comment(c string) error {
 	_, err := fmt.Fprintf(s.w, ": %s\n\n", c)
 	return err
@@ -113,7 +108,7 @@ func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, run store.Run
 	for {
 		events, done, wake := f.after(after)
 		for _, ev := range events {
-			if err := out.sendRaw(strconv.FormatInt(ev.seq, 10), "journal", ev.data); err != nil {
+			if _, err := out.w.Write(ev.frame); err != nil {
 				return nil
 			}
 			after = ev.seq
