@@ -164,7 +164,7 @@ as (approvals, audit, requester). Roles: viewer, deployer, approver, admin.`,
 func argsNamed(min, max int, what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) < min || (max >= 0 && len(args) > max) {
-			return fmt.Errorf("%w: %s needs %s", errUsage, c.CommandPath(), what)
+			return fmt.Errorf("%w: %s needs %s", errUsage, strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" "), what)
 		}
 		return nil
 	}
