@@ -128,6 +128,10 @@ func (e *env) serve(args ...string) *proc {
 			p.cmd.Process.Kill()
 			<-p.done
 		}
+		// GOFLAGS=-race builds the binary with the race detector too.
+		if strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
+			e.t.Errorf("golive serve had a data race:\n%s", p.stderr.String())
+		}
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
