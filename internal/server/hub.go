@@ -254,7 +254,7 @@ type encoded struct {
 }
 
 func encode(ev store.Event) encoded {
-	data, _ := json.Marshal(eventJSON(ev))
+	data, _ := json.Marshal(EventJSON(ev))
 	frame := fmt.Appendf(nil, "id: %d\nevent: journal\ndata: %s\n\n", ev.Seq, data)
 	return encoded{seq: ev.Seq, frame: frame}
 }

@@ -68,8 +68,9 @@ func approvalJSON(a store.Approval) map[string]any {
 	return m
 }
 
-// eventJSON is a journal event as the API (and its SSE stream) gives it.
-func eventJSON(ev store.Event) map[string]any {
+// EventJSON is a journal event as the API (and its SSE stream) gives it;
+// `golive logs --json` should print the same objects.
+func EventJSON(ev store.Event) map[string]any {
 	m := map[string]any{"run": ev.RunID, "seq": ev.Seq, "time": ev.Time, "kind": ev.Kind, "action": ev.Action}
 	for k, v := range map[string]string{"stage": ev.Stage, "host": ev.Host, "step": ev.Step, "output": ev.Output, "message": ev.Message} {
 		if v != "" {

@@ -50,7 +50,7 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) error {
 	out := []map[string]any{}
 	err = s.svc.Events(r.Context(), release.EventsOptions{Run: release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID}, After: after},
 		func(ev store.Event) error {
-			out = append(out, eventJSON(ev))
+			out = append(out, EventJSON(ev))
 			return nil
 		})
 	if err != nil {
