@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // shopPlan releases to two local hosts; the step of h2 waits for the
@@ -231,8 +232,14 @@ func TestRunWatchedOverSSE(t *testing.T) {
 		go func() { got <- s.stream("/api/v1/runs/"+id+"/events", "vera", "") }()
 	}
 	os.WriteFile(filepath.Join(e.dir, "shop", "go"), nil, 0o644)
+	t0 := time.Now()
 	msgs := <-got
 	other := <-got
+	// Each stream ends with the run (here well under a second), not at a
+	// keep-alive 15s later.
+	if took := time.Since(t0); took > 10*time.Second {
+		t.Errorf("the streams ended %v after the run could go on", took)
+	}
 	if len(msgs) != len(other) {
 		t.Errorf("two subscribers saw %d and %d messages", len(msgs), len(other))
 	}

@@ -122,6 +122,9 @@ func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, run store.Run
 		if err := out.flush(); err != nil {
 			return nil
 		}
+		if len(events) > 0 {
+			continue // the follower may have ended meanwhile: look again before waiting
+		}
 		select {
 		case <-wake:
 		case <-keepAlive.C:
