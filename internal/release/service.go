@@ -79,6 +79,9 @@ type PlanInput struct {
 	File string   // the plan file (load.DefaultFile when empty)
 	Env  string   // the environment to apply
 	Set  []string // NAME=VALUE overrides of settable vars
+	// SetFrom says who gives Set: plan.FromOperator (the CLI, the zero
+	// value) or plan.FromNetwork (the server: only `settable:` vars).
+	SetFrom plan.Origin
 }
 
 func (p PlanInput) file() string {
@@ -243,7 +246,7 @@ func (s *Service) loadPlan(in PlanInput) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := load.Load(load.Options{File: in.file(), Env: in.Env, Set: set})
+	res, err := load.Load(load.Options{File: in.file(), Env: in.Env, Set: set, SetFrom: in.SetFrom})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# golive serve under load: one run of N local hosts (one step each, all in
+# one batch) started over the API and watched by C SSE clients, while W
+# workers GET /api/v1/runs/{id}. Prints the server's peak RSS, the event
+# delivery latency (receipt by a client minus the event's journal time)
+# p50/p99/max over every event of every client, and GET /api/v1/runs/{id}
+# answered per second during the run.
+#
+#   bench/serve.sh                  # N=500 C=200 W=4
+#   N=100 C=50 bench/serve.sh
+#   KEEP=1 bench/serve.sh           # keep the temp dir (plan, log, store)
+set -euo pipefail
+
+N=${N:-500}
+C=${C:-200}
+W=${W:-4}
+KEEP=${KEEP:-0}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/golive-serve-bench.XXXXXX")
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+	[ "$KEEP" = 1 ] && echo "bench: keeping $tmp" >&2 || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+(cd "$repo" && go build -o "$tmp/golive" ./cmd/golive && go build -o "$tmp/servebench" ./bench/servebench)
+
+mkdir -p "$tmp/plan/hosts"
+{
+	echo "golive: 1"
+	echo "name: bench"
+	echo "targets:"
+	echo "  defaults: {transport: local}"
+	echo "  hosts:"
+	for i in $(seq 1 "$N"); do
+		mkdir -p "$tmp/plan/hosts/h$i"
+		echo "    h$i: {dir: $tmp/plan/hosts/h$i}"
+	done
+	echo "stages:"
+	echo "  - name: all"
+	echo "    on: all"
+	echo "    steps:"
+	echo "      - {name: switch, run: 'echo \$GOLIVE_RELEASE > current', backout: 'rm -f current'}"
+	echo "    health:"
+	echo "      - run: test -f current"
+} >"$tmp/plan/golive.yaml"
+
+token=$("$tmp/golive" token new bench --role admin 2>/dev/null)
+secret=$(printf '%s\n' "$token" | sed -n 's/^token: //p')
+printf 'tokens:\n%s\n' "$(printf '%s\n' "$token" | sed -n '/^  - name:/,$p')" >"$tmp/tokens.yaml"
+
+port=$((20000 + RANDOM % 20000))
+"$tmp/golive" serve --addr "127.0.0.1:$port" --tokens "$tmp/tokens.yaml" "$tmp/plan" 2>"$tmp/serve.log" &
+pid=$!
+for _ in $(seq 1 100); do
+	curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
+line=$("$tmp/servebench" -url "http://127.0.0.1:$port" -token "$secret" -plan bench -clients "$C" -workers "$W")
+rss=$(awk '/VmHWM/ {print $2 " " $3}' "/proc/$pid/status")
+echo "N=$N C=$C W=$W server_peak_rss=$rss $line"

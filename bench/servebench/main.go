@@ -1,0 +1,161 @@
+// Command servebench drives a running `golive serve` for bench/serve.sh:
+// it starts one run, watches it with C SSE clients, measures how late
+// each journal event reaches each client (receipt time minus the event's
+// journal time, for the events journaled once its stream was open), and meanwhile hammers GET /api/v1/runs/{id} with W
+// workers. It prints one line of figures.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	url := flag.String("url", "http://127.0.0.1:7070", "server")
+	token := flag.String("token", "", "API token (deployer)")
+	plan := flag.String("plan", "bench", "plan name")
+	clients := flag.Int("clients", 200, "SSE clients")
+	workers := flag.Int("workers", 4, "GET /api/v1/runs/{id} workers")
+	flag.Parse()
+	if err := run(*url, *token, *plan, *clients, *workers); err != nil {
+		fmt.Fprintln(os.Stderr, "servebench:", err)
+		os.Exit(1)
+	}
+}
+
+func request(method, url, token string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	return http.DefaultClient.Do(req)
+}
+
+func run(url, token, plan string, clients, workers int) error {
+	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = clients + workers + 4
+	resp, err := request("POST", url+"/api/v1/runs", token, map[string]any{"plan": plan, "release": fmt.Sprintf("b%d", time.Now().Unix())})
+	if err != nil {
+		return err
+	}
+	var created struct {
+		ID    string `json:"id"`
+		Error string `json:"error"`
+	}
+	json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		return fmt.Errorf("start: %d %s", resp.StatusCode, created.Error)
+	}
+	start := time.Now()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var events atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine, n, err := watch(url, token, created.ID)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "client:", err)
+			}
+			events.Add(int64(n))
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	stop := make(chan struct{})
+	var gets atomic.Int64
+	var gwg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		gwg.Add(1)
+		go func() {
+			defer gwg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r, err := request("GET", url+"/api/v1/runs/"+created.ID, token, nil)
+				if err == nil {
+					io.Copy(io.Discard, r.Body)
+					r.Body.Close()
+					if r.StatusCode == 200 {
+						gets.Add(1)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	close(stop)
+	gwg.Wait()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(float64(len(lat)-1)*p)]
+	}
+	fmt.Printf("run=%s took=%s clients=%d events_delivered=%d live_samples=%d latency_p50=%s latency_p99=%s latency_max=%s get_run_per_s=%.0f\n",
+		created.ID, took.Round(time.Millisecond), clients, events.Load(), len(lat), pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond),
+		pct(1).Round(time.Millisecond), float64(gets.Load())/took.Seconds())
+	return nil
+}
+
+// watch follows the run's stream to its end and returns the delivery
+// latency of each journal event.
+func watch(url, token, id string) ([]time.Duration, int, error) {
+	req, _ := http.NewRequest("GET", url+"/api/v1/runs/"+id+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	// Events journaled before the stream was open are a backlog, not a
+	// delivery: only those journaled after it count.
+	open := time.Now()
+	var out []time.Duration
+	n := 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	event := ""
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			event = line[7:]
+			if event == "end" {
+				return out, n, nil
+			}
+		case strings.HasPrefix(line, "data: ") && event == "journal":
+			var ev struct {
+				Time time.Time `json:"time"`
+			}
+			n++
+			if json.Unmarshal([]byte(line[6:]), &ev) == nil && ev.Time.After(open) {
+				out = append(out, time.Since(ev.Time))
+			}
+		}
+	}
+	return out, n, fmt.Errorf("stream ended without end: %v", sc.Err())
+}

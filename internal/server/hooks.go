@@ -1,0 +1,246 @@
+package server
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/golive-dev/golive/internal/plan"
+	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/values"
+)
+
+// Hook is a signed webhook of the tokens file: deliveries to
+// /api/v1/hooks/{plan} signed with the key in SecretEnv start runs of
+// Plan as As.
+type Hook struct {
+	Plan      string `yaml:"plan"`
+	Env       string `yaml:"env,omitempty"`
+	SecretEnv string `yaml:"secret_env"`
+	As        string `yaml:"as"`
+	key       []byte
+}
+
+func (h *Hook) check(getenv func(string) string) error {
+	if h.Plan == "" {
+		return errors.New("plan: which plan the hook starts")
+	}
+	if err := values.NoControl("plan", h.Plan); err != nil {
+		return err
+	}
+	if h.Env != "" {
+		if err := values.Name("env", h.Env); err != nil {
+			return err
+		}
+	}
+	if err := values.Actor("as", h.As); err != nil {
+		return err
+	}
+	if h.SecretEnv == "" {
+		return fmt.Errorf("hook of %s: secret_env: name the environment variable holding the HMAC key", h.Plan)
+	}
+	key := getenv(h.SecretEnv)
+	if len(key) < 16 {
+		return fmt.Errorf("hook of %s: $%s: want the HMAC key, at least 16 characters (it is unset or shorter)", h.Plan, h.SecretEnv)
+	}
+	h.key = []byte(key)
+	return nil
+}
+
+// hook is the hook of plan (nil: none).
+func (s *Server) hook(plan string) *Hook {
+	if s.cfg.Tokens == nil {
+		return nil
+	}
+	for _, h := range s.cfg.Tokens.Hooks {
+		if h.Plan == plan {
+			return h
+		}
+	}
+	return nil
+}
+
+// deliveries remembers the delivery ids seen, to refuse a replay.
+type deliveries struct {
+	mu    sync.Mutex
+	seen  map[string]bool
+	order []string
+}
+
+// first records id and reports whether it is new.
+func (d *deliveries) first(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.seen == nil {
+		d.seen = map[string]bool{}
+	}
+	if d.seen[id] {
+		return false
+	}
+	d.seen[id] = true
+	d.order = append(d.order, id)
+	if len(d.order) > 100000 {
+		delete(d.seen, d.order[0])
+		d.order = d.order[1:]
+	}
+	return true
+}
+
+// hookInput is what a delivery asks for: our JSON, or GitHub's release
+// (published) and tag push events.
+type hookInput struct {
+	Release, Env, Ticket string
+	Ignored              string // why the delivery starts nothing
+}
+
+func parseHook(r *http.Request, body []byte) (hookInput, error) {
+	var in hookInput
+	switch ev := r.Header.Get("X-GitHub-Event"); ev {
+	case "":
+		var b struct {
+			Release string `json:"release"`
+			Env     string `json:"env"`
+			Ticket  string `json:"ticket"`
+		}
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil {
+			return in, errf(http.StatusBadRequest, codeBadRequest, "the body is not {release, env, ticket}: "+err.Error())
+		}
+		in.Release, in.Env, in.Ticket = b.Release, b.Env, b.Ticket
+	case "release":
+		var b struct {
+			Action  string `json:"action"`
+			Release struct {
+				TagName string `json:"tag_name"`
+			} `json:"release"`
+		}
+		if err := json.Unmarshal(body, &b); err != nil {
+			return in, errf(http.StatusBadRequest, codeBadRequest, "the GitHub release payload is not JSON: "+err.Error())
+		}
+		if b.Action != "published" {
+			in.Ignored = "a release event that is not published"
+		}
+		in.Release = b.Release.TagName
+	case "push":
+		var b struct {
+			Ref string `json:"ref"`
+		}
+		if err := json.Unmarshal(body, &b); err != nil {
+			return in, errf(http.StatusBadRequest, codeBadRequest, "the GitHub push payload is not JSON: "+err.Error())
+		}
+		tag, ok := strings.CutPrefix(b.Ref, "refs/tags/")
+		if !ok {
+			in.Ignored = "a push that is not of a tag"
+		}
+		in.Release = tag
+	case "ping":
+		in.Ignored = "ping"
+	default:
+		in.Ignored = "GitHub event " + values.Quote(ev)
+	}
+	return in, nil
+}
+
+// webhook starts a run from a signed delivery: HMAC-SHA256 of the raw
+// body with the hook's key (X-Golive-Signature, or GitHub's
+// X-Hub-Signature-256), compared in constant time; a delivery id seen
+// before is refused. A bad signature starts nothing and is logged.
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("plan")
+	h := s.hook(name)
+	p := s.plan(name)
+	if h == nil || p == nil {
+		s.metrics.hooks.WithLabelValues("no_hook").Inc()
+		writeErr(w, errf(http.StatusNotFound, codeNotFound, "no hook for plan "+jsonQuote(name)))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeErr(w, errf(http.StatusBadRequest, codeBadRequest, "reading the body: "+err.Error()))
+		return
+	}
+	if !signed(r, body, h.key) {
+		s.metrics.hooks.WithLabelValues("bad_signature").Inc()
+		s.log.Warn("webhook refused: bad or missing signature", "plan", p.Name, "remote", r.RemoteAddr)
+		writeErr(w, errf(http.StatusUnauthorized, codeUnauthorized, "bad or missing signature: X-Golive-Signature: sha256=HMAC-SHA256 of the body"))
+		return
+	}
+	id := r.Header.Get("X-Golive-Delivery")
+	if id == "" {
+		id = r.Header.Get("X-GitHub-Delivery")
+	}
+	if id == "" {
+		sum := sha256.Sum256(body)
+		id = "body:" + hex.EncodeToString(sum[:])
+	}
+	if !s.delivered.first(p.Name + "\x00" + id) {
+		s.metrics.hooks.WithLabelValues("replayed").Inc()
+		s.log.Warn("webhook refused: delivery seen before", "plan", p.Name, "remote", r.RemoteAddr)
+		writeErr(w, errf(http.StatusConflict, codeReplayed, "this delivery was seen before: nothing was started"))
+		return
+	}
+	if err := s.hookRun(w, r, h, p, body); err != nil {
+		s.metrics.hooks.WithLabelValues("refused").Inc()
+		writeErr(w, fromCore(err))
+	}
+}
+
+func (s *Server) hookRun(w http.ResponseWriter, r *http.Request, h *Hook, p *Plan, body []byte) error {
+	in, err := parseHook(r, body)
+	if err != nil {
+		return err
+	}
+	if in.Ignored != "" {
+		s.metrics.hooks.WithLabelValues("ignored").Inc()
+		writeJSON(w, http.StatusOK, map[string]string{"ignored": in.Ignored})
+		return nil
+	}
+	if h.Env != "" {
+		if in.Env != "" && in.Env != h.Env {
+			return invalid(fmt.Errorf("env: the hook releases to %s, the delivery names %s", h.Env, values.Quote(in.Env)))
+		}
+		in.Env = h.Env
+	}
+	ri := releaseInput{Release: in.Release, Env: in.Env, Ticket: in.Ticket}
+	pin, err := ri.check(p)
+	if err != nil {
+		return err
+	}
+	pin.SetFrom = plan.FromNetwork
+	by := store.Identity{Name: h.As, Via: store.ViaAPI, Token: h.As}
+	run, err := s.start(r.Context(), p, pin, in.Release, in.Ticket, by)
+	if err != nil {
+		return err
+	}
+	s.metrics.hooks.WithLabelValues("started").Inc()
+	s.auditAs(r, p.File, run.ID, "signed webhook", h.As, r.RemoteAddr)
+	writeJSON(w, http.StatusAccepted, runJSON(run))
+	return nil
+}
+
+// signed checks the body's HMAC-SHA256 signature in constant time.
+func signed(r *http.Request, body, key []byte) bool {
+	sig := r.Header.Get("X-Golive-Signature")
+	if sig == "" {
+		sig = r.Header.Get("X-Hub-Signature-256")
+	}
+	hexSig, ok := strings.CutPrefix(sig, "sha256=")
+	if !ok {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}

@@ -1,0 +1,106 @@
+package server_test
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+const hookKey = "hook-key-0123456789abcdef"
+
+// hookEnv is allPlans with a hook for shop as ci.
+func hookEnv(t *testing.T) *env {
+	e := allPlans(t)
+	f, _ := os.OpenFile(e.tokens, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("hooks:\n  - plan: shop\n    secret_env: GOLIVE_HOOK_SHOP\n    as: ci\n")
+	f.Close()
+	return e
+}
+
+// deliver posts body to the hook of plan, signed with key ("" unsigned).
+func (p *proc) deliver(plan, key, delivery, event string, body []byte) answer {
+	p.t.Helper()
+	req, _ := http.NewRequest("POST", p.url+"/api/v1/hooks/"+plan, bytes.NewReader(body))
+	if key != "" {
+		mac := hmac.New(sha256.New, []byte(key))
+		mac.Write(body)
+		req.Header.Set("X-Golive-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	}
+	if delivery != "" {
+		req.Header.Set("X-Golive-Delivery", delivery)
+	}
+	if event != "" {
+		req.Header.Set("X-GitHub-Event", event)
+	}
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{Status: resp.StatusCode, Raw: string(raw)}
+	json.Unmarshal(raw, &a.Body)
+	return a
+}
+
+// TestWebhook: a signed delivery starts a run as the hook's identity; a
+// bad or missing signature starts nothing (401), a replayed delivery is
+// refused, a GitHub release payload and a tag push start runs, a branch
+// push is ignored, a plan without a hook is 404.
+func TestWebhook(t *testing.T) {
+	e := hookEnv(t)
+	cmd := e.command("serve", "--addr", "127.0.0.1:0", "--tokens", e.tokens, e.dir)
+	// Without the key's variable the server does not start.
+	if out, err := cmd.CombinedOutput(); exitCode(err) != 2 || !strings.Contains(string(out), "GOLIVE_HOOK_SHOP") {
+		t.Fatalf("serve without the hook key: %v\n%s", err, out)
+	}
+	e.extraEnv = []string{"GOLIVE_HOOK_SHOP=" + hookKey}
+	s := e.serve("--tokens", e.tokens, e.dir)
+	body := []byte(`{"release": "9.0", "ticket": "CHG-1"}`)
+	for _, bad := range []string{"", "wrong-key-0123456789abcdef"} {
+		if a := s.deliver("shop", bad, "d-bad", "", body); a.Status != 401 || a.str("code") != "unauthorized" {
+			t.Errorf("signed with %q: %d %s", bad, a.Status, a.Raw)
+		}
+	}
+	if runs := s.must(200, "GET", "/api/v1/runs", "vera", nil); strings.Contains(runs.Raw, `"id"`) {
+		t.Fatalf("a badly signed delivery started a run: %s", runs.Raw)
+	}
+	a := s.deliver("shop", hookKey, "d-1", "", body)
+	if a.Status != 202 || a.str("requester") != "ci" || a.str("release") != "9.0" {
+		t.Fatalf("signed delivery: %d %s", a.Status, a.Raw)
+	}
+	s.waitState(a.str("id"), "succeeded")
+	if r := s.deliver("shop", hookKey, "d-1", "", body); r.Status != 409 || r.str("code") != "replayed" {
+		t.Errorf("replayed delivery: %d %s", r.Status, r.Raw)
+	}
+	if r := s.deliver("shop", hookKey, "d-2", "", []byte(`{"release": "9.1; rm -rf /"}`)); r.Status != 422 {
+		t.Errorf("bad release: %d %s", r.Status, r.Raw)
+	}
+	gh := s.deliver("shop", hookKey, "d-3", "release", []byte(`{"action": "published", "release": {"tag_name": "v9.2"}}`))
+	if gh.Status != 202 || gh.str("release") != "v9.2" {
+		t.Fatalf("GitHub release: %d %s", gh.Status, gh.Raw)
+	}
+	s.waitState(gh.str("id"), "succeeded")
+	tag := s.deliver("shop", hookKey, "d-4", "push", []byte(`{"ref": "refs/tags/v9.3"}`))
+	if tag.Status != 202 || tag.str("release") != "v9.3" {
+		t.Fatalf("tag push: %d %s", tag.Status, tag.Raw)
+	}
+	s.waitState(tag.str("id"), "succeeded")
+	if r := s.deliver("shop", hookKey, "d-5", "push", []byte(`{"ref": "refs/heads/main"}`)); r.Status != 200 || r.str("ignored") == "" {
+		t.Errorf("branch push: %d %s", r.Status, r.Raw)
+	}
+	if r := s.deliver("other", hookKey, "d-6", "", body); r.Status != 404 {
+		t.Errorf("no hook: %d %s", r.Status, r.Raw)
+	}
+	if strings.Contains(s.stderr.String(), hookKey) {
+		t.Error("the hook key is in the log")
+	}
+}

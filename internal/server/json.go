@@ -1,0 +1,106 @@
+package server
+
+import (
+	"github.com/golive-dev/golive/internal/release"
+	"github.com/golive-dev/golive/internal/store"
+)
+
+// runJSON is a run as `golive status --json` prints its fields.
+func runJSON(r store.Run) map[string]any {
+	out := map[string]any{
+		"id": r.ID, "plan": r.Plan, "environment": r.Env, "release": r.Release, "previous": r.PreviousRelease,
+		"state": r.State, "reason": r.Reason, "requester": r.Requester, "ticket": r.Ticket, "plan_hash": r.PlanHash,
+		"created": r.CreatedAt, "requested_by": r.RequesterIdentity().String(), "requester_identity": r.RequesterIdentity(),
+	}
+	if r.Artifacts.Bound() {
+		out["artifacts"] = r.Artifacts.Map()
+	}
+	if !r.StartedAt.IsZero() {
+		out["started"] = r.StartedAt
+	}
+	if !r.FinishedAt.IsZero() {
+		out["finished"] = r.FinishedAt
+	}
+	return out
+}
+
+// statusJSON is what `golive status --json` prints.
+func statusJSON(sts *release.Status) map[string]any {
+	out := runJSON(sts.Run)
+	hosts := map[string]string{}
+	attention := []string{}
+	for _, ev := range sts.Events {
+		switch {
+		case ev.Kind == store.KindHost && ev.Host != "":
+			hosts[ev.Host] = string(ev.Action)
+		case ev.Kind == store.KindRun && ev.Action == "needs_attention":
+			attention = append(attention, ev.Message)
+		}
+	}
+	out["hosts"] = hosts
+	out["needs_attention"] = attention
+	if lock := sts.Lock; lock != nil {
+		out["lock"] = map[string]any{"holder": lock.Holder.String(), "heartbeat": lock.HeartbeatAt}
+	}
+	out["controller_gone"] = sts.ControllerGone
+	approvals := []map[string]any{}
+	for _, a := range sts.Approvals {
+		m := approvalJSON(a)
+		if why := sts.NotCounted[a.ID]; why != "" {
+			m["not_counted"] = why
+		}
+		approvals = append(approvals, m)
+	}
+	out["approvals"] = approvals
+	return out
+}
+
+func approvalJSON(a store.Approval) map[string]any {
+	gate := a.Gate
+	if gate == "" {
+		gate = "run"
+	}
+	m := map[string]any{"approver": a.Approver, "by": a.Identity().String(), "identity": a.Identity(),
+		"decision": a.Decision, "gate": gate, "comment": a.Comment, "time": a.Time}
+	if a.Artifacts.Bound() {
+		m["artifacts"] = a.Artifacts.Map()
+	}
+	return m
+}
+
+// EventJSON is a journal event as the API (and its SSE stream) gives it;
+// `golive logs --json` should print the same objects.
+func EventJSON(ev store.Event) map[string]any {
+	m := map[string]any{"run": ev.RunID, "seq": ev.Seq, "time": ev.Time, "kind": ev.Kind, "action": ev.Action}
+	for k, v := range map[string]string{"stage": ev.Stage, "host": ev.Host, "step": ev.Step, "output": ev.Output, "message": ev.Message} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if ev.Kind == store.KindBatch || ev.Batch != 0 {
+		m["batch"] = ev.Batch
+	}
+	if ev.ExitCode != nil {
+		m["exit_code"] = *ev.ExitCode
+	}
+	if ev.Duration > 0 {
+		m["duration_ms"] = ev.Duration.Milliseconds()
+	}
+	if ev.Actor != "" {
+		m["actor"] = store.Identity{Name: ev.Actor, Via: ev.ActorVia, OSUser: ev.ActorOSUser, Token: ev.ActorToken}
+	}
+	return m
+}
+
+func decisionJSON(d *release.Decision, goesOn bool) map[string]any {
+	gate := d.Gate
+	if gate == "" {
+		gate = "run"
+	}
+	m := map[string]any{"run": runJSON(d.Run), "gate": gate, "approval": approvalJSON(d.Approval),
+		"counted": d.NotCounted == "", "can_go_on": d.CanGoOn, "cancelled": d.Cancelled, "goes_on": goesOn}
+	if d.NotCounted != "" {
+		m["not_counted"] = d.NotCounted
+	}
+	return m
+}
