@@ -68,29 +68,10 @@ func approvalJSON(a store.Approval) map[string]any {
 	return m
 }
 
-// EventJSON is a journal event as the API (and its SSE stream) gives it;
-// `golive logs --json` should print the same objects.
-func EventJSON(ev store.Event) map[string]any {
-	m := map[string]any{"run": ev.RunID, "seq": ev.Seq, "time": ev.Time, "kind": ev.Kind, "action": ev.Action}
-	for k, v := range map[string]string{"stage": ev.Stage, "host": ev.Host, "step": ev.Step, "output": ev.Output, "message": ev.Message} {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	if ev.Kind == store.KindBatch || ev.Batch != 0 {
-		m["batch"] = ev.Batch
-	}
-	if ev.ExitCode != nil {
-		m["exit_code"] = *ev.ExitCode
-	}
-	if ev.Duration > 0 {
-		m["duration_ms"] = ev.Duration.Milliseconds()
-	}
-	if ev.Actor != "" {
-		m["actor"] = store.Identity{Name: ev.Actor, Via: ev.ActorVia, OSUser: ev.ActorOSUser, Token: ev.ActorToken}
-	}
-	return m
-}
+// EventJSON is a journal event as the API (and its SSE stream) gives it:
+// the one shape golive gives programs, the same objects `golive logs
+// --json` prints (release.EventJSON).
+func EventJSON(ev store.Event) release.EventJSON { return release.EventOf(ev) }
 
 func decisionJSON(d *release.Decision, goesOn bool) map[string]any {
 	gate := d.Gate

@@ -47,7 +47,7 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) error {
 	if wantsSSE(r) {
 		return s.streamRun(w, r, run, p, after)
 	}
-	out := []map[string]any{}
+	out := []release.EventJSON{}
 	err = s.svc.Events(r.Context(), release.EventsOptions{Run: release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID}, After: after},
 		func(ev store.Event) error {
 			out = append(out, EventJSON(ev))
