@@ -152,6 +152,11 @@ type releaseInput struct {
 	Env     string            `json:"env"`
 	Ticket  string            `json:"ticket"`
 	Set     map[string]string `json:"set"`
+	// Break-glass (POST /api/v1/runs only): the reason to release
+	// outside the window, under controls.override; and redeploying the
+	// live release.
+	OverrideWindow string `json:"override_window"`
+	Force          bool   `json:"force"`
 }
 
 // check validates every value as the CLI's are (internal/values), the
@@ -286,7 +291,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	run, err := s.start(r.Context(), p, pin, in.Release, in.Ticket, callerOf(r).identity())
+	run, err := s.start(r.Context(), p, pin, startOpts{release: in.Release, ticket: in.Ticket, override: in.OverrideWindow, force: in.Force}, callerOf(r).identity())
 	if err != nil {
 		return err
 	}
@@ -298,12 +303,19 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) error {
 // start reviews and starts a run in the background and returns it once
 // it is created (running or waiting), or the error that kept it from
 // being created (no-go, locked, invalid).
-func (s *Server) start(ctx context.Context, p *Plan, pin release.PlanInput, rel, ticket string, by store.Identity) (store.Run, error) {
+// startOpts are what a caller asks of a new run besides its plan.
+type startOpts struct {
+	release, ticket, override string
+	force                     bool
+}
+
+func (s *Server) start(ctx context.Context, p *Plan, pin release.PlanInput, o startOpts, by store.Identity) (store.Run, error) {
 	created := make(chan store.Run, 1)
 	done := make(chan error, 1)
 	ok := s.runs.spawn("start", func(ctx context.Context) {
 		var id string
-		_, err := s.svc.Start(ctx, release.StartOptions{Plan: pin, Release: rel, Ticket: ticket, By: by,
+		_, err := s.svc.Start(ctx, release.StartOptions{Plan: pin, Release: o.release, Ticket: o.ticket, By: by,
+			OverrideWindow: o.override, Force: o.force,
 			Watch: release.Watch{Created: func(run store.Run) {
 				id = run.ID
 				s.runs.track(run.ID, p, run.Env, run.State)

@@ -216,7 +216,7 @@ func (s *Server) hookRun(w http.ResponseWriter, r *http.Request, h *Hook, p *Pla
 	}
 	pin.SetFrom = plan.FromNetwork
 	by := store.Identity{Name: h.As, Via: store.ViaAPI, Token: h.As}
-	run, err := s.start(r.Context(), p, pin, in.Release, in.Ticket, by)
+	run, err := s.start(r.Context(), p, pin, startOpts{release: in.Release, ticket: in.Ticket}, by)
 	if err != nil {
 		return err
 	}

@@ -187,6 +187,7 @@ func TestStartRefusals(t *testing.T) {
 		{map[string]any{"plan": "shop", "release": "1.0", "set": map[string]string{"color": "red"}}, "settable pattern"},
 		{map[string]any{"plan": "shop", "release": "1.0", "ticket": "x\x1b[2J"}, "ticket"},
 		{map[string]any{"plan": "shop", "release": "1.0", "as": "mallory"}, "unknown field"},
+		{map[string]any{"plan": "shop", "release": "1.0", "override_window": "fix\x1b]0;x"}, "control character"},
 	} {
 		a := s.do("POST", "/api/v1/runs", "dan", c.body)
 		if a.Status != 422 && a.Status != 400 || !strings.Contains(a.str("error"), c.want) {
@@ -196,6 +197,11 @@ func TestStartRefusals(t *testing.T) {
 	a := s.must(412, "POST", "/api/v1/runs", "alice", map[string]any{"plan": "gated", "release": "1.0"})
 	if a.str("code") != "no_go" || !strings.Contains(a.Raw, `"report"`) || !strings.Contains(a.Raw, "ticket") {
 		t.Errorf("no-go: %s", a.Raw)
+	}
+	// Break-glass over the API: a plan without controls.override allows none.
+	a = s.must(412, "POST", "/api/v1/runs", "dan", map[string]any{"plan": "shop", "release": "1.0", "override_window": "hotfix for CVE"})
+	if a.str("code") != "no_go" || !strings.Contains(a.Raw, "override") {
+		t.Errorf("break-glass without controls.override: %s", a.Raw)
 	}
 	// Locked: the first run holds the environment.
 	os.WriteFile(filepath.Join(e.dir, "shop", "hold"), nil, 0o644)
