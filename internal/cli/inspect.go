@@ -217,25 +217,9 @@ func approvalJSON(a store.Approval, whoKey string) map[string]any {
 
 func fmtTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") }
 
+// runJSON is a run in golive's one JSON shape (release.RunJSON).
 func runJSON(r store.Run) map[string]any {
-	out := map[string]any{
-		"id": r.ID, "plan": r.Plan, "environment": r.Env, "release": r.Release, "previous": r.PreviousRelease,
-		"state": r.State, "reason": r.Reason, "requester": r.Requester, "ticket": r.Ticket, "plan_hash": r.PlanHash,
-		"created": r.CreatedAt, "requested_by": r.RequesterIdentity().String(), "requester_identity": r.RequesterIdentity(),
-	}
-	if r.Artifacts.Bound() {
-		out["artifacts"] = r.Artifacts.Map()
-	}
-	if !r.StartedAt.IsZero() {
-		out["started"] = r.StartedAt
-	}
-	if !r.FinishedAt.IsZero() {
-		out["finished"] = r.FinishedAt
-		if !r.StartedAt.IsZero() {
-			out["took"] = release.DurationJSON(r.FinishedAt.Sub(r.StartedAt))
-		}
-	}
-	return out
+	return release.RunJSON(r)
 }
 
 // runSummary is what the journal says about a run's hosts.

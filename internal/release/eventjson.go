@@ -55,3 +55,26 @@ func DurationJSON(d time.Duration) string {
 	}
 	return rollout.DurationText(d)
 }
+
+// RunJSON is a run as golive gives it to programs (`golive status --json`,
+// `history --json`, the API's run objects).
+func RunJSON(r store.Run) map[string]any {
+	out := map[string]any{
+		"id": r.ID, "plan": r.Plan, "environment": r.Env, "release": r.Release, "previous": r.PreviousRelease,
+		"state": r.State, "reason": r.Reason, "requester": r.Requester, "ticket": r.Ticket, "plan_hash": r.PlanHash,
+		"created": r.CreatedAt, "requested_by": r.RequesterIdentity().String(), "requester_identity": r.RequesterIdentity(),
+	}
+	if r.Artifacts.Bound() {
+		out["artifacts"] = r.Artifacts.Map()
+	}
+	if !r.StartedAt.IsZero() {
+		out["started"] = r.StartedAt
+	}
+	if !r.FinishedAt.IsZero() {
+		out["finished"] = r.FinishedAt
+		if !r.StartedAt.IsZero() {
+			out["took"] = DurationJSON(r.FinishedAt.Sub(r.StartedAt))
+		}
+	}
+	return out
+}

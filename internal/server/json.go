@@ -5,23 +5,9 @@ import (
 	"github.com/golive-dev/golive/internal/store"
 )
 
-// runJSON is a run as `golive status --json` prints its fields.
+// runJSON is a run in golive's one JSON shape (release.RunJSON).
 func runJSON(r store.Run) map[string]any {
-	out := map[string]any{
-		"id": r.ID, "plan": r.Plan, "environment": r.Env, "release": r.Release, "previous": r.PreviousRelease,
-		"state": r.State, "reason": r.Reason, "requester": r.Requester, "ticket": r.Ticket, "plan_hash": r.PlanHash,
-		"created": r.CreatedAt, "requested_by": r.RequesterIdentity().String(), "requester_identity": r.RequesterIdentity(),
-	}
-	if r.Artifacts.Bound() {
-		out["artifacts"] = r.Artifacts.Map()
-	}
-	if !r.StartedAt.IsZero() {
-		out["started"] = r.StartedAt
-	}
-	if !r.FinishedAt.IsZero() {
-		out["finished"] = r.FinishedAt
-	}
-	return out
+	return release.RunJSON(r)
 }
 
 // statusJSON is what `golive status --json` prints.
