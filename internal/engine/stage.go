@@ -167,14 +167,17 @@ func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 }
 
 func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host) error {
+	hs := &hostSession{}
+	defer hs.close()
 	for _, st := range h.Steps {
 		if x.hist.isStepDone(s.Name, h.Name, st.Name) {
 			continue
 		}
-		if err := x.step(ctx, s, b, h, st); err != nil {
+		if err := x.step(ctx, s, b, h, st, hs); err != nil {
 			return err
 		}
 	}
+	hs.close()
 	conn, err := x.conn(ctx, h)
 	if err != nil {
 		return err

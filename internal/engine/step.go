@@ -27,8 +27,9 @@ func (e *StepError) Error() string {
 	return fmt.Sprintf("step %s: %s", e.Step, e.Why)
 }
 
-// step runs one step on a host with its timeout and retries.
-func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step) error {
+// step runs one step on a host with its timeout and retries; run steps
+// go over hs, the host's session, when its connection offers one.
+func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step, hs *hostSession) error {
 	ev := store.Event{Kind: store.KindStep, Stage: s.Name, Batch: b.Index, Host: h.Name, Step: st.Name}
 	if st.Skip {
 		ev.Action, ev.Message = store.ActionSkipped, "when is false"
@@ -53,7 +54,7 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 		if err := x.journalOrFail(ctx, ev); err != nil {
 			return err
 		}
-		res, out, err := x.attempt(ctx, s, b, h, st)
+		res, out, err := x.attempt(ctx, s, b, h, st, hs)
 		ev.Duration, ev.Output = res.Duration, out
 		if res.ExitCode >= 0 && err == nil {
 			ev.ExitCode = store.ExitCode(res.ExitCode)
@@ -90,7 +91,7 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 var errStepTimeout = errors.New("step timed out")
 
 // attempt runs a step once; the returned output is its tail, redacted.
-func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step) (transport.Result, string, error) {
+func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step, hs *hostSession) (transport.Result, string, error) {
 	sctx, cancel := context.WithTimeoutCause(ctx, st.Timeout, errStepTimeout)
 	defer cancel()
 	var conn transport.Conn
@@ -107,7 +108,13 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 		return x.upload(sctx, conn, h, st)
 	}
 	tail := &transport.Tail{Max: tailKeep}
-	res, err := conn.Run(sctx, transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
+	cmd := transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail}
+	var res transport.Result
+	if st.Local {
+		res, err = conn.Run(sctx, cmd)
+	} else {
+		res, err = hs.run(sctx, conn, cmd)
+	}
 	x.dropIfLost(h, err)
 	if err != nil && errors.Is(context.Cause(sctx), errStepTimeout) && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %v", errStepTimeout, err)
