@@ -359,6 +359,7 @@ type Step struct {
 	When    string    `yaml:"when" doc:"expression; false skips the step"`
 	Env     StringMap `yaml:"env" doc:"environment variables for the script"`
 	Local   bool      `yaml:"local" doc:"run on the controller instead of the target"`
+	Prepare bool      `yaml:"prepare" doc:"run ahead: for the next batch while the current one switches and is health-checked (upload, unpack: nothing that serves traffic); prepare steps come first"`
 }
 
 // ChangesTarget reports whether the step changes its target (and so needs

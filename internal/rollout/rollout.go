@@ -132,6 +132,7 @@ type Step struct {
 	Skip    bool              `json:"skip,omitempty"` // when: was false
 	Env     map[string]string `json:"env,omitempty"`
 	Local   bool              `json:"local,omitempty"`
+	Prepare bool              `json:"prepare,omitempty"` // run ahead, for the next batch
 }
 
 // Upload is a rendered upload.
@@ -386,7 +387,7 @@ func HostScope(base *plan.Scope, t *plan.Target, stage string, batch int) *plan.
 }
 
 func renderStep(ps *plan.Step, scope *plan.Scope) (*Step, error) {
-	st := &Step{Name: ps.Name, Timeout: ps.Timeout.Or(DefaultStepTimeout), Retries: ps.Retries, Local: ps.Local}
+	st := &Step{Name: ps.Name, Timeout: ps.Timeout.Or(DefaultStepTimeout), Retries: ps.Retries, Local: ps.Local, Prepare: ps.Prepare}
 	var err error
 	r := func(s string) string {
 		if err != nil {
