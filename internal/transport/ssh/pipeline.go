@@ -80,7 +80,12 @@ type pipeSession struct {
 }
 
 // Session opens a pipelined session: one exec channel for many commands.
+// The first Session of a connection that may change its host is the one
+// Dial set the working directory up on.
 func (c *conn) Session(ctx context.Context) (transport.Session, error) {
+	if p := c.idle.Swap(nil); p != nil {
+		return p, nil
+	}
 	p, err := c.openPipe(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("ssh %s: session: %w", c.name, err)
@@ -285,4 +290,24 @@ func (p *pipeSession) Close() error {
 	p.release()
 	p.release = nil
 	return nil
+}
+
+// runSetup runs Dial's set-up command. A connection that may change its
+// host runs it on a pipelined session and keeps that session for the
+// first Session (the engine's steps): one channel fewer per host.
+func (c *conn) runSetup(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	if c.readOnly {
+		return c.run(ctx, cmd)
+	}
+	p, err := c.openPipe(ctx)
+	if err != nil {
+		return c.run(ctx, cmd)
+	}
+	res, err := p.run(ctx, cmd)
+	if err != nil {
+		p.Close()
+		return res, err
+	}
+	c.idle.Store(p)
+	return res, nil
 }

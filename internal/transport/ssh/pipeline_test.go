@@ -1,0 +1,49 @@
+package ssh_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/golive-dev/golive/internal/transport"
+	sshtr "github.com/golive-dev/golive/internal/transport/ssh"
+)
+
+// A host's set-up (Dial) and its commands on a session take one exec
+// channel in all: the session Dial set the directory up on is the first
+// one Session returns.
+func TestDialAndSessionShareOneChannel(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ts := f.server(serverOpts{setsid: true})
+	h := f.host(ts)
+	h.Dir = t.TempDir()
+	conn := dial(t, &sshtr.Transport{}, h)
+	s, ok, err := transport.OpenSession(context.Background(), conn)
+	if err != nil || !ok {
+		t.Fatalf("OpenSession = %v, %v", ok, err)
+	}
+	defer s.Close()
+	for i, script := range []string{"echo one", "pwd -P", "exit 4"} {
+		var out bytes.Buffer
+		res, err := s.Run(context.Background(), transport.Command{Script: script, Stdout: &out})
+		if err != nil {
+			t.Fatalf("command %d: %v", i, err)
+		}
+		if i == 2 && res.ExitCode != 4 {
+			t.Errorf("exit %d, want 4", res.ExitCode)
+		}
+	}
+	if n := ts.execs.Load(); n != 1 {
+		t.Errorf("%d exec channels for the set-up and 3 commands, want 1", n)
+	}
+	// A read-only connection keeps no session open.
+	h.ReadOnly = true
+	ro := dial(t, &sshtr.Transport{}, h)
+	if _, err := ro.Run(context.Background(), transport.Command{Script: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := ts.execs.Load(); n != 3 {
+		t.Errorf("%d exec channels after a read-only dial and a Run, want 3", n)
+	}
+}
