@@ -18,9 +18,11 @@ import (
 // channel's standard input:
 //
 //	NONCE\n                       once, first: the session's boundary nonce
-//	go\n PAYLOAD                  per command, sent only when Run is called
+//	NONCE\n PAYLOAD               per command, sent only when Run is called
 //
-// For each "go" line the loop starts pipeChild, which makes itself the
+// For each NONCE line the loop starts pipeChild (any other line ends the
+// loop: bytes of a command that did not read all of its payload are never
+// taken for a command), which makes itself the
 // leader of a new process group (setsid) and becomes `/bin/sh -s`: that
 // shell reads PAYLOAD (stepPayload: one list, parsed whole before any of
 // it runs), reports "TAG PID PGID" on stderr, enters the directory, and
@@ -41,6 +43,7 @@ const pipeLoop = `IFS= read -r n || exit 0
 exec 3<&0
 k=0
 while IFS= read -r l; do
+  [ "$l" = "$n" ] || exit 2
   k=$((k+1))
   /bin/sh -c "$1" golive "$1" <&3 3<&- &
   wait $! 2>/dev/null
@@ -71,6 +74,7 @@ type pipeSession struct {
 	c       *conn
 	s       *session
 	release func()
+	nonce   string
 	out     *framer // stdout
 	errs    *framer // stderr
 
@@ -102,7 +106,7 @@ func (c *conn) openPipe(ctx context.Context) (*pipeSession, error) {
 		return nil, err
 	}
 	n := nonce() + nonce()
-	p := &pipeSession{c: c, release: release, out: newFramer(n), errs: newFramer(n)}
+	p := &pipeSession{c: c, release: release, nonce: n, out: newFramer(n), errs: newFramer(n)}
 	or, ow := io.Pipe()
 	er, ew := io.Pipe()
 	s, err := c.startSession("exec /bin/sh -c "+quote(pipeLoop)+" golive "+quote(pipeChild), ow, ew, "", true)
@@ -159,7 +163,7 @@ func (p *pipeSession) run(ctx context.Context, cmd transport.Command) (transport
 	p.errs.setWriter(mw)
 	p.k++
 	start := time.Now()
-	frame := "go\n" + stepPayload(tag, dir, merge, cmd)
+	frame := p.nonce + "\n" + stepPayload(tag, dir, merge, cmd)
 	go io.WriteString(p.s.ch, frame) // a failed write ends the channel: seen below
 	code, err := p.wait(ctx, mw)
 	res.Duration = time.Since(start)

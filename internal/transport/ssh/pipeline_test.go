@@ -47,3 +47,31 @@ func TestDialAndSessionShareOneChannel(t *testing.T) {
 		t.Errorf("%d exec channels after a read-only dial and a Run, want 3", n)
 	}
 }
+
+// The session's boundary nonce is in no argument list or environment a
+// command can read (its own, its parent shell's), so a command cannot end
+// its output early or forge another command's exit code.
+func TestSessionNonceIsNotVisible(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	h := f.host(f.server(serverOpts{setsid: true}))
+	h.Dir = t.TempDir()
+	conn := dial(t, &sshtr.Transport{}, h)
+	s, _, err := transport.OpenSession(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	nonce := sshtr.SessionNonce(s)
+	var out bytes.Buffer
+	script := `for p in $$ $PPID; do cat /proc/$p/cmdline /proc/$p/environ; echo; done; env; set`
+	if res, err := s.Run(context.Background(), transport.Command{Script: script, Stdout: &out, Stderr: &out}); err != nil || res.ExitCode != 0 {
+		t.Fatalf("Run = %+v, %v: %s", res, err, out.String())
+	}
+	if !bytes.Contains(out.Bytes(), []byte("golive")) {
+		t.Fatalf("the command saw nothing of its parents: %q", out.String())
+	}
+	if bytes.Contains(out.Bytes(), []byte(nonce)) {
+		t.Errorf("the command could read the session's nonce:\n%s", out.String())
+	}
+}
