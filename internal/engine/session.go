@@ -7,62 +7,99 @@ import (
 	"github.com/golive-dev/golive/internal/transport"
 )
 
-// hostSession is the session a host's run steps share when its
-// connection offers sessions (transport.Sessioner): over SSH, one channel
-// for all the steps of the host instead of one per step. Each step is
-// still journaled as started before it is sent: a session sends a command
-// only when its Run is called. A nil *hostSession runs on the connection.
+// hostSession is the session a host's run steps (and uploads, when the
+// session can do them) share when its connection offers sessions
+// (transport.Sessioner): over SSH, one channel for all the steps of the
+// host instead of one per step. Each step is still journaled as started
+// before it is sent: a session sends a command only when its Run is called.
+// A nil *hostSession runs on the connection.
 type hostSession struct {
 	s   transport.Session
-	off bool // the connection offers no sessions
+	up  transport.SessionUploader // s, when it can upload
+	off bool                      // the connection offers no sessions
 }
 
-// run runs cmd on the host's session, opening it on first use (and again
-// when it ended before cmd started), or on conn when it offers none.
-func (hs *hostSession) run(ctx context.Context, conn transport.Conn, cmd transport.Command) (transport.Result, error) {
+// session returns the host's session, opening it on first use; nil when
+// the connection offers none.
+func (hs *hostSession) session(ctx context.Context, conn transport.Conn) (transport.Session, error) {
 	if hs == nil || hs.off {
-		return conn.Run(ctx, cmd)
+		return nil, nil
 	}
-	for try := 0; ; try++ {
-		if hs.s == nil {
-			s, ok, err := openSession(ctx, conn)
-			if err != nil {
-				return transport.Result{ExitCode: -1}, err
-			}
-			if !ok {
-				hs.off = true
-				return conn.Run(ctx, cmd)
-			}
-			hs.s = s
+	if hs.s == nil {
+		s, up, ok, err := openSession(ctx, conn)
+		if err != nil {
+			return nil, err
 		}
-		res, err := hs.s.Run(ctx, cmd)
+		if !ok {
+			hs.off = true
+			return nil, nil
+		}
+		hs.s, hs.up = s, up
+	}
+	return hs.s, nil
+}
+
+// run runs cmd on the host's session (opened again when it ended before
+// cmd started), or on conn when it offers none.
+func (hs *hostSession) run(ctx context.Context, conn transport.Conn, cmd transport.Command) (transport.Result, error) {
+	for try := 0; ; try++ {
+		s, err := hs.session(ctx, conn)
+		if err != nil {
+			return transport.Result{ExitCode: -1}, err
+		}
+		if s == nil {
+			return conn.Run(ctx, cmd)
+		}
+		res, err := s.Run(ctx, cmd)
 		if !errors.Is(err, transport.ErrSessionDone) || try > 0 {
 			return res, err
 		}
-		hs.s.Close()
-		hs.s = nil
+		hs.close()
+	}
+}
+
+// upload does u on the host's session when it can, and on conn otherwise.
+func (hs *hostSession) upload(ctx context.Context, conn transport.Conn, u transport.Upload) (transport.UploadResult, error) {
+	for try := 0; ; try++ {
+		s, err := hs.session(ctx, conn)
+		if err != nil {
+			return transport.UploadResult{}, err
+		}
+		if s == nil || hs.up == nil {
+			return conn.Upload(ctx, u)
+		}
+		res, err := hs.up.Upload(ctx, u)
+		if !errors.Is(err, transport.ErrSessionDone) || try > 0 {
+			return res, err
+		}
+		hs.close()
 	}
 }
 
 func (hs *hostSession) close() {
 	if hs != nil && hs.s != nil {
 		hs.s.Close()
-		hs.s = nil
+		hs.s, hs.up = nil, nil
 	}
 }
 
 // openSession opens a session on a connection the engine dialed; its
-// output and errors are redacted as the connection's are.
-func openSession(ctx context.Context, conn transport.Conn) (transport.Session, bool, error) {
-	rc, ok := conn.(redactedConn)
-	if !ok {
-		return nil, false, nil
+// output and errors are redacted as the connection's are. up is the
+// session as a transport.SessionUploader, nil when it cannot upload.
+func openSession(ctx context.Context, conn transport.Conn) (s transport.Session, up transport.SessionUploader, ok bool, err error) {
+	rc, isRedacted := conn.(redactedConn)
+	if !isRedacted {
+		return nil, nil, false, nil
 	}
-	s, ok, err := transport.OpenSession(ctx, rc.Conn)
+	raw, ok, err := transport.OpenSession(ctx, rc.Conn)
 	if err != nil || !ok {
-		return nil, ok, rc.redactErr(err)
+		return nil, nil, ok, rc.redactErr(err)
 	}
-	return redactedSession{s: s, rc: redactedConn{Conn: sessionRunner{s}, r: rc.r}}, true, nil
+	rs := redactedSession{s: raw, rc: redactedConn{Conn: sessionRunner{raw}, r: rc.r}}
+	if _, can := raw.(transport.SessionUploader); can {
+		up = rs
+	}
+	return rs, up, true, nil
 }
 
 // redactedSession redacts a session's output and errors exactly as
@@ -76,6 +113,11 @@ func (r redactedSession) Run(ctx context.Context, cmd transport.Command) (transp
 	return r.rc.Run(ctx, cmd)
 }
 
+// Upload is the session's Upload (when it has one), errors redacted.
+func (r redactedSession) Upload(ctx context.Context, u transport.Upload) (transport.UploadResult, error) {
+	return r.rc.Upload(ctx, u)
+}
+
 func (r redactedSession) Close() error { return r.s.Close() }
 
 // sessionRunner is a session seen as a transport.Conn that can only Run.
@@ -85,8 +127,11 @@ func (c sessionRunner) Run(ctx context.Context, cmd transport.Command) (transpor
 	return c.s.Run(ctx, cmd)
 }
 
-func (sessionRunner) Upload(context.Context, transport.Upload) (transport.UploadResult, error) {
-	return transport.UploadResult{}, errors.New("upload over a session")
+func (c sessionRunner) Upload(ctx context.Context, u transport.Upload) (transport.UploadResult, error) {
+	if su, ok := c.s.(transport.SessionUploader); ok {
+		return su.Upload(ctx, u)
+	}
+	return transport.UploadResult{}, errors.New("this session cannot upload")
 }
 
 func (c sessionRunner) Close() error { return c.s.Close() }

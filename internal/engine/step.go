@@ -104,17 +104,16 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 	if err != nil {
 		return transport.Result{ExitCode: -1}, "", err
 	}
+	if st.Local {
+		hs = nil // the controller's steps are not the host's
+	}
 	if st.Upload != nil {
-		return x.upload(sctx, conn, h, st)
+		return x.upload(sctx, conn, h, st, hs)
 	}
 	tail := &transport.Tail{Max: tailKeep}
 	cmd := transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail}
 	var res transport.Result
-	if st.Local {
-		res, err = conn.Run(sctx, cmd)
-	} else {
-		res, err = hs.run(sctx, conn, cmd)
-	}
+	res, err = hs.run(sctx, conn, cmd)
 	x.dropIfLost(h, err)
 	if err != nil && errors.Is(context.Cause(sctx), errStepTimeout) && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %v", errStepTimeout, err)
@@ -122,7 +121,7 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 	return res, tail.String(), err
 }
 
-func (x *execution) upload(ctx context.Context, conn transport.Conn, h *rollout.Host, st *rollout.Step) (transport.Result, string, error) {
+func (x *execution) upload(ctx context.Context, conn transport.Conn, h *rollout.Host, st *rollout.Step, hs *hostSession) (transport.Result, string, error) {
 	u := st.Upload
 	src, sum := u.Src, ""
 	if u.Artifact != "" {
@@ -136,7 +135,7 @@ func (x *execution) upload(ctx context.Context, conn transport.Conn, h *rollout.
 	}
 	mode, _ := strconv.ParseUint(u.Mode, 8, 32)
 	start := time.Now()
-	res, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: u.To, Mode: osMode(mode)})
+	res, err := hs.upload(ctx, conn, transport.Upload{Src: src, SHA256: sum, To: u.To, Mode: osMode(mode)})
 	r := transport.Result{ExitCode: 0, Duration: time.Since(start)}
 	if err != nil {
 		if errors.Is(context.Cause(ctx), errStepTimeout) {

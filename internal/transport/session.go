@@ -35,6 +35,13 @@ type Session interface {
 	Close() error
 }
 
+// SessionUploader is the optional interface of a [Session] that can also
+// do an [Upload] as its next command (with every promise of
+// [Conn.Upload]), instead of over a session of its own.
+type SessionUploader interface {
+	Upload(ctx context.Context, u Upload) (UploadResult, error)
+}
+
 // OpenSession opens a session on c when c offers them; ok is false (and
 // err nil) when it does not.
 func OpenSession(ctx context.Context, c Conn) (s Session, ok bool, err error) {

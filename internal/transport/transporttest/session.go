@@ -15,8 +15,10 @@ import (
 	"github.com/golive-dev/golive/internal/transport"
 )
 
-// RunSessions runs the tests of Conn.Run (commands and interrupts) again
-// with every Run going through a transport.Session that the connection
+// RunSessions runs the tests of Conn.Run (commands and interrupts) and
+// Conn.Upload (but the large one) again with every Run, and every Upload
+// when the session is a transport.SessionUploader, going through a
+// transport.Session that the connection
 // offers (one session reused by the Runs of a test, as the engine reuses
 // one for a host's steps), and then the tests of sessions themselves. The
 // connections h.Dial returns must implement transport.Sessioner.
@@ -25,7 +27,7 @@ func RunSessions(t *testing.T, h Harness) {
 	sh.Dial = func(t *testing.T, tg Target) transport.Conn {
 		return SessionConn(t, h.Dial(t, tg))
 	}
-	run(t, sh, false, commandTests, interruptTests)
+	run(t, sh, false, commandTests, interruptTests, uploadTests)
 	run(t, h, false, sessionTests)
 }
 
@@ -34,6 +36,8 @@ var sessionTests = []test{
 	{name: "SessionLargeOutput", fn: testSessionLargeOutput},
 	{name: "SessionGoesOnAfterInterrupt", fn: testSessionAfterInterrupt},
 	{name: "SessionClosed", fn: testSessionClosed},
+	{name: "SessionUploadThenRun", fn: testSessionUploadThenRun},
+	{name: "SessionInterruptedUploadRunsNothing", fn: testSessionInterruptedUpload},
 }
 
 // SessionConn is conn with Run done over one transport.Session of conn,
@@ -65,6 +69,30 @@ func (c *sessionConn) Run(ctx context.Context, cmd transport.Command) (transport
 			c.s = s
 		}
 		res, err := c.s.Run(ctx, cmd)
+		if !errors.Is(err, transport.ErrSessionDone) || try > 0 {
+			return res, err
+		}
+		c.s.Close()
+		c.s = nil
+	}
+}
+
+func (c *sessionConn) Upload(ctx context.Context, u transport.Upload) (transport.UploadResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for try := 0; ; try++ {
+		if c.s == nil {
+			s, _, err := transport.OpenSession(ctx, c.Conn)
+			if err != nil {
+				return transport.UploadResult{}, err
+			}
+			c.s = s
+		}
+		su, ok := c.s.(transport.SessionUploader)
+		if !ok {
+			return c.Conn.Upload(ctx, u)
+		}
+		res, err := su.Upload(ctx, u)
 		if !errors.Is(err, transport.ErrSessionDone) || try > 0 {
 			return res, err
 		}
@@ -222,4 +250,86 @@ func testSessionClosed(t *testing.T, h Harness) {
 	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
 		t.Error("a command ran after Close")
 	}
+}
+
+// uploader returns s as a transport.SessionUploader, or skips the test.
+func uploader(t *testing.T, s transport.Session) transport.SessionUploader {
+	t.Helper()
+	su, ok := s.(transport.SessionUploader)
+	if !ok {
+		t.Skipf("%T does not upload", s)
+	}
+	return su
+}
+
+// Uploads and commands share a session: an upload, a command that reads
+// the file, a failing upload, and a command after it (or ErrSessionDone).
+func testSessionUploadThenRun(t *testing.T, h Harness) {
+	s, dir := openSession(t, h, shortGrace)
+	su := uploader(t, s)
+	src, sum := Source(t, "payload\n")
+	res, err := su.Upload(context.Background(), transport.Upload{Src: src, SHA256: sum, To: "a/file"})
+	if err != nil || res.Bytes != int64(len("payload\n")) {
+		t.Fatalf("Upload = %+v, %v", res, err)
+	}
+	var out bytes.Buffer
+	if r, err := runOn(t, s, context.Background(), transport.Command{Script: "cat a/file", Stdout: &out}); err != nil || r.ExitCode != 0 || out.String() != "payload\n" {
+		t.Fatalf("Run after Upload = %+v, %v, %q", r, err, out.String())
+	}
+	if res, err := su.Upload(context.Background(), transport.Upload{Src: src, SHA256: sum, To: "a/file"}); err != nil || !res.Skipped {
+		t.Errorf("same Upload = %+v, %v; want skipped", res, err)
+	}
+	// A sha256 that does not match: the target refuses the file.
+	bad := strings.Repeat("0", 64)
+	if _, err := su.Upload(context.Background(), transport.Upload{Src: src, SHA256: bad, To: "a/other"}); err == nil {
+		t.Error("Upload with a wrong sha256 succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a", "other")); err == nil {
+		t.Error("a file with a wrong sha256 was installed")
+	}
+	out.Reset()
+	r, err := runOn(t, s, context.Background(), transport.Command{Script: "echo after", Stdout: &out})
+	if !errors.Is(err, transport.ErrSessionDone) && (err != nil || r.ExitCode != 0 || out.String() != "after\n") {
+		t.Errorf("Run after a failed Upload = %+v, %v, %q; want exit 0 or ErrSessionDone", r, err, out.String())
+	}
+}
+
+// An upload interrupted while its bytes stream leaves no byte of the file
+// to be taken for a command: a file made of shell commands is never run.
+func testSessionInterruptedUpload(t *testing.T, h Harness) {
+	s, dir := openSession(t, h, shortGrace)
+	su := uploader(t, s)
+	line := "touch " + filepath.Join(dir, "pwned") + "\n"
+	src := filepath.Join(t.TempDir(), "commands")
+	f, err := os.Create(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := []byte(strings.Repeat(line, 4096))
+	for written := 0; written < 64<<20; written += len(chunk) {
+		if _, err := f.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = su.Upload(ctx, transport.Upload{Src: src, SHA256: strings.Repeat("a", 64), To: "big"})
+	if err == nil {
+		t.Fatal("Upload of a file with a wrong sha256 succeeded")
+	}
+	for i := 0; i < 3; i++ {
+		r, err := runOn(t, s, context.Background(), transport.Command{Script: "true"})
+		if errors.Is(err, transport.ErrSessionDone) {
+			break
+		}
+		if err != nil || r.ExitCode != 0 {
+			t.Fatalf("Run after the interrupted Upload = %+v, %v", r, err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
+		t.Fatal("bytes of the interrupted upload ran as commands")
+	}
+	AssertNoTemp(t, dir)
 }
