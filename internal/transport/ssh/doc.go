@@ -57,7 +57,13 @@
 // with its group when its context is done); the loop ends its output on
 // stdout and stderr with a boundary line that starts with the nonce, so the
 // command's exit code and output are its own and nothing it prints can
-// forge a boundary. See pipeline.go.
+// forge a boundary. The session is a [transport.SessionUploader] too: an
+// upload is a command whose script asks for the file once it is ready
+// (the file's exact size follows, read with head -c); bytes an interrupted
+// upload left unread end the session and are never taken for a command.
+// The first session of a connection is the one Dial created Host.Dir on:
+// a host's set-up, upload and steps take one exec channel. See
+// pipeline.go and pipeline_upload.go.
 //
 // # Uploads
 //

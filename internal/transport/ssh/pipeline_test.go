@@ -7,10 +7,11 @@ import (
 
 	"github.com/golive-dev/golive/internal/transport"
 	sshtr "github.com/golive-dev/golive/internal/transport/ssh"
+	"github.com/golive-dev/golive/internal/transport/transporttest"
 )
 
-// A host's set-up (Dial) and its commands on a session take one exec
-// channel in all: the session Dial set the directory up on is the first
+// A host's set-up (Dial), an upload and its commands on a session take
+// one exec channel in all: the session Dial set the directory up on is the first
 // one Session returns.
 func TestDialAndSessionShareOneChannel(t *testing.T) {
 	t.Parallel()
@@ -24,7 +25,11 @@ func TestDialAndSessionShareOneChannel(t *testing.T) {
 		t.Fatalf("OpenSession = %v, %v", ok, err)
 	}
 	defer s.Close()
-	for i, script := range []string{"echo one", "pwd -P", "exit 4"} {
+	src, sum := transporttest.Source(t, "artifact\n")
+	if res, err := s.(transport.SessionUploader).Upload(context.Background(), transport.Upload{Src: src, SHA256: sum, To: "app.tgz"}); err != nil || res.Bytes != 9 {
+		t.Fatalf("Upload = %+v, %v", res, err)
+	}
+	for i, script := range []string{"echo one", "cat app.tgz", "exit 4"} {
 		var out bytes.Buffer
 		res, err := s.Run(context.Background(), transport.Command{Script: script, Stdout: &out})
 		if err != nil {
@@ -35,7 +40,7 @@ func TestDialAndSessionShareOneChannel(t *testing.T) {
 		}
 	}
 	if n := ts.execs.Load(); n != 1 {
-		t.Errorf("%d exec channels for the set-up and 3 commands, want 1", n)
+		t.Errorf("%d exec channels for the set-up, an upload and 3 commands, want 1", n)
 	}
 	// A read-only connection keeps no session open.
 	h.ReadOnly = true
