@@ -15,6 +15,7 @@
 #                                     # also a second golive binary (say, built from main)
 #   ROUNDS=3 bench/ssh.sh             # every tool 3 times, interleaved; the table shows medians
 #   PREPARE=0 bench/ssh.sh            # golive's upload and unpack without prepare: true
+#   HOST_CPU=0.2 bench/ssh.sh         # each host limited to 0.2 CPU (cgroup v1 cpu or v2 cpu.max)
 #   ARTIFACT_MB=20 bench/ssh.sh       # bigger artifact (MiB; padded with random bytes)
 #   STORE_DIR=/dev/shm bench/ssh.sh   # golive's store on tmpfs: no fsync cost
 #   HEALTH_INTERVAL=1s bench/ssh.sh   # golive's health check interval (default 100ms)
@@ -29,6 +30,7 @@ NS=${NS:-"10 50"}
 TOOLS=${TOOLS:-"golive floor ssh ansible"}
 ROUNDS=${ROUNDS:-1}                 # rounds of all the tools, interleaved; medians are reported
 PREPARE=${PREPARE:-1}               # golive (not golive-old): upload and unpack are prepare: true
+HOST_CPU=${HOST_CPU:-}              # CPUs each host may use (its sshd and all it starts); "" = no limit
 ARTIFACT_MB=${ARTIFACT_MB:-5}
 KEEP=${KEEP:-0}
 STORE_DIR=${STORE_DIR:-}            # where golive's state store goes (default: the temp dir)
@@ -51,6 +53,7 @@ cleanup() {
 	local rc=$?
 	stop_masters 2>/dev/null || true
 	fleet_down
+	host_cgroups_remove
 	if [ -n "$STORE_DIR" ]; then
 		for N in $NS; do rm -f "$STORE_DIR/golive-bench-ssh-$$-"*"n$N.db"{,-wal,-shm}; done
 	fi
@@ -159,6 +162,53 @@ indent() { sed "s/^/$1/"; }
 
 now() { echo "$EPOCHREALTIME"; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+
+# --- per-host CPU limits (HOST_CPU) -----------------------------------------
+# Each host gets a cgroup of its own with a CPU quota; its sshd is moved into
+# it (the sessions and everything they start inherit it), and the floor's
+# shells join it before they enter the host's namespaces.
+CG_ROOT=""
+HOST_CG=()
+host_cgroups_setup() {
+	HOST_CG=()
+	[ -n "$HOST_CPU" ] || return 0
+	local quota period=100000 i pid cg
+	quota=$(awk -v c="$HOST_CPU" 'BEGIN { printf "%d", c * 100000 }')
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		CG_ROOT=/sys/fs/cgroup/golive-bench-$$
+		mkdir -p "$CG_ROOT"
+		echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+		echo +cpu >"$CG_ROOT/cgroup.subtree_control"
+	elif [ -d /sys/fs/cgroup/cpu ]; then
+		CG_ROOT=/sys/fs/cgroup/cpu/golive-bench-$$
+		mkdir -p "$CG_ROOT"
+	else
+		log "HOST_CPU: no cgroup cpu controller"; exit 1
+	fi
+	i=0
+	for pid in "${SSHD_PIDS[@]}"; do
+		cg=$CG_ROOT/h$i
+		mkdir -p "$cg"
+		if [ -f "$cg/cpu.max" ]; then echo "$quota $period" >"$cg/cpu.max"; else
+			echo "$period" >"$cg/cpu.cfs_period_us"; echo "$quota" >"$cg/cpu.cfs_quota_us"; fi
+		echo "$pid" >"$cg/cgroup.procs"
+		HOST_CG+=("$cg")
+		i=$((i + 1))
+	done
+	log "each host limited to $HOST_CPU CPU ($CG_ROOT)"
+}
+host_cgroups_remove() {
+	[ -n "$CG_ROOT" ] && [ -d "$CG_ROOT" ] || return 0
+	local cg p
+	for cg in "$CG_ROOT"/h*; do
+		[ -d "$cg" ] || continue
+		# Whatever still runs there goes back to the root group first.
+		while read -r p; do echo "$p" >"$(dirname "$CG_ROOT")/cgroup.procs" 2>/dev/null || true; done <"$cg/cgroup.procs"
+		rmdir "$cg" 2>/dev/null || true
+	done
+	rmdir "$CG_ROOT" 2>/dev/null || true
+	CG_ROOT=""
+}
 
 # --- fleet helpers --------------------------------------------------------
 SSH=() # the fleet's ssh command, as an array
@@ -374,8 +424,9 @@ run_ssh() { # N SCENARIO VERSION
 # children would be) with the artifact copied by `cat` from the
 # controller's file: what a rollout costs with no transport.
 floor_host() { # INDEX ADDR VERSION
-	local pid=${SSHD_PIDS[$1]} a=$2 v=$3 t
+	local pid=${SSHD_PIDS[$1]} a=$2 v=$3 t cg=${HOST_CG[$1]:-}
 	env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C \
+		sh -c 'if [ -n "$1" ]; then echo $$ >"$1/cgroup.procs"; fi; shift; exec "$@"' sh "$cg" \
 		nsenter -t "$pid" -m -n -u -- sh -c "set -eu; mkdir -p $APP/releases && cd $APP
 cat >releases/$v.tar.gz.tmp
 mv -f releases/$v.tar.gz.tmp releases/$v.tar.gz
@@ -519,6 +570,7 @@ for N in $NS; do
 	eval "$env_out"
 	read -r -a SSH <<<"$FLEET_SSH"
 	read -r -a SSHD_PIDS <<<"$FLEET_SSHD_PIDS"
+	host_cgroups_setup
 	for round in $(seq 1 "$ROUNDS"); do
 		for tool in $TOOLS; do
 			log "N=$N round $round $tool: resetting hosts"
@@ -548,6 +600,7 @@ for N in $NS; do
 	reset_hosts
 	log "N=$N: tearing down the fleet"
 	fleet_down
+	host_cgroups_remove
 done
 load_end=$(loadavg)
 
@@ -568,7 +621,7 @@ ratio() { # A B: A / B, or ? when either is missing
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'
 }
 echo
-echo "golive vs the floor vs ssh script vs Ansible: $(nproc) CPUs, $(uname -sr), artifact $artifact_bytes bytes, batches of $BATCH_PCT% (rounded up), $ROUNDS round(s) interleaved (medians), golive prepare: $([ "$PREPARE" = 1 ] && echo true || echo false)"
+echo "golive vs the floor vs ssh script vs Ansible: $(nproc) CPUs, $(uname -sr), artifact $artifact_bytes bytes, batches of $BATCH_PCT% (rounded up), $ROUNDS round(s) interleaved (medians), golive prepare: $([ "$PREPARE" = 1 ] && echo true || echo false), CPU per host: ${HOST_CPU:-unlimited}"
 echo "load average (1/5/15 min): $load_start at the start, $load_end at the end; 1-min load before each run: min $(printf '%s\n' "${loads[@]}" | sort -g | head -n 1), median $(median "${loads[@]}"), max $(printf '%s\n' "${loads[@]}" | sort -g | tail -n 1)"
 echo
 echo "| N | scenario | golive s | golive-old s | floor s | ssh-script s | ansible s | golive/floor | golive/ssh | golive/golive-old | ansible/golive | golive peak RSS MB | golive CPU s |"
