@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// sessionPlan runs three steps on every host; the second times out on h1.
+// sessionPlan runs three steps on every host, in batches h0, h1+h2,
+// h3+h4; the first is a prepare step; the second times out on h1.
 const sessionPlan = `golive: 1
 name: e2e-session
 description: Steps of a host pipelined on one ssh session
@@ -29,10 +30,12 @@ stages:
   - name: web
     on: web
     strategy:
-      batch: 100%
+      canary: 1
+      batch: 2
       max_failed: 0
     steps:
       - name: first
+        prepare: true
         run: |
           echo "$PPID $(cat /proc/$PPID/comm)" >ppid-first
           printf 'no newline'
@@ -46,9 +49,11 @@ stages:
 `
 
 // The steps of a host run one after another over one SSH session (the
-// same parent shell on the host), each still started only after the one
-// before it ended: a step that times out is killed with its process
-// group, and the step after it is never sent.
+// same parent shell on the host), also when the first was run ahead
+// (prepare: true) while the batch before switched; each is started only
+// after the one before it ended: a step that times out is killed with its
+// process group, and the step after it is never sent. The hosts of the
+// batch after the failed one were prepared, but went no further.
 func TestStepsShareOneSessionOverSSH(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -62,8 +67,18 @@ func TestStepsShareOneSessionOverSSH(t *testing.T) {
 		dir := filepath.Join(h.SrvDir, "demo")
 		first, err1 := os.ReadFile(filepath.Join(dir, "ppid-first"))
 		second, err2 := os.ReadFile(filepath.Join(dir, "ppid-second"))
-		if err1 != nil || err2 != nil {
-			t.Errorf("%s: steps did not run: %v %v\n%s", h.Name, err1, err2, w.logsOf(s.ID))
+		if err1 != nil {
+			t.Errorf("%s: the prepare step did not run: %v\n%s", h.Name, err1, w.logsOf(s.ID))
+			continue
+		}
+		if i >= 3 { // the last batch: prepared ahead only
+			if err2 == nil {
+				t.Errorf("%s: ran the step after its prepare step, though the batch before failed", h.Name)
+			}
+			continue
+		}
+		if err2 != nil {
+			t.Errorf("%s: the second step did not run: %v\n%s", h.Name, err2, w.logsOf(s.ID))
 			continue
 		}
 		// Over separate sessions each step's shell is a child of sshd;

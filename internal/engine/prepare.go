@@ -71,18 +71,19 @@ func (x *execution) prepareAhead(ctx context.Context, s *rollout.Stage, b *rollo
 			}
 			g.Go(func() error {
 				hs := &hostSession{}
-				defer hs.close()
 				for _, st := range steps {
 					if x.hist.isStepDone(s.Name, h.Name, st.Name) {
 						continue
 					}
 					if err := x.step(gctx, s, b, h, st, hs); err != nil {
+						hs.close()
 						if errors.Is(err, errJournal) {
 							return err
 						}
 						return nil // the host's batch runs it again
 					}
 				}
+				x.prepared.Store(h.Name, hs) // the host's batch goes on on its session
 				return nil
 			})
 		}
@@ -121,4 +122,23 @@ func (b *preparedBarrier) passed() func() {
 			}
 		})
 	}
+}
+
+// hostSessionFor returns the session h's preparation ahead left for its
+// batch, or a new one.
+func (x *execution) hostSessionFor(h *rollout.Host) *hostSession {
+	if hs, ok := x.prepared.LoadAndDelete(h.Name); ok {
+		return hs.(*hostSession)
+	}
+	return &hostSession{}
+}
+
+// closePrepared closes the sessions of hosts prepared ahead whose batch
+// did not take them (the stage stopped first).
+func (x *execution) closePrepared() {
+	x.prepared.Range(func(k, v any) bool {
+		x.prepared.Delete(k)
+		v.(*hostSession).close()
+		return true
+	})
 }

@@ -58,6 +58,7 @@ func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
 	defer func() {
 		stopPrefetch()
 		prep.wait()
+		x.closePrepared()
 	}()
 	for i, b := range s.Batches {
 		if err := x.checkWindow(ctx); err != nil {
@@ -191,7 +192,7 @@ func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 }
 
 func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, passed func()) error {
-	hs := &hostSession{}
+	hs := x.hostSessionFor(h)
 	defer hs.close()
 	for _, st := range h.Steps {
 		if !st.Prepare {
