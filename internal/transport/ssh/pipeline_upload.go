@@ -114,27 +114,9 @@ head -c `+strconv.FormatInt(size, 10)+` >>"$t" || { rm -f -- "$t"; exit 93; }`)
 	p.k++
 	go io.WriteString(p.s.ch, p.nonce+"\n"+uploadPayload(tag, script))
 
-	// The sender waits for the send marker, then sends exactly size bytes
-	// of src, hashing them on the way.
 	st := &uploadStream{src: u.Src, tmp: tmp, want: want}
-	stop, sent := make(chan struct{}), make(chan struct{})
-	h := sha256.New()
-	go func() {
-		defer close(sent)
-		select {
-		case <-out.send:
-		case <-stop:
-			return
-		}
-		st.n, st.readErr = p.send(ctx, io.TeeReader(io.LimitReader(in, size), h), stop)
-		st.eof = st.readErr == nil && st.n == size
-		if st.readErr == nil && st.n < size {
-			st.readErr = fmt.Errorf("source is %d bytes shorter than when the upload began", size-st.n)
-		}
-		if st.readErr != nil {
-			p.s.ch.Close() // the script waits for bytes that will not come
-		}
-	}()
+	stop := make(chan struct{})
+	sent := p.sender(ctx, in, size, out.send, stop, st)
 	code, werr := p.wait(ctx, mw)
 	mw.finish()
 	close(stop)
@@ -162,8 +144,33 @@ head -c `+strconv.FormatInt(size, 10)+` >>"$t" || { rm -f -- "$t"; exit 93; }`)
 		}
 		return transport.UploadResult{}, werr
 	}
-	st.sum = hex.EncodeToString(h.Sum(nil))
 	return uploadOutcome(ctx, code, strings.TrimSpace(errOut.String()), out.skipped(), *st)
+}
+
+// sender starts sending exactly size bytes of in, hashing them on the
+// way, once go is closed (the script asked for them); it fills st and
+// closes the returned channel when it is done. It stops at stop or ctx.
+func (p *pipeSession) sender(ctx context.Context, in io.Reader, size int64, goAhead, stop <-chan struct{}, st *uploadStream) <-chan struct{} {
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		select {
+		case <-goAhead:
+		case <-stop:
+			return
+		}
+		h := sha256.New()
+		st.n, st.readErr = p.send(ctx, io.TeeReader(io.LimitReader(in, size), h), stop)
+		st.sum = hex.EncodeToString(h.Sum(nil))
+		st.eof = st.readErr == nil && st.n == size
+		if st.readErr == nil && st.n < size {
+			st.readErr = fmt.Errorf("source is %d bytes shorter than when the upload began", size-st.n)
+		}
+		if st.readErr != nil {
+			p.s.ch.Close() // the script waits for bytes that will not come
+		}
+	}()
+	return sent
 }
 
 // send copies r to the session's input until its end, stop, or ctx.
