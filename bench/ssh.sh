@@ -15,6 +15,7 @@
 #                                     # also a second golive binary (say, built from main)
 #   ROUNDS=3 bench/ssh.sh             # every tool 3 times, interleaved; the table shows medians
 #   PREPARE=0 bench/ssh.sh            # golive's upload and unpack without prepare: true
+#   TOOLS="golive-noprep golive" ...  # golive-noprep: this golive, its plan without prepare: true
 #   HOST_CPU=0.2 bench/ssh.sh         # each host limited to 0.2 CPU (cgroup v1 cpu or v2 cpu.max)
 #   ARTIFACT_MB=20 bench/ssh.sh       # bigger artifact (MiB; padded with random bytes)
 #   STORE_DIR=/dev/shm bench/ssh.sh   # golive's store on tmpfs: no fsync cost
@@ -326,7 +327,10 @@ write_plan() { # DIR PREPARE(0|1) GOLIVE
 
 run_golive() { # N SCENARIO VERSION [TOOL]
 	local tool=${4:-golive} bin=$golive prep=$PREPARE
-	[ "$tool" = golive ] || bin=$golive_old prep=0
+	case $tool in
+	golive-old) bin=$golive_old prep=0 ;;
+	golive-noprep) prep=0 ;; # this golive without prepare: true
+	esac
 	local d=$tmp/$tool-n$1 rc=0 t0 t1 store
 	[ -f "$d/golive.yaml" ] || write_plan "$d" "$prep" "$bin"
 	local timecmd=()
@@ -581,7 +585,7 @@ for N in $NS; do
 				loads+=("$(loadavg | cut -d' ' -f1)")
 				log "N=$N round $round $tool $scen ($v), load $(loadavg)"
 				case $tool in
-				golive | golive-old) run_golive "$N" "$scen" "$v" "$tool" ;;
+				golive | golive-old | golive-noprep) run_golive "$N" "$scen" "$v" "$tool" ;;
 				floor) run_floor "$N" "$scen" "$v" ;;
 				ssh) run_ssh "$N" "$scen" "$v" ;;
 				ansible) run_ansible "$N" "$scen" "$v" ;;
@@ -590,7 +594,7 @@ for N in $NS; do
 				check_hosts "$v" || { log "N=$N $tool $scen: not every host serves $v"; exit 1; }
 				W[$N,$scen,$tool]+="$WALL "
 				log "N=$N round $round $tool $scen: ${WALL}s"
-				case $tool in golive | golive-old)
+				case $tool in golive | golive-old | golive-noprep)
 					R[$N,$scen,$tool]+="$RSS " C[$N,$scen,$tool]+="$CPU "
 					breakdowns+=("| $N | $round | $(golive_breakdown "$N" "$scen" "$tool") |")
 				esac
@@ -624,13 +628,13 @@ echo
 echo "golive vs the floor vs ssh script vs Ansible: $(nproc) CPUs, $(uname -sr), artifact $artifact_bytes bytes, batches of $BATCH_PCT% (rounded up), $ROUNDS round(s) interleaved (medians), golive prepare: $([ "$PREPARE" = 1 ] && echo true || echo false), CPU per host: ${HOST_CPU:-unlimited}"
 echo "load average (1/5/15 min): $load_start at the start, $load_end at the end; 1-min load before each run: min $(printf '%s\n' "${loads[@]}" | sort -g | head -n 1), median $(median "${loads[@]}"), max $(printf '%s\n' "${loads[@]}" | sort -g | tail -n 1)"
 echo
-echo "| N | scenario | golive s | golive-old s | floor s | ssh-script s | ansible s | golive/floor | golive/ssh | golive/golive-old | ansible/golive | golive peak RSS MB | golive CPU s |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| N | scenario | golive s | golive-noprep s | golive-old s | floor s | ssh-script s | ansible s | golive/floor | golive/ssh | golive/golive-old | ansible/golive | golive peak RSS MB | golive CPU s |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for N in $NS; do
 	for scen in fresh upgrade; do
 		g=$(cell "$N,$scen,golive" W) o=$(cell "$N,$scen,golive-old" W) f=$(cell "$N,$scen,floor" W)
 		s=$(cell "$N,$scen,ssh" W) a=$(cell "$N,$scen,ansible" W)
-		echo "| $N | $scen | $g | $o | $f | $s | $a | $(ratio "$g" "$f") | $(ratio "$g" "$s") | $(ratio "$g" "$o") | $(ratio "$a" "$g") | $(cell "$N,$scen,golive" R) | $(cell "$N,$scen,golive" C) |"
+		echo "| $N | $scen | $g | $(cell "$N,$scen,golive-noprep" W) | $o | $f | $s | $a | $(ratio "$g" "$f") | $(ratio "$g" "$s") | $(ratio "$g" "$o") | $(ratio "$a" "$g") | $(cell "$N,$scen,golive" R) | $(cell "$N,$scen,golive" C) |"
 	done
 done
 echo

@@ -76,6 +76,11 @@ func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
 			x.prefetch(pctx, next)
 			if hasPrepare(next) {
 				prepared = func() { prep = x.prepareAhead(pctx, s, next) }
+				if i+2 < len(s.Batches) {
+					// Its preparation starts as soon as this batch's
+					// hosts are prepared: the one after dials now.
+					x.prefetch(pctx, s.Batches[i+2])
+				}
 			}
 		}
 		if err := x.batch(ctx, sr, b, prepared); err != nil {
