@@ -7,16 +7,14 @@ import (
 	"github.com/golive-dev/golive/internal/transport"
 )
 
-// hostSession is the session a host's run steps (and uploads, when the
-// session can do them) share when its connection offers sessions
+// hostSession is the session a host's run steps share when its connection offers sessions
 // (transport.Sessioner): over SSH, one channel for all the steps of the
 // host instead of one per step. Each step is still journaled as started
 // before it is sent: a session sends a command only when its Run is called.
 // A nil *hostSession runs on the connection.
 type hostSession struct {
 	s   transport.Session
-	up  transport.SessionUploader // s, when it can upload
-	off bool                      // the connection offers no sessions
+	off bool // the connection offers no sessions
 }
 
 // session returns the host's session, opening it on first use; nil when
@@ -26,7 +24,7 @@ func (hs *hostSession) session(ctx context.Context, conn transport.Conn) (transp
 		return nil, nil
 	}
 	if hs.s == nil {
-		s, up, ok, err := openSession(ctx, conn)
+		s, ok, err := openSession(ctx, conn)
 		if err != nil {
 			return nil, err
 		}
@@ -34,7 +32,7 @@ func (hs *hostSession) session(ctx context.Context, conn transport.Conn) (transp
 			hs.off = true
 			return nil, nil
 		}
-		hs.s, hs.up = s, up
+		hs.s = s
 	}
 	return hs.s, nil
 }
@@ -58,48 +56,25 @@ func (hs *hostSession) run(ctx context.Context, conn transport.Conn, cmd transpo
 	}
 }
 
-// upload does u on the host's session when it can, and on conn otherwise.
-func (hs *hostSession) upload(ctx context.Context, conn transport.Conn, u transport.Upload) (transport.UploadResult, error) {
-	for try := 0; ; try++ {
-		s, err := hs.session(ctx, conn)
-		if err != nil {
-			return transport.UploadResult{}, err
-		}
-		if s == nil || hs.up == nil {
-			return conn.Upload(ctx, u)
-		}
-		res, err := hs.up.Upload(ctx, u)
-		if !errors.Is(err, transport.ErrSessionDone) || try > 0 {
-			return res, err
-		}
-		hs.close()
-	}
-}
-
 func (hs *hostSession) close() {
 	if hs != nil && hs.s != nil {
 		hs.s.Close()
-		hs.s, hs.up = nil, nil
+		hs.s = nil
 	}
 }
 
 // openSession opens a session on a connection the engine dialed; its
-// output and errors are redacted as the connection's are. up is the
-// session as a transport.SessionUploader, nil when it cannot upload.
-func openSession(ctx context.Context, conn transport.Conn) (s transport.Session, up transport.SessionUploader, ok bool, err error) {
+// output and errors are redacted as the connection's are.
+func openSession(ctx context.Context, conn transport.Conn) (transport.Session, bool, error) {
 	rc, isRedacted := conn.(redactedConn)
 	if !isRedacted {
-		return nil, nil, false, nil
+		return nil, false, nil
 	}
 	raw, ok, err := transport.OpenSession(ctx, rc.Conn)
 	if err != nil || !ok {
-		return nil, nil, ok, rc.redactErr(err)
+		return nil, ok, rc.redactErr(err)
 	}
-	rs := redactedSession{s: raw, rc: redactedConn{Conn: sessionRunner{raw}, r: rc.r}}
-	if _, can := raw.(transport.SessionUploader); can {
-		up = rs
-	}
-	return rs, up, true, nil
+	return redactedSession{s: raw, rc: redactedConn{Conn: sessionRunner{raw}, r: rc.r}}, true, nil
 }
 
 // redactedSession redacts a session's output and errors exactly as
@@ -113,11 +88,6 @@ func (r redactedSession) Run(ctx context.Context, cmd transport.Command) (transp
 	return r.rc.Run(ctx, cmd)
 }
 
-// Upload is the session's Upload (when it has one), errors redacted.
-func (r redactedSession) Upload(ctx context.Context, u transport.Upload) (transport.UploadResult, error) {
-	return r.rc.Upload(ctx, u)
-}
-
 func (r redactedSession) Close() error { return r.s.Close() }
 
 // sessionRunner is a session seen as a transport.Conn that can only Run.
@@ -127,11 +97,8 @@ func (c sessionRunner) Run(ctx context.Context, cmd transport.Command) (transpor
 	return c.s.Run(ctx, cmd)
 }
 
-func (c sessionRunner) Upload(ctx context.Context, u transport.Upload) (transport.UploadResult, error) {
-	if su, ok := c.s.(transport.SessionUploader); ok {
-		return su.Upload(ctx, u)
-	}
-	return transport.UploadResult{}, errors.New("this session cannot upload")
+func (sessionRunner) Upload(context.Context, transport.Upload) (transport.UploadResult, error) {
+	return transport.UploadResult{}, errors.New("the engine uploads on the connection")
 }
 
 func (c sessionRunner) Close() error { return c.s.Close() }

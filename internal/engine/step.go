@@ -108,7 +108,7 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 		hs = nil // the controller's steps are not the host's
 	}
 	if st.Upload != nil {
-		return x.upload(sctx, conn, h, st, hs)
+		return x.upload(sctx, conn, h, st)
 	}
 	tail := &transport.Tail{Max: tailKeep}
 	cmd := transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail}
@@ -121,7 +121,7 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 	return res, tail.String(), err
 }
 
-func (x *execution) upload(ctx context.Context, conn transport.Conn, h *rollout.Host, st *rollout.Step, hs *hostSession) (transport.Result, string, error) {
+func (x *execution) upload(ctx context.Context, conn transport.Conn, h *rollout.Host, st *rollout.Step) (transport.Result, string, error) {
 	u := st.Upload
 	src, sum := u.Src, ""
 	if u.Artifact != "" {
@@ -135,7 +135,11 @@ func (x *execution) upload(ctx context.Context, conn transport.Conn, h *rollout.
 	}
 	mode, _ := strconv.ParseUint(u.Mode, 8, 32)
 	start := time.Now()
-	res, err := hs.upload(ctx, conn, transport.Upload{Src: src, SHA256: sum, To: u.To, Mode: osMode(mode)})
+	// Uploads take a session of their own even when the host's steps share
+	// one (transport.SessionUploader could carry them): measured on
+	// CPU-limited hosts, an upload over the shared session was 20-30 %
+	// slower (bench/README.md, issue 12).
+	res, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: u.To, Mode: osMode(mode)})
 	r := transport.Result{ExitCode: 0, Duration: time.Since(start)}
 	if err != nil {
 		if errors.Is(context.Cause(ctx), errStepTimeout) {
