@@ -62,8 +62,10 @@
 // (the file's exact size follows, read with head -c); bytes an interrupted
 // upload left unread end the session and are never taken for a command.
 // The first session of a connection is the one Dial created Host.Dir on:
-// a host's set-up, upload and steps take one exec channel. See
-// pipeline.go and pipeline_upload.go.
+// a host's set-up and steps (and uploads, if the caller sends them over the
+// session; the engine does not: on CPU-limited hosts that was slower than
+// an upload's own channel) take one exec channel. See pipeline.go and
+// pipeline_upload.go.
 //
 // # Uploads
 //
