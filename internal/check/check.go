@@ -109,8 +109,15 @@ func (c *Checker) Until(ctx context.Context, chk *rollout.Check, conn transport.
 			return stopped(ctx, last, n-1, clk.Now().Sub(start))
 		}
 		actx, cancel := context.WithTimeout(ctx, deadline.Sub(clk.Now()))
-		last = c.Once(actx, chk, conn, env)
+		res := c.Once(actx, chk, conn, env)
+		cut := actx.Err() != nil && ctx.Err() == nil
 		cancel()
+		if cut && res.Output == "" && n > 1 {
+			// The deadline cut this attempt before it printed: what the
+			// attempt before it printed is what a person needs to see.
+			res.Output = last.Output
+		}
+		last = res
 		last.Attempts = n
 		last.Duration = clk.Now().Sub(start)
 		switch {

@@ -342,3 +342,17 @@ func closedPort(t *testing.T) string {
 	ln.Close()
 	return addr
 }
+
+// TestUntilKeepsOutputOfAttemptBeforeCut: when the deadline cuts an
+// attempt before it printed anything, the result keeps what the attempt
+// before it printed (the real clock: the cut is the check's own timeout).
+func TestUntilKeepsOutputOfAttemptBeforeCut(t *testing.T) {
+	conn, _ := dial(t)
+	c := &check.Checker{}
+	chk := &rollout.Check{Kind: "run", Timeout: 700 * time.Millisecond, Interval: 10 * time.Millisecond,
+		Run: `if [ -f tried ]; then exec sleep 20; fi; touch tried; echo "first says why"; exit 1`}
+	r := wait(t, until(context.Background(), c, chk, conn))
+	if r.OK || r.Attempts < 2 || !strings.Contains(r.Output, "first says why") {
+		t.Fatalf("Until = %+v, want the first attempt's output after the second was cut", r)
+	}
+}

@@ -120,7 +120,7 @@ notify:
 		t.Fatal(err)
 	}
 	code, out = golive("backout", "last")
-	if code != ExitFailed || !strings.Contains(out, "BACKED_OUT") {
+	if code != ExitOK || !strings.Contains(out, "BACKED_OUT") {
 		t.Fatalf("backout last after the fix: exit %d, want the run backed out\n%s", code, out)
 	}
 	if _, out = golive("status", "last"); !strings.Contains(out, "h1: backed out, verified healthy at 1.0") {

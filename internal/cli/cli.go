@@ -154,7 +154,7 @@ invalid plan, 3 no-go, 4 backout incomplete (targets need attention).`,
 		newRun(e), newResume(e), newBackout(e), newAbort(e),
 		newStatus(e), newHistory(e), newLogs(e),
 		newReview(e), newApprove(e, store.DecisionApprove), newApprove(e, store.DecisionReject), newRehearse(e),
-		newReport(e),
+		newReport(e), newInit(e),
 	)
 	root.AddCommand(notYet(e)...)
 	for _, c := range root.Commands() {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
 )
 
@@ -47,11 +48,16 @@ var errUsage = errors.New("usage")
 // exitCode decides the exit code for an error: the one place that does.
 func exitCode(err error) int {
 	var ee *exitError
+	var re *release.Error
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, &re):
+		return exitForKind(re.Kind)
+	case errors.As(err, new(*release.LockedError)):
+		return ExitNoGo
 	case errors.As(err, new(*engine.StoreError)):
 		// The run is left unfinished: targets may need attention.
 		return ExitIncomplete
@@ -59,6 +65,29 @@ func exitCode(err error) int {
 		return ExitUsage
 	}
 	return ExitUsage
+}
+
+// exitForKind maps the release core's classes of errors to exit codes.
+func exitForKind(k release.Kind) int {
+	switch k {
+	case release.NoGo:
+		return ExitNoGo
+	case release.Incomplete:
+		return ExitIncomplete
+	}
+	// Invalid, NotFound, Conflict, Refused: the command asked for
+	// something that cannot be done as asked.
+	return ExitUsage
+}
+
+// exitForBackout maps how a backout someone asked for (`golive backout`)
+// ended: it did what was asked when the run is now backed out cleanly, so
+// 0 (as for abort); otherwise as exitFor (4 while hosts need attention).
+func exitForBackout(o *engine.Outcome, touched bool) int {
+	if o.Run.State == store.StateBackedOut {
+		return ExitOK
+	}
+	return exitFor(o, touched)
 }
 
 // exitFor maps how a run ended to the contract's exit code.

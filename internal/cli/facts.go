@@ -5,6 +5,7 @@ import (
 
 	"github.com/golive-dev/golive/internal/check"
 	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/transport"
 	"github.com/golive-dev/golive/internal/transport/local"
 	sshtr "github.com/golive-dev/golive/internal/transport/ssh"
@@ -19,9 +20,9 @@ func (e *env) transports(f *runFlags) map[string]transport.Transport {
 	}
 }
 
-// dialer reaches pr's targets for the review's fact probes and drift
-// check, read-only, without the engine.
-func (e *env) dialer(pr *prepared, f *runFlags) *check.Dialer {
-	return &check.Dialer{Transports: e.transports(f), PlanDir: filepath.Dir(pr.plan.File),
-		Resolve: func(path string) string { return load.Path(pr.plan, path) }}
+// dialer reaches p's targets for the drift check, read-only, without the
+// engine.
+func (e *env) dialer(p *plan.Plan, f *runFlags) *check.Dialer {
+	return &check.Dialer{Transports: e.transports(f), PlanDir: filepath.Dir(p.File),
+		Resolve: func(path string) string { return load.Path(p, path) }}
 }

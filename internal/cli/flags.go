@@ -129,18 +129,6 @@ func (e *env) colour(w any) bool {
 	return ok && term.IsTerminal(int(f.Fd())) && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
 }
 
-// loadQuiet returns the plan's name, printing nothing.
-func loadQuiet(file, env string) (string, error) {
-	res, err := load.Load(load.Options{File: file, Env: env, AllEnvs: env == ""})
-	if err != nil {
-		return "", err
-	}
-	if res.Plan == nil || res.Plan.Name == "" {
-		return "", fmt.Errorf("no plan name")
-	}
-	return res.Plan.Name, nil
-}
-
 // terminalFile is the file under w (the terminal writers redact on their
 // way to it), if there is one.
 func terminalFile(w any) (*os.File, bool) {

@@ -12,8 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/golive-dev/golive/internal/approval"
-	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
 )
 
@@ -42,31 +41,23 @@ targets.current.`,
 			if len(args) == 1 {
 				id = args[0]
 			}
-			ctx := c.Context()
-			st, r, err := e.onRunRead(ctx, &f, id)
+			sts, err := e.service(&f).Status(c.Context(), f.runRef(id))
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			events, err := st.Events(ctx, r.ID, 0)
-			if err != nil {
-				return err
-			}
+			r, events, approvals, notCounted, gone := sts.Run, sts.Events, sts.Approvals, sts.NotCounted, sts.ControllerGone
+			lease := sts.Lease
 			sum := summarize(events)
-			lock, lockErr := st.GetLock(ctx, r.Plan, r.Env)
-			gone := controllerGone(r, lock, lockErr)
-			approvals, err := st.ListApprovals(ctx, r.ID)
-			if err != nil {
-				return err
-			}
-			notCounted := e.notCounted(r, &f, approvals)
 			if f.json {
 				out := runJSON(r)
 				out["hosts"] = sum.hosts
 				out["needs_attention"] = nonNil(sum.attention)
 				out["backout_verification"] = backoutVerdicts(events)
-				if lockErr == nil && lock.RunID == r.ID {
+				if lock := sts.Lock; lock != nil {
 					out["lock"] = map[string]any{"holder": lock.Holder.String(), "heartbeat": lock.HeartbeatAt}
+				}
+				if lease.Epoch > 0 {
+					out["lease"] = map[string]any{"holder": lease.Holder, "epoch": lease.Epoch, "expires": lease.Expires}
 				}
 				out["controller_gone"] = gone
 				out["approvals"] = approvalsJSON(approvals, notCounted)
@@ -93,8 +84,15 @@ targets.current.`,
 			if !r.FinishedAt.IsZero() {
 				fmt.Fprintf(w, "finished\t%s (took %s)\n", fmtTime(r.FinishedAt), r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond))
 			}
-			if lockErr == nil && lock.RunID == r.ID {
+			if lock := sts.Lock; lock != nil {
 				fmt.Fprintf(w, "lock\theld by %s, heartbeat %s\n", lock.Holder, fmtTime(lock.HeartbeatAt))
+			}
+			if lease.Epoch > 0 && !r.State.Terminal() {
+				verb := "until"
+				if lease.Expired(time.Now()) {
+					verb = "expired"
+				}
+				fmt.Fprintf(w, "lease\t%s (epoch %d), %s %s\n", lease.Holder, lease.Epoch, verb, fmtTime(lease.Expires))
 			}
 			fmt.Fprintf(w, "hosts\t%s\n", sum.hostLine())
 			label := "backout"
@@ -116,47 +114,6 @@ targets.current.`,
 	c.Flags().BoolVar(&live, "live", false, "probe every host (targets.current): found beside recorded release")
 	f.registerSSH(c)
 	return c
-}
-
-// controllerGone reports whether a run that says it is being executed has
-// nobody executing it: no lock, or a lock whose holder is gone.
-func controllerGone(r store.Run, lock store.Lock, lockErr error) bool {
-	switch r.State {
-	case store.StateRunning, store.StateVerifying, store.StateBackingOut:
-	default:
-		return false
-	}
-	if lockErr != nil || lock.RunID != r.ID {
-		return true
-	}
-	return store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive)
-}
-
-// notCounted says, by approval id, why the plan's rules (when its file is
-// at hand) do not count an approval, as the run is recorded (a status does
-// not hash the artifacts again: resume does).
-func (e *env) notCounted(r store.Run, f *runFlags, approvals []store.Approval) map[int64]string {
-	out := map[int64]string{}
-	file, err := f.planFile(nil)
-	if err != nil || len(approvals) == 0 {
-		return out
-	}
-	res, err := load.Load(load.Options{File: file, Env: r.Env, AllEnvs: r.Env == ""})
-	if err != nil || res.Plan == nil || res.Plan.Name != r.Plan {
-		return out
-	}
-	gates := map[string]bool{}
-	for _, a := range approvals {
-		gates[a.Gate] = true
-	}
-	for gate := range gates {
-		rules := approval.RulesFor(res.Plan.Controls.Approvals, res.Plan.GateApprovals(gate))
-		t := approval.Count(rules, approval.SubjectOf(r, r.PlanHash, gate), approvals)
-		for _, ig := range t.Ignored {
-			out[ig.Approval.ID] = ig.Why
-		}
-	}
-	return out
 }
 
 // printAudit lists the decisions people made on the run: approvals and
@@ -292,16 +249,7 @@ func newHistory(e *env) *cobra.Command {
 				fmt.Fprintln(e.stdio.Out, "no runs yet")
 				return nil
 			}
-			st, err := e.openExistingStore(ctx, f.store, file, true)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			filter := store.RunFilter{Env: f.env, Limit: limit}
-			if res, err := loadQuiet(file, f.env); err == nil {
-				filter.Plan = res
-			}
-			runs, err := st.ListRuns(ctx, filter)
+			runs, err := e.service(&f).Runs(ctx, release.RunsOptions{Plan: f.planInput(file), Limit: limit})
 			if err != nil {
 				return err
 			}
@@ -369,6 +317,16 @@ func newLogs(e *env) *cobra.Command {
 
 func (e *env) printLogs(ctx context.Context, st store.Store, id, host, step string, follow bool) error {
 	var after int64
+	// A store that announces new events (PostgreSQL: LISTEN/NOTIFY) wakes
+	// the follower; it still re-reads now and then in case a notification
+	// was lost with a connection. Others are polled.
+	var wake <-chan struct{}
+	poll := 300 * time.Millisecond
+	if f := store.FollowerOf(st); f != nil && follow {
+		if ch, err := f.Notify(ctx, id); err == nil {
+			wake, poll = ch, 5*time.Second
+		}
+	}
 	for {
 		events, err := st.Events(ctx, id, after)
 		if err != nil {
@@ -399,7 +357,8 @@ func (e *env) printLogs(ctx context.Context, st store.Store, id, host, step stri
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(300 * time.Millisecond):
+		case <-wake:
+		case <-time.After(poll):
 		}
 	}
 }

@@ -43,8 +43,10 @@ const progressQueue = 8192
 // progressDrain is how long Close waits for what is queued to be written.
 const progressDrain = 5 * time.Second
 
-func (e *env) progress(pr *prepared, w io.Writer) *progressSink {
-	return &progressSink{ro: pr.ro, w: w, tty: e.colour(w), ops: make(chan func(), progressQueue), done: make(chan struct{})}
+// progress makes the display of a run's progress on w; its rollout is set
+// once known (release.Watch.Ready), before any event arrives.
+func (e *env) progress(w io.Writer) *progressSink {
+	return &progressSink{w: w, tty: e.colour(w), ops: make(chan func(), progressQueue), done: make(chan struct{})}
 }
 
 func (s *progressSink) run() {

@@ -67,7 +67,8 @@ type releaseReport struct {
 	Checks          []string          `json:"checks"`
 	Monitors        map[string][2]int `json:"monitors"` // name -> passes, failures
 	Notifications   []string          `json:"notifications"`
-	Overrides       string            `json:"overrides,omitempty"` // --set NAME="VALUE" ..., secrets redacted
+	Overrides       string            `json:"overrides,omitempty"`   // --set NAME="VALUE" ..., secrets redacted
+	WhyStopped      []string          `json:"why_stopped,omitempty"` // see report_stopped.go
 
 	// BackoutVerification: host -> "backed out, verified healthy at 1.0".
 	BackoutVerification map[string]string `json:"backout_verification"`
@@ -107,6 +108,7 @@ func buildReport(ctx context.Context, st store.Store, r store.Run, f *runFlags) 
 		rep.add(ev, stages)
 	}
 	rep.BackoutVerification = backoutVerdicts(events)
+	rep.WhyStopped = whyStopped(r, events)
 	return rep, nil
 }
 
@@ -158,9 +160,10 @@ func (rep *releaseReport) add(ev store.Event, stages map[string]*reportStage) {
 		}
 	case store.KindMonitor:
 		c := rep.Monitors[ev.Step]
-		if ev.Action == store.ActionPassed {
+		switch ev.Action {
+		case store.ActionPassed:
 			c[0]++
-		} else {
+		case store.ActionFailed:
 			c[1]++
 		}
 		rep.Monitors[ev.Step] = c
@@ -213,6 +216,7 @@ func (rep *releaseReport) markdown(w io.Writer) {
 	row("created", r["created"])
 	row("started", r["started"])
 	row("finished", r["finished"])
+	list(w, "Why it stopped", rep.WhyStopped)
 	section(w, "Approvals", func() {
 		for _, a := range rep.Approvals {
 			fmt.Fprintf(w, "- %s %s %s at %s %s\n", mdInline(fmt.Sprint(a["by"])), mdInline(fmt.Sprint(a["decision"])), mdInline(fmt.Sprint(a["gate"])),

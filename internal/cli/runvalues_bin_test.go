@@ -160,7 +160,7 @@ func TestMultilineSetRecoverable(t *testing.T) {
 		if got, _ := readFile(t, filepath.Join(c.Dir, "hosts/h1/motd")); got != multiline {
 			t.Fatalf("motd = %q before the backout", got)
 		}
-		c.MustExit(1, "backout", id)
+		c.MustExit(0, "backout", id)
 		if _, ok := readFile(t, filepath.Join(c.Dir, "hosts/h1/motd")); ok {
 			t.Error("motd still there after the backout")
 		}
@@ -281,7 +281,7 @@ stages:
 	c.MustExit(1, "resume", id)
 	md := c.MustExit(0, "report", id).Stdout
 	headings, problems := mdStructure(md)
-	want := []string{"# Release report: md 1.0", "## Approvals", "## Stages", "## Hosts", "## Failures", "## Backed out", "## Checks"}
+	want := []string{"# Release report: md 1.0", "## Why it stopped", "## Approvals", "## Stages", "## Hosts", "## Failures", "## Backed out", "## Checks"}
 	for _, h := range headings {
 		if strings.Contains(h, "Forged") {
 			problems = append(problems, "forged heading: "+h)

@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"errors"
 	"os"
+	"os/exec"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -26,8 +30,15 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scenarios in testdata/script/*.txtar: commands,
 // their output and exit codes, as a user at a terminal would see them.
 func TestScripts(t *testing.T) {
+	// The scripts' own deadline: a command that hangs fails the test after
+	// it, not at go test's timeout.
+	deadline := time.Now().Add(3 * time.Minute)
+	if d, ok := t.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
+		Deadline:            deadline,
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("NO_COLOR", "1")
@@ -35,5 +46,35 @@ func TestScripts(t *testing.T) {
 			e.Setenv("GOLIVE_TEST_OS_USER", "tester") // the OS user golive records; scripts may change it
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode": cmdExitCode,
+		},
 	})
+}
+
+// cmdExitCode is the script command `exitcode N program [args...]`: it runs
+// program like exec and fails unless it exits with exactly N. Its stdout
+// and stderr are checked afterwards as exec's are.
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! exitcode (give the code that is wanted)")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: exitcode N program [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil || want < 0 || want > 255 {
+		ts.Fatalf("exitcode: %q is not an exit code", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exitcode: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
 }

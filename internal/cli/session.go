@@ -2,15 +2,12 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/user"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -18,6 +15,7 @@ import (
 
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/store/postgres"
 	"github.com/golive-dev/golive/internal/store/sqlite"
 )
 
@@ -29,6 +27,9 @@ type runFlags struct {
 	wait     bool
 	parallel int
 	lockWait string
+	// backoutAsked: the command is `golive backout`, whose clean end is
+	// what was asked (exit 0), not a failed release (exit 1).
+	backoutAsked bool
 	// insecure skips ssh host key verification (loudly).
 	insecure bool
 	// ssh connection tuning
@@ -37,7 +38,7 @@ type runFlags struct {
 
 func (f *runFlags) registerRun(c *cobra.Command) {
 	c.Flags().StringVar(&f.as, "as", "", "who is acting (else $GOLIVE_USER, else the OS user)")
-	c.Flags().StringVar(&f.store, "store", "", "state store: a SQLite file (else $GOLIVE_STORE, else .golive/state.db beside the plan)")
+	c.Flags().StringVar(&f.store, "store", "", "state store: a SQLite file or a postgres:// URL (else $GOLIVE_STORE, else .golive/state.db beside the plan)")
 }
 
 // registerSSH adds the ssh connection flags, for commands that reach
@@ -115,8 +116,15 @@ func (e *env) storePath(flag, planFile string) string {
 }
 
 func (e *env) openStoreAt(ctx context.Context, dsn string) (store.Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, withCode(ExitUsage, "--store %s: the PostgreSQL store is not implemented yet", redactDSN(dsn))
+	if postgres.IsDSN(dsn) {
+		pg, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err) // redacted by postgres.Open
+		}
+		return pg, nil
+	}
+	if strings.Contains(dsn, "://") {
+		return nil, withCode(ExitUsage, "--store %s: unknown kind of store (a SQLite file path, sqlite://PATH or postgres://...)", postgres.Redact(dsn))
 	}
 	st, err := sqlite.Open(ctx, dsn)
 	if err != nil {
@@ -124,71 +132,6 @@ func (e *env) openStoreAt(ctx context.Context, dsn string) (store.Store, error) 
 	}
 	e.storeNotes(st)
 	return st, nil
-}
-
-func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "@"); i > 0 {
-		if j := strings.Index(dsn, "://"); j > 0 && j < i {
-			return dsn[:j+3] + "***" + dsn[i:]
-		}
-	}
-	return dsn
-}
-
-// planHash is what a run is bound to: the plan's content (load.Hash: the
-// file and every inventory it names), the --set overrides it runs with and
-// the sha256 of every artifact (when arts is bound: runs recorded before
-// golive bound runs to artifacts have none). Approvals, resumes and
-// rehearsals count only for exactly this.
-func planHash(file string, set []string, arts store.ArtifactSums) (string, error) {
-	h, err := load.Hash(file)
-	if err != nil || (len(set) == 0 && !arts.Bound()) {
-		return h, err
-	}
-	pairs := append([]string(nil), set...)
-	sort.Strings(pairs)
-	in := h + "\x00" + strings.Join(pairs, "\x00")
-	if arts.Bound() {
-		in += "\x00artifacts\x00" + string(arts)
-	}
-	sum := sha256.Sum256([]byte(in))
-	return hex.EncodeToString(sum[:]), nil
-}
-
-// resolveRun finds the run an id or "last" names.
-func (e *env) resolveRun(ctx context.Context, st store.Store, id string, f *planFlags) (store.Run, error) {
-	if id != "last" {
-		r, err := st.GetRun(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return r, withCode(ExitUsage, "no run %q in this store", id)
-		}
-		return r, err
-	}
-	name, env := "", f.env
-	if file, _ := f.planFile(nil); file != "" {
-		if res, err := load.Load(load.Options{File: file, Env: f.env, AllEnvs: f.env == ""}); err == nil && res.Plan != nil {
-			name = res.Plan.Name
-		}
-	}
-	if name == "" {
-		runs, err := st.ListRuns(ctx, store.RunFilter{Limit: 1})
-		if err != nil || len(runs) == 0 {
-			return store.Run{}, withCode(ExitUsage, "last: no runs in this store")
-		}
-		return runs[0], nil
-	}
-	r, err := st.LatestRun(ctx, name, env)
-	if errors.Is(err, store.ErrNotFound) {
-		return r, withCode(ExitUsage, "last: plan %q has no runs%s", name, envSuffix(env))
-	}
-	return r, err
-}
-
-func envSuffix(env string) string {
-	if env == "" {
-		return ""
-	}
-	return " in " + env
 }
 
 type nopCloser struct{ io.Writer }

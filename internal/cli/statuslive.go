@@ -37,8 +37,7 @@ func (e *env) statusLive(ctx context.Context, f *runFlags) error {
 	if err != nil {
 		return withCode(ExitUsage, "%s", red.String(err.Error()))
 	}
-	pr := &prepared{plan: p, ro: ro, st: st, red: red}
-	items := review.Drift(ctx, review.Input{Plan: p, Rollout: ro, Store: st, Dialer: e.dialer(pr, f), Parallel: f.parallel})
+	items := review.Drift(ctx, review.Input{Plan: p, Rollout: ro, Store: st, Dialer: e.dialer(p, f), Parallel: f.parallel})
 	if f.json {
 		list := []map[string]any{}
 		for _, it := range items {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/golivetest"
+	"github.com/golive-dev/golive/internal/pgtest"
 )
 
 // Generous limits: no test asserts anything about timing, these only keep
@@ -49,7 +50,7 @@ func buildAndRun(m *testing.M) int {
 		fmt.Println("crashtest: skipped:", err)
 		return 0
 	}
-	return m.Run()
+	return pgtest.Main(m)
 }
 
 // planOpts shape the generated plan.
@@ -58,6 +59,25 @@ type planOpts struct {
 	canary int    // size of the first batch
 	batch  int    // then batches of this size
 	pause  string // strategy pause, e.g. "3s"; "" for none
+	store  string // "postgres": a fresh PostgreSQL database; else a SQLite file
+}
+
+// on returns o with its store of kind ("sqlite" or "postgres").
+func (o planOpts) on(kind string) planOpts {
+	o.store = kind
+	return o
+}
+
+// eachStore runs fn as parallel subtests on SQLite and on PostgreSQL
+// (skipped, saying why, where no PostgreSQL can be started).
+func eachStore(t *testing.T, fn func(t *testing.T, kind string)) {
+	t.Parallel()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			fn(t, kind)
+		})
+	}
 }
 
 // world is one test's plan, store, hosts, logs and sync directory.
@@ -97,8 +117,11 @@ func newWorld(t *testing.T, o planOpts) *world {
 		sync:  filepath.Join(dir, "sync"),
 		logs:  filepath.Join(dir, "logs"),
 	}
+	if o.store == "postgres" {
+		w.store = pgtest.DSN(t)
+	}
 	w.cli = &golivetest.CLI{T: t, Bin: golive, Dir: dir, Plan: w.plan, Store: w.store, User: "crashtest", Timeout: cmdTimeout}
-	for _, d := range []string{w.sync, w.logs, filepath.Dir(w.store)} {
+	for _, d := range []string{w.sync, w.logs, filepath.Join(dir, "state")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -371,6 +394,10 @@ type status struct {
 	Lock    *struct {
 		Holder string `json:"holder"`
 	} `json:"lock"`
+	Lease *struct {
+		Holder string `json:"holder"`
+		Epoch  int64  `json:"epoch"`
+	} `json:"lease"`
 	ControllerGone *bool `json:"controller_gone"`
 }
 

@@ -32,6 +32,7 @@ func (x *execution) backout(ctx context.Context, why string) (*Outcome, error) {
 	}
 	stopHeartbeat := x.heartbeat(ctx)
 	defer stopHeartbeat()
+	x.stopRemote(ctx) // scripts left running must not go on under the backout
 	// bctx ends only when the operator abandons the backout.
 	bctx, stopAbandon := x.abandonable(ctx)
 	defer stopAbandon()
@@ -163,11 +164,21 @@ func (x *execution) backoutStep(ctx context.Context, s *rollout.Stage, h *rollou
 		x.journal(ctx, ev)
 		return err
 	}
+	if err := x.stillExecutor(ctx); err != nil {
+		var lost *LockLostError
+		if errors.As(err, &lost) {
+			x.mu.Lock()
+			x.lockLost = true // start no further host
+			x.mu.Unlock()
+		}
+		return err
+	}
 	bctx, cancel := context.WithTimeoutCause(ctx, st.Timeout, errStepTimeout)
 	defer cancel()
 	tail := &transport.Tail{Max: tailKeep}
-	b := &rollout.Batch{Index: 0}
-	res, err := conn.Run(bctx, transport.Command{Script: st.Backout, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail})
+	b := batchOf(s, h.Name)
+	res, err := conn.Run(bctx, transport.Command{Script: st.Backout, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail,
+		Started: x.started(ctx, s.Name, b.Index, h.Name, st.Name, true)})
 	ev.Duration, ev.Output = res.Duration, tail.String()
 	switch {
 	case err != nil && errors.Is(context.Cause(ctx), errAbandoned):

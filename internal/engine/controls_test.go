@@ -402,7 +402,7 @@ func (f *fixture) resume(e *engine.Engine, runID string) *engine.Outcome {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	out, err := e.Resume(context.Background(), run, f.ro)
+	out, err := within(f.t, runDeadline, func() (*engine.Outcome, error) { return e.Resume(context.Background(), run, f.ro) })
 	if err != nil {
 		f.t.Fatalf("Resume: %v", err)
 	}
@@ -456,15 +456,14 @@ func TestGateWaitsIgnoringApprovalsThatDoNotCount(t *testing.T) {
 		t.Fatalf("state while waiting at a gate = %s", runs[0].State)
 	}
 
-	go func() {
-		f.approve(id, "stage:app", "mallory", store.DecisionApprove, hash1) // not an approver
-		f.approve(id, "stage:app", "alice", store.DecisionApprove, hash1)   // the requester, allow_self false
-		f.approve(id, "stage:app", "bob", store.DecisionApprove, hash1)
-		f.approve(id, "stage:app", "bob", store.DecisionApprove, hash1)      // counts once
-		f.approve(id, "stage:app", "carol", store.DecisionApprove, "hash-2") // plan changed after approval
-		f.approve(id, "", "carol", store.DecisionApprove, hash1)             // another gate
-	}()
-	time.Sleep(200 * time.Millisecond)
+	// The run blocks on the fake clock: approvals recorded now are all
+	// there when it looks again (no sleep to guess how long that takes).
+	f.approve(id, "stage:app", "mallory", store.DecisionApprove, hash1) // not an approver
+	f.approve(id, "stage:app", "alice", store.DecisionApprove, hash1)   // the requester, allow_self false
+	f.approve(id, "stage:app", "bob", store.DecisionApprove, hash1)
+	f.approve(id, "stage:app", "bob", store.DecisionApprove, hash1)      // counts once
+	f.approve(id, "stage:app", "carol", store.DecisionApprove, "hash-2") // plan changed after approval
+	f.approve(id, "", "carol", store.DecisionApprove, hash1)             // another gate
 	all, _ := f.st.ListApprovals(context.Background(), id)
 	if len(all) != 6 {
 		t.Fatalf("approvals recorded = %d", len(all))
@@ -474,8 +473,7 @@ func TestGateWaitsIgnoringApprovalsThatDoNotCount(t *testing.T) {
 	f.notDone(ch, "only bob's approval counts, 2 are needed")
 	equal(t, "h2x log", f.log("h2x"), nil)
 
-	go f.approve(id, "stage:app", "carol", store.DecisionApprove, hash1)
-	time.Sleep(100 * time.Millisecond)
+	f.approve(id, "stage:app", "carol", store.DecisionApprove, hash1)
 	fake.Advance(time.Hour)
 	out := f.await(ch)
 	f.wantState(out, store.StateSucceeded)
@@ -539,8 +537,8 @@ func TestSignOffAccepted(t *testing.T) {
 	if !strings.Contains(out.Run.Reason, "sign-off") {
 		t.Fatalf("reason = %q", out.Run.Reason)
 	}
-	f.approve(out.Run.ID, "verify", "bob", store.DecisionApprove, hash1)
 	fake.Advance(10 * time.Minute)
+	f.approveAt(out.Run.ID, "verify", "bob", store.DecisionApprove, hash1, fake.Now())
 	out = f.resume(f.clockEngine(fake, opts), out.Run.ID)
 	f.wantState(out, store.StateSucceeded)
 	equal(t, "h1 log", f.log("h1"), []string{"2.0"})
@@ -558,7 +556,7 @@ func TestSignOffRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.wantState(out, store.StatePaused)
-	f.approve(out.Run.ID, "verify", "bob", store.DecisionReject, hash1)
+	f.approveAt(out.Run.ID, "verify", "bob", store.DecisionReject, hash1, fake.Now())
 	out = f.resume(f.clockEngine(fake, opts), out.Run.ID)
 	f.wantState(out, store.StateBackedOut)
 	if !strings.Contains(out.Run.Reason, "sign-off rejected by bob: c-bob") {

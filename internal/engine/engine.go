@@ -35,7 +35,10 @@ type Options struct {
 	Parallel   int           // hosts worked on at the same time (default 50)
 	PollEvery  time.Duration // how often a running run looks for an abort (default 500ms)
 	Heartbeat  time.Duration // lock heartbeat period (default 5s)
-	Holder     store.Holder  // this process (default: pid and hostname)
+	// LeaseTTL is how long the run's lease lasts without a renewal (each
+	// heartbeat renews it); default store.HeartbeatTimeout.
+	LeaseTTL time.Duration
+	Holder   store.Holder // this process (default: pid and hostname)
 	// Artifacts maps an artifact name (and "src:"+path for upload src
 	// files) to the verified local file steps upload.
 	Artifacts map[string]artifact.File
@@ -81,6 +84,9 @@ func New(o Options) *Engine {
 	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 5 * time.Second
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = store.HeartbeatTimeout
 	}
 	if o.Holder.PID == 0 {
 		o.Holder = store.ThisHolder()
@@ -144,6 +150,9 @@ func (e *StoreError) Unwrap() error { return e.Err }
 func (x *execution) storeErr(err error) error {
 	var se *StoreError
 	switch {
+	case errors.Is(err, store.ErrFenced):
+		// Another controller took the run over: stop, touch nothing more.
+		return &LockLostError{Err: err}
 	case err == nil, errors.As(err, &se),
 		errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrStateConflict),
 		errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrExists):
@@ -183,6 +192,15 @@ type execution struct {
 	abortCursor int64
 	// lockLost: another controller took the run over; leave its lock alone.
 	lockLost bool
+	// lease is the run's lease this process holds (set once the lock is
+	// taken, before anything runs): every journal write and state change
+	// carries it, and the store refuses them once another controller took
+	// the run over (fencing). Epoch 0: none.
+	lease store.Lease
+	// leaseMu guards leaseValid: until when, by this process's own
+	// (monotonic) clock, the lease surely has not expired; renewals move it.
+	leaseMu    sync.Mutex
+	leaseValid time.Time
 	// readOnly: this execution only checks (preflight, reach, live
 	// checks) and must not even create a host's directory.
 	readOnly bool
@@ -197,7 +215,7 @@ func (x *execution) journal(ctx context.Context, ev store.Event) error {
 	// before cutting, for output that did not come from a command.
 	ev.Output = store.TailOutput(x.e.o.Redactor.String(ev.Output))
 	ev.Message = x.e.o.Redactor.String(ev.Message)
-	seq, err := x.e.o.Store.AppendEvent(context.WithoutCancel(ctx), ev)
+	seq, err := x.e.o.Store.AppendEvent(x.fenced(context.WithoutCancel(ctx)), ev)
 	if err != nil {
 		return fmt.Errorf("journal: %w", x.storeErr(err))
 	}
@@ -213,7 +231,7 @@ func (x *execution) journal(ctx context.Context, ev store.Event) error {
 // it and tells the observer.
 func (x *execution) setState(ctx context.Context, from []store.State, to store.State, reason string) error {
 	reason = x.e.o.Redactor.String(reason)
-	r, err := x.e.o.Store.UpdateRunState(context.WithoutCancel(ctx), x.run.ID, from, to, reason)
+	r, err := x.e.o.Store.UpdateRunState(x.fenced(context.WithoutCancel(ctx)), x.run.ID, from, to, reason)
 	if err != nil {
 		return fmt.Errorf("run %s: %w", x.run.ID, x.storeErr(err))
 	}

@@ -76,7 +76,7 @@ func (x *execution) awaitApprovals(ctx context.Context, gate string, n int, time
 		if err != nil {
 			return err
 		}
-		t := approval.Count(rules, subj, all)
+		t := approval.Count(rules, subj, beforeDeadline(all, since, timeout))
 		switch {
 		case t.Rejected != nil:
 			return &RejectedError{Gate: gate, By: t.Rejected.Approver, Comment: t.Rejected.Comment}

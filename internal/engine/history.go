@@ -47,6 +47,16 @@ type history struct {
 	windowNote  bool
 	lastSeq     int64
 
+	// retried: attempts of a step that failed and were retried; see
+	// step_attempts.go.
+	retried map[key]int
+	// batchNow: the batch that started last (compare monitors' canary).
+	batchNow batchRef
+	// remote: process groups started on targets that may still run;
+	// see remote.go.
+	remote    map[string]remoteProc // by tag
+	remoteCur map[remoteKey]string  // the tag of a script's latest group
+
 	// restored: the backout of a host in a stage is verified (or known
 	// to need no verification); see backout_verify.go.
 	restored map[hostKey]bool
@@ -77,6 +87,7 @@ func (h *history) apply(e store.Event) {
 	}
 	k := key{e.Stage, e.Host, e.Step}
 	hk := hostKey{e.Stage, e.Host}
+	h.applyRemote(e, k)
 	switch e.Kind {
 	case store.KindStage:
 		if e.Action == store.ActionFinished {
@@ -91,6 +102,10 @@ func (h *history) apply(e store.Event) {
 			h.hostFailed[hk] = true
 		case ActionBackoutVerified, ActionBackoutUnverified:
 			h.restored[hk] = true
+		}
+	case store.KindBatch:
+		if e.Action == store.ActionStarted {
+			h.batchNow = batchRef{stage: e.Stage, index: e.Batch}
 		}
 	case store.KindStep:
 		h.applyStep(e.Action, k)
@@ -132,6 +147,8 @@ func (h *history) applyStep(a store.Action, k key) {
 		delete(h.backoutFail, k)
 	case store.ActionBackoutFailed:
 		h.backoutFail[k] = true
+	case store.ActionRetried:
+		h.countRetry(k)
 	}
 }
 

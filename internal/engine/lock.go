@@ -20,6 +20,10 @@ func (x *execution) lock(ctx context.Context, wait time.Duration) error {
 		var locked *store.LockedError
 		if err == nil || !errors.As(err, &locked) {
 			if err == nil {
+				if err := x.takeLease(ctx, false); err != nil {
+					_ = x.e.o.Store.ReleaseLock(context.WithoutCancel(ctx), l.Plan, l.Env, l.RunID)
+					return err
+				}
 				x.journal(ctx, store.Event{Kind: store.KindLock, Action: store.ActionAcquired, Message: "environment lock held by " + l.Holder.String()})
 			}
 			return err
@@ -77,23 +81,133 @@ func (x *execution) takeOver(ctx context.Context) error {
 	cur, err := x.e.o.Store.GetLock(ctx, x.run.Plan, x.run.Env)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		_, err = x.e.o.Store.AcquireLock(ctx, next)
-		return err
+		if _, err = x.e.o.Store.AcquireLock(ctx, next); err != nil {
+			return err
+		}
+		return x.takeLease(ctx, false)
 	case err != nil:
 		return err
 	case cur.RunID != x.run.ID:
 		return &store.LockedError{Lock: cur}
 	case cur.Holder == next.Holder:
-		return nil
+		return x.takeLease(ctx, true)
 	}
-	if !store.HolderGone(cur, x.e.o.Clock.Now(), store.ThisHolder(), store.PIDAlive) {
+	if !store.HolderGone(cur, x.e.o.Clock.Now(), store.ThisHolder(), store.PIDAlive) && !x.leaseExpired(ctx) {
 		return &HolderBusyError{Lock: cur}
 	}
 	if _, err := x.e.o.Store.StealLock(ctx, cur, next); err != nil {
 		return err
 	}
+	// The new lease's epoch fences the old holder: should it still run
+	// (paused, cut off), the store refuses its every write.
+	if err := x.takeLease(ctx, true); err != nil {
+		return err
+	}
 	return x.journal(ctx, store.Event{Kind: store.KindLock, Action: store.ActionStolen,
 		Message: fmt.Sprintf("taken over from %s, which is gone", cur.Holder)})
+}
+
+// leaseHolder names this process as the holder of a run's lease.
+func (x *execution) leaseHolder() string {
+	h := x.e.o.Holder
+	if h.PIDSpace != "" {
+		return fmt.Sprintf("%s (%s)", h, h.PIDSpace)
+	}
+	return h.String()
+}
+
+// takeLease makes this process the run's executor: it acquires the run's
+// lease with a new epoch, which fences every earlier executor; when gone
+// (its holder is known to be gone) it steals a lease that has not expired
+// yet.
+func (x *execution) takeLease(ctx context.Context, gone bool) error {
+	asked := time.Now()
+	l, err := x.e.o.Store.AcquireLease(ctx, x.run.ID, x.leaseHolder(), x.e.o.LeaseTTL)
+	var held *store.LeaseHeldError
+	if errors.As(err, &held) && gone {
+		l, err = x.e.o.Store.StealLease(ctx, held.Lease, x.leaseHolder(), x.e.o.LeaseTTL)
+	}
+	if err != nil {
+		return fmt.Errorf("run %s: %w", x.run.ID, err)
+	}
+	x.lease = l
+	x.leaseRenewed(asked)
+	return nil
+}
+
+// leaseRenewed records that the lease was granted or renewed by a call
+// made at asked: it lasts at least until asked + TTL, and this process
+// counts on two thirds of that.
+func (x *execution) leaseRenewed(asked time.Time) {
+	x.leaseMu.Lock()
+	defer x.leaseMu.Unlock()
+	if v := asked.Add(x.e.o.LeaseTTL * 2 / 3); v.After(x.leaseValid) {
+		x.leaseValid = v
+	}
+}
+
+// stillExecutor is called right before a command acts on a target: the
+// journal says it started, but this process may have been paused (SIGSTOP,
+// a frozen VM) or cut off from the store since, long enough for another
+// controller to take the run over. When the lease may have expired by this
+// process's own clock, it renews it first: a *LockLostError when the run
+// was taken over (run nothing), a store failure when the store cannot say
+// (start nothing new).
+func (x *execution) stillExecutor(ctx context.Context) error {
+	if x.lease.Epoch == 0 {
+		return nil
+	}
+	x.leaseMu.Lock()
+	valid := time.Now().Before(x.leaseValid)
+	x.leaseMu.Unlock()
+	if valid {
+		return nil
+	}
+	asked := time.Now()
+	_, err := x.e.o.Store.RenewLease(ctx, x.lease, x.e.o.LeaseTTL)
+	if err != nil {
+		return fmt.Errorf("run %s: lease: %w", x.run.ID, x.storeErr(err))
+	}
+	x.leaseRenewed(asked)
+	return nil
+}
+
+// leaseExpired reports whether the run's lease was held and has expired:
+// its holder stopped renewing it (killed, paused, cut off from the
+// store), whatever its pid says. Lease times are the store's, so this
+// compares with the real time, not the engine's clock.
+func (x *execution) leaseExpired(ctx context.Context) bool {
+	l, err := x.e.o.Store.GetLease(ctx, x.run.ID)
+	return err == nil && l.Epoch > 0 && l.Expired(time.Now())
+}
+
+// fenced returns ctx carrying the run's lease, so that the store refuses
+// the write once another controller took the run over.
+func (x *execution) fenced(ctx context.Context) context.Context {
+	if x.lease.Epoch == 0 {
+		return ctx
+	}
+	return store.WithLease(ctx, x.lease)
+}
+
+// renew renews lease, returning the renewed one; fenced reports that
+// another controller took the run over.
+func (x *execution) renew(ctx context.Context, lease store.Lease) (_ store.Lease, fenced error) {
+	if lease.Epoch == 0 {
+		return lease, nil
+	}
+	asked := time.Now()
+	l, err := x.e.o.Store.RenewLease(ctx, lease, x.e.o.LeaseTTL)
+	if err == nil {
+		x.leaseRenewed(asked)
+	}
+	switch {
+	case errors.Is(err, store.ErrFenced):
+		return lease, err
+	case err != nil:
+		return lease, nil // a passing store failure: try again next beat
+	}
+	return l, nil
 }
 
 func (x *execution) unlock() {
@@ -110,6 +224,9 @@ func (x *execution) unlock() {
 	if x.lockLost {
 		return
 	}
+	if x.lease.Epoch > 0 {
+		_ = x.e.o.Store.ReleaseLease(ctx, x.lease)
+	}
 	if err := x.e.o.Store.ReleaseLock(ctx, x.run.Plan, x.run.Env, x.run.ID); err == nil {
 		x.journal(ctx, store.Event{Kind: store.KindLock, Action: store.ActionReleased, Message: "environment lock released"})
 	}
@@ -121,7 +238,7 @@ func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (
 	wctx, wcancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	// setState rewrites x.run while this runs: read what the watcher needs once.
-	runID, lock := x.run.ID, x.lockRecord()
+	runID, lock, lease := x.run.ID, x.lockRecord(), x.lease
 	go func() {
 		defer close(done)
 		lastBeat := x.e.o.Clock.Now()
@@ -140,6 +257,11 @@ func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (
 					cancel(&LockLostError{Err: err})
 					return
 				}
+				var fenced error
+				if lease, fenced = x.renew(wctx, lease); fenced != nil {
+					cancel(&LockLostError{Err: fenced})
+					return
+				}
 			}
 		}
 	}()
@@ -152,7 +274,7 @@ func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (
 func (x *execution) heartbeat(ctx context.Context) (stop func()) {
 	hctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	lock := x.lockRecord()
+	lock, lease := x.lockRecord(), x.lease
 	go func() {
 		defer close(done)
 		for {
@@ -160,7 +282,10 @@ func (x *execution) heartbeat(ctx context.Context) (stop func()) {
 				return
 			}
 			err := x.e.o.Store.Heartbeat(hctx, lock)
-			if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrNotFound) {
+			if err == nil {
+				lease, err = x.renew(hctx, lease)
+			}
+			if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrFenced) {
 				x.mu.Lock()
 				x.lockLost = true
 				x.mu.Unlock()
@@ -191,10 +316,17 @@ func (x *execution) pollAbort(ctx context.Context, runID string) *AbortError {
 // RequestAbort journals an operator's request to stop a run. The
 // controller executing it notices within PollEvery.
 func RequestAbort(ctx context.Context, st store.Store, runID, by, reason string, noBackout bool) error {
+	return RequestAbortBy(ctx, st, runID, store.Identity{Name: by}, reason, noBackout)
+}
+
+// RequestAbortBy is RequestAbort by an identity with what vouches for it
+// (an API token's name; empty Via: claimed at this process's CLI).
+func RequestAbortBy(ctx context.Context, st store.Store, runID string, by store.Identity, reason string, noBackout bool) error {
 	step := ""
 	if noBackout {
 		step = "no-backout"
 	}
-	_, err := st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.KindRun, Action: ActionAbortRequested, Actor: by, Message: reason, Step: step})
+	_, err := st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.KindRun, Action: ActionAbortRequested, Step: step,
+		Actor: by.Name, ActorVia: by.Via, ActorOSUser: by.OSUser, ActorToken: by.Token, Message: reason})
 	return err
 }

@@ -34,6 +34,10 @@ func (x *execution) monitors(ctx context.Context, cancel context.CancelCauseFunc
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if m.Compare != nil {
+				x.watchCompare(mctx, m, cancel)
+				return
+			}
 			x.watchMonitor(mctx, m, cancel)
 		}()
 	}

@@ -17,6 +17,9 @@ import (
 type Request struct {
 	Rollout   *rollout.Rollout
 	Requester string
+	// By is who requested it, with what vouches for the name (empty: a
+	// name claimed by this process at the CLI; see store.Identity).
+	By        store.Identity
 	Ticket    string
 	PlanHash  string
 	Artifacts store.ArtifactSums // the artifact sha256s the run is bound to
@@ -51,7 +54,8 @@ func (e *Engine) Create(ctx context.Context, req Request, state store.State, rea
 	}
 	run, err := e.o.Store.CreateRun(ctx, store.Run{
 		Plan: ro.Plan, Env: ro.Env, Release: ro.Release, PreviousRelease: ro.Previous, State: state,
-		Requester: req.Requester, Ticket: req.Ticket, PlanHash: req.PlanHash, Artifacts: req.Artifacts,
+		Requester: req.Requester, RequesterVia: req.By.Via, RequesterOSUser: req.By.OSUser, RequesterToken: req.By.Token,
+		Ticket: req.Ticket, PlanHash: req.PlanHash, Artifacts: req.Artifacts,
 		Reason: e.o.Redactor.String(reason),
 	})
 	if err != nil {
@@ -130,6 +134,10 @@ func (e *Engine) Resume(ctx context.Context, run store.Run, ro *rollout.Rollout)
 	if autoBackout {
 		// The controller died between failing and backing out.
 		return x.backout(ctx, run.Reason)
+	}
+	if run.State != store.StateBackingOut {
+		defer x.closeConns()
+		x.stopRemote(ctx) // before anything runs again (backout does it itself)
 	}
 	switch run.State {
 	case store.StatePaused:
@@ -310,6 +318,8 @@ func (e *Engine) Accept(ctx context.Context, run store.Run, ro *rollout.Rollout,
 		return nil, err
 	}
 	defer x.unlock()
+	defer x.closeConns()
+	x.stopRemote(ctx) // what is accepted must not go on changing
 	out := &Outcome{}
 	for _, s := range ro.Stages {
 		for _, b := range s.Batches {

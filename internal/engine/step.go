@@ -37,7 +37,7 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 	}
 	attempts := st.Retries + 1
 	var last error
-	for attempt := 1; attempt <= attempts; attempt++ {
+	for attempt := x.firstAttempt(s.Name, h.Name, st); attempt <= attempts; attempt++ {
 		if !st.Local {
 			// Reach the host before journaling the start: a host that
 			// cannot be reached (or not trusted) was not touched.
@@ -46,6 +46,7 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 				x.journalOrFail(ctx, ev)
 				return &StepError{Host: h.Name, Step: st.Name, ExitCode: -1, Why: err.Error()}
 			}
+			x.stopEarlierAttempts(ctx, s.Name, h.Name, st.Name)
 		}
 		ev.Action, ev.Message, ev.ExitCode, ev.Output, ev.Duration = store.ActionStarted, "", nil, "", 0
 		if attempts > 1 {
@@ -53,6 +54,9 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 		}
 		if err := x.journalOrFail(ctx, ev); err != nil {
 			return err
+		}
+		if err := x.stillExecutor(ctx); err != nil {
+			return fmt.Errorf("%w: %w", errJournal, err) // stop the run: nothing ran
 		}
 		res, out, err := x.attempt(ctx, s, b, h, st, hs)
 		ev.Duration, ev.Output = res.Duration, out
@@ -111,7 +115,8 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 		return x.upload(sctx, conn, h, st)
 	}
 	tail := &transport.Tail{Max: tailKeep}
-	cmd := transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail}
+	cmd := transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail,
+		Started: x.started(ctx, s.Name, b.Index, h.Name, st.Name, false)}
 	var res transport.Result
 	res, err = hs.run(sctx, conn, cmd)
 	x.dropIfLost(h, err)
@@ -170,6 +175,9 @@ func (x *execution) stepEnv(s *rollout.Stage, b *rollout.Batch, h *rollout.Host,
 	}
 	for k, v := range st.Env {
 		env[k] = v
+	}
+	if a, ok := x.e.o.Artifacts[st.SHA256Of]; ok && st.SHA256Of != "" {
+		env["GOLIVE_ARTIFACT_SHA256"] = strings.ToLower(a.SHA256)
 	}
 	return env
 }

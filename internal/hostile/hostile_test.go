@@ -419,7 +419,7 @@ stages:
 			t.Errorf("validate does not warn %q\n%s", want, short(r))
 		}
 	}
-	if strings.Contains(r.Stderr, "env.SAFE") {
+	if strings.Contains(r.Stderr, "env.SAFE reaches") {
 		t.Errorf("validate warns about a value quoted with shell()\n%s", short(r))
 	}
 }

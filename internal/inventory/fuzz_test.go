@@ -28,10 +28,14 @@ func FuzzParse(f *testing.F) {
 		"all:\n  hosts: {h: {ansible_host: a, n: 1}}\n  children: {w: {hosts: {x: }, vars: {p: 1}}}\n",
 		"a: &a {hosts: {h: }}\nb: {children: {c: *a}}\n", "w: {vars: {<<: [{a: 1}, {b: 2}]}}\n",
 		"\uFEFFh1 x=1 # c\r\n;c\r\n",
+		"[g:vars]\na=\"'x#y'\" # c\nb=0x_1F\nc=[1, (2,), {3: b'\\x41'}]\nd=r'\\'\ne='''\"t\"'''\nansible_group_priority=-3\n",
+		"h1 p=\"\\u00e9\\U0001F600\\N{X}\" q=1+2j r=-0o7 s=1e5j t=.5\n[2001:db8::2]:22 ansible_connection=local\n",
+		"w:\n  hosts: h1\n  children: c\n  junk: 1\n  vars: {l: [1, {a: b}], ansible_group_priority: 2}\nx: text\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		iniValue(string(data)) // must not panic
 		for name, parse := range map[string]func([]byte) (*Inventory, error){
 			"auto": func(b []byte) (*Inventory, error) { return Parse("inventory", b) },
 			"ini":  ParseINI,

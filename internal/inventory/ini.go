@@ -2,9 +2,15 @@ package inventory
 
 import (
 	"bytes"
+	"errors"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
+
+// bracketedHostLine is a host line starting with "[ADDRESS]:PORT", not a
+// section header.
+var bracketedHostLine = regexp.MustCompile(`^\[[^\]]*\]:[0-9]`)
 
 // maxLineLen bounds INI lines; no real inventory line comes close.
 const maxLineLen = 64 << 10
@@ -21,15 +27,31 @@ type iniParser struct {
 	b     *builder
 	kind  sectionKind
 	group string
+	// As in Ansible, a [group:vars] section or a [x:children] entry must
+	// name a group that has a hosts or children section somewhere in the
+	// file: known are the groups seen so far, pending those still owed.
+	known        map[string]bool
+	pendingVars  map[string]*Error
+	pendingChild map[string]*Error
 }
 
 // ParseINI parses an Ansible INI inventory.
 func ParseINI(data []byte) (*Inventory, error) {
+	b, err := readINI(data)
+	if err != nil {
+		return nil, err
+	}
+	return b.build()
+}
+
+func readINI(data []byte) (*builder, error) {
 	if err := checkText(data); err != nil {
 		return nil, err
 	}
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	p := &iniParser{b: newBuilder(), kind: sectionHosts, group: groupUngrouped}
+	p := &iniParser{b: newBuilder(), kind: sectionHosts, group: groupUngrouped,
+		known:       map[string]bool{groupAll: true, groupUngrouped: true},
+		pendingVars: map[string]*Error{}, pendingChild: map[string]*Error{}}
 	for n := 1; len(data) > 0; n++ {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -44,7 +66,23 @@ func ParseINI(data []byte) (*Inventory, error) {
 			return nil, err
 		}
 	}
-	return p.b.build()
+	if err := firstPending(p.pendingVars, p.pendingChild); err != nil {
+		return nil, err
+	}
+	return p.b, nil
+}
+
+// firstPending returns the earliest reference to a group never defined.
+func firstPending(sets ...map[string]*Error) *Error {
+	var first *Error
+	for _, set := range sets {
+		for _, e := range set {
+			if first == nil || e.Line < first.Line || e.Line == first.Line && e.Msg < first.Msg {
+				first = e
+			}
+		}
+	}
+	return first
 }
 
 func (p *iniParser) line(n int, raw string) error {
@@ -54,7 +92,7 @@ func (p *iniParser) line(n int, raw string) error {
 	switch {
 	case text == "" || text[0] == '#' || text[0] == ';':
 		return nil
-	case text[0] == '[':
+	case text[0] == '[' && !bracketedHostLine.MatchString(text):
 		return p.section(n, indent, text)
 	}
 	switch p.kind {
@@ -91,26 +129,38 @@ func (p *iniParser) section(n, indent int, text string) error {
 	default:
 		return errAt(n, indent+2, "unknown section suffix %q in [%s] (want vars or children)", suffix, text[1:end])
 	}
+	if !p.known[name] {
+		if p.kind == sectionVars && p.pendingVars[name] == nil {
+			p.pendingVars[name] = errAt(n, indent+2, "[%s:vars]: group %q is not defined: it needs a [%s] or [%s:children] section (Ansible refuses this too)", name, name, name, name)
+		}
+		p.known[name] = true
+	}
+	if p.kind != sectionVars {
+		delete(p.pendingVars, name)
+		delete(p.pendingChild, name)
+	}
 	p.b.group(name)
 	return nil
 }
 
 // varLine parses "key=value" in a [group:vars] section. As in Ansible the
-// value is the rest of the line; one pair of surrounding quotes is removed.
+// value is the rest of the line read as a Python literal when it is one
+// (so quotes are removed and a trailing "# comment" after a literal is
+// dropped) and kept as written when it is not (see iniValue).
 func (p *iniParser) varLine(n, indent int, text string) error {
 	key, value, ok := strings.Cut(text, "=")
 	if !ok {
 		return errAt(n, indent+1, "expected key=value in [%s:vars], got %q", p.group, text)
 	}
 	key = strings.TrimSpace(key)
-	value = strings.TrimSpace(value)
-	if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') {
-		if toks, err := tokenize(value); err == nil && len(toks) == 1 && toks[0].raw == value {
-			value = toks[0].text
-		}
-	}
+	value = iniValue(strings.TrimSpace(value))
 	g := p.b.group(p.group)
-	return setVar(g.vars, key, varDef{value: value, line: n, col: indent + 1})
+	err := setGroupVar(g, g.vars, key, varDef{value: value, line: n, col: indent + 1})
+	var e *Error
+	if errors.As(err, &e) && strings.Contains(value, "#") {
+		e.Msg += ` (in [group:vars] a "# comment" after a value that is not a Python literal is part of the value, as in Ansible: quote the value, as in key="value" # comment)`
+	}
+	return err
 }
 
 // childLine parses one child group name in a [group:children] section.
@@ -121,6 +171,9 @@ func (p *iniParser) childLine(n, indent int, text string) error {
 	}
 	if !validGroupName(name) {
 		return errAt(n, indent+1, "invalid group name %q in [%s:children]", name, p.group)
+	}
+	if !p.known[name] && p.pendingChild[name] == nil {
+		p.pendingChild[name] = errAt(n, indent+1, "[%s:children] names group %q, which is not defined: it needs a [%s] or [%s:children] section (Ansible refuses this too)", p.group, name, name, name)
 	}
 	return p.b.addChild(p.group, name, n, indent+1)
 }
@@ -144,25 +197,16 @@ func (p *iniParser) hostLine(n int, raw string) error {
 		return err
 	}
 	vars := map[string]varDef{}
-	if hp.port != "" {
-		vars["ansible_port"] = varDef{value: hp.port, line: n, col: first.col}
-	}
 	for _, t := range toks[1:] {
 		key, value, ok := strings.Cut(t.text, "=")
 		if !ok {
 			return errAt(n, t.col, "expected key=value after host %q, got %q", first.text, t.text)
 		}
-		if err := setVar(vars, key, varDef{value: value, line: n, col: t.col}); err != nil {
+		if err := setVar(vars, key, varDef{value: iniValue(value), line: n, col: t.col}); err != nil {
 			return err
 		}
 	}
-	for _, name := range hp.names {
-		h := p.b.addHost(name, p.group, n)
-		for k, v := range vars {
-			h.vars[k] = v
-		}
-	}
-	return nil
+	return p.b.addHosts(hp, p.group, vars, n, first.col)
 }
 
 type token struct {
@@ -171,10 +215,11 @@ type token struct {
 	col  int    // 1-based, in characters
 }
 
-// tokenize splits a host line like a POSIX shell: blanks separate tokens,
-// '...' is literal, "..." allows \" and \\, a backslash outside quotes
-// escapes the next character, and "#" at the start of a token begins a
-// comment. The returned *Error has no line set.
+// tokenize splits a host line as Ansible does (Python's shlex in POSIX
+// mode with comments): blanks separate tokens, '...' is literal, "..."
+// allows \" and \\, a backslash outside quotes escapes the next character,
+// and "#" outside quotes ends the line, even inside a token (a=b#c is a=b).
+// The returned *Error has no line set.
 func tokenize(s string) ([]token, *Error) {
 	var toks []token
 	i := 0
@@ -200,6 +245,9 @@ func tokenize(s string) ([]token, *Error) {
 				}
 				b.WriteString(body)
 				i = j + 1
+			case '#':
+				toks = append(toks, token{text: b.String(), raw: s[start:i], col: col(s, start)})
+				return toks, nil
 			case '\\':
 				if i+1 < len(s) {
 					i++

@@ -2,39 +2,57 @@ package inventory
 
 import (
 	"fmt"
+	"io/fs"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/golive-dev/golive/internal/values"
+	"gopkg.in/yaml.v3"
 )
 
 // Host is one target found in an inventory.
 type Host struct {
 	Name    string
-	Address string            // ansible_host (empty when not given)
-	User    string            // ansible_user
-	Port    int               // ansible_port (0 when not given)
-	Roles   []string          // the groups it belongs to, including parent groups via [x:children], sorted, excluding "all" and "ungrouped"
-	Vars    map[string]string // all other host vars (group vars merged in: host vars win over child-group vars win over parent-group vars; `all` vars lowest)
-	Line    int               // line where the host was first defined (1-based)
+	Address string // ansible_host (empty when not given)
+	User    string // ansible_user
+	Port    int    // ansible_port (0 when not given)
+	// Transport is "local" for a host with ansible_connection=local (run
+	// on this machine, as Ansible does), else empty (the plan's default).
+	Transport string
+	Roles     []string          // the groups it belongs to, including parent groups via [x:children], sorted, excluding "all" and "ungrouped"
+	Vars      map[string]string // all other host vars (group vars merged in: host vars win over child-group vars win over parent-group vars; `all` vars lowest)
+	Line      int               // line where the host was first defined (1-based)
 }
 
 // Inventory is the result of parsing one inventory file.
 type Inventory struct {
 	Hosts []Host // in the order hosts first appear in the file
+	// Warnings are what Ansible warns about and skips (an unknown key in a
+	// YAML group, a group that is not a mapping, an unsupported
+	// ansible_connection).
+	Warnings []*Error
 }
 
 // Error carries the position of a problem. Error() returns "line L: message"
 // (the caller prefixes the file name). Col is 1-based and 0 when unknown.
 type Error struct {
+	// File is the group_vars or host_vars file the problem is in, relative
+	// to the inventory's directory; empty for the inventory itself.
+	File      string
 	Line, Col int
 	Msg       string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+func (e *Error) Error() string {
+	if e.File != "" {
+		return fmt.Sprintf("%s: line %d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+}
 
 func errAt(line, col int, format string, args ...any) *Error {
 	return &Error{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
@@ -42,13 +60,45 @@ func errAt(line, col int, format string, args ...any) *Error {
 
 // Parse parses an inventory, choosing the format from the file name (".yaml"
 // or ".yml" means YAML) or else from the content: a YAML mapping whose values
-// are group definitions is YAML, anything else is INI.
+// are group definitions is YAML, anything else is INI. As in Ansible, a
+// ".yml" or ".yaml" file that is not a YAML mapping but reads as INI is INI.
 func Parse(name string, data []byte) (*Inventory, error) {
-	lower := strings.ToLower(name)
-	if strings.HasSuffix(lower, ".yaml") || strings.HasSuffix(lower, ".yml") || looksLikeYAML(data) {
-		return ParseYAML(data)
+	return ParseWithVars(name, data, nil)
+}
+
+// ParseWithVars is Parse that also reads, as Ansible does, the group_vars/
+// and host_vars/ directories in dir, the inventory's directory (nil: none).
+func ParseWithVars(name string, data []byte, dir fs.FS) (*Inventory, error) {
+	b, err := read(name, data)
+	if err != nil {
+		return nil, err
 	}
-	return ParseINI(data)
+	if dir != nil {
+		if err := b.readVarsDirs(dir); err != nil {
+			return nil, err
+		}
+	}
+	return b.build()
+}
+
+func read(name string, data []byte) (*builder, error) {
+	lower := strings.ToLower(name)
+	if strings.HasSuffix(lower, ".yaml") || strings.HasSuffix(lower, ".yml") {
+		b, err := readYAML(data)
+		if err == nil {
+			return b, nil
+		}
+		if root, yerr := decodeYAML(data); yerr != nil || root == nil || root.Kind != yaml.MappingNode {
+			if ib, ierr := readINI(data); ierr == nil {
+				return ib, nil
+			}
+		}
+		return nil, err
+	}
+	if looksLikeYAML(data) {
+		return readYAML(data)
+	}
+	return readINI(data)
 }
 
 const (
@@ -69,6 +119,8 @@ type varDef struct {
 type group struct {
 	name     string
 	vars     map[string]varDef
+	fileVars map[string]varDef // from group_vars/ beside the inventory
+	priority int               // ansible_group_priority
 	parents  []string
 	children []childRef
 }
@@ -79,10 +131,13 @@ type childRef struct {
 }
 
 type hostDef struct {
-	name   string
-	line   int
-	groups []string // direct groups, in order of appearance, no duplicates
-	vars   map[string]varDef
+	name     string
+	line     int
+	groups   []string // direct groups, in order of appearance, no duplicates
+	vars     map[string]varDef
+	fileVars map[string]varDef // from host_vars/ beside the inventory
+	address  string            // the IPv6 address the host was written as, if so
+	ansible  string            // its name in Ansible when that is not name
 }
 
 // builder collects groups and hosts from either format; build resolves them.
@@ -91,6 +146,11 @@ type builder struct {
 	hosts     map[string]*hostDef
 	hostOrder []string
 	entries   int // host names produced by patterns so far, repeats included
+	warnings  []*Error
+}
+
+func (b *builder) warnf(line, col int, format string, args ...any) {
+	b.warnings = append(b.warnings, errAt(line, col, format, args...))
 }
 
 func newBuilder() *builder {
@@ -103,7 +163,7 @@ func newBuilder() *builder {
 func (b *builder) group(name string) *group {
 	g := b.groups[name]
 	if g == nil {
-		g = &group{name: name, vars: map[string]varDef{}}
+		g = &group{name: name, vars: map[string]varDef{}, fileVars: map[string]varDef{}}
 		b.groups[name] = g
 	}
 	return g
@@ -123,11 +183,39 @@ func (b *builder) expand(pattern string, line, col int) (hostPattern, error) {
 	return hp, nil
 }
 
+// addHosts records that the hosts of hp are in group, defining them if
+// new, and sets vars on them.
+func (b *builder) addHosts(hp hostPattern, groupName string, vars map[string]varDef, line, col int) error {
+	for _, name := range hp.names {
+		h := b.hosts[name]
+		if h != nil && h.address != hp.address {
+			return errAt(line, col, "host %q: %s and %s both make this name", name, orName(h), orName(&hostDef{name: name, address: hp.address}))
+		}
+		isNew := h == nil
+		h = b.addHost(name, groupName, line)
+		h.address, h.ansible = hp.address, hp.ansible
+		if isNew && hp.port != "" {
+			// As in Ansible, a ":port" suffix counts where the host is
+			// first defined (later suffixes are ignored); vars override it.
+			h.vars["ansible_port"] = varDef{value: hp.port, line: line, col: col}
+		}
+		maps.Copy(h.vars, vars)
+	}
+	return nil
+}
+
+func orName(h *hostDef) string {
+	if h.address != "" {
+		return "the IPv6 address " + h.address
+	}
+	return "the host name " + h.name
+}
+
 // addHost records that host name is in group, defining the host if new.
 func (b *builder) addHost(name, groupName string, line int) *hostDef {
 	h := b.hosts[name]
 	if h == nil {
-		h = &hostDef{name: name, line: line, vars: map[string]varDef{}}
+		h = &hostDef{name: name, line: line, vars: map[string]varDef{}, fileVars: map[string]varDef{}}
 		b.hosts[name] = h
 		b.hostOrder = append(b.hostOrder, name)
 	}
@@ -150,35 +238,52 @@ func (b *builder) addChild(parent, child string, line, col int) error {
 	return nil
 }
 
-// oldVarNames maps the pre-2.0 Ansible connection var names to the new ones.
-var oldVarNames = map[string]string{
-	"ansible_ssh_host": "ansible_host",
-	"ansible_ssh_user": "ansible_user",
-	"ansible_ssh_port": "ansible_port",
-}
+// Connection vars: Ansible reads the old ansible_ssh_* name first, so it
+// wins over the new one wherever each is set.
+var (
+	addressVars = []string{"ansible_ssh_host", "ansible_host"}
+	userVars    = []string{"ansible_ssh_user", "ansible_user"}
+	portVars    = []string{"ansible_ssh_port", "ansible_port"}
+)
 
-// setVar sets key in vars, normalizing old names and checking ports.
+const (
+	varPriority   = "ansible_group_priority"
+	varConnection = "ansible_connection"
+)
+
+// setVar sets key in vars, checking addresses and ports.
 func setVar(vars map[string]varDef, key string, v varDef) error {
 	if !validVarName(key) {
 		return errAt(v.line, v.col, "invalid var name %q", key)
 	}
-	if n, ok := oldVarNames[key]; ok {
-		key = n
-	}
 	if err := values.Text("var "+key, v.value, 1<<20); err != nil {
 		return errAt(v.line, v.col, "%s", err) // NUL, not UTF-8
 	}
-	if key == "ansible_host" {
-		if err := values.Address("ansible_host", v.value); err != nil {
+	if slices.Contains(addressVars, key) {
+		if err := values.Address(key, v.value); err != nil {
 			return errAt(v.line, v.col, "%s", err)
 		}
 	}
-	if key == "ansible_port" {
+	if slices.Contains(portVars, key) {
 		if _, ok := parsePort(v.value); !ok {
-			return errAt(v.line, v.col, "ansible_port %q: must be an integer from 1 to 65535", v.value)
+			return errAt(v.line, v.col, "%s %q: must be an integer from 1 to 65535", key, v.value)
 		}
 	}
 	vars[key] = v
+	return nil
+}
+
+// setGroupVar sets a group var: ansible_group_priority orders the group
+// among its siblings (as in Ansible) instead of becoming a var.
+func setGroupVar(g *group, vars map[string]varDef, key string, v varDef) error {
+	if key != varPriority {
+		return setVar(vars, key, v)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v.value))
+	if err != nil || n < -1000000 || n > 1000000 {
+		return errAt(v.line, v.col, "%s %q: must be an integer", varPriority, v.value)
+	}
+	g.priority = n
 	return nil
 }
 
@@ -235,6 +340,7 @@ func (b *builder) build() (*Inventory, error) {
 	for _, name := range b.hostOrder {
 		inv.Hosts = append(inv.Hosts, b.resolve(b.hosts[name], depth, cache))
 	}
+	inv.Warnings = b.warnings
 	return inv, nil
 }
 
@@ -327,15 +433,27 @@ func (b *builder) resolve(h *hostDef, depth map[string]int, cache map[string]*gr
 	}
 	vars := maps.Clone(gv.vars)
 	maps.Copy(vars, h.vars)
-	out := Host{Name: h.name, Roles: slices.Clone(gv.roles), Vars: map[string]string{}, Line: h.line}
+	maps.Copy(vars, h.fileVars)
+	out := Host{Name: h.name, Roles: slices.Clone(gv.roles), Vars: map[string]string{}, Line: h.line, Address: h.address}
+	if v, ok := first(vars, addressVars); ok {
+		out.Address = v
+	}
+	out.User, _ = first(vars, userVars)
+	if v, ok := first(vars, portVars); ok {
+		out.Port, _ = parsePort(v) // checked by setVar
+	}
+	if c, ok := vars[varConnection]; ok {
+		switch c.value {
+		case "local":
+			out.Transport = "local"
+		case "ssh", "smart", "paramiko", "paramiko_ssh":
+		default:
+			b.warnf(c.line, c.col, "host %q: ansible_connection %q is not supported; golive reaches it over ssh", h.name, c.value)
+		}
+	}
 	for k, v := range vars {
 		switch k {
-		case "ansible_host":
-			out.Address = v.value
-		case "ansible_user":
-			out.User = v.value
-		case "ansible_port":
-			out.Port, _ = parsePort(v.value) // checked by setVar
+		case "ansible_host", "ansible_ssh_host", "ansible_user", "ansible_ssh_user", "ansible_port", "ansible_ssh_port", varConnection:
 		default:
 			out.Vars[k] = v.value
 		}
@@ -343,8 +461,22 @@ func (b *builder) resolve(h *hostDef, depth map[string]int, cache map[string]*gr
 	return out
 }
 
+// first returns the value of the first of names set in vars.
+func first(vars map[string]varDef, names []string) (string, bool) {
+	for _, n := range names {
+		if v, ok := vars[n]; ok {
+			return v.value, true
+		}
+	}
+	return "", false
+}
+
 // resolveGroups finds the ancestors of the direct groups and merges their
-// vars: "all" first, then by depth and name, so that children win.
+// vars in Ansible's default order (its VARIABLE_PRECEDENCE): the
+// inventory's vars of "all", then of the other groups ordered by depth,
+// then ansible_group_priority, then name (so that children win); then the
+// group_vars/ files the same way, "all" first: any group_vars file beats
+// any group var written in the inventory.
 func (b *builder) resolveGroups(direct []string, depth map[string]int) *groupVars {
 	member := map[string]bool{groupAll: true}
 	queue := slices.Clone(direct)
@@ -357,19 +489,29 @@ func (b *builder) resolveGroups(direct []string, depth map[string]int) *groupVar
 		member[g] = true
 		queue = append(queue, b.groups[g].parents...)
 	}
+	delete(member, groupAll)
 	groups := slices.Collect(maps.Keys(member))
 	slices.SortFunc(groups, func(x, y string) int {
 		if depth[x] != depth[y] {
 			return depth[x] - depth[y]
 		}
+		if px, py := b.groups[x].priority, b.groups[y].priority; px != py {
+			return px - py
+		}
 		return strings.Compare(x, y)
 	})
 	gv := &groupVars{roles: []string{}, vars: map[string]varDef{}}
+	all := b.groups[groupAll]
+	maps.Copy(gv.vars, all.vars)
 	for _, g := range groups {
 		maps.Copy(gv.vars, b.groups[g].vars)
-		if g != groupAll && g != groupUngrouped {
+		if g != groupUngrouped {
 			gv.roles = append(gv.roles, g)
 		}
+	}
+	maps.Copy(gv.vars, all.fileVars)
+	for _, g := range groups {
+		maps.Copy(gv.vars, b.groups[g].fileVars)
 	}
 	slices.Sort(gv.roles)
 	return gv

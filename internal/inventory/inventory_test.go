@@ -101,7 +101,7 @@ func TestParseINI(t *testing.T) {
 			{Name: "app5.y", Roles: []string{"db"}, Vars: map[string]string{}, Line: 3},
 		}},
 		{"quoting and comments", "h1 a=\"x y\" b='p q' c=it\\'s d=\"say \\\"hi\\\"\" url=http://x/#frag # comment\n", []Host{
-			{Name: "h1", Roles: []string{}, Vars: map[string]string{"a": "x y", "b": "p q", "c": "it's", "d": `say "hi"`, "url": "http://x/#frag"}, Line: 1},
+			{Name: "h1", Roles: []string{}, Vars: map[string]string{"a": "x y", "b": "p q", "c": "it's", "d": `say "hi"`, "url": "http://x/"}, Line: 1}, // as in shlex, # ends the line even inside a token
 		}},
 		{"vars section takes the rest of the line", "h1\n[all:vars]\n k = v # not a comment\nq=\"quoted\"\nempty=\n", []Host{
 			{Name: "h1", Roles: []string{}, Vars: map[string]string{"k": "v # not a comment", "q": "quoted", "empty": ""}, Line: 1},
@@ -109,14 +109,14 @@ func TestParseINI(t *testing.T) {
 		{"host seen twice: vars merge, later wins, first line kept", "[a]\nh1 x=1 y=1\n[b]\nh1 y=2\n", []Host{
 			{Name: "h1", Roles: []string{"a", "b"}, Vars: map[string]string{"x": "1", "y": "2"}, Line: 2},
 		}},
-		{"host var beats port suffix, new name beats old on same level", "h1:2200 ansible_port=2201\nh2 ansible_ssh_host=a ansible_host=b\n", []Host{
+		{"host var beats port suffix, old name beats new as in Ansible", "h1:2200 ansible_port=2201\nh2 ansible_ssh_host=a ansible_host=b\n", []Host{
 			{Name: "h1", Port: 2201, Roles: []string{}, Vars: map[string]string{}, Line: 1},
-			{Name: "h2", Address: "b", Roles: []string{}, Vars: map[string]string{}, Line: 2},
+			{Name: "h2", Address: "a", Roles: []string{}, Vars: map[string]string{}, Line: 2},
 		}},
 		{"host old name beats group new name", "[g]\nh1 ansible_ssh_user=old\n[g:vars]\nansible_user=new\n", []Host{
 			{Name: "h1", User: "old", Roles: []string{"g"}, Vars: map[string]string{}, Line: 2},
 		}},
-		{"undefined child group and deep nesting", "[top:children]\nmid\nghost\n[mid:children]\nleaf\n[leaf]\nh1\n[top:vars]\nv=top\n[mid:vars]\nv=mid\n", []Host{
+		{"empty child group and deep nesting", "[top:children]\nmid\nghost\n[mid:children]\nleaf\n[leaf]\nh1\n[top:vars]\nv=top\n[mid:vars]\nv=mid\n[ghost]\n", []Host{
 			{Name: "h1", Roles: []string{"leaf", "mid", "top"}, Vars: map[string]string{"v": "mid"}, Line: 7},
 		}},
 		{"ipv6, CRLF, BOM, section comment", "\uFEFF[v6] # six\r\nsix-1 ansible_host=2001:db8::1 ansible_port=22\r\n", []Host{
@@ -184,7 +184,9 @@ func TestParseChoosesFormat(t *testing.T) {
 		{"yaml by content", "hosts", "web:\n  hosts: {w1: }\n", "", 1},
 		{"ini by content", "hosts", "[web]\nw1\nw2\n", "", 2},
 		{"ini plain host list", "hosts", "w1\nw2:22\n", "", 2},
-		{"ini content in .yaml file is a YAML error", "hosts.yaml", "[web]\nw1\n", "line 1: inventory must be a mapping of groups", 0},
+		{"ini content in .yaml file falls back to INI as in Ansible", "hosts.yaml", "[web]\nw1\n", "", 1},
+		{"ini content in .yml file falls back to INI", "hosts.yml", "w1 ansible_host=10.0.0.1\nw2\n", "", 2},
+		{"neither YAML nor INI in .yaml: the YAML error", "hosts.yaml", "[web\nw1\n", "line 2: invalid YAML", 0},
 		{"a YAML scalar is INI", "hosts", "w1 ansible_host=x\n", "", 1},
 	}
 	for _, tt := range tests {

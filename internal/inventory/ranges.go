@@ -2,28 +2,39 @@ package inventory
 
 import (
 	"fmt"
-
-	"github.com/golive-dev/golive/internal/values"
+	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/golive-dev/golive/internal/values"
 )
 
 // hostNameRule says the name rule in an error.
-const hostNameRule = "use letters, digits, '.', '_' and '-', starting with a letter or digit (as in the plan; give an IPv6 address as ansible_host)"
+const hostNameRule = "use letters, digits, '.', '_' and '-', starting with a letter or digit (as in the plan)"
 
 // hostPattern is a host entry as written: possibly a range, possibly with a
 // ":port" suffix.
 type hostPattern struct {
-	names []string
-	port  string // empty when the pattern has no port suffix
+	names   []string
+	port    string // empty when the pattern has no port suffix
+	address string // an IPv6 address written as the host (names holds the name golive derives)
+	ansible string // the name Ansible gives the host when it differs from names[0]
 }
 
 // parseHostPattern splits off a ":port" suffix and expands ranges such as
-// web[01:03], db-[a:c] and app[0:10:5]. Bare IPv6 addresses (more than one
-// colon outside brackets) are taken as they are. The error is a message
-// without position.
+// web[01:03], db-[a:c] and app[0:10:5], as Ansible's parse_address does:
+// "[ADDRESS]:PORT" is a bracketed address with a port, "NAME:PORT" a name
+// with one, and an IPv6 address (more than one colon) is taken as it is.
+// The error is a message without position.
 func parseHostPattern(p string) (hostPattern, error) {
 	var hp hostPattern
+	if m := bracketedHostPort.FindStringSubmatch(p); m != nil {
+		if _, ok := parsePort(m[2]); !ok {
+			return hp, fmt.Errorf("host %q: port %q must be an integer from 1 to 65535", p, m[2])
+		}
+		p, hp.port = m[1], m[2]
+	}
 	depth, colons, last := 0, 0, -1
 	for i := 0; i < len(p); i++ {
 		switch p[i] {
@@ -38,12 +49,15 @@ func parseHostPattern(p string) (hostPattern, error) {
 			}
 		}
 	}
-	if colons == 1 {
+	switch {
+	case colons == 1 && hp.port == "":
 		hp.port = p[last+1:]
 		if _, ok := parsePort(hp.port); !ok {
 			return hp, fmt.Errorf("host %q: port %q must be an integer from 1 to 65535", p, hp.port)
 		}
 		p = p[:last]
+	case colons > 1 || strings.Count(p, ":") > 1 && !strings.Contains(p, "["):
+		return ipv6Host(p, hp)
 	}
 	names, err := expandRanges(p, 1)
 	if err != nil {
@@ -56,6 +70,36 @@ func parseHostPattern(p string) (hostPattern, error) {
 	}
 	hp.names = names
 	return hp, nil
+}
+
+var bracketedHostPort = regexp.MustCompile(`^\[(.+)\]:([0-9]+)$`)
+
+// ipv6Host makes a host of an IPv6 address written as the host name: as in
+// Ansible the address is how it is reached. Its name in golive is derived
+// from the address (the plan's name rule has no ':'): 2001:db8::2 becomes
+// 2001-db8--2.
+func ipv6Host(p string, hp hostPattern) (hostPattern, error) {
+	if a, err := netip.ParseAddr(p); err != nil || !a.Is6() || values.Address("host", p) != nil {
+		return hp, fmt.Errorf("invalid host %s: not an IPv6 address, and a host name may not contain ':' (%s)", values.Quote(p), hostNameRule)
+	}
+	hp.names, hp.address, hp.ansible = []string{IPv6Name(p)}, p, p
+	return hp, nil
+}
+
+// IPv6Name is the name golive gives a host that an inventory names by its
+// IPv6 address: every character the name rule does not allow becomes '-',
+// and a name that would not start with a letter or digit starts with "ip6".
+func IPv6Name(addr string) string {
+	b := []byte(addr)
+	for i, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '_' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	if len(b) == 0 || b[0] == '-' || b[0] == '.' || b[0] == '_' {
+		return "ip6" + string(b)
+	}
+	return string(b)
 }
 
 // expandRanges expands the first [a:b] in p and recurses on the rest.

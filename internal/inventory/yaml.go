@@ -1,9 +1,12 @@
 package inventory
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -21,6 +24,14 @@ const maxYAMLWork = 1 << 20
 //
 // Top-level keys other than "all" are groups too.
 func ParseYAML(data []byte) (*Inventory, error) {
+	b, err := readYAML(data)
+	if err != nil {
+		return nil, err
+	}
+	return b.build()
+}
+
+func readYAML(data []byte) (*builder, error) {
 	root, err := decodeYAML(data)
 	if err != nil {
 		return nil, err
@@ -31,10 +42,19 @@ func ParseYAML(data []byte) (*Inventory, error) {
 			return nil, err
 		}
 	}
-	return y.b.build()
+	return y.b, nil
 }
 
 var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError positions an error of the YAML library.
+func yamlError(err error) *Error {
+	if m := yamlLineErr.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return errAt(max(line, 1), 0, "invalid YAML: %s", m[2])
+	}
+	return errAt(1, 0, "invalid YAML: %v", err)
+}
 
 // decodeYAML returns the document's root node, or nil for an empty document.
 func decodeYAML(data []byte) (root *yaml.Node, err error) {
@@ -48,11 +68,7 @@ func decodeYAML(data []byte) (root *yaml.Node, err error) {
 	}()
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		if m := yamlLineErr.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return nil, errAt(max(line, 1), 0, "invalid YAML: %s", m[2])
-		}
-		return nil, errAt(1, 0, "invalid YAML: %v", err)
+		return nil, yamlError(err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, nil
@@ -107,9 +123,20 @@ func (y *yamlParser) top(root *yaml.Node) error {
 		return err
 	}
 	for _, p := range pairs {
+		if p.key.Kind == yaml.ScalarNode && p.key.Value == "plugin" {
+			return errAt(p.key.Line, p.key.Column, "this is an inventory plugin's configuration (plugin: ...), not an inventory: golive reads static INI and YAML inventories")
+		}
 		name, err := y.groupName(p.key)
 		if err != nil {
 			return err
+		}
+		v, err := y.deref(p.value)
+		if err != nil {
+			return err
+		}
+		if !isNull(v) && v.Kind != yaml.MappingNode {
+			y.b.warnf(p.key.Line, p.key.Column, "skipping %q: not a group definition (a mapping of hosts, vars and children), as Ansible does", name)
+			continue
 		}
 		if err := y.group(name, p.value); err != nil {
 			return err
@@ -134,21 +161,44 @@ func (y *yamlParser) group(name string, n *yaml.Node) error {
 		return err
 	}
 	for _, p := range pairs {
+		value := p.value
+		if section := p.key.Value; section == "hosts" || section == "vars" || section == "children" {
+			if value, err = y.shortcut(value); err != nil {
+				return err
+			}
+		}
 		switch p.key.Value {
 		case "hosts":
-			err = y.hosts(name, p.value)
+			err = y.hosts(name, value)
 		case "vars":
-			err = y.vars(y.b.group(name).vars, "group var", p.value)
+			g := y.b.group(name)
+			err = y.vars(g.vars, "group var", value, g)
 		case "children":
-			err = y.children(name, p.value)
+			err = y.children(name, value)
 		default:
-			err = errAt(p.key.Line, p.key.Column, "group %q: unknown key %q (want hosts, vars or children)", name, p.key.Value)
+			y.b.warnf(p.key.Line, p.key.Column, "group %q: skipping unknown key %q (want hosts, vars or children), as Ansible does", name, p.key.Value)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// shortcut turns a string where a mapping is expected into a mapping with
+// that one key and no value, as Ansible does: "hosts: w1" is
+// "hosts: {w1: }" and "children: web" is "children: {web: }".
+func (y *yamlParser) shortcut(n *yaml.Node) (*yaml.Node, error) {
+	d, err := y.deref(n)
+	if err != nil {
+		return nil, err
+	}
+	if d.Kind != yaml.ScalarNode || isNull(d) {
+		return n, nil
+	}
+	key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: d.Value, Line: d.Line, Column: d.Column}
+	null := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: d.Line, Column: d.Column}
+	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{key, null}, Line: d.Line, Column: d.Column}, nil
 }
 
 func (y *yamlParser) children(parent string, n *yaml.Node) error {
@@ -188,30 +238,29 @@ func (y *yamlParser) hosts(groupName string, n *yaml.Node) error {
 		if p.key.Kind != yaml.ScalarNode {
 			return errAt(p.key.Line, p.key.Column, "host name must be a string, got %s", kindName(p.key))
 		}
+		if p.key.Tag == "!!int" || p.key.Tag == "!!float" {
+			return errAt(p.key.Line, p.key.Column, "host %s is a number: enclose it in quotes, as Ansible requires", p.key.Value)
+		}
 		hp, err := y.b.expand(p.key.Value, p.key.Line, p.key.Column)
 		if err != nil {
 			return err
 		}
 		vars := map[string]varDef{}
-		if hp.port != "" {
-			vars["ansible_port"] = varDef{value: hp.port, line: p.key.Line, col: p.key.Column}
-		}
-		if err := y.vars(vars, "host var", p.value); err != nil {
+		if err := y.vars(vars, "host var", p.value, nil); err != nil {
 			return err
 		}
-		for _, name := range hp.names {
-			h := y.b.addHost(name, groupName, p.key.Line)
-			for k, v := range vars {
-				h.vars[k] = v
-			}
+		if err := y.b.addHosts(hp, groupName, vars, p.key.Line, p.key.Column); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// vars reads a mapping of scalar vars into dst; what names the kind of var
-// in errors ("host var", "group var").
-func (y *yamlParser) vars(dst map[string]varDef, what string, n *yaml.Node) error {
+// vars reads a mapping of vars into dst; what names the kind of var in
+// errors ("host var", "group var"); g is the group whose vars these are
+// (ansible_group_priority sets its priority), nil for host vars. A list or
+// a mapping is carried as its JSON text.
+func (y *yamlParser) vars(dst map[string]varDef, what string, n *yaml.Node, g *group) error {
 	n, err := y.deref(n)
 	if err != nil || isNull(n) {
 		return err
@@ -231,14 +280,25 @@ func (y *yamlParser) vars(dst map[string]varDef, what string, n *yaml.Node) erro
 		if err != nil {
 			return err
 		}
-		if v.Kind != yaml.ScalarNode {
-			return errAt(v.Line, v.Column, "%s %s: only scalar values are supported", what, p.key.Value)
-		}
 		value := v.Value
-		if isNull(v) {
+		switch {
+		case v.Tag == "!vault":
+			y.b.warnf(v.Line, v.Column, "%s %s: skipping a vault-encrypted value: golive does not decrypt Ansible Vault", what, p.key.Value)
+			continue
+		case v.Kind != yaml.ScalarNode:
+			if value, err = y.jsonText(v); err != nil {
+				return err
+			}
+		case isNull(v):
 			value = ""
 		}
-		if err := setVar(dst, p.key.Value, varDef{value: value, line: v.Line, col: v.Column}); err != nil {
+		def := varDef{value: value, line: v.Line, col: v.Column}
+		if g != nil {
+			err = setGroupVar(g, dst, p.key.Value, def)
+		} else {
+			err = setVar(dst, p.key.Value, def)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -336,4 +396,75 @@ func kindName(n *yaml.Node) string {
 		return fmt.Sprintf("%q", n.Value)
 	}
 	return "an alias"
+}
+
+// jsonText renders a list or a mapping var as JSON (keys sorted): golive
+// carries vars as text, and a script can read the structure back with jq.
+func (y *yamlParser) jsonText(n *yaml.Node) (string, error) {
+	v, err := y.plain(n)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", errAt(n.Line, n.Column, "cannot carry this value as JSON: %v", err)
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// plain converts a YAML node into Go values json can encode, following
+// aliases and merge keys under the work budget.
+func (y *yamlParser) plain(n *yaml.Node) (any, error) {
+	n, err := y.deref(n)
+	if err != nil {
+		return nil, err
+	}
+	switch n.Kind {
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := y.plain(c)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		pairs, err := y.mapping(n, "value")
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(pairs))
+		for _, p := range pairs {
+			if p.key.Kind != yaml.ScalarNode {
+				return nil, errAt(p.key.Line, p.key.Column, "a key in a var's value must be a string, got %s", kindName(p.key))
+			}
+			v, err := y.plain(p.value)
+			if err != nil {
+				return nil, err
+			}
+			out[p.key.Value] = v
+		}
+		return out, nil
+	}
+	var v any
+	if isNull(n) {
+		return nil, nil
+	}
+	if err := n.Decode(&v); err != nil {
+		return n.Value, nil
+	}
+	switch x := v.(type) {
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return n.Value, nil
+		}
+	case int, int64, uint64, bool, string:
+	default:
+		return n.Value, nil // timestamps, binary: the text as written
+	}
+	return v, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,6 +28,10 @@ type Options struct {
 	// environment it declares (golive validate). Otherwise a plan with
 	// environments needs Env.
 	AllEnvs bool
+	// Given, when set, is what this shell gives a run (its environment,
+	// the secrets set): a secrets.X or env.X the plan reads and Given
+	// lacks is reported (golive validate), a warning unless Given.Strict.
+	Given *plan.Given
 }
 
 // Result is a loaded plan with its problems. Plan is nil when the file
@@ -100,8 +105,12 @@ func loadEnv(doc *plan.Document, env string, opts Options) (*Result, error) {
 	if err := applySet(p, opts.Set, opts.SetFrom); err != nil {
 		return nil, err
 	}
+	diags = append(diags, expandSteps(p)...)
 	diags = append(diags, readInventories(p)...)
 	diags = append(diags, plan.Validate(p)...)
+	if opts.Given != nil {
+		diags = append(diags, plan.CheckGiven(p, *opts.Given)...)
+	}
 	return &Result{Plan: p, Diags: diags.Sorted()}, nil
 }
 
@@ -166,21 +175,39 @@ func readInventories(p *plan.Plan) plan.Diags {
 			diags = append(diags, plan.Diag{File: p.File, Pos: ref.Pos, Msg: fmt.Sprintf("inventory %s: %s", ref.Name, err)})
 			continue
 		}
-		inv, err := inventory.Parse(path, data)
+		// As in Ansible, group_vars/ and host_vars/ beside the inventory count.
+		inv, err := inventory.ParseWithVars(path, data, os.DirFS(filepath.Dir(path)))
 		if err != nil {
 			var ie *inventory.Error
 			if errors.As(err, &ie) {
-				diags = append(diags, plan.Diag{File: path, Pos: plan.Pos{Line: ie.Line, Col: max(ie.Col, 1)}, Msg: ie.Msg})
+				diags = append(diags, inventoryDiag(path, ie, false))
 			} else {
 				diags = append(diags, plan.Diag{File: p.File, Pos: ref.Pos, Msg: fmt.Sprintf("inventory %s: %s", ref.Name, err)})
 			}
 			continue
+		}
+		for _, w := range inv.Warnings {
+			diags = append(diags, inventoryDiag(path, w, true))
 		}
 		for _, h := range inv.Hosts {
 			p.InventoryHosts = append(p.InventoryHosts, inventoryHost(h, path))
 		}
 	}
 	return diags
+}
+
+// inventoryDiag places an inventory problem in the inventory file or in
+// the group_vars or host_vars file beside it.
+func inventoryDiag(path string, e *inventory.Error, warning bool) plan.Diag {
+	file := path
+	if e.File != "" {
+		file = filepath.Join(filepath.Dir(path), filepath.FromSlash(e.File))
+	}
+	pos := plan.Pos{}
+	if e.Line > 0 {
+		pos = plan.Pos{Line: e.Line, Col: max(e.Col, 1)}
+	}
+	return plan.Diag{File: file, Pos: pos, Msg: e.Msg, Warning: warning}
 }
 
 func readInventoryFile(path string) ([]byte, error) {
@@ -212,6 +239,10 @@ func inventoryHost(h inventory.Host, path string) *plan.Host {
 	ph := &plan.Host{Name: h.Name, Address: addr, Roles: h.Roles, FromInventory: path}
 	ph.Pos = plan.Pos{Line: h.Line, Col: 1}
 	ph.User, ph.Port = h.User, h.Port
+	if h.Transport == "local" { // ansible_connection=local: this machine, as in Ansible
+		ph.Transport = "local"
+		ph.Address = h.Address
+	}
 	keys := make([]string, 0, len(h.Vars))
 	for k := range h.Vars {
 		keys = append(keys, k)
@@ -240,7 +271,8 @@ func listOrNone(list []string) string {
 }
 
 // Hash is the sha256 of a plan file and of every inventory it names, in
-// its base and in all its environments: one value for the plan in every
+// its base and in all its environments, with the group_vars/ and
+// host_vars/ files beside them: one value for the plan in every
 // environment, that changes when any of those files does. Runs, approvals
 // and rehearsals are bound to it.
 func Hash(file string) (string, error) {
@@ -270,6 +302,9 @@ func Hash(file string) (string, error) {
 			}
 		}
 	}
+	if err := hashIncludes(h, doc, file); err != nil {
+		return "", err
+	}
 	sort.Strings(invs)
 	for _, path := range invs {
 		inv, err := readInventoryFile(path)
@@ -279,5 +314,54 @@ func Hash(file string) (string, error) {
 		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(path), len(inv))
 		h.Write(inv)
 	}
+	dirs := map[string]bool{}
+	for _, path := range invs {
+		dir := filepath.Dir(path)
+		if dirs[dir] {
+			continue
+		}
+		dirs[dir] = true
+		if err := hashVarsDirs(h, dir); err != nil {
+			return "", err
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashVarsDirs adds the group_vars/ and host_vars/ files beside an
+// inventory to the plan's hash: an address set there changes the targets.
+func hashVarsDirs(h io.Writer, dir string) error {
+	n := 0
+	for _, sub := range []string{"group_vars", "host_vars"} {
+		root := filepath.Join(dir, sub)
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && p == root {
+					return nil
+				}
+				return err
+			}
+			if d.IsDir() {
+				return nil
+			}
+			if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+				return nil // a dangling link or a device: Ansible reads neither
+			}
+			if n++; n > 10000 {
+				return fmt.Errorf("%s: too many files", root)
+			}
+			data, err := readInventoryFile(p)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			rel, _ := filepath.Rel(dir, p)
+			fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), len(data))
+			h.Write(data)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

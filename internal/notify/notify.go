@@ -1,5 +1,6 @@
-// Package notify sends release communications: a JSON POST to each
-// webhook of the plan's notify list for the events it asks for (go, no_go,
+// Package notify sends release communications: a POST to each
+// webhook of the plan's notify list (golive's JSON, or a Slack or Teams
+// message: format.go) for the events it asks for (go, no_go,
 // waiting, started, succeeded, failed, backed_out, needs_attention,
 // aborted). Delivery never holds a release up or fails it: it happens in
 // the background, is retried a few times, and every delivery and failure
@@ -10,11 +11,11 @@ package notify
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"sync"
+	"text/template"
 	"time"
 
 	"github.com/golive-dev/golive/internal/redact"
@@ -37,6 +38,9 @@ type Payload struct {
 	Contacts       []string  `json:"contacts,omitempty"`
 	NeedsAttention []string  `json:"needs_attention,omitempty"`
 	Time           time.Time `json:"time"`
+	// Message is the channel's template rendered (format json with a
+	// template only).
+	Message string `json:"message,omitempty"`
 }
 
 // Attempts is how many times a delivery is tried.
@@ -57,6 +61,9 @@ type Notifier struct {
 	queues  []chan Payload  // one per channel: deliveries in order
 	closed  bool
 	pending sync.WaitGroup
+
+	tmu   sync.Mutex
+	tmpls map[*rollout.Notify]*template.Template // parsed templates (format.go)
 }
 
 // New returns a Notifier for a rollout's notify list (nil when it has
@@ -160,7 +167,10 @@ func (n *Notifier) attention(runID string) []string {
 }
 
 func (n *Notifier) deliver(ch *rollout.Notify, p Payload) {
-	body, _ := json.Marshal(p)
+	body, warn := n.body(ch, p)
+	if warn != "" {
+		n.journal(p, store.ActionFailed, warn)
+	}
 	var last string
 	for attempt := 1; attempt <= Attempts; attempt++ {
 		last = n.post(ch.Webhook, body)

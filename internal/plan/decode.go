@@ -26,6 +26,14 @@ type decoder struct {
 	diags  Diags
 	visits int
 	over   bool
+	src    *source // the file's text, to point into strings; nil: at the string
+	stack  []frame // the objects being decoded, outermost first
+}
+
+// frame is an object being decoded and the key whose value is decoded now.
+type frame struct {
+	t   reflect.Type
+	key string
 }
 
 func posOf(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
@@ -274,14 +282,20 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 		seen[key.Value] = true
 		f, ok := lookupField(fields, key.Value)
 		if !ok {
-			d.errorf(posOf(key), "unknown key %q in %s%s", key.Value, objectName(t), suggest(key.Value, fields))
+			hint := d.misplaced(t, key.Value)
+			if hint == "" {
+				hint = suggest(key.Value, fields)
+			}
+			d.errorf(posOf(key), "unknown key %q in %s%s", key.Value, objectName(t), hint)
 			continue
 		}
 		if meta != nil {
 			meta.record(key.Value, posOf(key), posOf(p.val))
 		}
 		before := len(d.diags)
+		d.stack = append(d.stack, frame{t, key.Value})
 		d.decode(p.val, v.FieldByIndex(f.index))
+		d.stack = d.stack[:len(d.stack)-1]
 		if len(d.diags) == before {
 			d.checkEnum(key.Value, p.val, v.FieldByIndex(f.index), f.enum)
 		}

@@ -25,6 +25,7 @@ type Scope struct {
 	Stage   map[string]any // name
 	Batch   map[string]any // index
 	Result  any            // monitor conditions only
+	Hosts   map[string]any // regex, names_regex: compare monitor queries only
 }
 
 // SecretRequest is a secret an expression needs that the scope lacks.
@@ -42,6 +43,9 @@ func (s *Scope) env() map[string]any {
 	}
 	if s.Result != nil {
 		m["result"] = s.Result
+	}
+	if s.Hosts != nil {
+		m["hosts"] = s.Hosts
 	}
 	return m
 }
@@ -162,34 +166,53 @@ func VarRefs(s string) []string {
 // HasExpr reports whether s contains a ${{ }} expression.
 func HasExpr(s string) bool { return strings.Contains(s, "${{") }
 
-// CheckNames reports the first unknown name an expression uses. vars lists
+// CheckNames reports the unknown names an expression uses. vars lists
 // the plan's vars; withResult allows `result` (monitor conditions).
+// A | is refused with the functions to call instead: expressions have no
+// filters.
 func CheckNames(code string, vars map[string]bool, withResult bool) error {
+	return checkNames(code, vars, withResult, nil)
+}
+
+// checkNames is CheckNames with extra roots (and their members) allowed.
+func checkNames(code string, vars map[string]bool, withResult bool, extra map[string][]string) error {
+	if err := pipeError(code); err != nil {
+		return err
+	}
 	tree, err := parser.Parse(code)
 	if err != nil {
 		return fmt.Errorf("invalid expression %q: %s", code, firstLine(err.Error()))
 	}
-	var problem error
+	var problems []string
 	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
-		if problem != nil {
-			return
+		if err := checkNode(n, vars, withResult, extra); err != nil && !contains(problems, err.Error()) {
+			problems = append(problems, err.Error())
 		}
-		problem = checkNode(n, vars, withResult)
 	}))
-	if problem != nil {
-		return problem
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
 	}
-	if _, err := expr.Compile(code, append([]expr.Option{expr.Env(template(withResult))}, exprOptions...)...); err != nil {
+	env := template(withResult)
+	for k := range extra {
+		env[k] = map[string]any{}
+	}
+	if _, err := expr.Compile(code, append([]expr.Option{expr.Env(env)}, exprOptions...)...); err != nil {
 		return fmt.Errorf("invalid expression %q: %s", code, firstLine(err.Error()))
 	}
 	return nil
 }
 
-func checkNode(n ast.Node, vars map[string]bool, withResult bool) error {
+func checkNode(n ast.Node, vars map[string]bool, withResult bool, extra map[string][]string) error {
 	switch n := n.(type) {
 	case *ast.IdentifierNode:
 		if _, ok := roots[n.Value]; ok || (withResult && n.Value == "result") || functions[n.Value] {
 			return nil
+		}
+		if _, ok := extra[n.Value]; ok {
+			return nil
+		}
+		if n.Value == "hosts" {
+			return fmt.Errorf("unknown name %q in expression: use one of %s (hosts.regex and hosts.names_regex are only known in the query of a monitor with compare)", n.Value, rootList(withResult))
 		}
 		return fmt.Errorf("unknown name %q in expression: use one of %s", n.Value, rootList(withResult))
 	case *ast.MemberNode:
@@ -199,6 +222,9 @@ func checkNode(n ast.Node, vars map[string]bool, withResult bool) error {
 			return nil
 		}
 		allowed, known := roots[id.Value]
+		if x, ok := extra[id.Value]; ok {
+			allowed, known = x, true
+		}
 		if !known {
 			return nil // reported as an identifier
 		}
@@ -254,18 +280,11 @@ func firstLine(s string) string {
 	return s
 }
 
-// CheckTemplate checks every expression in s.
+// CheckTemplate checks every expression in s and returns the first
+// problem (templateProblems has them all).
 func CheckTemplate(s string, vars map[string]bool) error {
-	segs, err := splitTemplate(s)
-	if err != nil {
-		return err
-	}
-	for _, seg := range segs {
-		if seg.isCode {
-			if err := CheckNames(seg.text, vars, false); err != nil {
-				return err
-			}
-		}
+	if ps := templateProblems(s, vars); len(ps) > 0 {
+		return ps[0].err
 	}
 	return nil
 }

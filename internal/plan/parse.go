@@ -20,6 +20,7 @@ const MaxSize = 4 << 20
 type Document struct {
 	File string
 	root *yaml.Node // the top-level mapping
+	src  *source    // the file's text
 }
 
 // ReadDocument parses YAML text into a Document, refusing what is not a
@@ -47,7 +48,7 @@ func ReadDocument(file string, data []byte) (*Document, Diags) {
 	if err := decodeSafely(dec, &doc); errors.Is(err, io.EOF) {
 		return fail(Pos{1, 1}, "the file is empty: a plan starts with \"golive: 1\"")
 	} else if err != nil {
-		p, msg := yamlErrorPos(err)
+		p, msg := yamlError(data, err)
 		return fail(p, "%s", msg)
 	}
 	var extra yaml.Node
@@ -64,7 +65,7 @@ func ReadDocument(file string, data []byte) (*Document, Diags) {
 	if root.Kind != yaml.MappingNode {
 		return fail(posOf(root), "a plan is a mapping of keys (golive, name, stages, ...), got %s", kindName(root))
 	}
-	return &Document{File: file, root: root}, nil
+	return &Document{File: file, root: root, src: newSource(data)}, nil
 }
 
 func firstInvalidUTF8(b []byte) int {
@@ -117,7 +118,7 @@ func (doc *Document) EnvironmentNames() []string {
 
 // Decode decodes the document with environment env applied ("" for none).
 func (doc *Document) Decode(env string) (*Plan, Diags) {
-	d := &decoder{file: doc.File}
+	d := &decoder{file: doc.File, src: doc.src}
 	root := doc.root
 	if env != "" {
 		envs := mapValue(root, "environments")

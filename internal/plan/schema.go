@@ -83,6 +83,9 @@ func customSchemas() map[reflect.Type]func(g *schemaGen) (schemaObj, error) {
 			return schemaObj{"description": "a positive time span: a number with a unit (ns, us, ms, s, m, h), like 10s, 5m or 1h30m",
 				"type": "string", "pattern": `^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`}, nil
 		},
+		reflect.TypeFor[Ratio](): func(*schemaGen) (schemaObj, error) {
+			return schemaObj{"description": "a number above 0, like 1.5", "type": "number", "exclusiveMinimum": 0}, nil
+		},
 		reflect.TypeFor[Count](): func(*schemaGen) (schemaObj, error) {
 			return schemaObj{"description": "a number of hosts, 0 or more", "type": "integer", "minimum": 0}, nil
 		},
@@ -130,6 +133,9 @@ func customSchemas() map[reflect.Type]func(g *schemaGen) (schemaObj, error) {
 			return g.namedMap(reflect.TypeFor[Host](), "hosts by name", schemaObj{"pattern": namePattern})
 		},
 		reflect.TypeFor[Environments](): (*schemaGen).environments,
+		reflect.TypeFor[Params](): func(*schemaGen) (schemaObj, error) {
+			return scalarMap("recipe parameters by name"), nil
+		},
 	}
 }
 
@@ -163,18 +169,20 @@ var structDocs = map[string]string{
 	"File": "a file that must exist (or not), with a mode, owner or content", "Current": "the probe that prints the release a host runs now",
 	"HTTPCheck": "an HTTP probe", "TCPCheck": "a TCP probe", "Confirm": "a human sign-off after verification",
 	"Stage": "an ordered part of the rollout", "Gate": "a manual judgement before a stage",
-	"Strategy": "how a stage's hosts are batched", "Step": "one action on a host: exactly one of run or upload",
+	"Strategy": "how a stage's hosts are batched", "Step": "one action on a host: exactly one of run or upload (with a name), a recipe (uses:) or an include:",
 	"Upload":  "a copy of an artifact or a file to the target: exactly one of artifact or src",
-	"Monitor": "a fleet-wide signal", "Prometheus": "a Prometheus instant query",
+	"Monitor": "a fleet-wide signal: exactly one of condition or compare", "Prometheus": "a Prometheus instant query",
+	"Compare": "a comparison of the current batch's hosts with hosts not yet released",
 	"Backout": "what happens when a run fails", "Notify": "one release communication",
 }
 
 // exactlyOne lists, per struct type, keys of which exactly one must be
 // given (the kinds of a step or a check).
 var exactlyOne = map[reflect.Type][]string{
-	reflect.TypeFor[Step]():   {"run", "upload"},
-	reflect.TypeFor[Check]():  append([]string{"run", "http", "tcp", "confirm"}, FactKinds...),
-	reflect.TypeFor[Upload](): {"artifact", "src"},
+	reflect.TypeFor[Step]():    {"run", "upload", "uses", "include"},
+	reflect.TypeFor[Check]():   append([]string{"run", "http", "tcp", "confirm"}, FactKinds...),
+	reflect.TypeFor[Upload]():  {"artifact", "src"},
+	reflect.TypeFor[Monitor](): {"condition", "compare"},
 }
 
 func oneOrList(item schemaObj, desc string) schemaObj {
@@ -306,7 +314,7 @@ func (g *schemaGen) structSchema(t reflect.Type) (schemaObj, error) {
 	if keys := exactlyOne[t]; len(keys) > 0 {
 		var alts []any
 		for _, k := range keys {
-			alts = append(alts, schemaObj{"required": []any{k}})
+			alts = append(alts, schemaObj{"required": append([]any{k}, alsoRequired[t.Name()+"."+k]...)})
 		}
 		out["oneOf"] = alts
 	}
@@ -359,7 +367,7 @@ func (g *schemaGen) fieldSchema(owner reflect.Type, name string, sf reflect.Stru
 // keywordRank orders the keywords of a schema object for readability.
 var keywordRank = map[string]int{
 	"$schema": 1, "$id": 2, "title": 3, "$ref": 4, "description": 5, "type": 6, "const": 7, "enum": 8,
-	"pattern": 9, "minLength": 10, "minimum": 11, "maximum": 12, "minItems": 13, "items": 14, "propertyNames": 15,
+	"pattern": 9, "minLength": 10, "minimum": 11, "exclusiveMinimum": 11, "maximum": 12, "minItems": 13, "items": 14, "propertyNames": 15,
 	"properties": 16, "required": 17, "additionalProperties": 18, "anyOf": 19, "oneOf": 20, "$defs": 21,
 }
 

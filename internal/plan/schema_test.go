@@ -194,6 +194,13 @@ func TestSchemaRejects(t *testing.T) {
 		{"stage without on", func(p map[string]any) { delete(stage(p), "on") }},
 		{"step without action", func(p map[string]any) { delete(step(p), "run") }},
 		{"step with two actions", func(p map[string]any) { step(p)["upload"] = map[string]any{"src": "a", "to": "/b"} }},
+		{"run step without a name", func(p map[string]any) { delete(step(p), "name") }},
+		{"step with run and uses", func(p map[string]any) { step(p)["uses"] = "systemd" }},
+		{"recipe parameter is a list", func(p map[string]any) {
+			delete(step(p), "run")
+			step(p)["uses"] = "systemd"
+			step(p)["with"] = map[string]any{"unit": []any{"a"}}
+		}},
 		{"bad transport", func(p map[string]any) { host(p)["transport"] = "ftp" }},
 		{"port 0", func(p map[string]any) { host(p)["port"] = json.Number("0") }},
 		{"bad plan name", func(p map[string]any) { p["name"] = "shop web" }},

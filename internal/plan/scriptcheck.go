@@ -74,8 +74,10 @@ func (v *validator) scripts() {
 		for j := range s.Steps {
 			st := &s.Steps[j]
 			label := fmt.Sprintf("step %q", st.Name)
+			v.inFile = st.File
 			v.scriptRisks(t, st.Run, st.ValPos("run"), label+" run")
 			v.scriptRisks(t, st.Backout, st.ValPos("backout"), label+" backout")
+			v.inFile = ""
 		}
 		for j := range s.Health {
 			v.checkScript(t, &s.Health[j], "health")

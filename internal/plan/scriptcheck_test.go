@@ -36,7 +36,7 @@ targets:
   defaults: {transport: local}
   %s
   hosts:
-    h1: {dir: hosts/h1, roles: [web]}
+    h1: {dir: hosts/h1, roles: [web], vars: {w: "1"}}
 preflight:
   - {name: pf, on: web, run: 'test -d ${{ env.PF }}'}
 stages:

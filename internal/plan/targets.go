@@ -100,8 +100,9 @@ func unionSorted(a, b []string) []string {
 }
 
 // Select returns the targets an on: selects, in target order, and the
-// names that matched nothing. "all" selects every target; "local" is not a
-// target and is left to the caller.
+// names that matched nothing. "all" selects every target; "local" selects
+// a host or role named local (an inventory group may be) and otherwise is
+// not a target and is left to the caller.
 func Select(targets []*Target, on On) (selected []*Target, unknown []Ref) {
 	picked := map[string]bool{}
 	for _, ref := range on {

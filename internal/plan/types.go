@@ -87,6 +87,10 @@ type Plan struct {
 	File string `yaml:"-"`
 	// Env is the environment applied, if any.
 	Env string `yaml:"-"`
+
+	exprs   []exprSite         // every expression written, where (exprcheck.go)
+	exprAt  map[Pos][]exprSite // exprs by the position of their scalar, built on use
+	aliases map[Pos]Pos        // an alias's position -> its anchored node's
 }
 
 // Vars is the plan's named values in file order.
@@ -258,6 +262,27 @@ type Controls struct {
 	Integrity   string     `yaml:"integrity" doc:"required: every artifact has a verified sha256" enum:"required,optional"`
 	Backout     string     `yaml:"backout" doc:"required: every step that changes a target declares a backout" enum:"required,optional"`
 	RehearsedIn string     `yaml:"rehearsed_in" doc:"environment where this release must have been rehearsed (released and backed out cleanly) first"`
+	Checklist   string     `yaml:"checklist" doc:"the review's plan-quality checklist (owner, contacts, success criteria and verify, backouts, rehearsal, approvers, window): warn (default) shows what is missing; required makes each missing item a no-go" enum:"warn,required"`
+	// Takeover: what another golive serve does with a run whose executing
+	// server stopped renewing its lease (PostgreSQL store). Empty means
+	// TakeoverResume.
+	Takeover string `yaml:"takeover" doc:"what another golive serve does with a run whose executor stopped renewing its lease: resume (default), backout or pause" enum:"resume,backout,pause"`
+}
+
+// Takeover modes (controls.takeover).
+const (
+	TakeoverResume  = "resume"
+	TakeoverBackout = "backout"
+	TakeoverPause   = "pause"
+)
+
+// TakeoverMode returns controls.takeover, TakeoverResume when it is not
+// given.
+func (c *Controls) TakeoverMode() string {
+	if c == nil || c.Takeover == "" {
+		return TakeoverResume
+	}
+	return c.Takeover
 }
 
 // Ticket is the change-ticket control.
@@ -350,7 +375,7 @@ type Strategy struct {
 // Step is one action on a host.
 type Step struct {
 	Meta    `yaml:"-"`
-	Name    string    `yaml:"name" doc:"unique in its stage" required:"true"`
+	Name    string    `yaml:"name" doc:"unique in its stage; required, except on uses: (its steps are named NAME/part, NAME defaulting to the recipe) and include:"`
 	Run     string    `yaml:"run" doc:"script run with sh -c on the target (or on the controller with local: true)"`
 	Upload  *Upload   `yaml:"upload" doc:"copy an artifact or a file to the target"`
 	Backout string    `yaml:"backout" doc:"script that undoes this step"`
@@ -360,6 +385,16 @@ type Step struct {
 	Env     StringMap `yaml:"env" doc:"environment variables for the script"`
 	Local   bool      `yaml:"local" doc:"run on the controller instead of the target"`
 	Prepare bool      `yaml:"prepare" doc:"run ahead: for the next batch while the current one switches and is health-checked (upload, unpack: nothing that serves traffic); prepare steps come first"`
+	Uses    string    `yaml:"uses" doc:"a recipe (release-dir or systemd) that golive expands into ordinary steps with their backouts; golive plan shows them"`
+	With    Params    `yaml:"with" doc:"the recipe's parameters"`
+	Include string    `yaml:"include" doc:"a file holding a list of steps, relative to the file that names it; the item stands for those steps"`
+
+	// File is the file the step was written in when it is not the plan
+	// (an included step file); recipes.go fills it in.
+	File string `yaml:"-"`
+	// SHA256Of names the artifact whose verified sha256 the step's script
+	// gets as $GOLIVE_ARTIFACT_SHA256 (release-dir's verify step).
+	SHA256Of string `yaml:"-"`
 }
 
 // ChangesTarget reports whether the step changes its target (and so needs
@@ -380,9 +415,12 @@ type Monitor struct {
 	Meta         `yaml:"-"`
 	Name         string      `yaml:"name" doc:"what the monitor watches" required:"true"`
 	Prometheus   *Prometheus `yaml:"prometheus" doc:"a Prometheus instant query" required:"true"`
-	Condition    string      `yaml:"condition" doc:"expression over result; false counts as a failure" required:"true"`
+	Condition    string      `yaml:"condition" doc:"expression over result; false counts as a failure (exactly one of condition or compare)"`
+	Compare      *Compare    `yaml:"compare" doc:"compare the current batch's hosts with hosts not yet released instead of a condition"`
 	Interval     Duration    `yaml:"interval" doc:"time between evaluations (default 10s)"`
 	FailureLimit int         `yaml:"failure_limit" doc:"consecutive failures that make the run fail (default 1)" min:"1"`
+	// InconclusiveLimit: see compare.go.
+	InconclusiveLimit int `yaml:"inconclusive_limit" doc:"with compare: consecutive inconclusive evaluations (no data, too few samples) after which the run pauses (default 3, or min_samples if more)" min:"1"`
 }
 
 // Prometheus is a Prometheus query.
@@ -412,6 +450,10 @@ type Notify struct {
 	Name    string   `yaml:"name" doc:"name of the channel"`
 	Webhook string   `yaml:"webhook" doc:"address that receives a JSON POST per event" required:"true"`
 	On      []string `yaml:"on" doc:"events: go, no_go, waiting, started, succeeded, failed, backed_out, needs_attention, aborted (default all)"`
+	Format  string   `yaml:"format" doc:"the body: json (default: golive's event JSON), slack (an incoming-webhook message) or teams (an Adaptive Card message)" enum:"json,slack,teams"`
+	// Template is a Go text/template over the fields of NotifyFields;
+	// checked when the plan is read (notifytemplate.go).
+	Template string `yaml:"template" doc:"the message text, a Go text/template over the event's fields ({{ .Plan }}, {{ .Release }}, {{ .Environment }}, {{ .What }}, {{ .Reason }}, ...; see docs/plan-reference.md); values are escaped for the format; json adds it as message"`
 }
 
 // NotifyEvents lists the events notify.on accepts.

@@ -15,14 +15,15 @@ type validator struct {
 	diags   Diags
 	targets []*Target
 	vars    map[string]bool
+	inFile  string // while checking a step from an included file: that file
 }
 
 func (v *validator) errorf(p Pos, format string, args ...any) {
-	v.diags = append(v.diags, Diag{File: v.p.File, Pos: p, Msg: fmt.Sprintf(format, args...)})
+	v.diags = append(v.diags, Diag{File: v.fileName(), Pos: p, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) warnf(p Pos, format string, args ...any) {
-	v.diags = append(v.diags, Diag{File: v.p.File, Pos: p, Msg: fmt.Sprintf(format, args...), Warning: true})
+	v.diags = append(v.diags, Diag{File: v.fileName(), Pos: p, Msg: fmt.Sprintf(format, args...), Warning: true})
 }
 
 // Validate checks a decoded plan against the rules of format 1 and returns
@@ -50,6 +51,7 @@ func Validate(p *Plan) Diags {
 	}
 	v.notify()
 	v.scripts()
+	v.hostValues()
 	return v.diags
 }
 
@@ -300,9 +302,7 @@ func (v *validator) monitors() {
 				v.errorf(m.Prometheus.Pos, "monitor %q: prometheus needs query", m.Name)
 			}
 		}
-		if m.Condition == "" {
-			v.errorf(m.Pos, "monitor %q needs a condition over result, like \"result < 0.01\"", m.Name)
-		}
+		v.monitorKind(&m)
 		if m.Has("failure_limit") && m.FailureLimit < 1 {
 			v.errorf(m.ValPos("failure_limit"), "failure_limit must be 1 or more")
 		}

@@ -28,7 +28,9 @@ func (v *validator) stages() {
 		}
 		steps := map[string]Pos{}
 		for j := range s.Steps {
+			v.inFile = s.Steps[j].File
 			v.step(s, &s.Steps[j], steps)
+			v.inFile = ""
 		}
 		v.prepareFirst(s)
 		if len(s.Health) == 0 && s.Has("name") {
@@ -189,7 +191,14 @@ func (v *validator) selectTargets(m *Meta, on On, what string, allowLocal bool) 
 		v.errorf(ref.Pos, "on: no host or role named %q (roles: %s)", ref.Name, joinOrNone(Roles(v.targets)))
 	}
 	for _, ref := range on {
-		if ref.Name == "local" && !allowLocal {
+		switch {
+		case ref.Name != "local":
+		case hasTarget(v.targets, "local"):
+			// a host or role (an inventory group) named local: on: selects it
+			if allowLocal {
+				v.warnf(ref.Pos, "%s: on: local selects the host or role named local, not the controller; use local: true to run on the controller", what)
+			}
+		case !allowLocal:
 			v.errorf(ref.Pos, "%s: stages run on targets; use local: true on a step to run it on the controller", what)
 		}
 	}
@@ -201,4 +210,14 @@ func joinOrNone(names []string) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
+}
+
+// hasTarget reports whether a target or a role has this name.
+func hasTarget(targets []*Target, name string) bool {
+	for _, t := range targets {
+		if t.Name == name || contains(t.Roles, name) {
+			return true
+		}
+	}
+	return false
 }

@@ -44,6 +44,12 @@ type Report struct {
 	Reasons  []string   `json:"reasons,omitempty"`
 	WaitOnly bool       `json:"wait_only,omitempty"` // every failure can arrive later
 	NextOpen *time.Time `json:"next_open,omitempty"` // when the window opens, if it is closed
+	// Quality is the plan-quality section, the deployment-plan checklist
+	// (quality.go): what it misses are Warnings, or, when
+	// ChecklistRequired, Reasons for a no-go.
+	Quality           []Item   `json:"plan_quality,omitempty"`
+	ChecklistRequired bool     `json:"checklist_required,omitempty"`
+	Warnings          []string `json:"warnings,omitempty"`
 }
 
 // Input is what a review looks at.
@@ -95,6 +101,7 @@ func Review(ctx context.Context, in Input) *Report {
 	r.rehearsal(ctx, in)
 	r.monitors(ctx, in)
 	r.lock(ctx, in)
+	r.quality(ctx, in)
 	r.redact(in.Redact)
 	r.decide()
 	return r
@@ -110,12 +117,19 @@ func (r *Report) redact(fn func(string) string) {
 		it := &r.Items[i]
 		it.Name, it.Host, it.Detail = fn(it.Name), fn(it.Host), fn(it.Detail)
 	}
+	for i := range r.Quality {
+		r.Quality[i].Detail = fn(r.Quality[i].Detail)
+	}
 }
 
 // monitors: each must answer now, and hold: a fleet that is already
 // unhealthy is no place to start a release.
 func (r *Report) monitors(ctx context.Context, in Input) {
 	for _, m := range in.Rollout.Monitors {
+		if m.Compare != nil {
+			r.compareMonitor(ctx, in, m)
+			continue
+		}
 		ok, detail := check.Monitor(ctx, m.URL, m.Query, m.Condition)
 		r.add(Item{Kind: "monitors", Name: "monitor " + m.Name, OK: ok, Detail: detail})
 	}
@@ -142,6 +156,7 @@ func (r *Report) decide() {
 	if r.Go {
 		r.WaitOnly = false
 	}
+	r.decideQuality()
 }
 
 func (r *Report) targets(in Input) {

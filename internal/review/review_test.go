@@ -35,6 +35,7 @@ var now = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
 const basePlan = `golive: 1
 name: shop
+@TOP@
 targets:
   defaults: {transport: local}
   hosts:
@@ -76,6 +77,7 @@ verify:
 // tc is one review: the plan's parts, the input and the store's state.
 type tc struct {
 	name     string
+	top      string // top-level lines (owner, contacts, ...)
 	controls string // lines under controls:
 	window   string // a window: block
 	verify   string // more verify checks
@@ -113,7 +115,7 @@ func newRig(t *testing.T, c tc) *rig {
 		}
 	}
 	text := strings.NewReplacer("@ROOT@", root, "@SHA@", sha, "@CONTROLS@", c.controls,
-		"@WINDOW@", c.window, "@VERIFY@", c.verify).Replace(basePlan)
+		"@WINDOW@", c.window, "@VERIFY@", c.verify, "@TOP@", c.top).Replace(basePlan)
 	mustWrite(t, r.file, []byte(text))
 	res, err := load.Load(load.Options{File: r.file})
 	if err != nil || res.Diags.HasErrors() {
@@ -272,6 +274,31 @@ func TestReviewGolden(t *testing.T) {
 			// What `golive rehearse` journals after a clean rehearsal.
 			r.event(t, run.ID, "rehearsal", store.ActionPassed, "rehearsal clean")
 		}},
+		// A plan that meets the deployment-plan checklist: 7/7, go.
+		{name: "quality_complete", top: `owner: web-team
+contacts: [oncall-web@example.com]
+success_criteria: "both hosts serve 2.0"`,
+			controls: "  approvals: {required: 1, approvers: [alice, bob]}",
+			window: `window:
+  timezone: Europe/Berlin
+  open:
+    - {days: [mon], from: "09:00", to: "12:00"}
+`,
+			prep: func(t *testing.T, r *rig) {
+				run := r.otherRun(t, "", store.StateBackedOut, r.hash)
+				r.event(t, run.ID, "rehearsal", store.ActionPassed, "rehearsal clean")
+			},
+			run: func(t *testing.T, r *rig) *store.Run {
+				run := r.otherRun(t, "", store.StateWaiting, r.hash)
+				a := store.Approval{RunID: run.ID, Approver: "alice", OSUser: "alice", PlanHash: r.hash, Release: "2.0",
+					Decision: store.DecisionApprove, Via: store.ViaCLI}
+				if _, err := r.st.AddApproval(context.Background(), a); err != nil {
+					t.Fatal(err)
+				}
+				return &run
+			}},
+		// Under controls.checklist: required what the checklist misses is a no-go.
+		{name: "quality_required", controls: "  checklist: required"},
 		{name: "locked_by_another_run", prep: func(t *testing.T, r *rig) {
 			run := r.otherRun(t, "", store.StateRunning, r.hash)
 			_, err := r.st.AcquireLock(context.Background(), store.Lock{Plan: "shop", RunID: run.ID, Requester: "sam",
@@ -323,7 +350,7 @@ func TestReviewGolden(t *testing.T) {
 			if got != string(want) {
 				t.Errorf("report:\n%s\nwant (%s):\n%s", got, golden, want)
 			}
-			if wantGo := c.name == "go" || c.name == "ticket_ok" || c.name == "rehearsal_satisfied"; rep.Go != wantGo {
+			if wantGo := c.name == "go" || c.name == "ticket_ok" || c.name == "rehearsal_satisfied" || c.name == "quality_complete"; rep.Go != wantGo {
 				t.Errorf("go = %v, want %v", rep.Go, wantGo)
 			}
 		})
@@ -382,7 +409,7 @@ func TestRehearsalRejectedAtSignOffDoesNotCount(t *testing.T) {
 	// (The run has no environment: Rehearsed is asked about env "", as it
 	// would be about staging for a run there.)
 	if _, err := r.st.AddApproval(ctx, store.Approval{RunID: out.Run.ID, Gate: "verify", Approver: "bob", Decision: store.DecisionReject,
-		Comment: "numbers look off", PlanHash: r.hash, Release: "2.0"}); err != nil {
+		Comment: "numbers look off", PlanHash: r.hash, Release: "2.0", Time: fake.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	out, err = e.Resume(ctx, out.Run, r.ro)

@@ -43,10 +43,11 @@ func buildFacts(r *Rollout, p *plan.Plan, targets []*plan.Target, base *plan.Sco
 			continue
 		}
 		c, err := renderFactCheck(pc, base)
-		if err != nil {
+		onTargets := !pc.Local && len(pc.On) > 0
+		if err != nil && !onTargets {
 			return fmt.Errorf("preflight %q: %w", c.Name, err)
 		}
-		if !pc.Local && len(pc.On) > 0 {
+		if onTargets {
 			sel, _ := plan.Select(targets, pc.On)
 			for _, t := range sel {
 				scope := HostScope(base, t, "", 0)
@@ -61,6 +62,14 @@ func buildFacts(r *Rollout, p *plan.Plan, targets []*plan.Target, base *plan.Sco
 				c.Targets = append(c.Targets, h)
 				c.PerTarget = append(c.PerTarget, rc)
 			}
+		}
+		if err != nil { // host.vars: the run's rendering shows the first target's
+			if len(c.PerTarget) == 0 {
+				return fmt.Errorf("preflight %q: %w", c.Name, err)
+			}
+			shown := *c.PerTarget[0]
+			shown.Targets, shown.PerTarget = c.Targets, c.PerTarget
+			c = &shown
 		}
 		r.Facts = append(r.Facts, c)
 	}

@@ -73,6 +73,11 @@ type Monitor struct {
 	Condition    string        `json:"condition"`
 	Interval     time.Duration `json:"interval_ns"`
 	FailureLimit int           `json:"failure_limit"`
+
+	// Compare: the query is evaluated for the canary and the baseline;
+	// see compare.go.
+	Compare           *Compare `json:"compare,omitempty"`
+	InconclusiveLimit int      `json:"inconclusive_limit,omitempty"`
 }
 
 // Notify is a release communication channel with its address rendered.
@@ -80,6 +85,10 @@ type Notify struct {
 	Name    string   `json:"name"`
 	Webhook string   `json:"webhook"`
 	On      []string `json:"on"` // empty: every event
+	// Format is the body: json (""), slack or teams; Template the message
+	// text (plan.NotifyFields), "" for golive's own.
+	Format   string `json:"format,omitempty"`
+	Template string `json:"template,omitempty"`
 }
 
 // Stage is a stage with its batches.
@@ -133,6 +142,11 @@ type Step struct {
 	Env     map[string]string `json:"env,omitempty"`
 	Local   bool              `json:"local,omitempty"`
 	Prepare bool              `json:"prepare,omitempty"` // run ahead, for the next batch
+	// SHA256Of names the artifact whose verified sha256 the script gets
+	// as $GOLIVE_ARTIFACT_SHA256 (release-dir's verify step).
+	SHA256Of string `json:"sha256_of,omitempty"`
+	// From is the step file the step was included from ("" for the plan).
+	From string `json:"from,omitempty"`
 }
 
 // Upload is a rendered upload.
@@ -212,11 +226,8 @@ func Build(in Input) (*Rollout, error) {
 		if IsFact(&p.Preflight[i]) {
 			continue
 		}
-		c, err := renderCheck(&p.Preflight[i], base)
+		c, err := targetCheck(&p.Preflight[i], targets, base)
 		if err != nil {
-			return nil, fmt.Errorf("preflight %q: %w", p.Preflight[i].Name, err)
-		}
-		if err := perTarget(c, &p.Preflight[i], targets, base); err != nil {
 			return nil, fmt.Errorf("preflight %q: %w", p.Preflight[i].Name, err)
 		}
 		r.Preflight = append(r.Preflight, c)
@@ -232,21 +243,19 @@ func Build(in Input) (*Rollout, error) {
 		return nil, err
 	}
 	for i := range p.Verify {
-		c, err := renderCheck(&p.Verify[i], base)
+		c, err := targetCheck(&p.Verify[i], targets, base)
 		if err != nil {
-			return nil, fmt.Errorf("verify %q: %w", p.Verify[i].Name, err)
-		}
-		if err := perTarget(c, &p.Verify[i], targets, base); err != nil {
 			return nil, fmt.Errorf("verify %q: %w", p.Verify[i].Name, err)
 		}
 		r.Verify = append(r.Verify, c)
 	}
 	for _, m := range p.Monitors {
 		rm := &Monitor{Name: m.Name, Condition: m.Condition, Interval: m.Interval.Or(10 * time.Second), FailureLimit: max(m.FailureLimit, 1)}
+		qscope := compareMonitor(rm, &m, base)
 		if m.Prometheus != nil {
 			var err error
 			if rm.URL, err = plan.Render(m.Prometheus.URL, base); err == nil {
-				rm.Query, err = plan.Render(m.Prometheus.Query, base)
+				rm.Query, err = plan.Render(m.Prometheus.Query, qscope)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("monitor %q: %w", m.Name, err)
@@ -259,7 +268,7 @@ func Build(in Input) (*Rollout, error) {
 		if err != nil {
 			return nil, fmt.Errorf("notify %q: %w", n.Name, err)
 		}
-		r.Notify = append(r.Notify, &Notify{Name: n.Name, Webhook: url, On: n.On})
+		r.Notify = append(r.Notify, &Notify{Name: n.Name, Webhook: url, On: n.On, Format: n.Format, Template: n.Template})
 	}
 	return r, nil
 }
@@ -327,6 +336,29 @@ func buildHost(ps *plan.Stage, t *plan.Target, scope *plan.Scope) (*Host, error)
 	return h, nil
 }
 
+// targetCheck renders a preflight or verify check once for the whole run
+// (what the preview shows) and for each target it runs on. A check that
+// runs on targets may read host.vars, which only a target's rendering has:
+// then the run's rendering shows the first target's.
+func targetCheck(pc *plan.Check, targets []*plan.Target, base *plan.Scope) (*Check, error) {
+	c, err := renderCheck(pc, base)
+	if err != nil && (pc.Local || len(pc.On) == 0) {
+		return nil, err
+	}
+	if perr := perTarget(c, pc, targets, base); perr != nil {
+		return nil, perr
+	}
+	if err != nil {
+		if len(c.PerTarget) == 0 {
+			return nil, err
+		}
+		shown := *c.PerTarget[0]
+		shown.Targets, shown.PerTarget = c.Targets, c.PerTarget
+		c = &shown
+	}
+	return c, nil
+}
+
 // perTarget resolves where a preflight or verify check runs (nowhere: the
 // controller, when it is local or names no targets) and renders it for
 // each target.
@@ -387,7 +419,7 @@ func HostScope(base *plan.Scope, t *plan.Target, stage string, batch int) *plan.
 }
 
 func renderStep(ps *plan.Step, scope *plan.Scope) (*Step, error) {
-	st := &Step{Name: ps.Name, Timeout: ps.Timeout.Or(DefaultStepTimeout), Retries: ps.Retries, Local: ps.Local, Prepare: ps.Prepare}
+	st := &Step{Name: ps.Name, Timeout: ps.Timeout.Or(DefaultStepTimeout), Retries: ps.Retries, Local: ps.Local, Prepare: ps.Prepare, SHA256Of: ps.SHA256Of, From: ps.File}
 	var err error
 	r := func(s string) string {
 		if err != nil {

@@ -33,6 +33,7 @@ type Store interface {
 	LiveStore
 	LockStore
 	ApprovalStore
+	LeaseStore
 	io.Closer
 }
 
@@ -56,7 +57,9 @@ type RunStore interface {
 	// FinishedAt when to is terminal (and clears it otherwise), and appends a
 	// KindState event (Action = to, Message = reason) in the same
 	// transaction. It returns the updated run, ErrNotFound, or a
-	// *StateConflictError holding the current state.
+	// *StateConflictError holding the current state. When ctx carries a
+	// lease of the run (WithLease) whose epoch is no longer the run's, it
+	// changes nothing and returns a *FencedError.
 	UpdateRunState(ctx context.Context, id string, from []State, to State, reason string) (Run, error)
 }
 
@@ -67,7 +70,9 @@ type Journal interface {
 	// strictly increasing without gaps. e.Seq is ignored; a zero e.Time
 	// becomes now; e.Output is cut to its last MaxOutput bytes. The event is
 	// durable when AppendEvent returns nil. ErrNotFound if the run does not
-	// exist, ErrInvalid without Kind or Action.
+	// exist, ErrInvalid without Kind or Action, a *FencedError when ctx
+	// carries a lease of the run (WithLease) whose epoch is no longer the
+	// run's.
 	AppendEvent(ctx context.Context, e Event) (int64, error)
 	// Events returns the events of run runID with Seq > afterSeq, in Seq
 	// order (afterSeq 0 returns all). Use the last Seq seen to follow a run.

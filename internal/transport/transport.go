@@ -53,6 +53,10 @@ type Command struct {
 	// They may be the same writer (compared with ==), in which case writes
 	// are never concurrent and the order of the two streams is kept.
 	Stdout, Stderr io.Writer
+	// Started, when set, is called (at most once, before Run returns)
+	// with the remote process group the script runs in, by transports
+	// whose scripts can outlive the controller (ssh); see GroupStopper.
+	Started func(RemoteProc)
 }
 
 // Result is how a command ended.

@@ -30,6 +30,7 @@ func RenderReview(w io.Writer, r *review.Report, st Style) {
 		}
 		fmt.Fprintf(w, "  %s %s%s: %s\n", mark, it.Name, where, oneLine(it.Detail))
 	}
+	renderQuality(w, r, st)
 	switch {
 	case r.Go:
 		fmt.Fprintf(w, "%s\n", st.Green(st.Bold("GO")))
@@ -43,5 +44,36 @@ func RenderReview(w io.Writer, r *review.Report, st Style) {
 		for _, reason := range r.Reasons {
 			fmt.Fprintf(w, "  - %s\n", oneLine(reason))
 		}
+	}
+}
+
+// renderQuality prints the plan-quality section: the deployment-plan
+// checklist, with what is missing marked ! (a warning) or, under
+// controls.checklist: required, ✘.
+func renderQuality(w io.Writer, r *review.Report, st Style) {
+	if len(r.Quality) == 0 {
+		return
+	}
+	met := 0
+	for _, it := range r.Quality {
+		if it.OK {
+			met++
+		}
+	}
+	how := "missing items are warnings"
+	if r.ChecklistRequired {
+		how = "controls.checklist: required"
+	}
+	fmt.Fprintf(w, "%s: %d/%d (%s)\n", st.Bold("Plan quality"), met, len(r.Quality), how)
+	for _, it := range r.Quality {
+		mark := st.Green("✔")
+		switch {
+		case it.OK:
+		case r.ChecklistRequired:
+			mark = st.Red("✘")
+		default:
+			mark = st.Yellow("!")
+		}
+		fmt.Fprintf(w, "  %s %s: %s\n", mark, it.Name, oneLine(it.Detail))
 	}
 }

@@ -52,6 +52,11 @@ func RenderRollout(w io.Writer, r *rollout.Rollout, st Style) error {
 	if len(r.Monitors) > 0 {
 		p.line(0, "%s (from the first step to the end of verification)", st.Bold("Monitors"))
 		for _, m := range r.Monitors {
+			if c := m.Compare; c != nil {
+				p.line(1, "%s %s: %s at %s, every %s: the current batch against the %s hosts, fail after %d ratio(s) above %g in a row (verdicts from %d sample(s)), pause after %d inconclusive",
+					st.Green("compare"), m.Name, m.Query, m.URL, m.Interval, c.Baseline, m.FailureLimit, c.MaxRatio, c.MinSamples, m.InconclusiveLimit)
+				continue
+			}
 			p.line(1, "%s %s: %s at %s, every %s, fail after %d false in a row: %s", st.Green("watch"), m.Name, m.Query, m.URL, m.Interval, m.FailureLimit, m.Condition)
 		}
 	}
@@ -145,6 +150,9 @@ func (p *printer) step(n, width int, s *rollout.Step) {
 	}
 	if s.Skip {
 		opts = append(opts, st.Yellow("skipped: when is false"))
+	}
+	if s.From != "" {
+		opts = append(opts, "from "+s.From)
 	}
 	action := ""
 	switch {

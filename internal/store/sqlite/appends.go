@@ -45,8 +45,9 @@ const maxAppendBatch = 1024
 
 // appendReq is one AppendEvent waiting for the writer.
 type appendReq struct {
-	e    store.Event
-	done chan appendResult // buffered: the writer never blocks on it
+	e     store.Event
+	epoch int64             // the lease epoch the append is fenced with (0: none)
+	done  chan appendResult // buffered: the writer never blocks on it
 }
 
 type appendResult struct {
@@ -65,7 +66,7 @@ func (s *Store) AppendEvent(ctx context.Context, e store.Event) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("run %s: append event: %w", e.RunID, err)
 	}
-	req := &appendReq{e: e, done: make(chan appendResult, 1)}
+	req := &appendReq{e: e, epoch: store.FenceEpoch(ctx, e.RunID), done: make(chan appendResult, 1)}
 	if err := s.enqueue(ctx, req); err != nil {
 		return 0, fmt.Errorf("run %s: append event: %w", e.RunID, err)
 	}
@@ -128,7 +129,7 @@ func (s *Store) appendBatch(batch []*appendReq) {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT append_event`); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
-			seq, err := insertEvent(ctx, seqStmt, insertStmt, req.e)
+			seq, err := insertEvent(ctx, tx, seqStmt, insertStmt, req.e, req.epoch)
 			if err != nil {
 				// Undo this event alone. If that fails the transaction is
 				// gone (SQLite rolled it back): fail the whole batch.

@@ -11,7 +11,7 @@ import (
 )
 
 const (
-	seqSQL         = `UPDATE runs SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`
+	seqSQL         = `UPDATE runs SET last_seq = last_seq + 1 WHERE id = ? AND (? = 0 OR lease_epoch = ?) RETURNING last_seq`
 	insertEventSQL = `INSERT INTO events (run_id, seq, time_us, kind, action, stage,
 		batch, host, step, exit_code, duration_ns, output, message, actor,
 		actor_via, actor_os_user, actor_token)
@@ -20,19 +20,22 @@ const (
 
 // appendEvent takes the run's next sequence number and inserts e with it,
 // inside tx, with the store's prepared statements.
+// Writes inside a transaction that already checked the run's lease pass
+// epoch 0.
 func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e store.Event) (int64, error) {
-	return insertEvent(ctx, tx.StmtContext(ctx, s.seqStmt), tx.StmtContext(ctx, s.insertStmt), e)
+	return insertEvent(ctx, tx, tx.StmtContext(ctx, s.seqStmt), tx.StmtContext(ctx, s.insertStmt), e, 0)
 }
 
 // insertEvent takes the run's next sequence number with seqStmt (seqSQL) and
 // inserts e with it with insertStmt (insertEventSQL), both bound to the same
-// transaction. When the run does not exist it changes nothing and returns
-// ErrNotFound.
-func insertEvent(ctx context.Context, seqStmt, insertStmt *sql.Stmt, e store.Event) (int64, error) {
+// transaction q. When the run does not exist it changes nothing and returns
+// ErrNotFound; when epoch is not 0 and not the run's lease epoch, a
+// *store.FencedError.
+func insertEvent(ctx context.Context, q querier, seqStmt, insertStmt *sql.Stmt, e store.Event, epoch int64) (int64, error) {
 	var seq int64
-	err := seqStmt.QueryRowContext(ctx, e.RunID).Scan(&seq)
+	err := seqStmt.QueryRowContext(ctx, e.RunID, epoch, epoch).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("run %s: %w", e.RunID, store.ErrNotFound)
+		return 0, fenceOrNotFound(ctx, q, e.RunID, epoch)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("run %s: append event: %w", e.RunID, err)

@@ -19,7 +19,16 @@ var migrations = []migration{
 	{1, "runs, events, live, locks, approvals", schemaV1},
 	{2, "identities beside claimed names; runs and approvals bound to artifact sha256s", schemaV2},
 	{3, "lock holders' pid space", schemaV3},
+	{4, "run leases", schemaV4},
 }
+
+// schemaV4 adds each run's lease (store.Lease): who executes it, its
+// epoch and when the lease expires.
+const schemaV4 = `
+ALTER TABLE runs ADD COLUMN lease_holder TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN lease_expires_us INTEGER NOT NULL DEFAULT 0;
+`
 
 // schemaV3 records where a lock holder's pid is valid (store.Holder.PIDSpace).
 const schemaV3 = `ALTER TABLE locks ADD COLUMN holder_space TEXT NOT NULL DEFAULT '';`

@@ -177,6 +177,9 @@ func (s *Store) UpdateRunState(ctx context.Context, id string, from []store.Stat
 		if r, err = getRun(ctx, tx, id); err != nil {
 			return err
 		}
+		if err := checkFence(ctx, tx, id, store.FenceEpoch(ctx, id)); err != nil {
+			return err
+		}
 		if !slices.Contains(from, r.State) {
 			return &store.StateConflictError{RunID: id, Current: r.State, From: slices.Clone(from), To: to}
 		}

@@ -47,6 +47,13 @@ func Run(t *testing.T, open Opener) {
 		{"AcquireLockRace", testAcquireLockRace},
 		{"StealLockRace", testStealLockRace},
 		{"Approvals", testApprovals},
+		{"Lease", testLease},
+		{"LeaseInvalid", testLeaseInvalid},
+		{"LeaseExpiry", testLeaseExpiry},
+		{"LeaseRace", testLeaseRace},
+		{"StealLease", testStealLease},
+		{"Fencing", testFencing},
+		{"FollowEvents", testFollowEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

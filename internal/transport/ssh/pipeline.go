@@ -18,11 +18,13 @@ import (
 // channel's standard input:
 //
 //	NONCE\n                       once, first: the session's boundary nonce
-//	NONCE\n PAYLOAD               per command, sent only when Run is called
+//	NONCE TAG\n PAYLOAD           per command, sent only when Run is called
 //
 // For each NONCE line the loop starts pipeChild (any other line ends the
 // loop: bytes of a command that did not read all of its payload are never
-// taken for a command), which makes itself the
+// taken for a command) with GOLIVE_PROC_TAG=TAG in its environment, so
+// that every process of the command carries the tag StopGroup looks for
+// (TAG is no secret: the journal records it). pipeChild makes itself the
 // leader of a new process group (setsid) and becomes `/bin/sh -s`: that
 // shell reads PAYLOAD (stepPayload: one list, parsed whole before any of
 // it runs), reports "TAG PID PGID" on stderr, enters the directory, and
@@ -42,10 +44,12 @@ exec /bin/sh -s`
 const pipeLoop = `IFS= read -r n || exit 0
 exec 3<&0
 k=0
-while IFS= read -r l; do
+while IFS=' ' read -r l t; do
   [ "$l" = "$n" ] || exit 2
+  case $t in golive-*) ;; *) exit 2 ;; esac
+  case $t in *[!0-9a-z-]*) exit 2 ;; esac
   k=$((k+1))
-  /bin/sh -c "$1" golive "$1" <&3 3<&- &
+  GOLIVE_PROC_TAG=$t /bin/sh -c "$1" golive "$1" <&3 3<&- &
   wait $! 2>/dev/null
   c=$?
   printf '%s %s %s\n' "$n" "$k" "$c"
@@ -163,7 +167,10 @@ func (p *pipeSession) run(ctx context.Context, cmd transport.Command) (transport
 	p.errs.setWriter(mw)
 	p.k++
 	start := time.Now()
-	frame := p.nonce + "\n" + stepPayload(tag, dir, merge, cmd)
+	frame := p.nonce + " " + tag + "\n" + stepPayload(tag, dir, merge, cmd)
+	// The process group reaches cmd.Started once the marker arrived;
+	// mw.finish below closes marked on every path.
+	defer reportMarked(mw.marked, mw.marker, tag, cmd.Started)()
 	go io.WriteString(p.s.ch, frame) // a failed write ends the channel: seen below
 	code, err := p.wait(ctx, mw)
 	res.Duration = time.Since(start)

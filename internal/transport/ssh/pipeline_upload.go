@@ -112,7 +112,7 @@ head -c `+strconv.FormatInt(size, 10)+` >>"$t" || { rm -f -- "$t"; exit 93; }`)
 	p.out.setWriter(out)
 	p.errs.setWriter(mw)
 	p.k++
-	go io.WriteString(p.s.ch, p.nonce+"\n"+uploadPayload(tag, script))
+	go io.WriteString(p.s.ch, p.nonce+" "+tag+"\n"+uploadPayload(tag, script))
 
 	st := &uploadStream{src: u.Src, tmp: tmp, want: want}
 	stop := make(chan struct{})

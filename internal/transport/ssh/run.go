@@ -54,6 +54,7 @@ func (c *conn) run(ctx context.Context, cmd transport.Command) (transport.Result
 		io.WriteString(s.ch, cmd.Payload())
 		s.ch.CloseWrite()
 	}()
+	defer reportStarted(s, tag, cmd.Started)()
 	select {
 	case <-s.exited:
 	case <-ctx.Done():
@@ -132,6 +133,7 @@ func wrapLines(tag, dir string, merge bool, last string) string {
 	if merge {
 		w.WriteString("exec 2>&1\n")
 	}
+	fmt.Fprintf(&w, "export GOLIVE_PROC_TAG=%s\n", tag) // see StopGroup
 	w.WriteString(last)
 	outer := pgid + `if [ "$pg" != "$$" ] && command -v setsid >/dev/null 2>&1; then exec setsid /bin/sh -c 'eval "$1"' golive "$1"; fi` + "\n" + `eval "$1"`
 	return "exec /bin/sh -c " + quote(outer) + " golive " + quote(w.String())

@@ -1,0 +1,180 @@
+package release
+
+import (
+	"context"
+	"time"
+
+	"github.com/golive-dev/golive/internal/approval"
+	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/store"
+)
+
+// Status is what the store says about a run now.
+type Status struct {
+	Run    store.Run
+	Events []store.Event
+	// Lock is the environment lock when this run holds it.
+	Lock *store.Lock
+	// Lease is the run's lease (Epoch 0: never leased).
+	Lease store.Lease
+	// ControllerGone: the run says it is being executed and nobody is.
+	ControllerGone bool
+	Approvals      []store.Approval
+	// NotCounted says, by approval id, why the plan's rules (when its
+	// file is at hand) do not count an approval.
+	NotCounted map[int64]string
+}
+
+// Status reads a run: its journal, lock, approvals. It changes nothing
+// and opens a store that cannot be written here read-only.
+func (s *Service) Status(ctx context.Context, ref RunRef) (*Status, error) {
+	st, r, err := s.onRun(ctx, ref, true)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	out := &Status{Run: r}
+	if out.Events, err = st.Events(ctx, r.ID, 0); err != nil {
+		return nil, err
+	}
+	lock, lockErr := st.GetLock(ctx, r.Plan, r.Env)
+	out.Lease, _ = st.GetLease(ctx, r.ID) // none from a store too old to have leases
+	out.ControllerGone = controllerGone(r, lock, lockErr, out.Lease)
+	if lockErr == nil && lock.RunID == r.ID {
+		out.Lock = &lock
+	}
+	if out.Approvals, err = st.ListApprovals(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	out.NotCounted = notCounted(r, ref.Plan.file(), out.Approvals)
+	return out, nil
+}
+
+// controllerGone reports whether a run that says it is being executed has
+// nobody executing it: no lock, a lock whose holder is gone, or a lease
+// its holder stopped renewing (as the engine judges it).
+func controllerGone(r store.Run, lock store.Lock, lockErr error, lease store.Lease) bool {
+	switch r.State {
+	case store.StateRunning, store.StateVerifying, store.StateBackingOut:
+	default:
+		return false
+	}
+	if lockErr != nil || lock.RunID != r.ID {
+		return true
+	}
+	return store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive) ||
+		lease.Epoch > 0 && lease.Expired(time.Now())
+}
+
+// notCounted says, by approval id, why the plan's rules (when its file is
+// at hand) do not count an approval, as the run is recorded (a status does
+// not hash the artifacts again: resume does).
+func notCounted(r store.Run, file string, approvals []store.Approval) map[int64]string {
+	out := map[int64]string{}
+	if len(approvals) == 0 {
+		return out
+	}
+	res, err := load.Load(load.Options{File: file, Env: r.Env, AllEnvs: r.Env == ""})
+	if err != nil || res.Plan == nil || res.Plan.Name != r.Plan {
+		return out
+	}
+	gates := map[string]bool{}
+	for _, a := range approvals {
+		gates[a.Gate] = true
+	}
+	for gate := range gates {
+		rules := approval.RulesFor(res.Plan.Controls.Approvals, res.Plan.GateApprovals(gate))
+		t := approval.Count(rules, approval.SubjectOf(r, r.PlanHash, gate), approvals)
+		for _, ig := range t.Ignored {
+			out[ig.Approval.ID] = ig.Why
+		}
+	}
+	return out
+}
+
+// EventsOptions read a run's journal.
+type EventsOptions struct {
+	Run   RunRef
+	After int64 // events after this seq
+	// Follow keeps reading new events until the run is terminal and its
+	// journal read to the end, or ctx ends (not an error).
+	Follow bool
+	// Every is how often a follower looks for new events (default 300ms).
+	Every time.Duration
+}
+
+// Events calls fn with each journal event of the run after o.After, in
+// order (Seq is the event's id for a resumed follower). An error from fn
+// stops it.
+func (s *Service) Events(ctx context.Context, o EventsOptions, fn func(store.Event) error) error {
+	st, r, err := s.onRun(ctx, o.Run, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	every := o.Every
+	if every <= 0 {
+		every = 300 * time.Millisecond
+	}
+	after := o.After
+	// A store that announces new events (PostgreSQL) wakes the follower;
+	// it still re-reads now and then in case a notification was lost.
+	var wake <-chan struct{}
+	if f := store.FollowerOf(st); f != nil && o.Follow {
+		if ch, err := f.Notify(ctx, r.ID); err == nil {
+			wake, every = ch, max(every, 5*time.Second)
+		}
+	}
+	for {
+		events, err := st.Events(ctx, r.ID, after)
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			after = ev.Seq
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		if !o.Follow {
+			return nil
+		}
+		cur, err := st.GetRun(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State.Terminal() && len(events) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-time.After(every):
+		}
+	}
+}
+
+// RunsOptions list runs.
+type RunsOptions struct {
+	Plan   PlanInput     // its store; its runs only, when the plan can be read
+	States []store.State // any of these states (default: all)
+	Limit  int           // at most this many (0: all)
+}
+
+// Runs lists the runs of the plan, newest first. The plan's runs only
+// when its file can be read (else every run in its store), of Plan.Env
+// when given.
+func (s *Service) Runs(ctx context.Context, o RunsOptions) ([]store.Run, error) {
+	st, err := s.OpenStore(ctx, o.Plan.file(), StoreMode{Existing: true, ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	filter := store.RunFilter{Env: o.Plan.Env, States: o.States, Limit: o.Limit}
+	res, err := load.Load(load.Options{File: o.Plan.file(), Env: o.Plan.Env, AllEnvs: o.Plan.Env == ""})
+	if err == nil && res.Plan != nil && res.Plan.Name != "" {
+		filter.Plan = res.Plan.Name
+	}
+	return st.ListRuns(ctx, filter)
+}

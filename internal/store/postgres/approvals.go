@@ -1,0 +1,86 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/golive-dev/golive/internal/store"
+)
+
+// AddApproval implements store.ApprovalStore.
+func (s *Store) AddApproval(ctx context.Context, a store.Approval) (store.Approval, error) {
+	if err := a.Validate(); err != nil {
+		return store.Approval{}, err
+	}
+	if a.Time.IsZero() {
+		a.Time = s.clock()
+	}
+	a.Time = a.Time.UTC().Truncate(time.Microsecond)
+	a.FillIdentities()
+	a.Comment, a.Approver, a.Gate = clean(a.Comment), clean(a.Approver), clean(a.Gate)
+	in := a
+	err := s.write(ctx, func(tx pgx.Tx, _ int) error {
+		a = in
+		r, err := getRun(ctx, tx, a.RunID, false)
+		if err != nil {
+			return fmt.Errorf("approval: %w", err)
+		}
+		if a.PlanHash == "" && a.Release == "" && a.Env == "" {
+			a.PlanHash, a.Release, a.Env = r.PlanHash, r.Release, r.Env
+			if a.Artifacts == "" {
+				a.Artifacts = r.Artifacts
+			}
+		}
+		return tx.QueryRow(ctx, `INSERT INTO approvals (run_id, gate, approver, decision,
+			comment, plan_hash, release, env, time, via, os_user, token, artifacts)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			RETURNING id`, a.RunID, a.Gate, a.Approver, string(a.Decision), a.Comment, a.PlanHash,
+			clean(a.Release), clean(a.Env), a.Time, string(a.Via), clean(a.OSUser), clean(a.Token),
+			nullSums(a.Artifacts)).Scan(&a.ID)
+	})
+	if err != nil {
+		return store.Approval{}, fmt.Errorf("run %s: add approval: %w", a.RunID, err)
+	}
+	return a, nil
+}
+
+// ListApprovals implements store.ApprovalStore.
+func (s *Store) ListApprovals(ctx context.Context, runID string) ([]store.Approval, error) {
+	var list []store.Approval
+	err := s.read(ctx, func() error {
+		list = []store.Approval{}
+		rows, err := s.pool.Query(ctx, `SELECT id, run_id, gate, approver, decision, comment,
+			plan_hash, release, env, time, via, os_user, token, artifacts FROM approvals WHERE run_id = $1 ORDER BY id`, runID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a store.Approval
+			var arts *string
+			err := rows.Scan(&a.ID, &a.RunID, &a.Gate, &a.Approver, &a.Decision, &a.Comment,
+				&a.PlanHash, &a.Release, &a.Env, &a.Time, &a.Via, &a.OSUser, &a.Token, &arts)
+			if err != nil {
+				return err
+			}
+			if arts != nil {
+				a.Artifacts = store.ArtifactSums(*arts)
+			}
+			a.Time = utc(a.Time)
+			list = append(list, a)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("run %s: approvals: %w", runID, err)
+	}
+	if len(list) == 0 {
+		if err := s.read(ctx, func() error { return runExists(ctx, s.pool, runID) }); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
+}
