@@ -10,7 +10,13 @@
 #
 #   bench/ssh.sh                      # NS="10 50"
 #   NS="10" bench/ssh.sh              # one fleet size
-#   TOOLS="golive ssh" bench/ssh.sh   # leave a tool out (golive, ssh, ansible)
+#   TOOLS="golive ssh" bench/ssh.sh   # leave a tool out (golive, floor, ssh, ansible)
+#   GOLIVE_OLD=/tmp/golive-main TOOLS="golive-old golive floor" bench/ssh.sh
+#                                     # also a second golive binary (say, built from main)
+#   ROUNDS=3 bench/ssh.sh             # every tool 3 times, interleaved; the table shows medians
+#   PREPARE=0 bench/ssh.sh            # golive's upload and unpack without prepare: true
+#   TOOLS="golive-noprep golive" ...  # golive-noprep: this golive, its plan without prepare: true
+#   HOST_CPU=0.2 bench/ssh.sh         # each host limited to 0.2 CPU (cgroup v1 cpu or v2 cpu.max)
 #   ARTIFACT_MB=20 bench/ssh.sh       # bigger artifact (MiB; padded with random bytes)
 #   STORE_DIR=/dev/shm bench/ssh.sh   # golive's store on tmpfs: no fsync cost
 #   HEALTH_INTERVAL=1s bench/ssh.sh   # golive's health check interval (default 100ms)
@@ -22,7 +28,10 @@
 set -euo pipefail
 
 NS=${NS:-"10 50"}
-TOOLS=${TOOLS:-"golive ssh ansible"}
+TOOLS=${TOOLS:-"golive floor ssh ansible"}
+ROUNDS=${ROUNDS:-1}                 # rounds of all the tools, interleaved; medians are reported
+PREPARE=${PREPARE:-1}               # golive (not golive-old): upload and unpack are prepare: true
+HOST_CPU=${HOST_CPU:-}              # CPUs each host may use (its sshd and all it starts); "" = no limit
 ARTIFACT_MB=${ARTIFACT_MB:-5}
 KEEP=${KEEP:-0}
 STORE_DIR=${STORE_DIR:-}            # where golive's state store goes (default: the temp dir)
@@ -45,8 +54,9 @@ cleanup() {
 	local rc=$?
 	stop_masters 2>/dev/null || true
 	fleet_down
+	host_cgroups_remove
 	if [ -n "$STORE_DIR" ]; then
-		for N in $NS; do rm -f "$STORE_DIR/golive-bench-ssh-$$-n$N.db"{,-wal,-shm}; done
+		for N in $NS; do rm -f "$STORE_DIR/golive-bench-ssh-$$-"*"n$N.db"{,-wal,-shm}; done
 	fi
 	if [ "$KEEP" = 1 ]; then
 		log "keeping $tmp"
@@ -83,6 +93,10 @@ else
 	(cd "$repo" && go build -o "$tmp/golive" ./cmd/golive)
 	golive=$tmp/golive
 fi
+golive_old=${GOLIVE_OLD:-}
+case " $TOOLS " in *" golive-old "*)
+	[ -n "$golive_old" ] || { log "TOOLS has golive-old: set GOLIVE_OLD to its binary"; exit 1; }
+esac
 mkdir -p "$tmp/dist" "$tmp/build"
 (cd "$repo/examples/quickstart" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/build/demo" ./app)
 VERSIONS=(1.0.0 2.0.0)
@@ -150,6 +164,53 @@ indent() { sed "s/^/$1/"; }
 now() { echo "$EPOCHREALTIME"; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 
+# --- per-host CPU limits (HOST_CPU) -----------------------------------------
+# Each host gets a cgroup of its own with a CPU quota; its sshd is moved into
+# it (the sessions and everything they start inherit it), and the floor's
+# shells join it before they enter the host's namespaces.
+CG_ROOT=""
+HOST_CG=()
+host_cgroups_setup() {
+	HOST_CG=()
+	[ -n "$HOST_CPU" ] || return 0
+	local quota period=100000 i pid cg
+	quota=$(awk -v c="$HOST_CPU" 'BEGIN { printf "%d", c * 100000 }')
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		CG_ROOT=/sys/fs/cgroup/golive-bench-$$
+		mkdir -p "$CG_ROOT"
+		echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+		echo +cpu >"$CG_ROOT/cgroup.subtree_control"
+	elif [ -d /sys/fs/cgroup/cpu ]; then
+		CG_ROOT=/sys/fs/cgroup/cpu/golive-bench-$$
+		mkdir -p "$CG_ROOT"
+	else
+		log "HOST_CPU: no cgroup cpu controller"; exit 1
+	fi
+	i=0
+	for pid in "${SSHD_PIDS[@]}"; do
+		cg=$CG_ROOT/h$i
+		mkdir -p "$cg"
+		if [ -f "$cg/cpu.max" ]; then echo "$quota $period" >"$cg/cpu.max"; else
+			echo "$period" >"$cg/cpu.cfs_period_us"; echo "$quota" >"$cg/cpu.cfs_quota_us"; fi
+		echo "$pid" >"$cg/cgroup.procs"
+		HOST_CG+=("$cg")
+		i=$((i + 1))
+	done
+	log "each host limited to $HOST_CPU CPU ($CG_ROOT)"
+}
+host_cgroups_remove() {
+	[ -n "$CG_ROOT" ] && [ -d "$CG_ROOT" ] || return 0
+	local cg p
+	for cg in "$CG_ROOT"/h*; do
+		[ -d "$cg" ] || continue
+		# Whatever still runs there goes back to the root group first.
+		while read -r p; do echo "$p" >"$(dirname "$CG_ROOT")/cgroup.procs" 2>/dev/null || true; done <"$cg/cgroup.procs"
+		rmdir "$cg" 2>/dev/null || true
+	done
+	rmdir "$CG_ROOT" 2>/dev/null || true
+	CG_ROOT=""
+}
+
 # --- fleet helpers --------------------------------------------------------
 SSH=() # the fleet's ssh command, as an array
 fssh() { "${SSH[@]}" "$@"; }
@@ -207,17 +268,18 @@ batches() {
 }
 
 # --- golive ---------------------------------------------------------------
-# golive_store N: the store of the runs at N hosts (fresh, then upgrade).
+# golive_store N TOOL: the store of TOOL's runs at N hosts (fresh, then upgrade).
 golive_store() {
 	if [ -n "$STORE_DIR" ]; then
-		echo "$STORE_DIR/golive-bench-ssh-$$-n$1.db"
+		echo "$STORE_DIR/golive-bench-ssh-$$-$2-n$1.db"
 	else
-		echo "$tmp/golive-n$1/state.db"
+		echo "$tmp/$2-n$1/state.db"
 	fi
 }
 
-write_plan() { # DIR
-	local d=$1 i=0 a
+write_plan() { # DIR PREPARE(0|1) GOLIVE
+	local d=$1 i=0 a prep=""
+	[ "$2" = 1 ] && prep="prepare: true, "
 	mkdir -p "$d/dist"
 	cp "$tmp/dist/"* "$d/dist/"
 	{
@@ -240,7 +302,8 @@ write_plan() { # DIR
 		echo "    on: all"
 		echo "    strategy: {batch: $BATCH_PCT%, max_failed: 0}"
 		echo "    steps:"
-		echo "      - name: upload # streamed with SFTP, sha256sum-checked on the host, renamed into place"
+		echo "      - name: upload # streamed and hashed on the way, sha256sum-checked on the host, renamed into place"
+		[ -z "$prep" ] || echo "        prepare: true"
 		echo "        upload: {artifact: app, to: 'releases/\${{ release.version }}.tar.gz'}"
 		for s in unpack switch restart; do
 			local body
@@ -248,6 +311,7 @@ write_plan() { # DIR
 			unpack) body=$UNPACK ;; switch) body=$SWITCH ;; restart) body=$RESTART ;;
 			esac
 			echo "      - name: $s"
+			[ "$s" != unpack ] || [ -z "$prep" ] || echo "        prepare: true"
 			echo "        run: |"
 			sub "$body" '${{ release.version }}' '${{ host.address }}' | indent '          '
 			echo
@@ -258,17 +322,22 @@ write_plan() { # DIR
 		echo "        timeout: ${HEALTH_TIMEOUT}s"
 		echo "        interval: $HEALTH_INTERVAL"
 	} >"$d/golive.yaml"
-	"$golive" validate "$d/golive.yaml" >"$d/validate.log" 2>&1 || { cat "$d/validate.log" >&2; exit 1; }
+	"$3" validate "$d/golive.yaml" >"$d/validate.log" 2>&1 || { cat "$d/validate.log" >&2; exit 1; }
 }
 
-run_golive() { # N SCENARIO VERSION
-	local d=$tmp/golive-n$1 rc=0 t0 t1 store
-	[ -f "$d/golive.yaml" ] || write_plan "$d"
+run_golive() { # N SCENARIO VERSION [TOOL]
+	local tool=${4:-golive} bin=$golive prep=$PREPARE
+	case $tool in
+	golive-old) bin=$golive_old prep=0 ;;
+	golive-noprep) prep=0 ;; # this golive without prepare: true
+	esac
+	local d=$tmp/$tool-n$1 rc=0 t0 t1 store
+	[ -f "$d/golive.yaml" ] || write_plan "$d" "$prep" "$bin"
 	local timecmd=()
 	[ -z "$timebin" ] || timecmd=("$timebin" -f '%e %M %U %S' -o "$d/$2.time")
 	t0=$(now)
-	store=$(golive_store "$1")
-	"${timecmd[@]}" "$golive" run "$d/golive.yaml" -r "$3" --parallel "$1" --store "$store" >"$d/$2.log" 2>&1 || rc=$?
+	store=$(golive_store "$1" "$tool")
+	"${timecmd[@]}" "$bin" run "$d/golive.yaml" -r "$3" --parallel "$1" --store "$store" >"$d/$2.log" 2>&1 || rc=$?
 	t1=$(now)
 	[ "$rc" = 0 ] || { log "golive $2 failed (exit $rc):"; tail -n 30 "$d/$2.log" >&2; exit 1; }
 	WALL=$(secs "$t1" "$t0")
@@ -286,9 +355,9 @@ run_golive() { # N SCENARIO VERSION
 # (SFTP + fsync + sha256sum on the host + rename), the spans of the other
 # steps (started to finished event), the health check, the host from start to
 # end; and each batch's span (s).
-golive_breakdown() {
+golive_breakdown() { # N SCENARIO TOOL
 	local db
-	db=$(golive_store "$1")
+	db=$(golive_store "$1" "$3")
 	command -v sqlite3 >/dev/null || { echo "$2 | ? | ? | ? | ? | ? | ? | ? | ?"; return; }
 	sqlite3 -separator ' | ' "$db" "
 WITH e AS (SELECT * FROM events WHERE run_id = (SELECT id FROM runs ORDER BY created_us DESC LIMIT 1)),
@@ -299,7 +368,7 @@ s AS (SELECT host, step,
       FROM e WHERE kind = 'step' GROUP BY host, step),
 h AS (SELECT host, min(time_us) AS hs, max(time_us) AS he FROM e WHERE kind = 'host' GROUP BY host),
 b AS (SELECT batch, (max(time_us) - min(time_us)) / 1e6 AS sec FROM e WHERE kind = 'batch' GROUP BY batch)
-SELECT '$2',
+SELECT '$3 $2',
   printf('%.0f', (SELECT avg((s.st - h.hs) / 1e3 + (s.fi - s.st) / 1e3 - s.du / 1e6) FROM s JOIN h USING (host) WHERE s.step = 'upload')),
   printf('%.0f', (SELECT avg(du / 1e6) FROM s WHERE step = 'upload')),
   printf('%.0f', (SELECT avg((fi - st) / 1e3) FROM s WHERE step = 'unpack')),
@@ -350,6 +419,51 @@ run_ssh() { # N SCENARIO VERSION
 	ssh_deploy "$3" >"$d/$2.log" 2>&1 || rc=$?
 	t1=$(now)
 	[ "$rc" = 0 ] || { log "ssh script $2 failed:"; tail -n 30 "$d/$2.log" >&2; exit 1; }
+	WALL=$(secs "$t1" "$t0")
+}
+
+# --- the floor: no transport at all ---------------------------------------------
+# The same commands as the ssh script, run inside each host's namespaces
+# (nsenter into its sshd's mount, network and UTS namespaces, as sshd's
+# children would be) with the artifact copied by `cat` from the
+# controller's file: what a rollout costs with no transport.
+floor_host() { # INDEX ADDR VERSION
+	local pid=${SSHD_PIDS[$1]} a=$2 v=$3 t cg=${HOST_CG[$1]:-}
+	env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C \
+		sh -c 'if [ -n "$1" ]; then echo $$ >"$1/cgroup.procs"; fi; shift; exec "$@"' sh "$cg" \
+		nsenter -t "$pid" -m -n -u -- sh -c "set -eu; mkdir -p $APP/releases && cd $APP
+cat >releases/$v.tar.gz.tmp
+mv -f releases/$v.tar.gz.tmp releases/$v.tar.gz
+$(sub "$VERIFY" "$v" "$a")
+$(sub "$UNPACK" "$v" "$a")
+$(sub "$SWITCH" "$v" "$a")
+$(sub "$RESTART" "$v" "$a")" <"$tmp/dist/demo-$v.tar.gz" || return 1
+	t=$(($(date +%s) + HEALTH_TIMEOUT))
+	until curl -fsS --max-time 2 "http://$a:8080/health" 2>/dev/null | grep -qx "ok $v"; do
+		[ "$(date +%s)" -lt "$t" ] || { echo "$a: health timed out" >&2; return 1; }
+		sleep 0.1
+	done
+}
+floor_deploy() { # VERSION
+	local line a pids p fail=0 i=0
+	while read -r line; do
+		pids=()
+		for a in $line; do
+			floor_host "$i" "$a" "$1" &
+			pids+=($!)
+			i=$((i + 1))
+		done
+		for p in "${pids[@]}"; do wait "$p" || fail=1; done
+		[ "$fail" = 0 ] || return 1
+	done < <(batches)
+}
+run_floor() { # N SCENARIO VERSION
+	local d=$tmp/floor-n$1 rc=0 t0 t1
+	mkdir -p "$d"
+	t0=$(now)
+	floor_deploy "$3" >"$d/$2.log" 2>&1 || rc=$?
+	t1=$(now)
+	[ "$rc" = 0 ] || { log "floor $2 failed:"; tail -n 30 "$d/$2.log" >&2; exit 1; }
 	WALL=$(secs "$t1" "$t0")
 }
 
@@ -447,67 +561,99 @@ run_ansible() { # N SCENARIO VERSION
 }
 
 # --- runs -----------------------------------------------------------------
+# W[N,SCENARIO,TOOL] is the list of wall times (one per round); R and C the
+# peak RSS and CPU of golive's runs (lists too).
 declare -A W R C
 breakdowns=()
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 load_start=$(loadavg)
+loads=()
 for N in $NS; do
 	log "N=$N: bringing up the fleet"
 	env_out=$("$repo/bench/fleet.sh" up "$N")
 	eval "$env_out"
 	read -r -a SSH <<<"$FLEET_SSH"
-	for tool in $TOOLS; do
-		log "N=$N $tool: resetting hosts"
-		reset_hosts
-		for i in 0 1; do
-			scen=$([ "$i" = 0 ] && echo fresh || echo upgrade)
-			v=${VERSIONS[$i]}
-			log "N=$N $tool $scen ($v), load $(loadavg)"
-			case $tool in
-			golive) run_golive "$N" "$scen" "$v" ;;
-			ssh) run_ssh "$N" "$scen" "$v" ;;
-			ansible) run_ansible "$N" "$scen" "$v" ;;
-			*) log "unknown tool $tool"; exit 2 ;;
-			esac
-			check_hosts "$v" || { log "N=$N $tool $scen: not every host serves $v"; exit 1; }
-			W[$N,$scen,$tool]=$WALL
-			log "N=$N $tool $scen: ${WALL}s"
-			if [ "$tool" = golive ]; then
-				R[$N,$scen]=$RSS C[$N,$scen]=$CPU
-				breakdowns+=("| $N | $(golive_breakdown "$N" "$scen") |")
-			fi
+	read -r -a SSHD_PIDS <<<"$FLEET_SSHD_PIDS"
+	host_cgroups_setup
+	for round in $(seq 1 "$ROUNDS"); do
+		for tool in $TOOLS; do
+			log "N=$N round $round $tool: resetting hosts"
+			reset_hosts
+			for i in 0 1; do
+				scen=$([ "$i" = 0 ] && echo fresh || echo upgrade)
+				v=${VERSIONS[$i]}
+				loads+=("$(loadavg | cut -d' ' -f1)")
+				log "N=$N round $round $tool $scen ($v), load $(loadavg)"
+				case $tool in
+				golive | golive-old | golive-noprep) run_golive "$N" "$scen" "$v" "$tool" ;;
+				floor) run_floor "$N" "$scen" "$v" ;;
+				ssh) run_ssh "$N" "$scen" "$v" ;;
+				ansible) run_ansible "$N" "$scen" "$v" ;;
+				*) log "unknown tool $tool"; exit 2 ;;
+				esac
+				check_hosts "$v" || { log "N=$N $tool $scen: not every host serves $v"; exit 1; }
+				W[$N,$scen,$tool]+="$WALL "
+				log "N=$N round $round $tool $scen: ${WALL}s"
+				case $tool in golive | golive-old | golive-noprep)
+					R[$N,$scen,$tool]+="$RSS " C[$N,$scen,$tool]+="$CPU "
+					breakdowns+=("| $N | $round | $(golive_breakdown "$N" "$scen" "$tool") |")
+				esac
+			done
 		done
 	done
 	reset_hosts
 	log "N=$N: tearing down the fleet"
 	fleet_down
+	host_cgroups_remove
 done
 load_end=$(loadavg)
 
 # --- report ---------------------------------------------------------------
+median() { # VALUES...: their median, or empty when there are none
+	[ "$#" -gt 0 ] || return 0
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+cell() { # KEY ARRAY: the median of the list, or ?
+	local -n arr=$2
+	local m
+	# shellcheck disable=SC2086
+	m=$(median ${arr[$1]:-})
+	echo "${m:-?}"
+}
 ratio() { # A B: A / B, or ? when either is missing
-	if [ -z "${1:-}" ] || [ -z "${2:-}" ]; then echo "?"; return; fi
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "?" }'
+	if [ -z "${1:-}" ] || [ -z "${2:-}" ] || [ "$1" = "?" ] || [ "$2" = "?" ]; then echo "?"; return; fi
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'
 }
 echo
-echo "golive vs ssh script vs Ansible: $(nproc) CPUs, $(uname -sr), artifact $artifact_bytes bytes, batches of $BATCH_PCT% (rounded up)"
-echo "load average (1/5/15 min): $load_start at the start, $load_end at the end"
+echo "golive vs the floor vs ssh script vs Ansible: $(nproc) CPUs, $(uname -sr), artifact $artifact_bytes bytes, batches of $BATCH_PCT% (rounded up), $ROUNDS round(s) interleaved (medians), golive prepare: $([ "$PREPARE" = 1 ] && echo true || echo false), CPU per host: ${HOST_CPU:-unlimited}"
+echo "load average (1/5/15 min): $load_start at the start, $load_end at the end; 1-min load before each run: min $(printf '%s\n' "${loads[@]}" | sort -g | head -n 1), median $(median "${loads[@]}"), max $(printf '%s\n' "${loads[@]}" | sort -g | tail -n 1)"
 echo
-echo "| N | scenario | golive s | ssh-script s | ansible s | ansible/golive | ssh/golive | golive peak RSS MB | golive CPU s |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| N | scenario | golive s | golive-noprep s | golive-old s | floor s | ssh-script s | ansible s | golive/floor | golive/ssh | golive/golive-old | ansible/golive | golive peak RSS MB | golive CPU s |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for N in $NS; do
 	for scen in fresh upgrade; do
-		g=${W[$N,$scen,golive]:-} s=${W[$N,$scen,ssh]:-} a=${W[$N,$scen,ansible]:-}
-		echo "| $N | $scen | ${g:-?} | ${s:-?} | ${a:-?} | $(ratio "$a" "$g") | $(ratio "$s" "$g") | ${R[$N,$scen]:-?} | ${C[$N,$scen]:-?} |"
+		g=$(cell "$N,$scen,golive" W) o=$(cell "$N,$scen,golive-old" W) f=$(cell "$N,$scen,floor" W)
+		s=$(cell "$N,$scen,ssh" W) a=$(cell "$N,$scen,ansible" W)
+		echo "| $N | $scen | $g | $(cell "$N,$scen,golive-noprep" W) | $o | $f | $s | $a | $(ratio "$g" "$f") | $(ratio "$g" "$s") | $(ratio "$g" "$o") | $(ratio "$a" "$g") | $(cell "$N,$scen,golive" R) | $(cell "$N,$scen,golive" C) |"
+	done
+done
+echo
+echo "every run (s), in round order:"
+echo
+for N in $NS; do
+	for scen in fresh upgrade; do
+		for tool in $TOOLS; do
+			echo "- N=$N $scen $tool: ${W[$N,$scen,$tool]:-}"
+		done
 	done
 done
 if [ "${#breakdowns[@]}" -gt 0 ]; then
 	echo
 	echo "golive, from its journal (ms are averages per host; check: average / slowest):"
 	echo
-	echo "| N | scenario | connect ms | upload ms | unpack ms | switch ms | restart ms | health check ms | host total ms | batch spans s |"
-	echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	echo "| N | round | tool scenario | connect ms | upload ms | unpack ms | switch ms | restart ms | health check ms | host total ms | batch spans s |"
+	echo "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 	printf '%s\n' "${breakdowns[@]}"
 fi
 echo
-echo "aim: golive >= 20x faster than Ansible at N=50, and faster than the ssh script"
+echo "aims: golive <= 1.5x the floor and <= 0.7x the ssh script at N=50; >= 20x faster than Ansible"

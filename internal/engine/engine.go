@@ -185,6 +185,9 @@ type execution struct {
 	dials map[string]*dialing
 	// prefetching counts connections being opened ahead of their batch.
 	prefetching sync.WaitGroup
+	// prepared: host name -> *hostSession its preparation ahead used,
+	// for its batch to go on with (prepare.go).
+	prepared sync.Map
 	// abortCursor is the last journal seq the abort watcher has read.
 	abortCursor int64
 	// lockLost: another controller took the run over; leave its lock alone.

@@ -54,15 +54,36 @@ func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
 		return err
 	}
 	pctx, stopPrefetch := context.WithCancel(ctx)
-	defer stopPrefetch()
+	var prep *preparing // the preparation of the next batch (prepare.go)
+	defer func() {
+		stopPrefetch()
+		prep.wait()
+		x.closePrepared()
+	}()
 	for i, b := range s.Batches {
 		if err := x.checkWindow(ctx); err != nil {
 			return err
 		}
-		if i+1 < len(s.Batches) {
-			x.prefetch(pctx, s.Batches[i+1])
+		if err := prep.wait(); err != nil {
+			err = fmt.Errorf("%w: %w", errJournal, err)
+			x.journal(ctx, store.Event{Kind: store.KindStage, Action: store.ActionFailed, Stage: s.Name, Message: err.Error()})
+			return err
 		}
-		if err := x.batch(ctx, sr, b); err != nil {
+		prep = nil
+		var prepared func() // starts preparing the next batch
+		if i+1 < len(s.Batches) {
+			next := s.Batches[i+1]
+			x.prefetch(pctx, next)
+			if hasPrepare(next) {
+				prepared = func() { prep = x.prepareAhead(pctx, s, next) }
+				if i+2 < len(s.Batches) {
+					// Its preparation starts as soon as this batch's
+					// hosts are prepared: the one after dials now.
+					x.prefetch(pctx, s.Batches[i+2])
+				}
+			}
+		}
+		if err := x.batch(ctx, sr, b, prepared); err != nil {
 			x.journal(ctx, store.Event{Kind: store.KindStage, Action: store.ActionFailed, Stage: s.Name, Message: err.Error()})
 			return err
 		}
@@ -78,7 +99,9 @@ func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
 // batch runs the hosts of one batch in parallel. The first failure that
 // exceeds the budget cancels the batch: hosts still working are
 // terminated, hosts not started are not started.
-func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch) error {
+// Once every host of the batch has passed its prepare steps, it calls
+// prepared (when not nil), from one of its goroutines.
+func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch, prepared func()) error {
 	var todo []*rollout.Host
 	for _, h := range b.Hosts {
 		// A host that finished is not run again; one that failed stays
@@ -88,8 +111,12 @@ func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch) e
 		}
 	}
 	if len(todo) == 0 {
+		if prepared != nil {
+			prepared()
+		}
 		return nil
 	}
+	bar := newPreparedBarrier(len(todo), prepared)
 	if err := x.journal(ctx, store.Event{Kind: store.KindBatch, Action: store.ActionStarted, Stage: sr.s.Name, Batch: b.Index}); err != nil {
 		return err
 	}
@@ -101,11 +128,13 @@ func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch) e
 		if gctx.Err() != nil {
 			break
 		}
+		pass := bar.passed()
 		g.Go(func() error {
+			defer pass()
 			if gctx.Err() != nil {
 				return nil
 			}
-			err := x.host(gctx, sr.s, b, h)
+			err := x.host(gctx, sr.s, b, h, pass)
 			if err == nil {
 				return nil
 			}
@@ -144,14 +173,15 @@ func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch) e
 // safely.
 var errJournal = errors.New("journal write failed")
 
-// host runs a host's steps, then its health checks.
-func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host) error {
+// host runs a host's steps, then its health checks; it calls passed once
+// its prepare steps are done.
+func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, passed func()) error {
 	ev := store.Event{Kind: store.KindHost, Stage: s.Name, Batch: b.Index, Host: h.Name}
 	ev.Action = store.ActionStarted
 	if err := x.journal(ctx, ev); err != nil {
 		return fmt.Errorf("%w: %w", errJournal, err)
 	}
-	err := x.hostWork(ctx, s, b, h)
+	err := x.hostWork(ctx, s, b, h, passed)
 	if err != nil {
 		ev.Action, ev.Message = store.ActionFailed, err.Error()
 		if ctx.Err() != nil {
@@ -166,15 +196,22 @@ func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 	return err
 }
 
-func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host) error {
+func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, passed func()) error {
+	hs := x.hostSessionFor(h)
+	defer hs.close()
 	for _, st := range h.Steps {
+		if !st.Prepare {
+			passed()
+		}
 		if x.hist.isStepDone(s.Name, h.Name, st.Name) {
 			continue
 		}
-		if err := x.step(ctx, s, b, h, st); err != nil {
+		if err := x.step(ctx, s, b, h, st, hs); err != nil {
 			return err
 		}
 	}
+	passed()
+	hs.close()
 	conn, err := x.conn(ctx, h)
 	if err != nil {
 		return err

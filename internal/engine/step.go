@@ -27,8 +27,9 @@ func (e *StepError) Error() string {
 	return fmt.Sprintf("step %s: %s", e.Step, e.Why)
 }
 
-// step runs one step on a host with its timeout and retries.
-func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step) error {
+// step runs one step on a host with its timeout and retries; run steps
+// go over hs, the host's session, when its connection offers one.
+func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step, hs *hostSession) error {
 	ev := store.Event{Kind: store.KindStep, Stage: s.Name, Batch: b.Index, Host: h.Name, Step: st.Name}
 	if st.Skip {
 		ev.Action, ev.Message = store.ActionSkipped, "when is false"
@@ -57,7 +58,7 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 		if err := x.stillExecutor(ctx); err != nil {
 			return fmt.Errorf("%w: %w", errJournal, err) // stop the run: nothing ran
 		}
-		res, out, err := x.attempt(ctx, s, b, h, st)
+		res, out, err := x.attempt(ctx, s, b, h, st, hs)
 		ev.Duration, ev.Output = res.Duration, out
 		if res.ExitCode >= 0 && err == nil {
 			ev.ExitCode = store.ExitCode(res.ExitCode)
@@ -94,7 +95,7 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 var errStepTimeout = errors.New("step timed out")
 
 // attempt runs a step once; the returned output is its tail, redacted.
-func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step) (transport.Result, string, error) {
+func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step, hs *hostSession) (transport.Result, string, error) {
 	sctx, cancel := context.WithTimeoutCause(ctx, st.Timeout, errStepTimeout)
 	defer cancel()
 	var conn transport.Conn
@@ -107,12 +108,17 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 	if err != nil {
 		return transport.Result{ExitCode: -1}, "", err
 	}
+	if st.Local {
+		hs = nil // the controller's steps are not the host's
+	}
 	if st.Upload != nil {
 		return x.upload(sctx, conn, h, st)
 	}
 	tail := &transport.Tail{Max: tailKeep}
-	res, err := conn.Run(sctx, transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail,
-		Started: x.started(ctx, s.Name, b.Index, h.Name, st.Name, false)})
+	cmd := transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail,
+		Started: x.started(ctx, s.Name, b.Index, h.Name, st.Name, false)}
+	var res transport.Result
+	res, err = hs.run(sctx, conn, cmd)
 	x.dropIfLost(h, err)
 	if err != nil && errors.Is(context.Cause(sctx), errStepTimeout) && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %v", errStepTimeout, err)
@@ -134,6 +140,10 @@ func (x *execution) upload(ctx context.Context, conn transport.Conn, h *rollout.
 	}
 	mode, _ := strconv.ParseUint(u.Mode, 8, 32)
 	start := time.Now()
+	// Uploads take a session of their own even when the host's steps share
+	// one (transport.SessionUploader could carry them): measured on
+	// CPU-limited hosts, an upload over the shared session was 20-30 %
+	// slower (bench/README.md, issue 12).
 	res, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: u.To, Mode: osMode(mode)})
 	r := transport.Result{ExitCode: 0, Duration: time.Since(start)}
 	if err != nil {

@@ -393,6 +393,7 @@ type Step struct {
 	When    string    `yaml:"when" doc:"expression; false skips the step"`
 	Env     StringMap `yaml:"env" doc:"environment variables for the script"`
 	Local   bool      `yaml:"local" doc:"run on the controller instead of the target"`
+	Prepare bool      `yaml:"prepare" doc:"run ahead: for the next batch while the current one switches and is health-checked (upload, unpack: nothing that serves traffic); prepare steps come first"`
 	Uses    string    `yaml:"uses" doc:"a recipe (release-dir or systemd) that golive expands into ordinary steps with their backouts; golive plan shows them"`
 	With    Params    `yaml:"with" doc:"the recipe's parameters"`
 	Include string    `yaml:"include" doc:"a file holding a list of steps, relative to the file that names it; the item stands for those steps"`

@@ -32,6 +32,7 @@ func (v *validator) stages() {
 			v.step(s, &s.Steps[j], steps)
 			v.inFile = ""
 		}
+		v.prepareFirst(s)
 		if len(s.Health) == 0 && s.Has("name") {
 			v.warnf(s.ValPos("name"), "stage %q has no health checks: a host counts as done as soon as its steps exit 0", s.Name)
 		}
@@ -85,6 +86,21 @@ func (v *validator) step(s *Stage, st *Step, seen map[string]Pos) {
 			v.errorf(st.Pos, "step %q changes its targets but has no backout, and controls.backout is required", st.Name)
 		} else {
 			v.warnf(st.Pos, "step %q changes its targets but has no backout: a failed release cannot undo it", st.Name)
+		}
+	}
+}
+
+// prepareFirst reports a prepare step that follows a step that is not
+// one: preparing ahead runs a prefix of the steps.
+func (v *validator) prepareFirst(s *Stage) {
+	var first *Step // the first step that is not a prepare step
+	for j := range s.Steps {
+		st := &s.Steps[j]
+		switch {
+		case !st.Prepare && first == nil:
+			first = st
+		case st.Prepare && first != nil:
+			v.errorf(st.ValPos("prepare"), "step %q is prepare: true but follows step %q (line %d), which is not: prepare steps come first in a stage", st.Name, first.Name, first.Pos.Line)
 		}
 	}
 }

@@ -141,6 +141,7 @@ type Step struct {
 	Skip    bool              `json:"skip,omitempty"` // when: was false
 	Env     map[string]string `json:"env,omitempty"`
 	Local   bool              `json:"local,omitempty"`
+	Prepare bool              `json:"prepare,omitempty"` // run ahead, for the next batch
 	// SHA256Of names the artifact whose verified sha256 the script gets
 	// as $GOLIVE_ARTIFACT_SHA256 (release-dir's verify step).
 	SHA256Of string `json:"sha256_of,omitempty"`
@@ -418,7 +419,7 @@ func HostScope(base *plan.Scope, t *plan.Target, stage string, batch int) *plan.
 }
 
 func renderStep(ps *plan.Step, scope *plan.Scope) (*Step, error) {
-	st := &Step{Name: ps.Name, Timeout: ps.Timeout.Or(DefaultStepTimeout), Retries: ps.Retries, Local: ps.Local, SHA256Of: ps.SHA256Of, From: ps.File}
+	st := &Step{Name: ps.Name, Timeout: ps.Timeout.Or(DefaultStepTimeout), Retries: ps.Retries, Local: ps.Local, Prepare: ps.Prepare, SHA256Of: ps.SHA256Of, From: ps.File}
 	var err error
 	r := func(s string) string {
 		if err != nil {

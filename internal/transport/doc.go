@@ -18,6 +18,9 @@
 //     the context's cause is wrapped too.
 //   - An [Upload] is atomic (temporary file, fsync, rename) and is skipped
 //     when the destination already holds the same SHA-256.
+//   - A [Conn] may also be a [Sessioner]: its [Session] runs commands one
+//     after another over one session with the target, each with every
+//     promise above.
 //
 // Implementations live in sub-packages: local (a directory on the
 // controller) and ssh.

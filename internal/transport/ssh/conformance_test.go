@@ -48,3 +48,22 @@ func TestUploadsWithoutSFTP(t *testing.T) {
 	t.Parallel()
 	transporttest.RunUploads(t, harness(serverOpts{setsid: true, noSFTP: true}))
 }
+
+// Pipelined sessions: every Run of the suite over one session, and the
+// sessions' own tests.
+func TestSessionConformance(t *testing.T) {
+	t.Parallel()
+	transporttest.RunSessions(t, harness(serverOpts{setsid: true}))
+}
+
+// Pipelined sessions on a server that does not start a new session: the
+// child shell must call setsid(1) itself before its group can be killed.
+func TestSessionInterruptsWithoutServerSetsid(t *testing.T) {
+	t.Parallel()
+	h := harness(serverOpts{})
+	dial := h.Dial
+	h.Dial = func(t *testing.T, tg transporttest.Target) transport.Conn {
+		return transporttest.SessionConn(t, dial(t, tg))
+	}
+	transporttest.RunInterrupts(t, h)
+}

@@ -38,6 +38,9 @@ type conn struct {
 
 	sftpMu sync.Mutex
 	sftp   *sftp.Client
+
+	idle     atomic.Pointer[pipeSession] // the session Dial set the directory up on, for Session to take
+	readOnly bool                        // Host.ReadOnly: checks only, so no session is kept
 }
 
 func (t *Transport) newConn(name string, client, jump *gossh.Client) *conn {
@@ -193,6 +196,7 @@ func (c *conn) resolve(p string) string {
 // setupDir creates dir (relative to the remote home; "~" and "~/..." are
 // the home too) and records its absolute path.
 func (c *conn) setupDir(ctx context.Context, dir string, readOnly bool) error {
+	c.readOnly = readOnly
 	switch {
 	case dir == "~":
 		dir = ""
@@ -215,7 +219,7 @@ func (c *conn) setupDir(ctx context.Context, dir string, readOnly bool) error {
 
 func (c *conn) setupDirScript(ctx context.Context, script, dir string) error {
 	var out, errOut bytes.Buffer
-	res, err := c.run(ctx, transport.Command{Script: script, Stdout: &out, Stderr: &errOut})
+	res, err := c.runSetup(ctx, transport.Command{Script: script, Stdout: &out, Stderr: &errOut})
 	if err != nil {
 		return fmt.Errorf("working directory %q: %w", dir, err)
 	}

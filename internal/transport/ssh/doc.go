@@ -46,6 +46,27 @@
 //
 // A script killed by signal N on its own reports ExitCode 128+N.
 //
+// # Sessions
+//
+// A connection is a [transport.Sessioner]: Session opens one exec channel
+// that runs many commands, one at a time (the engine runs a host's steps
+// over one, instead of one channel per step). Its command line is a fixed
+// loop; a random nonce and then each command follow on its standard input,
+// a command only when its Run is called. Each command runs as Run's would
+// (its own `/bin/sh -s`, process group, directory and environment, killed
+// with its group when its context is done); the loop ends its output on
+// stdout and stderr with a boundary line that starts with the nonce, so the
+// command's exit code and output are its own and nothing it prints can
+// forge a boundary. The session is a [transport.SessionUploader] too: an
+// upload is a command whose script asks for the file once it is ready
+// (the file's exact size follows, read with head -c); bytes an interrupted
+// upload left unread end the session and are never taken for a command.
+// The first session of a connection is the one Dial created Host.Dir on:
+// a host's set-up and steps (and uploads, if the caller sends them over the
+// session; the engine does not: on CPU-limited hosts that was slower than
+// an upload's own channel) take one exec channel. See pipeline.go and
+// pipeline_upload.go.
+//
 // # Uploads
 //
 // Uploads use one SFTP client per connection, created on first use. The

@@ -62,6 +62,7 @@ type testServer struct {
 	conns  []net.Conn
 	frozen atomic.Bool
 	thaw   chan struct{}
+	execs  atomic.Int64 // sessions that ran a command
 }
 
 // fixture is a client key and a known_hosts file trusting the servers
@@ -200,6 +201,7 @@ func (f *fixture) host(ts *testServer) transport.Host {
 // handle runs the exec request with /bin/sh -c, like sshd with a POSIX
 // login shell.
 func (ts *testServer) handle(s gliderssh.Session, o serverOpts) {
+	ts.execs.Add(1)
 	cmd := exec.Command("/bin/sh", "-c", s.RawCommand())
 	cmd.Dir = ts.home
 	path := o.path

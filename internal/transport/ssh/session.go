@@ -216,7 +216,8 @@ func (c *conn) connErr(err error) error {
 
 // killGroup sends SIGTERM to the process group the marker names, waits
 // until the group has exited or the grace period has passed, and then
-// sends SIGKILL, all from a new session. When the server did not put the
+// sends SIGKILL and waits (up to 2s) for the group to be gone, all from a
+// new session. When the server did not put the
 // script in a group of its own, only the script's process is signalled.
 func (c *conn) killGroup(m marker) {
 	script, ok := c.killScript(m)
@@ -275,7 +276,7 @@ func (c *conn) killScript(m marker) (string, bool) {
 	ticks := int(c.grace / (100 * time.Millisecond))
 	return groupAlive + fmt.Sprintf(`kill -s TERM %[1]s 2>/dev/null || exit 0; i=0
 while %[3]s; do
-  if [ "$i" -ge %[2]d ]; then kill -s KILL %[1]s 2>/dev/null; exit 0; fi
+  if [ "$i" -ge %[2]d ]; then kill -s KILL %[1]s 2>/dev/null; i=0; while %[3]s && [ "$i" -lt 20 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; exit 0; fi
   sleep 0.1 2>/dev/null || sleep 1; i=$((i+1))
 done`, target, ticks, alive), true
 }

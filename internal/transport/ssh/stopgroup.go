@@ -15,14 +15,20 @@ import (
 // out of run finishes the session, which ends stderr and so closes
 // s.marked.
 func reportStarted(s *session, tag string, started func(transport.RemoteProc)) (wait func()) {
+	return reportMarked(s.marked, func() marker { return s.mark }, tag, started)
+}
+
+// reportMarked is reportStarted for any marker source: mark is read once
+// marked is closed (a pipelined session's markWriter).
+func reportMarked(marked <-chan struct{}, mark func() marker, tag string, started func(transport.RemoteProc)) (wait func()) {
 	if started == nil {
 		return func() {}
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		<-s.marked
-		if m := s.mark; m.found && !m.nodir && m.pgid > 1 {
+		<-marked
+		if m := mark(); m.found && !m.nodir && m.pgid > 1 {
 			started(transport.RemoteProc{PID: m.pid, PGID: m.pgid, Tag: tag})
 		}
 	}()

@@ -96,3 +96,61 @@ func TestStopGroupLeftByALostConnection(t *testing.T) {
 		t.Errorf("StopGroup of a stopped group = %v, %v; want not found", found, err)
 	}
 }
+
+// TestStopGroupLeftByASessionCommand: the same for a command run on a
+// pipelined session (the engine's path for a host's steps): Started
+// reports the command's process group, and its shell itself (a script
+// that starts no process) carries the tag StopGroup looks for.
+func TestStopGroupLeftByASessionCommand(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ts := f.server(serverOpts{setsid: true})
+	conn := dial(t, &sshtr.Transport{}, f.host(ts))
+	s, ok, err := transport.OpenSession(context.Background(), conn)
+	if err != nil || !ok {
+		t.Fatalf("OpenSession = %v, %v", ok, err)
+	}
+	defer s.Close()
+	if _, err := s.Run(context.Background(), transport.Command{Script: "true"}); err != nil {
+		t.Fatal(err) // a first command, so that the next one is not the session's first
+	}
+	out := transporttest.NewLineWriter()
+	var mu sync.Mutex
+	var procs []transport.RemoteProc
+	go func() {
+		<-out.Ready()
+		ts.drop()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Only builtins run once "ready" is printed: read blocks on a fifo.
+	_, err = s.Run(ctx, transport.Command{
+		Script: `f=$(mktemp -u); mkfifo "$f"; echo ready; read -r x <>"$f"; echo not-stopped`, Stdout: out,
+		Started: func(p transport.RemoteProc) { mu.Lock(); procs = append(procs, p); mu.Unlock() },
+	})
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Run on a dropped connection = %v (ctx %v), want a lost connection", err, ctx.Err())
+	}
+	mu.Lock()
+	if len(procs) != 1 {
+		t.Fatalf("Started called %d times, want once", len(procs))
+	}
+	p := procs[0]
+	mu.Unlock()
+	if p.PGID <= 1 || p.PID != p.PGID || !strings.HasPrefix(p.Tag, "golive-") {
+		t.Fatalf("Started(%+v): want the command's own process group and its tag", p)
+	}
+	if !running(p.PID) {
+		t.Fatalf("the command (pid %d) did not outlive its connection; the test proves nothing", p.PID)
+	}
+	t.Cleanup(func() { syscall.Kill(-p.PGID, syscall.SIGKILL) })
+
+	stopper := dial(t, &sshtr.Transport{}, f.host(ts)).(transport.GroupStopper)
+	found, err := stopper.StopGroup(ctx, p)
+	if err != nil || !found {
+		t.Fatalf("StopGroup = %v, %v; want found and stopped", found, err)
+	}
+	if running(p.PID) {
+		t.Errorf("pid %d still runs after StopGroup", p.PID)
+	}
+}

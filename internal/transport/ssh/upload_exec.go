@@ -42,8 +42,15 @@ var errExecFallback = errors.New("exec upload not possible on this target")
 // takes a file, and renames it over dst. Every failure after tmp is
 // created removes it.
 func uploadScript(dst, tmp, want string, mode os.FileMode) string {
+	return uploadScriptWith(dst, tmp, want, mode, "", `(set -C; exec cat >"$t") || { rm -f -- "$t"; exit 93; }`)
+}
+
+// uploadScriptWith is uploadScript with more tool checks (check, which
+// exits 90 when the target cannot do it) and another way to receive the
+// file into the new file $t (receive, which exits 93 when it cannot).
+func uploadScriptWith(dst, tmp, want string, mode os.FileMode, check, receive string) string {
 	m := fmt.Sprintf("%04o", mode.Perm())
-	return "f=" + quote(dst) + " t=" + quote(tmp) + " d=" + quote(path.Dir(dst)) + " w=" + want + " m=" + m + `
+	return "f=" + quote(dst) + " t=" + quote(tmp) + " d=" + quote(path.Dir(dst)) + " w=" + want + " m=" + m + "\n" + check + `
 if command -v sha256sum >/dev/null 2>&1; then sum() { sha256sum; }
 elif command -v shasum >/dev/null 2>&1; then sum() { shasum -a 256; }
 else exit 90; fi
@@ -60,7 +67,7 @@ elif [ -f "$f" ]; then
 fi
 mkdir -p -- "$d" || exit 92
 umask 077
-(set -C; exec cat >"$t") || { rm -f -- "$t"; exit 93; }
+` + receive + `
 s=$(sum <"$t") || { rm -f -- "$t"; echo "hash temporary file failed" >&2; exit 1; }
 set -- $s
 if [ "$1" != "$w" ]; then rm -f -- "$t"; echo "$1" >&2; exit 94; fi
@@ -168,13 +175,27 @@ func (c *conn) uploadExec(ctx context.Context, src, dst, want string, mode os.Fi
 	if !s.status.ok {
 		return transport.UploadResult{}, c.connErr(errNoStatus)
 	}
-	code := s.status.code
-	msg := strings.TrimSpace(errOut.String())
+	return uploadOutcome(ctx, s.status.code, strings.TrimSpace(errOut.String()), out.skipped(), uploadStream{src: src, tmp: tmp, want: want, n: n, eof: eof, sum: hex.EncodeToString(h.Sum(nil)), readErr: readErr})
+}
+
+// uploadStream is what the controller sent of an upload.
+type uploadStream struct {
+	src, tmp, want string
+	n              int64  // bytes sent
+	eof            bool   // the whole source was read
+	sum            string // sha256 of the bytes read from src
+	readErr        error
+}
+
+// uploadOutcome turns the upload script's exit code and message into the
+// upload's result.
+func uploadOutcome(ctx context.Context, code int, msg string, skipped bool, u uploadStream) (transport.UploadResult, error) {
+	src, tmp, want, n, eof, readErr := u.src, u.tmp, u.want, u.n, u.eof, u.readErr
 	switch {
-	case code == 0 && out.skipped():
+	case code == 0 && skipped:
 		return transport.UploadResult{Skipped: true}, nil
 	case code == 0:
-		if got := hex.EncodeToString(h.Sum(nil)); !eof || got != want {
+		if got := u.sum; !eof || got != want {
 			// Cannot happen: the script checked the bytes it got.
 			return transport.UploadResult{}, fmt.Errorf("copy %s: incomplete (sha256 %s, want %s)", src, got, want)
 		}
@@ -194,7 +215,7 @@ func (c *conn) uploadExec(ctx context.Context, src, dst, want string, mode os.Fi
 			}
 			return transport.UploadResult{}, fmt.Errorf("copy %s: %w", src, readErr)
 		}
-		if got := hex.EncodeToString(h.Sum(nil)); eof && got != want {
+		if got := u.sum; eof && got != want {
 			return transport.UploadResult{}, fmt.Errorf("source %s changed after verification: sha256 %s, want %s", src, got, want)
 		}
 		return transport.UploadResult{}, fmt.Errorf("verify on target: %s has sha256 %q, want %s", tmp, msg, want)

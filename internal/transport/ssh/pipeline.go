@@ -1,0 +1,324 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golive-dev/golive/internal/transport"
+)
+
+// A pipelined session runs many commands over one exec channel. The
+// command line is a fixed loop (pipeLoop); everything else travels on the
+// channel's standard input:
+//
+//	NONCE\n                       once, first: the session's boundary nonce
+//	NONCE TAG\n PAYLOAD           per command, sent only when Run is called
+//
+// For each NONCE line the loop starts pipeChild (any other line ends the
+// loop: bytes of a command that did not read all of its payload are never
+// taken for a command) with GOLIVE_PROC_TAG=TAG in its environment, so
+// that every process of the command carries the tag StopGroup looks for
+// (TAG is no secret: the journal records it). pipeChild makes itself the
+// leader of a new process group (setsid) and becomes `/bin/sh -s`: that
+// shell reads PAYLOAD (stepPayload: one list, parsed whole before any of
+// it runs), reports "TAG PID PGID" on stderr, enters the directory, and
+// evaluates the command's payload with /dev/null as its standard input.
+// When it has exited, the loop writes "NONCE K CODE\n" on stdout and
+// "NONCE K\n" on stderr: the boundaries between commands (the child runs
+// as a background job, so the loop prints no "Terminated" of its own). The nonce is
+// in no process's arguments or environment, so nothing a command prints
+// can end its output early or forge an exit code. The controller sends
+// the next command only after both boundaries of the previous one have
+// arrived, so the shells never read past their own command.
+
+const pipeChild = `pg=; read -r _ _ _ _ pg _ 2>/dev/null </proc/$$/stat || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ')
+if [ "$pg" != "$$" ] && command -v setsid >/dev/null 2>&1; then exec setsid /bin/sh -c "$1" golive "$1"; fi
+exec /bin/sh -s`
+
+const pipeLoop = `IFS= read -r n || exit 0
+exec 3<&0
+k=0
+while IFS=' ' read -r l t; do
+  [ "$l" = "$n" ] || exit 2
+  case $t in golive-*) ;; *) exit 2 ;; esac
+  case $t in *[!0-9a-z-]*) exit 2 ;; esac
+  k=$((k+1))
+  GOLIVE_PROC_TAG=$t /bin/sh -c "$1" golive "$1" <&3 3<&- &
+  wait $! 2>/dev/null
+  c=$?
+  printf '%s %s %s\n' "$n" "$k" "$c"
+  printf '%s %s\n' "$n" "$k" >&2
+done`
+
+// stepPayload is what the child shell of a pipelined session reads for c.
+func stepPayload(tag, dir string, merge bool, c transport.Command) string {
+	var w strings.Builder
+	w.WriteString("{\n")
+	w.WriteString(`pg=; read -r _ _ _ _ pg _ 2>/dev/null </proc/$$/stat || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ')` + "\n")
+	if dir != "" {
+		fmt.Fprintf(&w, "cd -- %s 2>/dev/null || { echo '%s nodir' >&2; exit 1; }\n", quote(dir), tag)
+	}
+	fmt.Fprintf(&w, "echo \"%s $$ $pg\" >&2\n", tag)
+	if merge {
+		w.WriteString("exec 2>&1\n")
+	}
+	w.WriteString(c.Payload())
+	w.WriteString("}; exit\n")
+	return w.String()
+}
+
+// pipeSession is a transport.Session over one exec channel.
+type pipeSession struct {
+	c       *conn
+	s       *session
+	release func()
+	nonce   string
+	out     *framer // stdout
+	errs    *framer // stderr
+
+	mu   sync.Mutex
+	k    int   // commands sent
+	done error // why no more commands can run; nil while they can
+}
+
+// Session opens a pipelined session: one exec channel for many commands.
+// The first Session of a connection that may change its host is the one
+// Dial set the working directory up on.
+func (c *conn) Session(ctx context.Context) (transport.Session, error) {
+	if p := c.idle.Swap(nil); p != nil {
+		return p, nil
+	}
+	p, err := c.openPipe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ssh %s: session: %w", c.name, err)
+	}
+	return p, nil
+}
+
+func (c *conn) openPipe(ctx context.Context) (*pipeSession, error) {
+	if err := c.check(ctx); err != nil {
+		return nil, err
+	}
+	release, err := c.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := nonce() + nonce()
+	p := &pipeSession{c: c, release: release, nonce: n, out: newFramer(n), errs: newFramer(n)}
+	or, ow := io.Pipe()
+	er, ew := io.Pipe()
+	s, err := c.startSession("exec /bin/sh -c "+quote(pipeLoop)+" golive "+quote(pipeChild), ow, ew, "", true)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	p.s = s
+	go p.out.copy(or)
+	go p.errs.copy(er)
+	go func() {
+		<-s.outDone
+		ow.Close()
+		ew.Close()
+	}()
+	if _, err := io.WriteString(s.ch, n+"\n"); err != nil {
+		p.end(fmt.Errorf("%w: %v", transport.ErrSessionDone, err))
+		return nil, c.connErr(err)
+	}
+	return p, nil
+}
+
+// Run runs cmd as the session's next command.
+func (p *pipeSession) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	res, err := p.run(ctx, cmd)
+	if err != nil {
+		return res, fmt.Errorf("ssh %s: run: %w", p.c.name, err)
+	}
+	return res, nil
+}
+
+func (p *pipeSession) run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	res := transport.Result{ExitCode: -1}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done != nil {
+		return res, p.done
+	}
+	if err := p.c.check(ctx); err != nil {
+		return res, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return res, err
+	}
+	stdout, stderr := transport.Outputs(cmd.Stdout, cmd.Stderr)
+	merge := stdout != nil && stdout == stderr
+	dir := ""
+	if p.c.dir != "" || cmd.Dir != "" {
+		dir = p.c.resolve(cmd.Dir)
+	}
+	tag := "golive-" + nonce()
+	mw := newMarkWriter(tag, stderr.Writer())
+	p.out.setWriter(stdout.Writer())
+	p.errs.setWriter(mw)
+	p.k++
+	start := time.Now()
+	frame := p.nonce + " " + tag + "\n" + stepPayload(tag, dir, merge, cmd)
+	// The process group reaches cmd.Started once the marker arrived;
+	// mw.finish below closes marked on every path.
+	defer reportMarked(mw.marked, mw.marker, tag, cmd.Started)()
+	go io.WriteString(p.s.ch, frame) // a failed write ends the channel: seen below
+	code, err := p.wait(ctx, mw)
+	res.Duration = time.Since(start)
+	mw.finish()
+	if err != nil {
+		return res, err
+	}
+	if m := mw.marker(); m.nodir {
+		return res, fmt.Errorf("working directory %s: cannot enter it (missing, or not a directory)", dir)
+	}
+	res.ExitCode = code
+	if err := errors.Join(stdout.Failed(), stderr.Failed()); err != nil {
+		return res, fmt.Errorf("output: %w", err)
+	}
+	return res, nil
+}
+
+// wait waits for both boundaries of command p.k and returns its exit
+// code. When ctx ends first, it kills the command's process group and
+// waits for the boundaries a while longer; a session whose command does
+// not end is closed.
+func (p *pipeSession) wait(ctx context.Context, mw *markWriter) (int, error) {
+	var outEnd, errEnd string
+	gotOut, gotErr := false, false
+	ends := func(timeout <-chan time.Time) error {
+		for !gotOut || !gotErr {
+			var ok bool
+			select {
+			case outEnd, ok = <-p.out.ends:
+				gotOut = true
+			case errEnd, ok = <-p.errs.ends:
+				gotErr = true
+			case <-timeout:
+				return errors.New("the interrupted command did not end")
+			}
+			if !ok {
+				err := p.c.connErr(errors.New("session ended unexpectedly"))
+				p.end(fmt.Errorf("%w: %w", transport.ErrSessionDone, err))
+				return err
+			}
+		}
+		return nil
+	}
+	done := make(chan time.Time)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ctx.Done():
+			close(done)
+		case <-stop:
+		}
+	}()
+	if err := ends(done); err != nil {
+		if ctx.Err() == nil {
+			return -1, err
+		}
+		p.interrupt(mw)
+		t := time.NewTimer(p.c.waitDelay)
+		defer t.Stop()
+		if err := ends(t.C); err != nil {
+			p.end(fmt.Errorf("%w: %v", transport.ErrSessionDone, err))
+		}
+		return -1, transport.ContextError(ctx)
+	}
+	k, code, ok := parseEnds(outEnd, errEnd)
+	if !ok || k != p.k {
+		err := fmt.Errorf("bad command boundary %q/%q for command %d", outEnd, errEnd, p.k)
+		p.end(fmt.Errorf("%w: %v", transport.ErrSessionDone, err))
+		return -1, err
+	}
+	return code, nil
+}
+
+// parseEnds reads "K CODE" and "K".
+func parseEnds(out, errs string) (k, code int, ok bool) {
+	f := strings.Fields(out)
+	if len(f) != 2 || f[0] != strings.TrimSpace(errs) {
+		return 0, 0, false
+	}
+	k, err1 := strconv.Atoi(f[0])
+	code, err2 := strconv.Atoi(f[1])
+	return k, code, err1 == nil && err2 == nil
+}
+
+// interrupt kills the current command's process group (SIGTERM, then
+// SIGKILL after the grace period) once its marker has arrived.
+func (p *pipeSession) interrupt(mw *markWriter) {
+	t := time.NewTimer(p.c.grace)
+	defer t.Stop()
+	select {
+	case <-mw.marked:
+	case <-t.C:
+	case <-p.s.exited:
+	}
+	if m := mw.marker(); m.found && !m.nodir {
+		p.c.killGroup(m)
+	}
+}
+
+// end marks the session unusable and closes its channel.
+func (p *pipeSession) end(why error) {
+	if p.done == nil {
+		p.done = why
+	}
+	p.s.ch.Close()
+}
+
+// Close ends the session: the loop on the target reads the end of its
+// input and exits.
+func (p *pipeSession) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.release == nil {
+		return fmt.Errorf("ssh %s: session: %w", p.c.name, transport.ErrSessionDone)
+	}
+	if p.done == nil {
+		p.done = fmt.Errorf("%w: closed", transport.ErrSessionDone)
+		p.s.ch.CloseWrite()
+		t := time.NewTimer(p.c.waitDelay)
+		select {
+		case <-p.s.exited:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	p.c.finish(p.s)
+	p.release()
+	p.release = nil
+	return nil
+}
+
+// runSetup runs Dial's set-up command. A connection that may change its
+// host runs it on a pipelined session and keeps that session for the
+// first Session (the engine's steps): one channel fewer per host.
+func (c *conn) runSetup(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	if c.readOnly {
+		return c.run(ctx, cmd)
+	}
+	p, err := c.openPipe(ctx)
+	if err != nil {
+		return c.run(ctx, cmd)
+	}
+	res, err := p.run(ctx, cmd)
+	if err != nil {
+		p.Close()
+		return res, err
+	}
+	c.idle.Store(p)
+	return res, nil
+}
