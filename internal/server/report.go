@@ -44,9 +44,16 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 		md(&b)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'")
-		io.WriteString(w, "<!doctype html>\n<meta charset=\"utf-8\">\n<title>golive report "+html.EscapeString(run.ID)+"</title>\n<pre>"+html.EscapeString(b.String())+"</pre>\n")
+		writeHTMLReport(w, run.ID, b.String())
 	default:
 		writeJSON(w, http.StatusOK, rep)
 	}
 	return nil
+}
+
+// writeHTMLReport writes the Markdown report md as an HTML page: all of it
+// escaped inside <pre>, so nothing from a run (output, comments, reasons)
+// can become markup; the page's CSP forbids scripts besides.
+func writeHTMLReport(w io.Writer, id, md string) {
+	io.WriteString(w, "<!doctype html>\n<meta charset=\"utf-8\">\n<title>golive report "+html.EscapeString(id)+"</title>\n<pre>"+html.EscapeString(md)+"</pre>\n")
 }
