@@ -1,0 +1,244 @@
+package timeline_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/timeline"
+)
+
+// node is an element of the SVG, parsed by encoding/xml.
+type node struct {
+	XMLName xml.Name
+	Attrs   []xml.Attr `xml:",any,attr"`
+	Nodes   []node     `xml:",any"`
+	Text    string     `xml:",chardata"`
+}
+
+func (n *node) attr(name string) (string, bool) {
+	for _, a := range n.Attrs {
+		if a.Name.Local == name {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// all returns the elements under n (n too) that ok selects, in document
+// order.
+func (n *node) all(ok func(*node) bool) []*node {
+	var out []*node
+	var walk func(*node)
+	walk = func(m *node) {
+		if ok(m) {
+			out = append(out, m)
+		}
+		for i := range m.Nodes {
+			walk(&m.Nodes[i])
+		}
+	}
+	walk(n)
+	return out
+}
+
+// with selects elements having attribute name (= value, unless value is "*").
+func with(name, value string) func(*node) bool {
+	return func(n *node) bool {
+		v, ok := n.attr(name)
+		return ok && (value == "*" || v == value)
+	}
+}
+
+// title is the text of n's <title> child.
+func (n *node) title() string {
+	for _, c := range n.Nodes {
+		if c.XMLName.Local == "title" {
+			return c.Text
+		}
+	}
+	return ""
+}
+
+// text is all the character data under n.
+func (n *node) text() string {
+	var b strings.Builder
+	for _, m := range n.all(func(*node) bool { return true }) {
+		b.WriteString(m.Text)
+	}
+	return b.String()
+}
+
+// shown is the character data under n but for tooltips (<title>).
+func (n *node) shown() string {
+	if n.XMLName.Local == "title" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(n.Text)
+	for i := range n.Nodes {
+		b.WriteString(n.Nodes[i].shown())
+	}
+	return b.String()
+}
+
+// render renders events and parses the SVG, failing the test when it is
+// not one well-formed <svg> element (strict XML) or holds anything a CSP
+// of default-src 'none' would block. With TIMELINE_OUT set, it also
+// writes the SVG there in an HTML page, named after the test.
+func render(t *testing.T, events []store.Event, opt timeline.Options) (*node, string) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := timeline.Render(&b, events, opt); err != nil {
+		t.Fatal(err)
+	}
+	svg := b.String()
+	if dir := os.Getenv("TIMELINE_OUT"); dir != "" {
+		page := "<!doctype html><meta charset=utf-8><body style='margin:0'>" + svg
+		os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".html"), []byte(page), 0o644)
+	}
+	if !strings.HasPrefix(svg, "<svg ") {
+		t.Fatalf("output does not start with <svg: %.80q", svg)
+	}
+	d := xml.NewDecoder(strings.NewReader(svg))
+	d.Strict = true
+	var root node
+	if err := d.Decode(&root); err != nil {
+		t.Fatalf("the SVG is not well-formed XML: %v", err)
+	}
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if cd, ok := tok.(xml.CharData); err != nil || !ok || strings.TrimSpace(string(cd)) != "" {
+			t.Fatalf("more after the <svg> element: %v %v", tok, err)
+		}
+	}
+	if root.XMLName.Local != "svg" || root.XMLName.Space != "http://www.w3.org/2000/svg" {
+		t.Fatalf("root element = %v", root.XMLName)
+	}
+	for _, n := range root.all(func(*node) bool { return true }) {
+		switch n.XMLName.Local {
+		case "script", "style", "foreignObject", "image", "use", "a", "iframe":
+			t.Errorf("the SVG has a <%s> element", n.XMLName.Local)
+		}
+		for _, a := range n.Attrs {
+			if a.Name.Local == "style" || strings.HasPrefix(strings.ToLower(a.Name.Local), "on") || a.Name.Local == "href" {
+				t.Errorf("<%s> has attribute %s=%q", n.XMLName.Local, a.Name.Local, a.Value)
+			}
+		}
+	}
+	return &root, svg
+}
+
+// bars returns the bars of the row of host: data-bar lane -> outcomes.
+func rowOf(t *testing.T, root *node, host string) *node {
+	t.Helper()
+	rows := root.all(func(n *node) bool { v, _ := n.attr("data-host"); return v == host })
+	if len(rows) != 1 {
+		t.Fatalf("rows of host %q = %d, want 1", host, len(rows))
+	}
+	return rows[0]
+}
+
+type bar struct{ lane, outcome, title string }
+
+func barsOf(row *node) []bar {
+	var out []bar
+	for _, n := range row.all(with("data-bar", "*")) {
+		lane, _ := n.attr("data-bar")
+		o, _ := n.attr("data-outcome")
+		out = append(out, bar{lane, o, n.title()})
+	}
+	return out
+}
+
+// A real 3-host release: canary web-1 passes; a gate before stage web;
+// web-3 fails its switch with exit 7, so the run fails and every host is
+// backed out.
+func TestFailedRunBackedOut(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, []string{"web-1/canary", "web-2", "web-3"}, `stages:
+  - name: canary
+    on: canary
+    steps:
+      - {name: fetch, run: 'sleep 0.2', backout: 'sleep 0.1'}
+      - {name: switch, run: 'sleep 0.2', backout: 'true'}
+    health:
+      - {name: up, run: 'true'}
+  - name: web
+    on: web
+    gate: {approvals: 1}
+    strategy: {batch: 2, max_failed: 0}
+    steps:
+      - {name: fetch, run: 'sleep 0.2', backout: 'sleep 0.1'}
+      - {name: switch, run: 'sleep 0.2; [ "$GOLIVE_HOST" != web-3 ] || { echo "port 8080 in use" >&2; exit 7; }', backout: 'true'}
+`)
+	run := f.run()
+	if run.State != store.StatePaused {
+		t.Fatalf("state at the gate = %s (%s)", run.State, run.Reason)
+	}
+	run = f.approveAndResume(run, "stage:web")
+	if run.State != store.StateBackedOut {
+		t.Fatalf("state = %s (%s), want backed_out", run.State, run.Reason)
+	}
+	root, _ := render(t, f.events(run), timeline.Options{Title: "run " + run.ID})
+
+	hosts := root.all(with("data-row", "host"))
+	if len(hosts) != 3 {
+		t.Fatalf("host rows = %d, want 3", len(hosts))
+	}
+	// web-3: fetch ok, switch failed with its exit code, both backed out.
+	w3 := barsOf(rowOf(t, root, "web-3"))
+	want := []bar{{"step", "ok", "step fetch on web-3"}, {"step", "failed", "step switch on web-3: failed, exit 7"},
+		{"backout", "backed_out", "backout of step switch on web-3"}, {"backout", "backed_out", "backout of step fetch on web-3"}}
+	if len(w3) != len(want) {
+		t.Fatalf("web-3 bars = %+v", w3)
+	}
+	for i, w := range want {
+		if w3[i].lane != w.lane || w3[i].outcome != w.outcome || !strings.HasPrefix(w3[i].title, w.title) {
+			t.Errorf("web-3 bar %d = %+v, want %+v", i, w3[i], w)
+		}
+	}
+	// web-1: its steps and its health check, all ok, then backed out.
+	w1 := barsOf(rowOf(t, root, "web-1"))
+	var lanes []string
+	for _, b := range w1 {
+		lanes = append(lanes, b.lane+":"+b.outcome)
+	}
+	if got := strings.Join(lanes, " "); got != "step:ok step:ok check:ok backout:backed_out backout:backed_out backout:ok" {
+		t.Errorf("web-1 bars = %s", got)
+	}
+	for host, want := range map[string]string{"web-1": "✔ done · ↺ backed out", "web-3": "✘ failed · ↺ backed out"} {
+		sum := rowOf(t, root, host).all(with("data-summary", "*"))
+		if len(sum) != 1 || sum[0].shown() != want {
+			t.Errorf("%s summary = %q, want %q", host, sum[0].shown(), want)
+		}
+	}
+	// The failure is marked, with its reason, and so is the gate.
+	fail := root.all(with("data-marker", "failed"))
+	if len(fail) != 1 {
+		t.Fatalf("failure markers = %d, want 1", len(fail))
+	}
+	if !strings.Contains(root.text(), "✘ failed: stage web: 1 host(s) failed") {
+		t.Errorf("the failure's reason is not shown:\n%s", root.text())
+	}
+	if len(root.all(with("data-gate", "stage:web"))) != 1 {
+		t.Errorf("the gate before stage web is not marked")
+	}
+	// Batch boundaries: canary's one batch, web's one batch of 2.
+	var headers []string
+	for _, n := range root.all(with("data-header", "*")) {
+		v, _ := n.attr("data-header")
+		headers = append(headers, v)
+	}
+	if got := strings.Join(headers, " | "); got != "canary · batch 1 · 1 host | web · batch 1 · 2 hosts" {
+		t.Errorf("batch headers = %s", got)
+	}
+}
