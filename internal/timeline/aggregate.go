@@ -35,7 +35,7 @@ func (p *picture) aggregated() {
 // tally counts how hosts ended.
 type tally struct {
 	ok, failed, terminated, running, backedOut, backoutFailed int
-	failedHosts                                   []string
+	failedHosts                                               []string
 }
 
 func (t tally) text() (string, bool) {
