@@ -94,7 +94,8 @@ type extent struct {
 	start, end time.Time
 	worst      outcome
 	any        bool
-	ends       []time.Time // when bars failed or were terminated
+	fails      []time.Time // when bars failed
+	stops      []time.Time // when bars were terminated
 	steps      []string    // step names in the order they first started
 	perStep    map[string]*[2]int
 }
@@ -110,8 +111,11 @@ func (e *extent) add(s span) {
 		e.worst = s.out
 	}
 	e.any = true
-	if s.out == failed || s.out == terminated || s.out == backoutFailed {
-		e.ends = append(e.ends, s.end)
+	switch s.out {
+	case failed, backoutFailed:
+		e.fails = append(e.fails, s.end)
+	case terminated:
+		e.stops = append(e.stops, s.end)
 	}
 	if e.perStep == nil {
 		e.perStep = map[string]*[2]int{}
@@ -208,28 +212,34 @@ func (p *picture) extentBar(e extent, top, h float64, backout bool, title string
 	if backout {
 		lane = "backout"
 	}
-	pf(&p.body, `<g data-bar="%s" data-outcome="%s" data-failures="%d"><title>%s</title>`, lane, outcomeNames[o], len(e.ends), esc(title))
+	pf(&p.body, `<g data-bar="%s" data-outcome="%s" data-failures="%d"><title>%s</title>`, lane, outcomeNames[o], len(e.fails), esc(title))
 	p.swatch(&p.body, x1, top, w, h, o)
 	size := fontSize
 	if backout {
 		size = 9
 	}
 	mark := looks[o].mark
-	if n := len(e.ends); n > 0 && !backout {
+	if n := len(e.fails); n > 0 && !backout {
 		mark = fmt.Sprintf("✘ %d", n)
 	}
 	if w >= 13+float64(len(mark)-1)*charW/2 {
 		pf(&p.body, `<text x="%.1f" y="%.1f" font-size="%d" fill="#ffffff" stroke="%s" stroke-width="2.5" paint-order="stroke">%s</text>`,
 			x1+3, top+h/2+float64(size)*0.36, size, looks[o].fill, mark)
 	}
+	p.ticks(e.stops, top, h, looks[terminated].fill)
+	p.ticks(e.fails, top, h, failColour)
+	p.body.WriteString("</g>\n")
+}
+
+// ticks marks moments across a bar, one per pixel at most.
+func (p *picture) ticks(at []time.Time, top, h float64, colour string) {
 	seen := map[int]bool{}
-	for _, t := range e.ends {
+	for _, t := range at {
 		x := p.x(t)
 		if seen[int(x)] {
 			continue
 		}
 		seen[int(x)] = true
-		pf(&p.body, `<rect data-tick="" x="%.1f" y="%.1f" width="2.5" height="%.1f" fill="%s" stroke="#ffffff" stroke-width="0.6"/>`, x-1.25, top-2, h+4, failColour)
+		pf(&p.body, `<rect data-tick="" x="%.1f" y="%.1f" width="2.5" height="%.1f" fill="%s" stroke="#ffffff" stroke-width="0.6"/>`, x-1.25, top-2, h+4, colour)
 	}
-	p.body.WriteString("</g>\n")
 }

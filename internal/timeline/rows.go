@@ -173,5 +173,5 @@ func (r *row) summary() (string, bool) {
 		parts = append(parts, l.mark+" "+l.word)
 		bad = r.spans[len(r.spans)-1].out == failed
 	}
-	return strings.Join(parts, " · "), bad
+	return strings.Join(parts, "  "), bad
 }

@@ -9,7 +9,7 @@ import (
 // Geometry, in pixels.
 const (
 	labelW   = 190.0 // the host names' column
-	sumW     = 170.0 // the outcomes' column on the right
+	sumW     = 200.0 // the outcomes' column on the right
 	headH    = 20.0  // a batch's or stage's header row
 	laneH    = 14.0  // the bars of steps
 	backH    = 9.0   // the bars of backouts, under them
@@ -87,7 +87,7 @@ func (p *picture) svg() string {
 		p.axisLabels(p.y + 14)
 		p.y += 20
 	}
-	p.ticks(top, bottom)
+	p.gridLines(top, bottom)
 	p.moments(band, top, bottom)
 	return p.assemble(p.y + 10)
 }
@@ -225,8 +225,8 @@ func (p *picture) axisLabels(y float64) {
 	}
 }
 
-// ticks draws the axis line's ticks down the rows.
-func (p *picture) ticks(top, bottom float64) {
+// grid draws the axis line and its ticks down the rows.
+func (p *picture) gridLines(top, bottom float64) {
 	for d := time.Duration(0); d <= p.span; d += p.tick {
 		x := p.x(p.m.t0.Add(d))
 		pf(&p.grid, `<path d="M%.1f,%.1fV%.1f" stroke="%s" stroke-width="1"/>`+"\n", x, top-4, bottom, gridColour)

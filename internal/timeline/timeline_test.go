@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/timeline"
@@ -215,7 +216,7 @@ func TestFailedRunBackedOut(t *testing.T) {
 	if got := strings.Join(lanes, " "); got != "step:ok step:ok check:ok backout:backed_out backout:backed_out backout:ok" {
 		t.Errorf("web-1 bars = %s", got)
 	}
-	for host, want := range map[string]string{"web-1": "✔ done · ↺ backed out", "web-3": "✘ failed · ↺ backed out"} {
+	for host, want := range map[string]string{"web-1": "✔ done  ↺ backed out", "web-3": "✘ failed  ↺ backed out"} {
 		sum := rowOf(t, root, host).all(with("data-summary", "*"))
 		if len(sum) != 1 || sum[0].shown() != want {
 			t.Errorf("%s summary = %q, want %q", host, sum[0].shown(), want)
@@ -240,5 +241,59 @@ func TestFailedRunBackedOut(t *testing.T) {
 	}
 	if got := strings.Join(headers, " | "); got != "canary · batch 1 · 1 host | web · batch 1 · 2 hosts" {
 		t.Errorf("batch headers = %s", got)
+	}
+}
+
+// A run still going: its journal so far (a prefix of a real one) with
+// Now later than its last event draws the open step as running up to Now.
+func TestRunningRun(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, []string{"h1", "h2"}, `stages:
+  - name: web
+    on: web
+    steps:
+      - {name: fetch, run: 'true', backout: 'true'}
+      - {name: switch, run: 'true', backout: 'true'}
+`)
+	run := f.run()
+	all := f.events(run)
+	cut := -1
+	for i, e := range all { // up to h2's switch starting
+		if e.Kind == store.KindStep && e.Host == "h2" && e.Step == "switch" && e.Action == store.ActionStarted {
+			cut = i + 1
+		}
+	}
+	if cut < 0 {
+		t.Fatal("no start of h2's switch in the journal")
+	}
+	events := all[:cut]
+	last := events[len(events)-1].Time
+	root, _ := render(t, events, timeline.Options{Now: last.Add(time.Minute)})
+	h2 := barsOf(rowOf(t, root, "h2"))
+	if len(h2) != 2 || h2[1].outcome != "running" || !strings.Contains(h2[1].title, "took 1m0") {
+		t.Fatalf("h2's bars = %+v, want fetch ok then switch running for a minute", h2)
+	}
+	sum := rowOf(t, root, "h2").all(with("data-summary", "*"))
+	if len(sum) != 1 || sum[0].shown() != "… running" {
+		t.Errorf("h2's summary = %q", sum[0].shown())
+	}
+	if !strings.Contains(root.shown(), "running for 1m0") {
+		t.Errorf("the header does not say the run is going:\n%s", root.shown())
+	}
+	if len(root.all(with("data-marker", "*"))) != 0 {
+		t.Errorf("a running run has a failure marker")
+	}
+	// The finished run: no bar is left running.
+	root, _ = render(t, all, timeline.Options{Now: last.Add(time.Hour)})
+	for _, n := range root.all(with("data-outcome", "running")) {
+		t.Errorf("bar still running in a finished run: %s", n.title())
+	}
+}
+
+// An empty journal (a run not started) still gives a picture.
+func TestNoEvents(t *testing.T) {
+	root, _ := render(t, nil, timeline.Options{})
+	if !strings.Contains(root.shown(), "nothing ran yet") {
+		t.Errorf("empty picture says: %s", root.shown())
 	}
 }
