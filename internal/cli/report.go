@@ -13,22 +13,29 @@ import (
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/timeline"
 )
 
 func newReport(e *env) *cobra.Command {
 	var f runFlags
+	var asHTML bool
 	c := &cobra.Command{
 		Use:   "report RUN",
-		Short: "Write a run's release report (Markdown, or --json)",
+		Short: "Write a run's release report (Markdown, --json or --html)",
 		Long: `Report writes the record of a release for the people around it: what was
 released where, by whom, under which ticket and approvals, how each stage and
 host went, what failed and why, what was backed out and what needs attention,
 how verification and the monitors went, and who was told. RUN is a run id or
 "last". The plan file, when it is there, adds its owner, contacts and success
-criteria.`,
+criteria. --html writes it as one HTML page (nothing loaded, nothing run) with
+the run's timeline: a row per host, a bar per step, backouts, gates and the
+moment it failed.`,
 		Args: exactArgs(1, "RUN"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
+			if f.json && asHTML {
+				return fmt.Errorf("%w: --json and --html: choose one", errUsage)
+			}
 			st, r, err := e.onRunRead(ctx, &f, args[0])
 			if err != nil {
 				return err
@@ -41,13 +48,28 @@ criteria.`,
 			if f.json {
 				return e.printJSON(rep)
 			}
+			if asHTML {
+				return reportHTML(ctx, e.stdio.Out, st, r, rep)
+			}
 			rep.markdown(e.stdio.Out)
 			return nil
 		},
 	}
 	f.registerRead(c)
 	c.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
+	c.Flags().BoolVar(&asHTML, "html", false, "an HTML page: the report and the run's timeline")
 	return c
+}
+
+// reportHTML writes the report as an HTML page with the run's timeline.
+func reportHTML(ctx context.Context, w io.Writer, st store.Store, r store.Run, rep *releaseReport) error {
+	events, err := st.Events(ctx, r.ID, 0)
+	if err != nil {
+		return err
+	}
+	var md strings.Builder
+	rep.markdown(&md)
+	return timeline.WriteReportPage(w, r.ID, md.String(), events, timeline.Options{Now: time.Now()})
 }
 
 // releaseReport is what `golive report` says about a run.
