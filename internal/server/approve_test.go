@@ -151,5 +151,17 @@ func TestReport(t *testing.T) {
 		if !strings.Contains(string(body), "CHG-9") {
 			t.Errorf("report as %s lacks the ticket:\n%s", c.accept, body)
 		}
+		if c.ctype != "text/html" {
+			continue
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); csp != "default-src 'none'" {
+			t.Errorf("HTML report CSP = %q", csp)
+		}
+		// The run's timeline, after the report: a row per host, bars.
+		page := string(body)
+		if i := strings.Index(page, "<svg "); i < strings.Index(page, "</pre>") || !strings.Contains(page[i:], `<g data-row="host"`) ||
+			!strings.Contains(page[i:], `<g data-bar="step" data-outcome="ok">`) || !strings.Contains(page, "</svg>") {
+			t.Errorf("the HTML report has no timeline after its text:\n%s", body)
+		}
 	}
 }

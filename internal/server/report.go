@@ -2,13 +2,14 @@ package server
 
 import (
 	"context"
-	"html"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/timeline"
 )
 
 // Reporter builds a run's release report (what `golive report` writes):
@@ -40,11 +41,15 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 		md(w)
 	case strings.Contains(accept, "text/html"):
+		events, err := st.Events(r.Context(), run.ID, 0)
+		if err != nil {
+			return err
+		}
 		var b strings.Builder
 		md(&b)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'")
-		writeHTMLReport(w, run.ID, b.String())
+		w.Header().Set("Content-Security-Policy", timeline.CSP)
+		writeHTMLReport(w, run.ID, b.String(), events)
 	default:
 		writeJSON(w, http.StatusOK, rep)
 	}
@@ -53,7 +58,8 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 
 // writeHTMLReport writes the Markdown report md as an HTML page: all of it
 // escaped inside <pre>, so nothing from a run (output, comments, reasons)
-// can become markup; the page's CSP forbids scripts besides.
-func writeHTMLReport(w io.Writer, id, md string) {
-	io.WriteString(w, "<!doctype html>\n<meta charset=\"utf-8\">\n<title>golive report "+html.EscapeString(id)+"</title>\n<pre>"+html.EscapeString(md)+"</pre>\n")
+// can become markup, then the run's timeline (an inert SVG) drawn from
+// its journal; the page's CSP forbids scripts besides.
+func writeHTMLReport(w io.Writer, id, md string, events []store.Event) {
+	timeline.WriteReportPage(w, id, md, events, timeline.Options{Now: time.Now()})
 }
