@@ -25,7 +25,7 @@ func (p *picture) aggregated() {
 		if len(bs) == 0 {
 			continue
 		}
-		p.header(fmt.Sprintf("%s · %d hosts", stage, hosts), fmt.Sprintf("stage %s: %d hosts in %d batch(es)", stage, hosts, len(bs)), time.Time{}, time.Time{})
+		p.header(fmt.Sprintf("%s · %s", stage, hostsText(hosts)), fmt.Sprintf("stage %s: %d hosts in %d batch(es)", stage, hosts, len(bs)), time.Time{}, time.Time{})
 		for chunk := range slices.Chunk(bs, per) {
 			p.aggRow(chunk)
 		}
@@ -153,7 +153,7 @@ func (p *picture) aggRow(bs []*batch) {
 	if len(bs) > 1 {
 		name = fmt.Sprintf("batches %d–%d", bs[0].index, bs[len(bs)-1].index)
 	}
-	label := fmt.Sprintf("%s · %d hosts", name, len(rows))
+	label := fmt.Sprintf("%s · %s", name, hostsText(len(rows)))
 	pf(&p.body, `<g data-row="batch" data-stage="%s" data-batches="%d-%d" data-hosts="%d">`+"\n", line(bs[0].stage), bs[0].index, bs[len(bs)-1].index, len(rows))
 	pf(&p.body, `<text x="14" y="%.1f">%s<title>%s</title></text>`+"\n", y+rowPad+laneH-3, line(clip(label, fits(labelW-16))), esc("stage "+bs[0].stage+", "+label))
 	var fwd, back extent

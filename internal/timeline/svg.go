@@ -151,11 +151,12 @@ func (p *picture) meta() string {
 	for _, r := range p.m.rows {
 		hosts[r.host] = true
 	}
-	parts = append(parts, fmt.Sprintf("%d host(s)", len(hosts)))
+	parts = append(parts, hostsText(len(hosts)))
 	if p.m.state != "" {
 		st := string(p.m.state)
 		if p.m.reason != "" {
-			st += ": " + p.m.reason
+			// "backed_out: backed out: stage web..." says it twice.
+			st += ": " + strings.TrimPrefix(p.m.reason, strings.ReplaceAll(st, "_", " ")+": ")
 		}
 		parts = append(parts, st)
 	}
