@@ -61,9 +61,12 @@ func newPicture(m *model, opt Options) *picture {
 	return p
 }
 
-// x is where moment t is drawn.
+// x is where moment t is drawn; moments outside the run's span (clocks
+// of controllers that took over from one another may disagree) are
+// drawn at its edges.
 func (p *picture) x(t time.Time) float64 {
-	return p.x0 + float64(t.Sub(p.m.t0))/float64(p.span)*(p.x1-p.x0)
+	x := p.x0 + float64(t.Sub(p.m.t0))/float64(p.span)*(p.x1-p.x0)
+	return min(max(x, p.x0), p.x1)
 }
 
 func pf(b *strings.Builder, format string, args ...any) { fmt.Fprintf(b, format, args...) }

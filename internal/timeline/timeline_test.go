@@ -3,6 +3,7 @@ package timeline_test
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -295,5 +296,35 @@ func TestNoEvents(t *testing.T) {
 	root, _ := render(t, nil, timeline.Options{})
 	if !strings.Contains(root.shown(), "nothing ran yet") {
 		t.Errorf("empty picture says: %s", root.shown())
+	}
+}
+
+// Width is the picture's; nothing is drawn outside it, even from events
+// whose clocks disagree (a controller that took over with its clock
+// behind).
+func TestWidthAndSkew(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	evs := []store.Event{
+		{Seq: 1, Time: t0, Kind: store.KindState, Action: "running"},
+		{Seq: 2, Time: t0, Kind: store.KindStep, Action: store.ActionStarted, Stage: "web", Batch: 1, Host: "a-very-long-host-name-that-does-not-fit-the-column.example.com", Step: "s"},
+		{Seq: 3, Time: t0.Add(time.Minute), Kind: store.KindStep, Action: store.ActionFinished, Stage: "web", Batch: 1, Host: "a-very-long-host-name-that-does-not-fit-the-column.example.com", Step: "s"},
+		{Seq: 4, Time: t0.Add(-time.Hour), Kind: store.KindStep, Action: store.ActionStarted, Stage: "web", Batch: 1, Host: "b", Step: "s"},
+		{Seq: 5, Time: t0.Add(-time.Hour + time.Second), Kind: store.KindStep, Action: store.ActionFinished, Stage: "web", Batch: 1, Host: "b", Step: "s"},
+		{Seq: 6, Time: t0.Add(2 * time.Minute), Kind: store.KindState, Action: "succeeded"},
+	}
+	for _, width := range []int{100, 480, 1400} {
+		root, _ := render(t, evs, timeline.Options{Width: width})
+		want := max(width, 480)
+		if w, _ := root.attr("width"); w != fmt.Sprint(want) {
+			t.Errorf("Width %d: width = %s, want %d", width, w, want)
+		}
+		for _, n := range root.all(with("x", "*")) {
+			x, _ := n.attr("x")
+			var v float64
+			fmt.Sscan(x, &v)
+			if v < 0 || v > float64(want) {
+				t.Errorf("Width %d: <%s> at x=%s", width, n.XMLName.Local, x)
+			}
+		}
 	}
 }
