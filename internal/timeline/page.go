@@ -31,11 +31,9 @@ func WriteReportPage(w io.Writer, runID, md string, events []store.Event, opt Op
 	b.WriteString(`<meta name="viewport" content="width=device-width, initial-scale=1">` + "\n")
 	b.WriteString("<title>golive report " + html.EscapeString(termsafe.Line(runID)) + "</title>\n")
 	b.WriteString("<pre>" + html.EscapeString(termsafe.String(md)) + "</pre>\n")
-	b.WriteString("<figure>\n")
 	if err := Render(&b, events, opt); err != nil {
 		return err
 	}
-	b.WriteString("</figure>\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}
