@@ -30,6 +30,7 @@ var worse = map[outcome]int{ok: 0, skipped: 1, notBackedOut: 2, backedOut: 3, re
 type span struct {
 	check      bool // a check, not a step
 	name       string
+	host       string // where it ran ("": the controller)
 	backout    bool // drawn in the backout lane
 	start, end time.Time
 	out        outcome
@@ -73,7 +74,7 @@ type row struct {
 
 type openKey struct {
 	check, backout bool
-	name           string
+	name, host     string
 }
 
 // batch is one batch of a stage, as the journal numbers it.
@@ -195,14 +196,15 @@ func (m *model) add(e store.Event) {
 			m.hostEvent(m.rowFor(e.Stage, e.Host, e.Batch, e.Time), e)
 		}
 	case store.KindStep, store.KindCheck:
-		r := m.verify
-		if e.Host != "" {
-			r = m.rowFor(e.Stage, e.Host, e.Batch, e.Time)
-		} else if r == nil {
-			r = &row{host: "verify", first: e.Time, open: map[openKey]int{}}
-			m.verify = r
+		if e.Stage != "" && e.Host != "" {
+			m.barEvent(m.rowFor(e.Stage, e.Host, e.Batch, e.Time), e)
+			return
 		}
-		m.barEvent(r, e)
+		// The run's verify checks: no stage, on the controller or a host.
+		if m.verify == nil {
+			m.verify = &row{host: "verify", first: e.Time, open: map[openKey]int{}}
+		}
+		m.barEvent(m.verify, e)
 	case store.KindApproval:
 		switch e.Action {
 		case "approval_requested":
@@ -279,7 +281,7 @@ func (m *model) barEvent(r *row, e store.Event) {
 	if back {
 		m.hasBack = true
 	}
-	k := openKey{check: check, backout: back, name: e.Step}
+	k := openKey{check: check, backout: back, name: e.Step, host: e.Host}
 	if i, isOpen := r.open[k]; isOpen {
 		delete(r.open, k)
 		if start { // started again (a resumed run): the first attempt's end is unknown
@@ -290,7 +292,7 @@ func (m *model) barEvent(r *row, e store.Event) {
 			return
 		}
 	}
-	s := span{check: check, name: e.Step, backout: back, start: e.Time, end: e.Time, action: e.Action, exit: e.ExitCode, msg: e.Message, out: out}
+	s := span{check: check, name: e.Step, host: e.Host, backout: back, start: e.Time, end: e.Time, action: e.Action, exit: e.ExitCode, msg: e.Message, out: out}
 	if start {
 		s.out, s.action = running, ""
 		r.open[k] = len(r.spans)

@@ -75,14 +75,22 @@ func (p *picture) stripeRow() {
 func (p *picture) hostRow(r *row) {
 	p.stripeRow()
 	y := p.y
-	pf(&p.body, `<g data-row="host" data-host="%s">`+"\n", line(r.host))
+	if r == p.m.verify {
+		p.body.WriteString(`<g data-row="verify">` + "\n")
+	} else {
+		pf(&p.body, `<g data-row="host" data-host="%s">`+"\n", line(r.host))
+	}
 	where := r.host
 	if r.stage != "" {
 		where = fmt.Sprintf("%s in stage %s, batch %d", r.host, r.stage, r.batch)
 	}
 	pf(&p.body, `<text x="14" y="%.1f">%s<title>%s</title></text>`+"\n", y+rowPad+laneH-3, line(clip(r.host, fits(labelW-16))), esc(where))
+	host := r.host
+	if r == p.m.verify {
+		host = ""
+	}
 	for _, s := range r.spans {
-		p.bar(r.host, s, y)
+		p.bar(host, s, y)
 	}
 	text, bad := r.summary()
 	title := text

@@ -257,7 +257,10 @@ func (p *picture) moments(band, top, bottom float64) {
 		x := p.x(g.asked)
 		end := g.passed
 		if end.IsZero() {
-			end = p.m.t1
+			end = p.m.t1 // still waiting; or until the run failed (rejected)
+			if f := p.m.failure; f != nil && f.at.After(g.asked) {
+				end = f.at
+			}
 		}
 		title := fmt.Sprintf("%s: approvals asked for at %s", gateTitle(g.name), g.asked.UTC().Format("15:04:05 UTC"))
 		if !g.passed.IsZero() {
@@ -269,7 +272,7 @@ func (p *picture) moments(band, top, bottom float64) {
 			title += "\n" + g.msg
 		}
 		if w := p.x(end) - x; w > 0.5 {
-			pf(&p.over, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" fill-opacity="0.12"><title>%s</title></rect>`+"\n", x, top-4, w, bottom-top+4, gateColour, esc(title))
+			pf(&p.over, `<rect data-wait="" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" fill-opacity="0.12"><title>%s</title></rect>`+"\n", x, top-4, w, bottom-top+4, gateColour, esc(title))
 		}
 		pf(&p.over, `<path data-gate="%s" d="M%.1f,%.1fV%.1f" stroke="%s" stroke-width="2" stroke-dasharray="5,3"/>`+"\n", line(g.name), x, y+2, bottom, gateColour)
 		p.bandLabel(x, y, "◆ "+gateTitle(g.name), gateColour, title)

@@ -12,6 +12,7 @@
 package timeline
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -112,7 +113,8 @@ func (s span) word() string {
 	return looks[s.out].word
 }
 
-// tooltip is a bar's <title>: step, host, times, outcome, exit code.
+// tooltip is a bar's <title>: step, host ("": the bar's own), times,
+// outcome, exit code.
 func (s span) tooltip(host string, t0 time.Time) string {
 	var b strings.Builder
 	what := "step"
@@ -121,6 +123,9 @@ func (s span) tooltip(host string, t0 time.Time) string {
 	}
 	if s.backout && !s.check {
 		what = "backout of step"
+	}
+	if host == "" { // the verify row: each check says where it ran
+		host = cmp.Or(s.host, "the controller")
 	}
 	fmt.Fprintf(&b, "%s %s on %s: %s", what, s.name, host, s.word())
 	if s.exit != nil {

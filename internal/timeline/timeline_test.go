@@ -2,6 +2,7 @@ package timeline_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -326,5 +327,92 @@ func TestWidthAndSkew(t *testing.T) {
 				t.Errorf("Width %d: <%s> at x=%s", width, n.XMLName.Local, x)
 			}
 		}
+	}
+}
+
+// A real run whose gate is rejected: the wait is shaded up to the
+// failure.
+func TestRejectedGate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, []string{"h1", "a1/app"}, `stages:
+  - name: web
+    on: web
+    steps:
+      - {name: s, run: 'true', backout: 'true'}
+  - name: app
+    on: app
+    gate: {approvals: 1}
+    steps:
+      - {name: s, run: 'true', backout: 'true'}
+`)
+	run := f.run()
+	if run.State != store.StatePaused {
+		t.Fatalf("state = %s", run.State)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, err := f.st.AddApproval(context.Background(), store.Approval{RunID: run.ID, Gate: "stage:app", Approver: "bob", Decision: store.DecisionReject,
+		Via: store.ViaCLI, OSUser: "bob", Comment: "not today", PlanHash: "hash-1", Release: "2.0"}); err != nil {
+		t.Fatal(err)
+	}
+	run = f.approveAndResume(run, "") // an approval of another gate does not count
+	if run.State != store.StateBackedOut {
+		t.Fatalf("state = %s (%s)", run.State, run.Reason)
+	}
+	root, svg := render(t, f.events(run), timeline.Options{})
+	wait := root.all(with("data-wait", "*"))
+	fail := root.all(with("data-marker", "failed"))
+	if len(wait) != 1 || len(fail) != 1 {
+		t.Fatalf("gate waits = %d, failure markers = %d:\n%s", len(wait), len(fail), svg)
+	}
+	var x, w, fx float64
+	a, _ := wait[0].attr("x")
+	b, _ := wait[0].attr("width")
+	d, _ := fail[0].attr("d")
+	fmt.Sscan(a, &x)
+	fmt.Sscan(b, &w)
+	fmt.Sscanf(d, "M%f,", &fx)
+	if diff := x + w - fx; diff < -1 || diff > 1 {
+		t.Errorf("the wait ends at %.1f, the run failed at %.1f", x+w, fx)
+	}
+	if !strings.Contains(wait[0].title(), "not given") || !strings.Contains(root.shown(), "rejected by bob") {
+		t.Errorf("wait: %q; text: %s", wait[0].title(), root.shown())
+	}
+	if n := len(root.all(with("data-row", "host"))); n != 1 {
+		t.Errorf("host rows = %d, want h1's only (a1 never started)", n)
+	}
+}
+
+// The run's verify checks (no stage; on hosts or the controller) get a
+// row of their own, each bar saying where it ran.
+func TestVerifyRow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, []string{"h1", "h2"}, `stages:
+  - name: web
+    on: web
+    steps:
+      - {name: s, run: 'true', backout: 'true'}
+verify:
+  - {name: smoke, on: web, run: 'true'}
+  - {name: local smoke, local: true, run: 'true'}
+`)
+	run := f.run()
+	if run.State != store.StateSucceeded {
+		t.Fatalf("state = %s (%s)", run.State, run.Reason)
+	}
+	root, _ := render(t, f.events(run), timeline.Options{})
+	v := root.all(with("data-row", "verify"))
+	if len(v) != 1 {
+		t.Fatalf("verify rows = %d", len(v))
+	}
+	var got []string
+	for _, b := range barsOf(v[0]) {
+		got = append(got, b.lane+" "+b.outcome+" "+strings.SplitN(b.title, "\n", 2)[0])
+	}
+	want := "check ok check smoke on h1: passed|check ok check smoke on h2: passed|check ok check local smoke on the controller: passed"
+	if strings.Join(got, "|") != want {
+		t.Errorf("verify bars:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.ReplaceAll(want, "|", "\n"))
+	}
+	if n := len(root.all(with("data-row", "host"))); n != 2 {
+		t.Errorf("host rows = %d, want 2", n)
 	}
 }
