@@ -31,7 +31,7 @@ type span struct {
 	check      bool // a check, not a step
 	name       string
 	host       string // where it ran ("": the controller)
-	backout    bool // drawn in the backout lane
+	backout    bool   // drawn in the backout lane
 	start, end time.Time
 	out        outcome
 	action     store.Action // the journal's word for the end
