@@ -209,6 +209,20 @@ func TestFailedRunBackedOut(t *testing.T) {
 			t.Errorf("web-3 bar %d = %+v, want %+v", i, w3[i], w)
 		}
 	}
+	// Colour is never the only signal: the failed bar is cross-hatched and
+	// marked ✘, the backouts hatched and marked ↺, the ok ones marked ✔.
+	for _, c := range []struct{ outcome, pattern, mark string }{
+		{"failed", "url(#gl-cross)", "✘"}, {"backed_out", "url(#gl-hatch)", "↺"}, {"ok", "", "✔"},
+	} {
+		for _, g := range rowOf(t, root, "web-3").all(with("data-outcome", c.outcome)) {
+			if c.pattern != "" && len(g.all(with("fill", c.pattern))) != 1 {
+				t.Errorf("a %s bar is not patterned %s", c.outcome, c.pattern)
+			}
+			if !strings.HasPrefix(g.shown(), c.mark) {
+				t.Errorf("a %s bar is marked %q, want %s", c.outcome, g.shown(), c.mark)
+			}
+		}
+	}
 	// web-1: its steps and its health check, all ok, then backed out.
 	w1 := barsOf(rowOf(t, root, "web-1"))
 	var lanes []string
