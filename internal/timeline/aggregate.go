@@ -157,13 +157,24 @@ func (p *picture) aggRow(bs []*batch) {
 	pf(&p.body, `<g data-row="batch" data-stage="%s" data-batches="%d-%d" data-hosts="%d">`+"\n", line(bs[0].stage), bs[0].index, bs[len(bs)-1].index, len(rows))
 	pf(&p.body, `<text x="14" y="%.1f">%s<title>%s</title></text>`+"\n", y+rowPad+laneH-3, line(clip(label, fits(labelW-16))), esc("stage "+bs[0].stage+", "+label))
 	var fwd, back extent
+	steps := map[string]*extent{}
+	var order []string // steps and checks in the order they first started
 	for _, r := range rows {
 		for _, s := range r.spans {
 			if s.backout {
 				back.add(s)
-			} else {
-				fwd.add(s)
+				continue
 			}
+			fwd.add(s)
+			k := s.name
+			if s.check {
+				k = "check " + s.name
+			}
+			if steps[k] == nil {
+				steps[k] = &extent{}
+				order = append(order, k)
+			}
+			steps[k].add(s)
 		}
 	}
 	t := count(rows)
@@ -175,7 +186,10 @@ func (p *picture) aggRow(bs []*batch) {
 			about += fmt.Sprintf("; and %d more", n)
 		}
 	}
-	if fwd.any {
+	switch {
+	case len(order) > 1 && len(order) <= maxStepLanes:
+		p.stepBars(fwd, steps, order, y+rowPad, about+"\n"+times(fwd, p.m.t0)+fwd.perStepText())
+	case fwd.any:
 		p.extentBar(fwd, y+rowPad, laneH, false, about+"\n"+times(fwd, p.m.t0)+fwd.perStepText())
 	}
 	if back.any {
@@ -242,4 +256,37 @@ func (p *picture) ticks(at []time.Time, top, h float64, colour string) {
 		seen[int(x)] = true
 		pf(&p.body, `<rect data-tick="" x="%.1f" y="%.1f" width="2.5" height="%.1f" fill="%s" stroke="#ffffff" stroke-width="0.6"/>`, x-1.25, top-2, h+4, colour)
 	}
+}
+
+// maxStepLanes: up to this many steps (and checks) a batch's row shows
+// each as a bar of its own, one under the other; more would be too thin.
+const maxStepLanes = 4
+
+// stepBars draws each step of a batch as a thin bar from its first start
+// to its last end on any host, one under the other, coloured by its worst
+// outcome (and patterned), with the failures ticked across them and their
+// count beside.
+func (p *picture) stepBars(all extent, steps map[string]*extent, order []string, top float64, title string) {
+	pf(&p.body, `<g data-bar="steps" data-outcome="%s" data-failures="%d"><title>%s</title>`, outcomeNames[all.worst], len(all.fails), esc(title))
+	h := laneH / float64(len(order))
+	for i, name := range order {
+		e := steps[name]
+		x1 := p.x(e.start)
+		w := max(p.x(e.end)-x1, 2)
+		c := e.perStep[e.steps[0]]
+		pf(&p.body, `<g data-step="%s" data-outcome="%s"><title>%s</title>`, line(name), outcomeNames[e.worst],
+			esc(fmt.Sprintf("%s: ✔ %d ✘ %d\n%s", name, c[0], c[1], times(*e, p.m.t0))))
+		p.swatch(&p.body, x1, top+float64(i)*h+0.5, w, h-1, e.worst)
+		p.body.WriteString("</g>")
+	}
+	p.ticks(all.stops, top, laneH, looks[terminated].fill)
+	p.ticks(all.fails, top, laneH, failColour)
+	if n := len(all.fails); n > 0 {
+		x, anchor := p.x(all.end)+4, "start"
+		if x > p.x1-40 {
+			x, anchor = p.x(all.start)-4, "end"
+		}
+		pf(&p.body, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s" font-weight="bold">✘ %d</text>`, x, top+laneH-3, anchor, failColour, n)
+	}
+	p.body.WriteString("</g>\n")
 }

@@ -86,6 +86,16 @@ func TestAggregatedByBatch(t *testing.T) {
 	if len(failedBar[0].all(with("data-tick", "*"))) == 0 {
 		t.Errorf("no failure tick on batch 2")
 	}
+	// Each step has its bar: switch failed (on two hosts), fetch did not.
+	var steps []string
+	for _, n := range failedBar[0].all(with("data-step", "*")) {
+		name, _ := n.attr("data-step")
+		o, _ := n.attr("data-outcome")
+		steps = append(steps, name+":"+o)
+	}
+	if strings.Join(steps, " ") != "fetch:ok switch:failed" {
+		t.Errorf("step bars of batch 2 = %v", steps)
+	}
 	title := failedBar[0].title()
 	for _, want := range []string{"web-040: step switch: exit 3", "web-045: step switch: exit 3", "2 failed", "30 backed out"} {
 		if !strings.Contains(title, want) {
