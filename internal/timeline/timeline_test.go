@@ -258,6 +258,13 @@ func TestFailedRunBackedOut(t *testing.T) {
 	if got := strings.Join(headers, " | "); got != "canary · batch 1 · 1 host | web · batch 1 · 2 hosts" {
 		t.Errorf("batch headers = %s", got)
 	}
+	// MaxRows: 3 hosts fit in 3 rows; with 2, the rows are batches.
+	for max, want := range map[int][2]int{3: {3, 0}, 2: {0, 2}} {
+		root, _ := render(t, f.events(run), timeline.Options{MaxRows: max})
+		if h, b := len(root.all(with("data-row", "host"))), len(root.all(with("data-row", "batch"))); h != want[0] || b != want[1] {
+			t.Errorf("MaxRows %d: %d host rows and %d batch rows, want %v", max, h, b, want)
+		}
+	}
 }
 
 // A run still going: its journal so far (a prefix of a real one) with
