@@ -155,7 +155,7 @@ func (p *picture) aggRow(bs []*batch) {
 	}
 	label := fmt.Sprintf("%s · %s", name, hostsText(len(rows)))
 	pf(&p.body, `<g data-row="batch" data-stage="%s" data-batches="%d-%d" data-hosts="%d">`+"\n", line(bs[0].stage), bs[0].index, bs[len(bs)-1].index, len(rows))
-	pf(&p.body, `<text x="14" y="%.1f">%s<title>%s</title></text>`+"\n", y+rowPad+laneH-3, line(clip(label, fits(labelW-16))), esc("stage "+bs[0].stage+", "+label))
+	pf(&p.body, `<text x="14" y="%.1f">%s<title>%s</title></text>`+"\n", y+rowPad+laneH-3, line(clip(label, fits(p.x0-16))), esc("stage "+bs[0].stage+", "+label))
 	var fwd, back extent
 	steps := map[string]*extent{}
 	var order []string // steps and checks in the order they first started
@@ -200,7 +200,7 @@ func (p *picture) aggRow(bs []*batch) {
 	if bad {
 		colour = failColour
 	}
-	pf(&p.body, `<text x="%.1f" y="%.1f" fill="%s" data-summary="">%s<title>%s</title></text>`+"\n", p.x1+10, y+rowPad+laneH-3, colour, line(clip(text, fits(sumW-14))), esc(about))
+	pf(&p.body, `<text x="%.1f" y="%.1f" fill="%s" data-summary="">%s<title>%s</title></text>`+"\n", p.x1+10, y+rowPad+laneH-3, colour, line(clip(text, fits(p.w-p.x1-14))), esc(about))
 	p.body.WriteString("</g>\n")
 	p.y += p.rowH
 }

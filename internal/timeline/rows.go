@@ -50,7 +50,7 @@ func (p *picture) header(text, title string, start, end time.Time) {
 	y := p.y
 	pf(&p.body, `<path data-header="%s" d="M4,%.1fH%.1f" stroke="%s" stroke-width="1"/>`+"\n", line(text), y+0.5, p.w-4, mutedColour)
 	pf(&p.body, `<text x="8" y="%.1f" font-weight="bold" fill="%s">%s<title>%s</title></text>`+"\n",
-		y+14, mutedColour, line(clip(text, fits(labelW-8))), esc(title))
+		y+14, mutedColour, line(clip(text, fits(p.x0-8))), esc(title))
 	if !start.IsZero() {
 		if end.IsZero() {
 			end = p.m.t1
@@ -84,7 +84,7 @@ func (p *picture) hostRow(r *row) {
 	if r.stage != "" {
 		where = fmt.Sprintf("%s in stage %s, batch %d", r.host, r.stage, r.batch)
 	}
-	pf(&p.body, `<text x="14" y="%.1f">%s<title>%s</title></text>`+"\n", y+rowPad+laneH-3, line(clip(r.host, fits(labelW-16))), esc(where))
+	pf(&p.body, `<text x="14" y="%.1f">%s<title>%s</title></text>`+"\n", y+rowPad+laneH-3, line(clip(r.host, fits(p.x0-16))), esc(where))
 	host := r.host
 	if r == p.m.verify {
 		host = ""
@@ -101,7 +101,7 @@ func (p *picture) hostRow(r *row) {
 	if bad {
 		colour = failColour
 	}
-	pf(&p.body, `<text x="%.1f" y="%.1f" fill="%s" data-summary="">%s<title>%s</title></text>`+"\n", p.x1+10, y+rowPad+laneH-3, colour, line(clip(text, fits(sumW-14))), esc(title))
+	pf(&p.body, `<text x="%.1f" y="%.1f" fill="%s" data-summary="">%s<title>%s</title></text>`+"\n", p.x1+10, y+rowPad+laneH-3, colour, line(clip(text, fits(p.w-p.x1-14))), esc(title))
 	p.body.WriteString("</g>\n")
 	p.y += p.rowH
 }

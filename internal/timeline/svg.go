@@ -8,8 +8,8 @@ import (
 
 // Geometry, in pixels.
 const (
-	labelW   = 190.0 // the host names' column
-	sumW     = 200.0 // the outcomes' column on the right
+	labelW   = 190.0 // the host names' column, at most
+	sumW     = 200.0 // the outcomes' column on the right, at most
 	headH    = 20.0  // a batch's or stage's header row
 	laneH    = 14.0  // the bars of steps
 	backH    = 9.0   // the bars of backouts, under them
@@ -47,7 +47,8 @@ type picture struct {
 
 func newPicture(m *model, opt Options) *picture {
 	p := &picture{m: m, opt: opt, w: float64(opt.Width)}
-	p.x0, p.x1 = labelW, p.w-sumW
+	// The columns give way to the plot in narrow pictures.
+	p.x0, p.x1 = min(labelW, p.w*0.22), p.w-min(sumW, p.w*0.2)
 	p.span = m.t1.Sub(m.t0)
 	if p.span <= 0 {
 		p.span = time.Second
