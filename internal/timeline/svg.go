@@ -113,10 +113,12 @@ func (p *picture) assemble(h float64) string {
 }
 
 // defs: the patterns laid over fills, so that outcomes differ in shape
-// as well as colour.
+// as well as colour (each outcome of a lane has its own).
 const defs = `<defs>
 <pattern id="gl-cross" width="6" height="6" patternUnits="userSpaceOnUse"><path d="M0,0L6,6M6,0L0,6" stroke="#ffffff" stroke-width="1.2" stroke-opacity="0.6"/></pattern>
 <pattern id="gl-hatch" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="2" height="5" fill="#ffffff" fill-opacity="0.45"/></pattern>
+<pattern id="gl-hlines" width="4" height="4" patternUnits="userSpaceOnUse"><rect width="4" height="1.3" fill="#ffffff" fill-opacity="0.55"/></pattern>
+<pattern id="gl-vlines" width="4" height="4" patternUnits="userSpaceOnUse"><rect width="1.3" height="4" fill="#ffffff" fill-opacity="0.55"/></pattern>
 <pattern id="gl-dots" width="5" height="5" patternUnits="userSpaceOnUse"><circle cx="2.5" cy="2.5" r="1.1" fill="#ffffff" fill-opacity="0.6"/></pattern>
 </defs>
 `

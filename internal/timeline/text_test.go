@@ -49,3 +49,27 @@ func TestClip(t *testing.T) {
 		t.Errorf("clip = %q", got)
 	}
 }
+
+// Colour is never the only signal: in each lane, outcomes differ in mark
+// and in pattern too.
+func TestLooksDiffer(t *testing.T) {
+	lanes := [][]outcome{{ok, failed, retried, terminated, skipped, running}, {backedOut, backoutFailed, notBackedOut, ok, running}}
+	for _, lane := range lanes {
+		marks, patterns := map[string]outcome{}, map[string]outcome{}
+		for _, o := range lane {
+			l := looks[o]
+			if prev, dup := marks[l.mark]; dup {
+				t.Errorf("%s and %s share mark %s", outcomeNames[prev], outcomeNames[o], l.mark)
+			}
+			marks[l.mark] = o
+			p := l.pattern
+			if o == skipped || o == notBackedOut || o == ok {
+				p += l.fill // solid fills told apart by their lightness too
+			}
+			if prev, dup := patterns[p]; dup {
+				t.Errorf("%s and %s share pattern %q", outcomeNames[prev], outcomeNames[o], p)
+			}
+			patterns[p] = o
+		}
+	}
+}

@@ -74,11 +74,11 @@ var looks = map[outcome]look{
 	ok:            {fill: "#1e8449", mark: "✔", word: "ok"},
 	failed:        {fill: "#c0392b", pattern: "gl-cross", mark: "✘", word: "failed"},
 	retried:       {fill: "#d68910", pattern: "gl-dots", mark: "↻", word: "retried"},
-	terminated:    {fill: "#717d7e", pattern: "gl-cross", mark: "⊘", word: "terminated"},
+	terminated:    {fill: "#717d7e", pattern: "gl-hlines", mark: "⊘", word: "terminated"},
 	skipped:       {fill: "#ffffff", mark: "–", word: "skipped"},
-	running:       {fill: "#2e6fd8", pattern: "gl-dots", mark: "…", word: "running"},
+	running:       {fill: "#2e6fd8", pattern: "gl-vlines", mark: "…", word: "running"},
 	backedOut:     {fill: "#7d3c98", pattern: "gl-hatch", mark: "↺", word: "backed out"},
-	backoutFailed: {fill: "#922b21", pattern: "gl-hatch", mark: "✘", word: "backout failed"},
+	backoutFailed: {fill: "#922b21", pattern: "gl-cross", mark: "✘", word: "backout failed"},
 	notBackedOut:  {fill: "#f4d03f", mark: "!", word: "no backout"},
 }
 
