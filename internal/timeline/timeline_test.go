@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/timeline"
 )
@@ -435,5 +436,66 @@ verify:
 	}
 	if n := len(root.all(with("data-row", "host"))); n != 2 {
 		t.Errorf("host rows = %d, want 2", n)
+	}
+}
+
+// A real run aborted by an operator while a step runs: the request is
+// marked with who asked and why, the step ends terminated, and the run's
+// failure and backout follow.
+func TestAbortedRun(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, []string{"h1"}, `stages:
+  - name: web
+    on: web
+    steps:
+      - {name: wait, run: 'touch started; sleep 20', backout: 'true'}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), runDeadline)
+	defer cancel()
+	ids := make(chan string, 1)
+	done := make(chan store.Run, 1)
+	go func() {
+		out, err := f.engine().Start(ctx, engine.Request{Rollout: f.ro, Requester: "alice", PlanHash: "hash-1",
+			Created: func(r store.Run) { ids <- r.ID }})
+		if err != nil {
+			t.Errorf("Start: %v", err)
+			done <- store.Run{}
+			return
+		}
+		done <- out.Run
+	}()
+	var id string
+	select {
+	case id = <-ids:
+	case r := <-done:
+		t.Fatalf("the run ended before it was created: %+v", r)
+	case <-ctx.Done():
+		t.Fatal("no run was created")
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(f.root, "d0", "started")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the step did not start")
+		}
+	}
+	if err := engine.RequestAbort(ctx, f.st, id, "carol", "wrong build", false); err != nil {
+		t.Fatal(err)
+	}
+	run := <-done
+	if run.State != store.StateBackedOut {
+		t.Fatalf("state = %s (%s)", run.State, run.Reason)
+	}
+	root, _ := render(t, f.events(run), timeline.Options{})
+	if len(root.all(with("data-marker", "abort requested"))) != 1 || !strings.Contains(root.shown(), "✘ abort requested: by carol") {
+		t.Errorf("the abort request is not marked:\n%s", root.shown())
+	}
+	if len(root.all(with("data-marker", "failed"))) != 1 {
+		t.Errorf("the failure is not marked")
+	}
+	bars := barsOf(rowOf(t, root, "h1"))
+	if len(bars) != 2 || bars[0].outcome != "terminated" || bars[1].outcome != "backed_out" {
+		t.Errorf("h1's bars = %+v, want the step terminated, then backed out", bars)
 	}
 }
