@@ -102,18 +102,17 @@ type marker struct {
 
 // model is the journal folded into what the picture shows.
 type model struct {
-	t0, t1    time.Time
-	stages    []string
-	batches   []*batch
-	rows      map[string]*row
-	verify    *row // the run's verify checks (no host)
-	gates     []*gate
-	markers   []marker // failure first, when there is one
-	failure   *marker
-	state     store.State
-	reason    string
-	hasBack   bool
-	openSpans bool
+	t0, t1  time.Time
+	stages  []string
+	batches []*batch
+	rows    map[string]*row
+	verify  *row // the run's verify checks (no host)
+	gates   []*gate
+	markers []marker // failure first, when there is one
+	failure *marker
+	state   store.State
+	reason  string
+	hasBack bool
 }
 
 func (m *model) rowFor(stage, host string, b int, t time.Time) *row {
@@ -325,7 +324,6 @@ func (m *model) span(events []store.Event, now time.Time) {
 	for _, r := range m.allRows() {
 		for _, i := range r.open {
 			r.spans[i].end = m.t1
-			m.openSpans = true
 		}
 	}
 }
