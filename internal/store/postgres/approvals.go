@@ -51,28 +51,10 @@ func (s *Store) AddApproval(ctx context.Context, a store.Approval) (store.Approv
 func (s *Store) ListApprovals(ctx context.Context, runID string) ([]store.Approval, error) {
 	var list []store.Approval
 	err := s.read(ctx, func() error {
-		list = []store.Approval{}
-		rows, err := s.pool.Query(ctx, `SELECT id, run_id, gate, approver, decision, comment,
-			plan_hash, release, env, time, via, os_user, token, artifacts FROM approvals WHERE run_id = $1 ORDER BY id`, runID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var a store.Approval
-			var arts *string
-			err := rows.Scan(&a.ID, &a.RunID, &a.Gate, &a.Approver, &a.Decision, &a.Comment,
-				&a.PlanHash, &a.Release, &a.Env, &a.Time, &a.Via, &a.OSUser, &a.Token, &arts)
-			if err != nil {
-				return err
-			}
-			if arts != nil {
-				a.Artifacts = store.ArtifactSums(*arts)
-			}
-			a.Time = utc(a.Time)
-			list = append(list, a)
-		}
-		return rows.Err()
+		var err error
+		list, err = queryAll(ctx, s.pool, scanApproval, `SELECT `+approvalColumns+`
+			FROM approvals WHERE run_id = $1 ORDER BY id`, runID)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("run %s: approvals: %w", runID, err)
