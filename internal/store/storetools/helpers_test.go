@@ -167,3 +167,5 @@ func firstDiff(a, b string) string {
 	}
 	return fmt.Sprintf("lengths %d and %d lines", len(la), len(lb))
 }
+
+func sqliteOpen(path string) (*sqlite.Store, error) { return sqlite.Open(context.Background(), path) }
