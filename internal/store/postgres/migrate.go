@@ -19,7 +19,17 @@ type migration struct {
 // migrations, in order; version i+1 is migrations[i].
 var migrations = []migration{
 	{1, "runs, events, live, locks, approvals, leases", schemaV1},
+	{2, "approvals' idempotency tokens", schemaV2},
 }
+
+// schemaV2 gives each approval the random token of the AddApproval that
+// wrote it (NULL for approvals written before, or copied), so that an
+// AddApproval retried after its commit's answer was lost finds its own
+// approval instead of recording it twice.
+const schemaV2 = `
+ALTER TABLE approvals ADD COLUMN append_token TEXT;
+CREATE UNIQUE INDEX approvals_by_append_token ON approvals (run_id, append_token);
+`
 
 // migrateLockKey is the advisory lock (pg_advisory_lock) that serialises
 // migrations: "golive" in ASCII.
