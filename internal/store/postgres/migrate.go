@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/golive-dev/golive/internal/store"
 )
 
 // migration is one numbered schema change. Migrations are never edited once
@@ -189,14 +191,8 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, m migration) error {
 	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&latest); err != nil {
 		return err
 	}
-	if latest > len(migrations) {
-		return fmt.Errorf("database schema version %d is newer than this golive knows (%d): upgrade golive", latest, len(migrations))
-	}
-	if latest >= m.version {
-		return nil
-	}
-	if latest != m.version-1 {
-		return fmt.Errorf("database schema version %d, want %d", latest, m.version-1)
+	if due, err := store.MigrationDue(latest, len(migrations), m.version); !due {
+		return err
 	}
 	if _, err := tx.Exec(ctx, m.sql); err != nil {
 		return err
