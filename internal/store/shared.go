@@ -39,3 +39,22 @@ func MigrationDue(latest, known, version int) (bool, error) {
 	}
 	return true, nil
 }
+
+// TakeBatch is the batch of a group commit: first, then what else is
+// queued on ch now (without waiting), up to max requests, in batch's
+// storage.
+func TakeBatch[T any](batch []T, first T, ch <-chan T, max int) []T {
+	batch = append(batch[:0], first)
+	for len(batch) < max {
+		select {
+		case req, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, req)
+		default:
+			return batch
+		}
+	}
+	return batch
+}

@@ -287,3 +287,21 @@ func TestMigrationDue(t *testing.T) {
 		}
 	}
 }
+
+func TestTakeBatch(t *testing.T) {
+	ch := make(chan int, 10)
+	for i := 2; i <= 6; i++ {
+		ch <- i
+	}
+	if got := store.TakeBatch(nil, 1, ch, 4); fmt.Sprint(got) != "[1 2 3 4]" {
+		t.Errorf("TakeBatch up to 4: %v", got)
+	}
+	close(ch)
+	if got := store.TakeBatch(make([]int, 0, 8), 9, ch, 4); fmt.Sprint(got) != "[9 5 6]" {
+		t.Errorf("TakeBatch of what is left, then a closed queue: %v", got)
+	}
+	ch2 := make(chan int)
+	if got := store.TakeBatch(nil, 7, ch2, 4); fmt.Sprint(got) != "[7]" {
+		t.Errorf("TakeBatch with nothing queued: %v", got)
+	}
+}
