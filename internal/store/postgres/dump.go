@@ -150,7 +150,9 @@ func scanRunRecord(row pgx.Row) (store.RunRecord, error) {
 		r.Artifacts = store.ArtifactSums(*arts)
 	}
 	rec.Lease.RunID = r.ID
-	rec.Lease.Expires = fromNull(expires)
+	if rec.Lease.Epoch > 0 { // as in the SQLite store: a run never leased has no expiry
+		rec.Lease.Expires = fromNull(expires)
+	}
 	return rec, err
 }
 
@@ -176,7 +178,7 @@ type importer struct {
 func (im *importer) PutRun(rec store.RunRecord, newApprovalIDs bool) error {
 	ctx, r := im.ctx, rec.Run
 	var expires *time.Time
-	if rec.Lease.Epoch > 0 || !rec.Lease.Expires.IsZero() {
+	if rec.Lease.Epoch > 0 {
 		expires = &rec.Lease.Expires
 	}
 	_, err := im.tx.Exec(ctx, `INSERT INTO runs (`+runColumns+`, last_seq, lease_holder, lease_epoch, lease_expires)

@@ -151,6 +151,9 @@ func scanRunRecord(sc scanner) (store.RunRecord, error) {
 
 // Import implements store.Dumper, in one immediate transaction.
 func (s *Store) Import(ctx context.Context, fill func(store.Importer) error) error {
+	if s.readOnly {
+		return fmt.Errorf("sqlite %s: opened read-only: cannot import", s.path)
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		return fill(&importer{ctx: ctx, tx: tx, insert: tx.StmtContext(ctx, s.insertStmt)})
 	})
