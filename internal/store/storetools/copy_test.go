@@ -291,3 +291,27 @@ func mustLocks(t *testing.T, st store.Store) []store.Lock {
 	}
 	return locks
 }
+
+// The real binary copies into PostgreSQL and checks it, never printing
+// the URL's password; a second copy is refused, exit 2.
+func TestCopyCLIPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	cli := history(t, "")
+	out, code := runGolive(t, "store", "copy", "--from", cli.Store, "--to", dsn)
+	if code != 0 || !strings.Contains(out, "copied "+cli.Store+" -> postgres://") || !strings.Contains(out, "verified: read back 4 runs") {
+		t.Fatalf("golive store copy into PostgreSQL: exit %d\n%s", code, out)
+	}
+	out2, code := runGolive(t, "store", "check", "--store", dsn)
+	if code != 0 || !strings.Contains(out2, "no findings") {
+		t.Errorf("golive store check of the copy: exit %d\n%s", code, out2)
+	}
+	out3, code := runGolive(t, "store", "copy", "--from", cli.Store, "--to", dsn)
+	if code != 2 || !strings.Contains(out3, "the target is not empty: it holds 4 runs") {
+		t.Errorf("a second copy: exit %d, want 2\n%s", code, out3)
+	}
+	for _, o := range []string{out, out2, out3} {
+		if strings.Contains(o, pgtest.Password) {
+			t.Errorf("the password was printed:\n%s", o)
+		}
+	}
+}
