@@ -141,6 +141,8 @@ func (c *copier) fill(ctx context.Context) func(store.Importer) error {
 	return func(im store.Importer) error {
 		*c.rep = CopyReport{}
 		clear(c.want)
+		clear(c.wantLive)
+		clear(c.wantLocks)
 		tables, err := c.src.Export(ctx, func(rec store.RunRecord) error { return c.putRun(im, rec) })
 		if err != nil {
 			return err
