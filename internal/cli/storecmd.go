@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -115,17 +116,26 @@ func (e *env) storeCopy(ctx context.Context, from, to string, merge bool) error 
 		return err
 	}
 	defer src.Close()
+	toPath := e.storePath(to, "")
+	_, statErr := os.Stat(toPath)
+	created := !strings.Contains(toPath, "://") && os.IsNotExist(statErr)
 	dst, err := e.openDumper(ctx, "--to", to, false)
 	if err != nil {
 		return err
 	}
-	defer dst.Close()
-	fromName, toName := storeName(e.storePath(from, "")), storeName(e.storePath(to, ""))
+	fromName, toName := storeName(e.storePath(from, "")), storeName(toPath)
 	rep, err := storetools.Copy(ctx, src, dst, storetools.CopyOptions{Merge: merge})
+	dst.Close()
 	if rep != nil {
 		e.printCopy(rep, fromName, toName)
 	}
 	if err != nil {
+		if created && !errors.Is(err, storetools.ErrMismatch) {
+			// A SQLite file this copy created and wrote nothing to.
+			for _, p := range []string{toPath, toPath + "-wal", toPath + "-shm"} {
+				_ = os.Remove(p)
+			}
+		}
 		return fmt.Errorf("store copy %s -> %s: %w", fromName, toName, err)
 	}
 	return nil

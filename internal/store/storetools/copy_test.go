@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -152,6 +153,16 @@ func TestCopyFailureWritesNothing(t *testing.T) {
 			t.Errorf("the failed copy left runs in the target:\n%.400s", got)
 		}
 	}
+	t.Run("cli", func(t *testing.T) {
+		target := filepath.Join(t.TempDir(), "new.db")
+		out, code := runGolive(t, "store", "copy", "--from", cli.Store, "--to", target)
+		if code != 2 || !strings.Contains(out, "seq 1 of run r-ghost") {
+			t.Errorf("golive store copy of a source with an orphan event: exit %d, want 2\n%s", code, out)
+		}
+		if _, err := os.Stat(target); !os.IsNotExist(err) {
+			t.Errorf("the refused copy left the store it created: %v", err)
+		}
+	})
 	t.Run("sqlite", func(t *testing.T) { try(t, openSQLite(t, filepath.Join(t.TempDir(), "t.db"))) })
 	t.Run("postgres", func(t *testing.T) { try(t, openPG(t, pgtest.DSN(t))) })
 }
