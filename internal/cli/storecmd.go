@@ -18,7 +18,14 @@ import (
 )
 
 func newStore(e *env) *cobra.Command {
-	root := &cobra.Command{Use: "store", Short: "Copy a state store into another, or check one"}
+	root := &cobra.Command{Use: "store", Short: "Copy a state store into another, or check one",
+		Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("%w: unknown command %q for golive store (copy or check)", errUsage, args[0])
+			}
+			return c.Help()
+		}}
 	root.AddCommand(newStoreCopy(e), newStoreCheck(e))
 	return root
 }
