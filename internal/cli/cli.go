@@ -156,7 +156,7 @@ invalid plan, 3 no-go, 4 backout incomplete (targets need attention).`,
 		newReview(e), newApprove(e, store.DecisionApprove), newApprove(e, store.DecisionReject), newRehearse(e),
 		newReport(e), newInit(e),
 	)
-	root.AddCommand(newServe(e), newToken(e))
+	root.AddCommand(newServe(e), newToken(e), newStore(e))
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/store/storetools"
 )
 
 // Exit codes of the contract.
@@ -58,6 +59,10 @@ func exitCode(err error) int {
 		return exitForKind(re.Kind)
 	case errors.As(err, new(*release.LockedError)):
 		return ExitNoGo
+	case errors.Is(err, storetools.ErrMismatch):
+		// store copy wrote a target that does not read back as the
+		// source: the target needs attention.
+		return ExitIncomplete
 	case errors.As(err, new(*engine.StoreError)):
 		// The run is left unfinished: targets may need attention.
 		return ExitIncomplete

@@ -267,3 +267,41 @@ func TestArtifactSums(t *testing.T) {
 		t.Error("Diff of equal sums, or Bound, wrong")
 	}
 }
+
+func TestMigrationDue(t *testing.T) {
+	for _, c := range []struct {
+		latest, known, version int
+		due                    bool
+		err                    string
+	}{
+		{0, 3, 1, true, ""},
+		{1, 3, 2, true, ""},
+		{2, 3, 2, false, ""},
+		{3, 3, 1, false, ""},
+		{4, 3, 1, false, "newer than this golive knows (3): upgrade golive"},
+		{0, 3, 2, false, "database schema version 0, want 1"},
+	} {
+		due, err := store.MigrationDue(c.latest, c.known, c.version)
+		if due != c.due || (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("MigrationDue(%d, %d, %d) = %v, %v; want %v, %q", c.latest, c.known, c.version, due, err, c.due, c.err)
+		}
+	}
+}
+
+func TestTakeBatch(t *testing.T) {
+	ch := make(chan int, 10)
+	for i := 2; i <= 6; i++ {
+		ch <- i
+	}
+	if got := store.TakeBatch(nil, 1, ch, 4); fmt.Sprint(got) != "[1 2 3 4]" {
+		t.Errorf("TakeBatch up to 4: %v", got)
+	}
+	close(ch)
+	if got := store.TakeBatch(make([]int, 0, 8), 9, ch, 4); fmt.Sprint(got) != "[9 5 6]" {
+		t.Errorf("TakeBatch of what is left, then a closed queue: %v", got)
+	}
+	ch2 := make(chan int)
+	if got := store.TakeBatch(nil, 7, ch2, 4); fmt.Sprint(got) != "[7]" {
+		t.Errorf("TakeBatch with nothing queued: %v", got)
+	}
+}

@@ -2,6 +2,9 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,7 +13,10 @@ import (
 	"github.com/golive-dev/golive/internal/store"
 )
 
-// AddApproval implements store.ApprovalStore.
+// AddApproval implements store.ApprovalStore. The approval carries a
+// random token: when the connection is lost after its commit was sent,
+// the retry finds the approval its earlier attempt committed (by the
+// token) and returns it, so an approval is never recorded twice.
 func (s *Store) AddApproval(ctx context.Context, a store.Approval) (store.Approval, error) {
 	if err := a.Validate(); err != nil {
 		return store.Approval{}, err
@@ -21,8 +27,11 @@ func (s *Store) AddApproval(ctx context.Context, a store.Approval) (store.Approv
 	a.Time = a.Time.UTC().Truncate(time.Microsecond)
 	a.FillIdentities()
 	a.Comment, a.Approver, a.Gate = clean(a.Comment), clean(a.Approver), clean(a.Gate)
+	var tok [16]byte
+	_, _ = rand.Read(tok[:])
+	token := hex.EncodeToString(tok[:])
 	in := a
-	err := s.write(ctx, func(tx pgx.Tx, _ int) error {
+	err := s.write(ctx, func(tx pgx.Tx, attempt int) error {
 		a = in
 		r, err := getRun(ctx, tx, a.RunID, false)
 		if err != nil {
@@ -34,12 +43,19 @@ func (s *Store) AddApproval(ctx context.Context, a store.Approval) (store.Approv
 				a.Artifacts = r.Artifacts
 			}
 		}
+		if attempt > 0 {
+			err := tx.QueryRow(ctx, `SELECT id FROM approvals WHERE run_id = $1 AND append_token = $2`,
+				a.RunID, token).Scan(&a.ID)
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err // nil: the earlier attempt committed it
+			}
+		}
 		return tx.QueryRow(ctx, `INSERT INTO approvals (run_id, gate, approver, decision,
-			comment, plan_hash, release, env, time, via, os_user, token, artifacts)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			comment, plan_hash, release, env, time, via, os_user, token, artifacts, append_token)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 			RETURNING id`, a.RunID, a.Gate, a.Approver, string(a.Decision), a.Comment, a.PlanHash,
 			clean(a.Release), clean(a.Env), a.Time, string(a.Via), clean(a.OSUser), clean(a.Token),
-			nullSums(a.Artifacts)).Scan(&a.ID)
+			nullSums(a.Artifacts), token).Scan(&a.ID)
 	})
 	if err != nil {
 		return store.Approval{}, fmt.Errorf("run %s: add approval: %w", a.RunID, err)
@@ -51,28 +67,10 @@ func (s *Store) AddApproval(ctx context.Context, a store.Approval) (store.Approv
 func (s *Store) ListApprovals(ctx context.Context, runID string) ([]store.Approval, error) {
 	var list []store.Approval
 	err := s.read(ctx, func() error {
-		list = []store.Approval{}
-		rows, err := s.pool.Query(ctx, `SELECT id, run_id, gate, approver, decision, comment,
-			plan_hash, release, env, time, via, os_user, token, artifacts FROM approvals WHERE run_id = $1 ORDER BY id`, runID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var a store.Approval
-			var arts *string
-			err := rows.Scan(&a.ID, &a.RunID, &a.Gate, &a.Approver, &a.Decision, &a.Comment,
-				&a.PlanHash, &a.Release, &a.Env, &a.Time, &a.Via, &a.OSUser, &a.Token, &arts)
-			if err != nil {
-				return err
-			}
-			if arts != nil {
-				a.Artifacts = store.ArtifactSums(*arts)
-			}
-			a.Time = utc(a.Time)
-			list = append(list, a)
-		}
-		return rows.Err()
+		var err error
+		list, err = queryAll(ctx, s.pool, scanApproval, `SELECT `+approvalColumns+`
+			FROM approvals WHERE run_id = $1 ORDER BY id`, runID)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("run %s: approvals: %w", runID, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -84,31 +83,10 @@ func fenceOrNotFound(ctx context.Context, q querier, id string, epoch int64) err
 func (s *Store) Events(ctx context.Context, runID string, afterSeq int64) ([]store.Event, error) {
 	var events []store.Event
 	err := s.read(ctx, func() error {
-		events = []store.Event{}
-		rows, err := s.pool.Query(ctx, `SELECT run_id, seq, time, kind, action, stage, batch,
-			host, step, exit_code, duration_ns, output, message, actor, actor_via, actor_os_user, actor_token
+		var err error
+		events, err = queryAll(ctx, s.pool, scanEvent, `SELECT `+eventColumns+`
 			FROM events WHERE run_id = $1 AND seq > $2 ORDER BY seq`, runID, afterSeq)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var e store.Event
-			var batch, dur int64
-			var exit *int64
-			err := rows.Scan(&e.RunID, &e.Seq, &e.Time, &e.Kind, &e.Action, &e.Stage, &batch,
-				&e.Host, &e.Step, &exit, &dur, &e.Output, &e.Message, &e.Actor,
-				&e.ActorVia, &e.ActorOSUser, &e.ActorToken)
-			if err != nil {
-				return err
-			}
-			e.Time, e.Batch, e.Duration = utc(e.Time), int(batch), time.Duration(dur)
-			if exit != nil {
-				e.ExitCode = store.ExitCode(int(*exit))
-			}
-			events = append(events, e)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("run %s: events: %w", runID, err)

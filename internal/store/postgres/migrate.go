@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/golive-dev/golive/internal/store"
 )
 
 // migration is one numbered schema change. Migrations are never edited once
@@ -19,7 +21,17 @@ type migration struct {
 // migrations, in order; version i+1 is migrations[i].
 var migrations = []migration{
 	{1, "runs, events, live, locks, approvals, leases", schemaV1},
+	{2, "approvals' idempotency tokens", schemaV2},
 }
+
+// schemaV2 gives each approval the random token of the AddApproval that
+// wrote it (NULL for approvals written before, or copied), so that an
+// AddApproval retried after its commit's answer was lost finds its own
+// approval instead of recording it twice.
+const schemaV2 = `
+ALTER TABLE approvals ADD COLUMN append_token TEXT;
+CREATE UNIQUE INDEX approvals_by_append_token ON approvals (run_id, append_token);
+`
 
 // migrateLockKey is the advisory lock (pg_advisory_lock) that serialises
 // migrations: "golive" in ASCII.
@@ -179,14 +191,8 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, m migration) error {
 	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&latest); err != nil {
 		return err
 	}
-	if latest > len(migrations) {
-		return fmt.Errorf("database schema version %d is newer than this golive knows (%d): upgrade golive", latest, len(migrations))
-	}
-	if latest >= m.version {
-		return nil
-	}
-	if latest != m.version-1 {
-		return fmt.Errorf("database schema version %d, want %d", latest, m.version-1)
+	if due, err := store.MigrationDue(latest, len(migrations), m.version); !due {
+		return err
 	}
 	if _, err := tx.Exec(ctx, m.sql); err != nil {
 		return err

@@ -143,14 +143,7 @@ func getRun(ctx context.Context, q querier, id string, forUpdate bool) (store.Ru
 
 // LatestRun implements store.RunStore.
 func (s *Store) LatestRun(ctx context.Context, plan, env string) (store.Run, error) {
-	runs, err := s.ListRuns(ctx, store.RunFilter{Plan: plan, Env: env, Limit: 1})
-	if err != nil {
-		return store.Run{}, err
-	}
-	if len(runs) == 0 {
-		return store.Run{}, fmt.Errorf("latest run of %s/%s: %w", plan, env, store.ErrNotFound)
-	}
-	return runs[0], nil
+	return store.LatestOf(ctx, s, plan, env)
 }
 
 // ListRuns implements store.RunStore. An empty Env in f matches every

@@ -99,19 +99,7 @@ func (s *Store) appendLoop() {
 	defer close(s.writerDone)
 	batch := make([]*appendReq, 0, maxAppendBatch)
 	for first := range s.appends {
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < maxAppendBatch {
-			select {
-			case req, ok := <-s.appends:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, req)
-			default:
-				break fill
-			}
-		}
+		batch = store.TakeBatch(batch, first, s.appends, maxAppendBatch)
 		s.appendBatch(batch)
 		clear(batch)
 	}

@@ -48,27 +48,9 @@ func (s *Store) AddApproval(ctx context.Context, a store.Approval) (store.Approv
 
 // ListApprovals implements store.ApprovalStore.
 func (s *Store) ListApprovals(ctx context.Context, runID string) ([]store.Approval, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, run_id, gate, approver, decision, comment,
-		plan_hash, release, env, time_us, via, os_user, token, artifacts FROM approvals WHERE run_id = ? ORDER BY id`, runID)
+	list, err := queryAll(ctx, s.db, scanApproval, `SELECT `+approvalColumns+`
+		FROM approvals WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
-		return nil, fmt.Errorf("run %s: approvals: %w", runID, err)
-	}
-	defer rows.Close()
-	list := []store.Approval{}
-	for rows.Next() {
-		var a store.Approval
-		var t int64
-		var arts sql.NullString
-		err := rows.Scan(&a.ID, &a.RunID, &a.Gate, &a.Approver, &a.Decision, &a.Comment,
-			&a.PlanHash, &a.Release, &a.Env, &t, &a.Via, &a.OSUser, &a.Token, &arts)
-		a.Artifacts = decodeSums(arts)
-		if err != nil {
-			return nil, fmt.Errorf("run %s: approvals: %w", runID, err)
-		}
-		a.Time = fromMicros(t)
-		list = append(list, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("run %s: approvals: %w", runID, err)
 	}
 	if len(list) == 0 {

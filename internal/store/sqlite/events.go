@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/golive-dev/golive/internal/store"
 )
@@ -57,31 +56,9 @@ func insertEvent(ctx context.Context, q querier, seqStmt, insertStmt *sql.Stmt, 
 
 // Events implements store.Journal.
 func (s *Store) Events(ctx context.Context, runID string, afterSeq int64) ([]store.Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT run_id, seq, time_us, kind, action, stage, batch,
-		host, step, exit_code, duration_ns, output, message, actor, actor_via, actor_os_user, actor_token
+	events, err := queryAll(ctx, s.db, scanEvent, `SELECT `+eventColumns+`
 		FROM events WHERE run_id = ? AND seq > ? ORDER BY seq`, runID, afterSeq)
 	if err != nil {
-		return nil, fmt.Errorf("run %s: events: %w", runID, err)
-	}
-	defer rows.Close()
-	events := []store.Event{}
-	for rows.Next() {
-		var e store.Event
-		var t, dur int64
-		var exit sql.NullInt64
-		err := rows.Scan(&e.RunID, &e.Seq, &t, &e.Kind, &e.Action, &e.Stage, &e.Batch,
-			&e.Host, &e.Step, &exit, &dur, &e.Output, &e.Message, &e.Actor,
-			&e.ActorVia, &e.ActorOSUser, &e.ActorToken)
-		if err != nil {
-			return nil, fmt.Errorf("run %s: events: %w", runID, err)
-		}
-		e.Time, e.Duration = fromMicros(t), time.Duration(dur)
-		if exit.Valid {
-			e.ExitCode = store.ExitCode(int(exit.Int64))
-		}
-		events = append(events, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("run %s: events: %w", runID, err)
 	}
 	if len(events) == 0 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/golive-dev/golive/internal/store"
 )
 
 // migration is one numbered schema change. Migrations are never edited once
@@ -165,14 +167,8 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, m migration) error {
 	if err != nil {
 		return err
 	}
-	if latest > len(migrations) {
-		return fmt.Errorf("database schema version %d is newer than this golive knows (%d): upgrade golive", latest, len(migrations))
-	}
-	if latest >= m.version {
-		return nil
-	}
-	if latest != m.version-1 {
-		return fmt.Errorf("database schema version %d, want %d", latest, m.version-1)
+	if due, err := store.MigrationDue(latest, len(migrations), m.version); !due {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return err
