@@ -265,6 +265,17 @@ func TestRunWatchedOverSSE(t *testing.T) {
 			t.Fatalf("message %d data: %s", i, m.Data)
 		}
 	}
+	// What was pushed live is what the journal gives back: a replay of
+	// the finished run is the same messages, byte for byte.
+	replay := s.stream("/api/v1/runs/"+id+"/events", "vera", "0")
+	if len(replay) != len(msgs) {
+		t.Fatalf("the replay has %d messages, the live stream %d", len(replay), len(msgs))
+	}
+	for i := range msgs[:len(msgs)-1] {
+		if replay[i] != msgs[i] {
+			t.Errorf("message %d live:\n%+v\nreplayed:\n%+v", i, msgs[i], replay[i])
+		}
+	}
 	journal := s.must(200, "GET", "/api/v1/runs/"+id+"/events?after=0", "vera", nil)
 	if n := len(journal.Body["events"].([]any)); n < len(msgs)-1 {
 		t.Errorf("the journal has %d events, the stream %d", n, len(msgs)-1)
