@@ -61,6 +61,7 @@ type Server struct {
 	delivered deliveries // webhook delivery ids seen
 	sessions  sessions   // browser sessions
 	stores    *storeCache
+	statuses  statusCache     // answers of GET /api/v1/runs/{id}
 	ctx       context.Context // ends when the server stops serving (SSE streams)
 	close     context.CancelFunc
 }
