@@ -19,6 +19,7 @@ type migration struct {
 // migrations, in order; version i+1 is migrations[i].
 var migrations = []migration{
 	{1, "runs, events, live, locks, approvals, leases", schemaV1},
+	{2, "golive serve: webhook deliveries, browser sessions, audit", schemaV2}, // server.go
 }
 
 // migrateLockKey is the advisory lock (pg_advisory_lock) that serialises
