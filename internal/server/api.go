@@ -55,6 +55,7 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/runs/{id}/resume", s.authed(permDeploy, s.resume)},
 		{"POST /api/v1/runs/{id}/backout", s.authed(permDeploy, s.backout)},
 		{"POST /api/v1/hooks/{plan}", s.webhook},
+		{"GET /api/v1/audit", s.authed(permRead, s.getAudit)},
 	}
 }
 
