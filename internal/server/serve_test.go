@@ -96,7 +96,14 @@ func TestRolesEachRoute(t *testing.T) {
 		{"POST", "/api/v1/runs/" + id + "/confirm", nil, "approve", 409},
 		{"POST", "/api/v1/runs/" + id + "/abort", map[string]any{"reason": "stop"}, "deploy", 409},
 		{"POST", "/api/v1/runs/" + id + "/resume", nil, "deploy", 409},
+		{"GET", "/api/v1/runs/" + id + "/report", nil, "read", 200},
+		{"GET", "/api/v1/events", nil, "read", 406}, // a stream: without Accept: text/event-stream
+		{"GET", "/api/v1/session", nil, "read", 200},
+		{"GET", "/api/v1/audit", nil, "read", 200},
+		{"GET", "/api/v1/audit?plan=shop", nil, "read", 200},
 	}
+	everyPlan := map[string]bool{"/api/v1/plans": true, "/api/v1/runs": true, "/api/v1/events": true,
+		"/api/v1/session": true, "/api/v1/audit": true} // lists filtered by the token's plans
 	roles := map[string][]string{"vera": {"read"}, "dan": {"read", "deploy"}, "bob": {"read", "approve"},
 		"alice": {"read", "deploy", "approve"}, "root": {"read", "deploy", "approve"}, "other": {"read", "deploy", "approve"}}
 	for _, rt := range routes {
@@ -113,7 +120,7 @@ func TestRolesEachRoute(t *testing.T) {
 				want = 401
 			case !contains(roles[who], rt.need):
 				want = 403
-			case who == "other" && !(rt.method == "GET" && (rt.path == "/api/v1/plans" || rt.path == "/api/v1/runs")):
+			case who == "other" && !(rt.method == "GET" && everyPlan[rt.path]):
 				want = 403 // a token for plan other only
 			}
 			if a.Status != want {
@@ -133,6 +140,17 @@ func TestRolesEachRoute(t *testing.T) {
 	if strings.Contains(a.Raw, id) {
 		t.Errorf("runs as other lists a run of shop: %s", a.Raw)
 	}
+	// Backout (last: it changes the run): a deployer's, in the background.
+	for _, who := range []string{"vera", "bob", "other"} {
+		s.must(403, "POST", "/api/v1/runs/"+id+"/backout", who, nil)
+	}
+	s.must(401, "POST", "/api/v1/runs/"+id+"/backout", "", nil)
+	s.must(202, "POST", "/api/v1/runs/"+id+"/backout", "dan", nil)
+	s.waitState(id, "backed_out")
+	if _, err := os.Stat(filepath.Join(e.dir, "shop", "current-h1")); err == nil {
+		t.Error("backed out, h1 still has current-h1")
+	}
+	s.must(409, "POST", "/api/v1/runs/"+id+"/backout", "root", nil)
 	s.must(404, "GET", "/api/v1/runs/r-nope", "vera", nil)
 	s.must(404, "GET", "/api/v1/plans/nope/preview?release=1", "vera", nil)
 	// No token is ever in the log.
