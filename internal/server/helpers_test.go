@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/golivetest"
+	"github.com/golive-dev/golive/internal/pgtest"
 )
 
 var bin string
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // a PostgreSQL for the tests that want one
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
