@@ -161,6 +161,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.hookRun(w, r, h, p, body); err != nil {
+		s.forgetDelivery(p.Name, id) // nothing started: a redelivery may try again
 		s.metrics.hooks.WithLabelValues("refused").Inc()
 		writeErr(w, fromCore(err))
 	}

@@ -76,12 +76,29 @@ func (s *Server) tidyState(ctx context.Context) {
 // whether it is new (not seen within deliveryRetention). An id longer
 // than 200 bytes is kept as its sha256.
 func (s *Server) firstDelivery(ctx context.Context, plan, id string) (bool, error) {
+	now := time.Now()
+	return s.state.RecordDelivery(ctx, store.Delivery{Plan: plan, ID: deliveryKey(id), Time: now}, now.Add(-deliveryRetention))
+}
+
+// forgetDelivery forgets a delivery that started nothing (refused for
+// its content, or the environment locked), so that a redelivery (GitHub
+// sends the same id again) may try again.
+func (s *Server) forgetDelivery(plan, id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.state.ForgetDelivery(ctx, plan, deliveryKey(id)); err != nil {
+		s.log.Error("a webhook delivery that started nothing could not be forgotten: its redelivery will be refused", "plan", plan, "err", err)
+	}
+}
+
+// deliveryKey is how a delivery id is kept: as given, or its sha256 when
+// longer than 200 bytes.
+func deliveryKey(id string) string {
 	if len(id) > 200 {
 		sum := sha256.Sum256([]byte(id))
-		id = "sha256:" + hex.EncodeToString(sum[:])
+		return "sha256:" + hex.EncodeToString(sum[:])
 	}
-	now := time.Now()
-	return s.state.RecordDelivery(ctx, store.Delivery{Plan: plan, ID: id, Time: now}, now.Add(-deliveryRetention))
+	return id
 }
 
 // refused records a refusal that starts nothing in the audit (and the

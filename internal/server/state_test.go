@@ -242,3 +242,29 @@ func TestSIGHUPReadsTokens(t *testing.T) {
 	s.must(200, "GET", "/api/v1/runs", "zed", nil)
 	s.must(200, "GET", "/api/v1/runs", "vera", nil)
 }
+
+// TestWebhookRedeliveryAfterLocked: a delivery that started nothing (the
+// environment was locked) is not remembered: its redelivery, with the
+// same id, starts the run; once started, the id is a replay.
+func TestWebhookRedeliveryAfterLocked(t *testing.T) {
+	e := hookEnv(t)
+	e.extraEnv = []string{"GOLIVE_HOOK_SHOP=" + hookKey}
+	s := e.serve("--tokens", e.tokens, e.dir)
+	dir := filepath.Join(e.dir, "shop")
+	os.WriteFile(filepath.Join(dir, "hold"), nil, 0o644)
+	first := s.must(201, "POST", "/api/v1/runs", "dan", map[string]any{"plan": "shop", "release": "8.0"})
+	body := []byte(`{"release": "8.1"}`)
+	if a := s.deliver("shop", hookKey, "d-lock", "", body); a.Status != 409 || a.str("code") != "locked" {
+		t.Fatalf("delivery while locked: %d %s", a.Status, a.Raw)
+	}
+	os.WriteFile(filepath.Join(dir, "go"), nil, 0o644)
+	s.waitState(first.str("id"), "succeeded")
+	a := s.deliver("shop", hookKey, "d-lock", "", body)
+	if a.Status != 202 || a.str("release") != "8.1" {
+		t.Fatalf("redelivery once unlocked: %d %s", a.Status, a.Raw)
+	}
+	s.waitState(a.str("id"), "succeeded")
+	if r := s.deliver("shop", hookKey, "d-lock", "", body); r.Status != 409 || r.str("code") != "replayed" {
+		t.Errorf("the delivery that started a run, again: %d %s", r.Status, r.Raw)
+	}
+}

@@ -17,6 +17,10 @@ type ServerStore interface {
 	// were recorded at or after since, it records nothing and reports false:
 	// a replay. An older record (past the retention) is replaced.
 	RecordDelivery(ctx context.Context, d Delivery, since time.Time) (bool, error)
+	// ForgetDelivery deletes the record of delivery id of plan's hook
+	// (the delivery started nothing: a redelivery may try again). None is
+	// no error.
+	ForgetDelivery(ctx context.Context, plan, id string) error
 	// ForgetDeliveries deletes the deliveries received before before and
 	// returns how many.
 	ForgetDeliveries(ctx context.Context, before time.Time) (int, error)

@@ -70,6 +70,12 @@ func (s *Store) RecordDelivery(ctx context.Context, d store.Delivery, since time
 	return fresh, nil
 }
 
+// ForgetDelivery implements store.ServerStore.
+func (s *Store) ForgetDelivery(ctx context.Context, plan, id string) error {
+	_, err := s.deleteWhere(ctx, "forget delivery", `DELETE FROM hook_deliveries WHERE plan = ? AND id = ?`, plan, id)
+	return err
+}
+
 // ForgetDeliveries implements store.ServerStore.
 func (s *Store) ForgetDeliveries(ctx context.Context, before time.Time) (int, error) {
 	return s.deleteWhere(ctx, "forget deliveries", `DELETE FROM hook_deliveries WHERE time_us < ?`, micros(before))

@@ -70,6 +70,18 @@ func testDeliveries(t *testing.T, s store.ServerStore) {
 	if !record("shop", "d2", now.Add(2*time.Minute)) {
 		t.Error("a forgotten delivery was a replay")
 	}
+	if err := s.ForgetDelivery(ctx(t), "shop", "d2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ForgetDelivery(ctx(t), "shop", "d2"); err != nil {
+		t.Errorf("forgetting a delivery twice: %v", err)
+	}
+	if !record("shop", "d2", now.Add(3*time.Minute)) {
+		t.Error("a delivery forgotten by id was a replay")
+	}
+	if record("other", "d1", now.Add(3*time.Minute)) {
+		t.Error("ForgetDelivery of shop's d2 forgot other's d1")
+	}
 	if _, err := s.RecordDelivery(ctx(t), store.Delivery{Plan: "shop"}, now); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("RecordDelivery without an id: %v, want ErrInvalid", err)
 	}
