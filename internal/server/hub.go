@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
@@ -85,13 +87,25 @@ func (h *hub) observe(ev store.Event) {
 	if f == nil {
 		return
 	}
-	if ev.Seq > 0 && !f.add([]encoded{encode(asStored(ev))}) {
+	if ev.Seq > 0 && plainText(ev) && !f.add([]encoded{encode(asStored(ev))}) {
 		return
 	}
 	select {
 	case f.poke <- struct{}{}:
 	default: // a read is due already
 	}
+}
+
+// plainText reports whether ev's text is stored as it is: a store may
+// change NUL bytes and invalid UTF-8 (PostgreSQL's text holds neither),
+// so such an event is read back from the store rather than pushed.
+func plainText(ev store.Event) bool {
+	for _, s := range []string{ev.Output, ev.Message, ev.Stage, ev.Host, ev.Step, ev.Actor} {
+		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
 }
 
 // asStored is ev as the store gives it back: times in UTC to the

@@ -65,6 +65,25 @@ func TestHubPushesJournaledEventsInOrder(t *testing.T) {
 	}
 }
 
+// An event whose text a store may change (NUL, invalid UTF-8) is not
+// pushed: it is read back from the store.
+func TestHubReadsBackOddText(t *testing.T) {
+	h := &hub{followers: map[string]*follower{}, runsPoke: make(chan struct{}, 1)}
+	f := &follower{wake: make(chan struct{}), poke: make(chan struct{}, 1)}
+	h.followers["r-1"] = f
+	for i, out := range []string{"a\x00b", "bad \xff utf-8"} {
+		h.observe(store.Event{RunID: "r-1", Seq: int64(i + 1), Kind: store.KindStep, Action: "finished", Output: out})
+		if got, _, _ := f.after(0); len(got) != 0 {
+			t.Errorf("output %q was pushed", out)
+		}
+		select {
+		case <-f.poke:
+		default:
+			t.Errorf("output %q: no read of the store asked for", out)
+		}
+	}
+}
+
 // A pushed event is encoded as the store gives it back, so a live stream
 // and a replay are the same bytes.
 func TestAsStoredMatchesTheStore(t *testing.T) {
