@@ -55,7 +55,7 @@ const maxPending = 4096
 
 // follower is one run's journal as delivered so far.
 type follower struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex      // the subscribers read under RLock, at once
 	events  []encoded         // in seq order, from 1 without gaps
 	pending map[int64]encoded // pushed ahead of a gap the reader fills
 	done    bool              // the run is terminal and its journal read to the end
@@ -120,8 +120,8 @@ func asStored(ev store.Event) store.Event {
 
 // last is the seq of the last event delivered.
 func (f *follower) last() int64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	return f.lastLocked()
 }
 
@@ -299,8 +299,8 @@ func (h *hub) read(ctx context.Context, id, file string, f *follower) error {
 // after returns the events after seq, whether the follower is done with
 // nothing after them, and the channel closed at the next change.
 func (f *follower) after(seq int64) ([]encoded, bool, <-chan struct{}) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	i := sort.Search(len(f.events), func(i int) bool { return f.events[i].seq > seq })
 	out := f.events[i:]
 	return out, f.done && len(out) == 0, f.wake
