@@ -96,3 +96,27 @@ func TestAsStoredMatchesTheStore(t *testing.T) {
 		t.Errorf("identities not filled: %+v", got)
 	}
 }
+
+// A flood of refusals records refusalsPerMinute a minute; the next one
+// recorded says how many were not.
+func TestRefusalLimit(t *testing.T) {
+	var l refusalLimit
+	at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	for i := 0; i < refusalsPerMinute; i++ {
+		if ok, _ := l.allow(at); !ok {
+			t.Fatalf("refusal %d of the minute not recorded", i+1)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		if ok, _ := l.allow(at.Add(30 * time.Second)); ok {
+			t.Fatal("more than refusalsPerMinute recorded in a minute")
+		}
+	}
+	ok, dropped := l.allow(at.Add(time.Minute))
+	if !ok || dropped != 5 {
+		t.Errorf("the next minute: %v, %d dropped; want true, 5", ok, dropped)
+	}
+	if _, dropped := l.allow(at.Add(time.Minute)); dropped != 0 {
+		t.Errorf("dropped counted twice: %d", dropped)
+	}
+}

@@ -62,6 +62,7 @@ type Server struct {
 	sessions   sessions          // browser sessions, in the server's store
 	state      store.ServerStore // the server's store (state.go)
 	stateStore store.Store
+	refusals   refusalLimit // refusals recorded a minute
 	stores     *storeCache
 	statuses   statusCache     // answers of GET /api/v1/runs/{id}
 	ctx        context.Context // ends when the server stops serving (SSE streams)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golive-dev/golive/internal/release"
@@ -25,6 +26,40 @@ import (
 // deliveryRetention is how long a webhook delivery id is remembered: a
 // delivery seen again within it is a replay.
 const deliveryRetention = 7 * 24 * time.Hour
+
+// auditRetention is how long an audit entry is kept.
+const auditRetention = 90 * 24 * time.Hour
+
+// refusalsPerMinute bounds the refusals recorded (audit and log) a
+// minute: a flood of bad deliveries must not fill the store. Those past
+// it are counted in the next one recorded.
+const refusalsPerMinute = 60
+
+// refusalLimit counts the refusals of the current minute.
+type refusalLimit struct {
+	mu      sync.Mutex
+	minute  time.Time
+	n       int
+	dropped int
+}
+
+// allow reports whether a refusal at now may be recorded, and how many
+// were not recorded before it.
+func (l *refusalLimit) allow(now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if m := now.Truncate(time.Minute); !m.Equal(l.minute) {
+		l.minute, l.n = m, 0
+	}
+	if l.n >= refusalsPerMinute {
+		l.dropped++
+		return false, 0
+	}
+	l.n++
+	dropped := l.dropped
+	l.dropped = 0
+	return true, dropped
+}
 
 // stateAnchor is the plan file whose default store is the server's.
 func stateAnchor(paths []string) string {
@@ -64,6 +99,9 @@ func (s *Server) tidyState(ctx context.Context) {
 		if _, err := s.state.ForgetDeliveries(ctx, now.Add(-deliveryRetention)); err != nil && ctx.Err() == nil {
 			s.log.Warn("forgetting old webhook deliveries", "err", err)
 		}
+		if _, err := s.state.ForgetAudit(ctx, now.Add(-auditRetention)); err != nil && ctx.Err() == nil {
+			s.log.Warn("forgetting old audit entries", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -102,8 +140,17 @@ func deliveryKey(id string) string {
 }
 
 // refused records a refusal that starts nothing in the audit (and the
-// log): kind, the plan, the remote address, why.
+// log): kind, the plan, the remote address, why; at most
+// refusalsPerMinute a minute, the next one recorded says how many were
+// not.
 func (s *Server) refused(r *http.Request, kind, plan, reason string) {
+	ok, dropped := s.refusals.allow(time.Now())
+	if !ok {
+		return
+	}
+	if dropped > 0 {
+		reason += fmt.Sprintf(" (and %d refusals before this one, not recorded: more than %d a minute)", dropped, refusalsPerMinute)
+	}
 	s.log.Warn("refused: "+reason, "kind", kind, "plan", plan, "remote", r.RemoteAddr)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 	defer cancel()

@@ -42,6 +42,9 @@ type ServerStore interface {
 	AddAudit(ctx context.Context, a AuditEntry) (AuditEntry, error)
 	// ListAudit returns the entries matching f, newest first.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// ForgetAudit deletes the entries recorded before before and returns
+	// how many.
+	ForgetAudit(ctx context.Context, before time.Time) (int, error)
 }
 
 // Delivery is a webhook delivery id seen.

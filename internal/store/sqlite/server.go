@@ -165,6 +165,11 @@ func (s *Store) AddAudit(ctx context.Context, a store.AuditEntry) (store.AuditEn
 	return a, nil
 }
 
+// ForgetAudit implements store.ServerStore.
+func (s *Store) ForgetAudit(ctx context.Context, before time.Time) (int, error) {
+	return s.deleteWhere(ctx, "forget audit", `DELETE FROM audit WHERE time_us < ?`, micros(before))
+}
+
 // ListAudit implements store.ServerStore.
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error) {
 	q := `SELECT id, time_us, kind, plan, remote, identity, reason FROM audit`

@@ -165,4 +165,15 @@ func testAudit(t *testing.T, s store.ServerStore) {
 	if _, err := s.AddAudit(ctx(t), store.AuditEntry{Plan: "shop"}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("AddAudit without kind: %v, want ErrInvalid", err)
 	}
+	old, err := s.AddAudit(ctx(t), store.AuditEntry{Kind: store.AuditWebhookRefused, Time: time.Now().Add(-100 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ForgetAudit(ctx(t), time.Now().Add(-90*24*time.Hour)); err != nil || n != 1 {
+		t.Errorf("ForgetAudit = %d, %v; want 1 (the entry 100 days old)", n, err)
+	}
+	left, _ := s.ListAudit(ctx(t), store.AuditFilter{})
+	if len(left) != 3 || left[0].ID == old.ID {
+		t.Errorf("after ForgetAudit: %+v", left)
+	}
 }
