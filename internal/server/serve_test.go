@@ -187,6 +187,10 @@ func TestReadOnlyWithoutTokens(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.dir, "shop", "current-h1")); err == nil {
 		t.Error("a refused write released")
 	}
+	s.must(200, "GET", "/api/v1/audit", "", nil)
+	if _, err := os.Stat(filepath.Join(e.dir, ".golive")); err == nil {
+		t.Error("a read-only server made a store of its own")
+	}
 }
 
 // TestStartRefusals: 422 for every bad value (naming it), an override

@@ -121,10 +121,12 @@ func New(cfg Config) (*Server, error) {
 	s.svc.Observer = s.runs
 	s.stores = &storeCache{open: s.svc.OpenStore}
 	s.svc.OpenStore = s.stores.openStore
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := s.openState(ctx); err != nil {
-		return nil, err
+	if cfg.Tokens != nil { // read-only, the server needs no store of its own
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.openState(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -180,7 +182,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	go s.hub.watchRuns(s.ctx)
-	go s.tidyState(s.ctx)
+	if s.state != nil {
+		go s.tidyState(s.ctx)
+	}
 	go s.startWaiting(s.ctx, s.cfg.WaitingEvery)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
@@ -210,5 +214,7 @@ func (s *Server) Stop() {
 	s.http.Shutdown(sctx)
 	s.runs.park(s.cfg.DrainTimeout)
 	s.stores.close()
-	s.stateStore.Close()
+	if s.stateStore != nil {
+		s.stateStore.Close()
+	}
 }

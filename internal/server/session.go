@@ -86,7 +86,7 @@ func (ss *sessions) add(t *Token) (string, *session) {
 // get is the session of id, while it lasts and its token is still in the
 // tokens file (nil: none).
 func (ss *sessions) get(id string) *session {
-	if id == "" || ss.s == nil || ss.s.cfg.Tokens == nil {
+	if id == "" || ss.s == nil || ss.s.state == nil || ss.s.cfg.Tokens == nil {
 		return nil
 	}
 	ctx, cancel := ss.ctx()
