@@ -297,3 +297,15 @@ func (p *proc) doRaw(method, path, auth string, body any) answer {
 	json.Unmarshal(raw, &a.Body)
 	return a
 }
+
+// metrics is the text of GET /metrics.
+func (p *proc) metrics() string {
+	p.t.Helper()
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(p.url + "/metrics")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return string(raw)
+}

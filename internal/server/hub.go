@@ -87,8 +87,12 @@ func (h *hub) observe(ev store.Event) {
 	if f == nil {
 		return
 	}
-	if ev.Seq > 0 && plainText(ev) && !f.add([]encoded{encode(asStored(ev))}) {
-		return
+	if ev.Seq > 0 && plainText(ev) {
+		enc := encode(asStored(ev))
+		enc.durable = time.Now()
+		if !f.add([]encoded{enc}) {
+			return
+		}
 	}
 	select {
 	case f.poke <- struct{}{}:
@@ -370,8 +374,9 @@ func (h *hub) seqNow() int64 {
 // encoded is a journal event as its SSE message, encoded once for every
 // subscriber.
 type encoded struct {
-	seq   int64
-	frame []byte // id: SEQ, event: journal, data: the event
+	durable time.Time // when it was pushed, durable (zero: read from the store)
+	seq     int64
+	frame   []byte // id: SEQ, event: journal, data: the event
 }
 
 func encode(ev store.Event) encoded {

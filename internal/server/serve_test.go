@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -259,6 +260,13 @@ func TestRunWatchedOverSSE(t *testing.T) {
 	for i := 0; i < 2; i++ { // two subscribers of one follower
 		go func() { got <- s.stream("/api/v1/runs/"+id+"/events", "vera", "") }()
 	}
+	// Both subscribed before the run goes on: its events are pushed.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(s.metrics(), "\ngolive_sse_subscribers 2\n"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the two streams are not open:\n%s", s.metrics())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	os.WriteFile(filepath.Join(e.dir, "shop", "go"), nil, 0o644)
 	t0 := time.Now()
 	msgs := <-got
@@ -286,6 +294,11 @@ func TestRunWatchedOverSSE(t *testing.T) {
 		if err := json.Unmarshal([]byte(m.Data), &ev); err != nil || ev["seq"] != float64(i+1) {
 			t.Fatalf("message %d data: %s", i, m.Data)
 		}
+	}
+	// The events journaled once the streams were open were pushed to
+	// them as they became durable.
+	if m := regexp.MustCompile(`\ngolive_sse_delivery_seconds_count (\d+)\n`).FindStringSubmatch(s.metrics()); m == nil || m[1] == "0" {
+		t.Errorf("no event was pushed: golive_sse_delivery_seconds_count %v", m)
 	}
 	// What was pushed live is what the journal gives back: a replay of
 	// the finished run is the same messages, byte for byte.
