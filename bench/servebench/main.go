@@ -1,8 +1,10 @@
 // Command servebench drives a running `golive serve` for bench/serve.sh:
 // it starts one run, watches it with C SSE clients, measures how late
 // each journal event reaches each client (receipt time minus the event's
-// journal time, for the events journaled once its stream was open), and meanwhile hammers GET /api/v1/runs/{id} with W
-// workers. It prints one line of figures.
+// journal time, for the events journaled once its stream was open), and
+// meanwhile hammers GET /api/v1/runs/{id} with W workers. It prints one
+// line of figures, with the server's own part of the latency (an event
+// durable to its write to a stream) from its /metrics.
 package main
 
 import (
@@ -114,10 +116,52 @@ func run(url, token, plan string, clients, workers int) error {
 		}
 		return lat[int(float64(len(lat)-1)*p)]
 	}
-	fmt.Printf("run=%s took=%s clients=%d events_delivered=%d live_samples=%d latency_p50=%s latency_p99=%s latency_max=%s get_run_per_s=%.0f\n",
+	fmt.Printf("run=%s took=%s clients=%d events_delivered=%d live_samples=%d latency_p50=%s latency_p99=%s latency_max=%s get_run_per_s=%.0f %s\n",
 		created.ID, took.Round(time.Millisecond), clients, events.Load(), len(lat), pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond),
-		pct(1).Round(time.Millisecond), float64(gets.Load())/took.Seconds())
+		pct(1).Round(time.Millisecond), float64(gets.Load())/took.Seconds(), serverPart(url))
 	return nil
+}
+
+// serverPart is the server's own part of the delivery latency, from its
+// golive_sse_delivery_seconds histogram (an event durable to its write
+// to a stream): the bucket bounds that hold the p50 and the p99.
+func serverPart(url string) string {
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		return "server_part=?"
+	}
+	defer resp.Body.Close()
+	type bucket struct {
+		le string
+		n  float64
+	}
+	var buckets []bucket
+	var count float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, `golive_sse_delivery_seconds_bucket{le="`); ok {
+			le, n, _ := strings.Cut(rest, `"} `)
+			var v float64
+			fmt.Sscan(n, &v)
+			buckets = append(buckets, bucket{le, v})
+		}
+		if n, ok := strings.CutPrefix(line, "golive_sse_delivery_seconds_count "); ok {
+			fmt.Sscan(n, &count)
+		}
+	}
+	at := func(q float64) string {
+		for _, b := range buckets {
+			if b.n >= q*count {
+				return "<=" + b.le + "s"
+			}
+		}
+		return "?"
+	}
+	if count == 0 {
+		return "server_part=?"
+	}
+	return fmt.Sprintf("server_part_p50%s server_part_p99%s", at(0.5), at(0.99))
 }
 
 // watch follows the run's stream to its end and returns the delivery

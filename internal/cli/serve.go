@@ -32,7 +32,8 @@ runs in the same stores.
 
 It binds 127.0.0.1:7070 by default. Another address needs --tls-cert and
 --tls-key, or --insecure-http, and --tokens. Without --tokens the server
-is read-only. SIGHUP finds the plans again; SIGTERM or SIGINT stops it:
+is read-only. SIGHUP finds the plans again and reads the tokens file
+again (a malformed file keeps the tokens known); SIGTERM or SIGINT stops it:
 runs executing reach their next journal point and are left paused,
 holding their lock, for the next server or ` + "`golive resume`" + `.`,
 		Args: argsNamed(1, -1, "PLAN_OR_DIR... (plan files or directories)"),
@@ -77,7 +78,19 @@ holding their lock, for the next server or ` + "`golive resume`" + `.`,
 			if cfg.InsecureHTTP && !server.Loopback(cfg.Addr) && cfg.TLSCert == "" {
 				log.Warn("--insecure-http: tokens cross the network in clear text; put a TLS proxy in front")
 			}
-			return e.serveUntilSignal(c.Context(), s, log)
+			reload := func() {}
+			if cfg.Tokens != nil {
+				reload = func() {
+					ts, err := server.LoadTokens(tokens, e.getenv)
+					if err != nil {
+						log.Error("SIGHUP: the tokens file was not read again; the tokens known stay", "err", err)
+						return
+					}
+					cfg.Tokens.Replace(ts)
+					log.Info("tokens read again", "file", tokens, "tokens", len(ts.List), "hooks", len(ts.Hooks))
+				}
+			}
+			return e.serveUntilSignal(c.Context(), s, log, reload)
 		},
 	}
 	c.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:7070", "address to listen on (HOST:PORT)")
@@ -94,8 +107,8 @@ holding their lock, for the next server or ` + "`golive resume`" + `.`,
 }
 
 // serveUntilSignal serves until SIGTERM or SIGINT; SIGHUP rescans the
-// plans.
-func (e *env) serveUntilSignal(ctx context.Context, s *server.Server, log *slog.Logger) error {
+// plans and reads the tokens file again.
+func (e *env) serveUntilSignal(ctx context.Context, s *server.Server, log *slog.Logger, reloadTokens func()) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -107,6 +120,7 @@ func (e *env) serveUntilSignal(ctx context.Context, s *server.Server, log *slog.
 				if err := s.Rescan(); err != nil {
 					log.Error("SIGHUP: plans not rescanned; the ones known stay", "err", err)
 				}
+				reloadTokens()
 				continue
 			}
 			log.Info("stopping", "signal", sigName(sig))

@@ -97,6 +97,7 @@ func TestMetrics(t *testing.T) {
 		`golive_run_duration_seconds_count{outcome="succeeded",plan="shop"} 1`,
 		`golive_api_requests_total{code="201",method="POST"} 1`,
 		`golive_active_runs 0`,
+		`# TYPE golive_sse_delivery_seconds histogram`,
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -55,6 +55,7 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/runs/{id}/resume", s.authed(permDeploy, s.resume)},
 		{"POST /api/v1/runs/{id}/backout", s.authed(permDeploy, s.backout)},
 		{"POST /api/v1/hooks/{plan}", s.webhook},
+		{"GET /api/v1/audit", s.authed(permRead, s.getAudit)},
 	}
 }
 
@@ -469,15 +470,20 @@ func (s *Server) findRun(r *http.Request, id string) (store.Run, *Plan, error) {
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
-	_, p, err := s.findRun(r, r.PathValue("id"))
+	run, p, err := s.findRun(r, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	sts, err := s.svc.Status(r.Context(), release.RunRef{Plan: release.PlanInput{File: p.File}, ID: r.PathValue("id")})
-	if err != nil {
-		return err
+	body, gen := s.statuses.get(run)
+	if body == nil {
+		sts, err := s.svc.Status(r.Context(), release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID})
+		if err != nil {
+			return err
+		}
+		body = encodeJSON(statusJSON(sts))
+		s.statuses.put(run, gen, body)
 	}
-	writeJSON(w, http.StatusOK, statusJSON(sts))
+	writeBody(w, http.StatusOK, body)
 	return nil
 }
 

@@ -116,6 +116,7 @@ func (s *Server) authed(p perm, h func(w http.ResponseWriter, r *http.Request) e
 			return
 		}
 		if p != permRead {
+			defer s.statuses.wrote() // after the write: answers computed before it are not given again
 			s.log.Info("api write", "identity", c.token.Name, "remote", c.remote, "method", r.Method, "path", r.URL.Path)
 		}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))

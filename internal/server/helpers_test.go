@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/golivetest"
+	"github.com/golive-dev/golive/internal/pgtest"
 )
 
 var bin string
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // a PostgreSQL for the tests that want one
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -295,4 +296,16 @@ func (p *proc) doRaw(method, path, auth string, body any) answer {
 	a := answer{Status: resp.StatusCode, Raw: string(raw)}
 	json.Unmarshal(raw, &a.Body)
 	return a
+}
+
+// metrics is the text of GET /metrics.
+func (p *proc) metrics() string {
+	p.t.Helper()
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(p.url + "/metrics")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return string(raw)
 }

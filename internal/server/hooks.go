@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/store"
@@ -59,38 +58,7 @@ func (s *Server) hook(plan string) *Hook {
 	if s.cfg.Tokens == nil {
 		return nil
 	}
-	for _, h := range s.cfg.Tokens.Hooks {
-		if h.Plan == plan {
-			return h
-		}
-	}
-	return nil
-}
-
-// deliveries remembers the delivery ids seen, to refuse a replay.
-type deliveries struct {
-	mu    sync.Mutex
-	seen  map[string]bool
-	order []string
-}
-
-// first records id and reports whether it is new.
-func (d *deliveries) first(id string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.seen == nil {
-		d.seen = map[string]bool{}
-	}
-	if d.seen[id] {
-		return false
-	}
-	d.seen[id] = true
-	d.order = append(d.order, id)
-	if len(d.order) > 100000 {
-		delete(d.seen, d.order[0])
-		d.order = d.order[1:]
-	}
-	return true
+	return s.cfg.Tokens.Hook(plan)
 }
 
 // hookInput is what a delivery asks for: our JSON, or GitHub's release
@@ -169,7 +137,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if !signed(r, body, h.key) {
 		s.metrics.hooks.WithLabelValues("bad_signature").Inc()
-		s.log.Warn("webhook refused: bad or missing signature", "plan", p.Name, "remote", r.RemoteAddr)
+		s.refused(r, store.AuditWebhookRefused, p.Name, "bad or missing signature: nothing was started")
 		writeErr(w, errf(http.StatusUnauthorized, codeUnauthorized, "bad or missing signature: X-Golive-Signature: sha256=HMAC-SHA256 of the body"))
 		return
 	}
@@ -181,13 +149,19 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		sum := sha256.Sum256(body)
 		id = "body:" + hex.EncodeToString(sum[:])
 	}
-	if !s.delivered.first(p.Name + "\x00" + id) {
+	first, err := s.firstDelivery(r.Context(), p.Name, id)
+	if err != nil {
+		writeErr(w, fromCore(err))
+		return
+	}
+	if !first {
 		s.metrics.hooks.WithLabelValues("replayed").Inc()
 		s.log.Warn("webhook refused: delivery seen before", "plan", p.Name, "remote", r.RemoteAddr)
 		writeErr(w, errf(http.StatusConflict, codeReplayed, "this delivery was seen before: nothing was started"))
 		return
 	}
 	if err := s.hookRun(w, r, h, p, body); err != nil {
+		s.forgetDelivery(p.Name, id) // nothing started: a redelivery may try again
 		s.metrics.hooks.WithLabelValues("refused").Inc()
 		writeErr(w, fromCore(err))
 	}

@@ -5,17 +5,28 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
 )
 
 // hub fans journal events out to the live streams: one follower per run
-// reads its journal (from the store, so runs executed by a CLI or another
-// server are followed too) and every subscriber of that run is served
-// from the follower's memory; no subscriber reads the database.
+// holds its journal as delivered so far, and every subscriber of that run
+// is served from the follower's memory; no subscriber reads the database.
+//
+// The events of a run this server executes are pushed: the engine tells
+// the runner (observe) each event once it is durable in the journal, and
+// the event goes to the subscribers at once, in seq order without gaps
+// (an event ahead of a gap waits until the gap is read from the store).
+// Everything else is read from the store by the follower's reader: the
+// events this process did not see (a run executed by a CLI or another
+// server, the state changes, what was journaled before the first
+// subscriber came), woken by the store's notifications (PostgreSQL) or
+// polling every readEvery while the run has subscribers (SQLite).
 type hub struct {
 	s *Server
 
@@ -27,35 +38,144 @@ type hub struct {
 	runsSeq  int64
 	runsLog  []runChange
 	runsWake chan struct{}
+	runsPoke chan struct{} // a run executed here changed state: look now
 }
 
-// follower is one run's journal as read so far.
+// readEvery is how often a follower reads a store that does not notify
+// (SQLite); with notifications (PostgreSQL) it still reads every
+// readEveryNotified, in case one was lost with a connection.
+var (
+	readEvery         = 100 * time.Millisecond
+	readEveryNotified = 2 * time.Second
+)
+
+// maxPending bounds the events pushed ahead of a gap; beyond it they are
+// dropped and read from the store with the gap.
+const maxPending = 4096
+
+// follower is one run's journal as delivered so far.
 type follower struct {
-	mu     sync.Mutex
-	events []encoded // in seq order, from 1 without gaps
-	done   bool      // the run is terminal and its journal read to the end
-	err    error     // the follower stopped on this
-	wake   chan struct{}
-	poke   chan struct{} // the run journaled something: read now
-	subs   int
+	mu      sync.RWMutex      // the subscribers read under RLock, at once
+	events  []encoded         // in seq order, from 1 without gaps
+	pending map[int64]encoded // pushed ahead of a gap the reader fills
+	done    bool              // the run is terminal and its journal read to the end
+	err     error             // the follower stopped on this
+	wake    chan struct{}
+	poke    chan struct{} // read now: a gap, or a state change
+	subs    int
 }
 
 func newHub(s *Server) *hub {
-	return &hub{s: s, followers: map[string]*follower{}, runsWake: make(chan struct{})}
+	return &hub{s: s, followers: map[string]*follower{}, runsWake: make(chan struct{}), runsPoke: make(chan struct{}, 1)}
 }
 
-// observe is told the events of runs executed here (the follower reads
-// them from the store all the same; this only wakes it sooner).
+// observe is told every event of the runs executed here once it is
+// durable (the engine's Observer is called after the append returned).
+// A journal event (Seq > 0) is delivered at once; a state change (the
+// engine's observation carries no Seq: the store wrote that event) and
+// an event ahead of a gap make the follower read the store.
 func (h *hub) observe(ev store.Event) {
+	if ev.Kind == store.KindState {
+		select {
+		case h.runsPoke <- struct{}{}:
+		default:
+		}
+	}
 	h.mu.Lock()
 	f := h.followers[ev.RunID]
 	h.mu.Unlock()
-	if f != nil {
-		select {
-		case f.poke <- struct{}{}:
-		default: // a read is due already
+	if f == nil {
+		return
+	}
+	if ev.Seq > 0 && plainText(ev) {
+		enc := encode(asStored(ev))
+		enc.durable = time.Now()
+		if !f.add([]encoded{enc}) {
+			return
 		}
 	}
+	select {
+	case f.poke <- struct{}{}:
+	default: // a read is due already
+	}
+}
+
+// plainText reports whether ev's text is stored as it is: a store may
+// change NUL bytes and invalid UTF-8 (PostgreSQL's text holds neither),
+// so such an event is read back from the store rather than pushed.
+func plainText(ev store.Event) bool {
+	for _, s := range []string{ev.Output, ev.Message, ev.Stage, ev.Host, ev.Step, ev.Actor} {
+		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// asStored is ev as the store gives it back: times in UTC to the
+// microsecond, output cut, identities filled; so that a live stream and
+// a replay of the journal are the same bytes.
+func asStored(ev store.Event) store.Event {
+	ev.Time = ev.Time.UTC().Truncate(time.Microsecond)
+	ev.Output = store.TailOutput(ev.Output)
+	ev.FillIdentities()
+	return ev
+}
+
+// last is the seq of the last event delivered.
+func (f *follower) last() int64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.lastLocked()
+}
+
+func (f *follower) lastLocked() int64 {
+	if len(f.events) == 0 {
+		return 0
+	}
+	return f.events[len(f.events)-1].seq
+}
+
+// add delivers the events that come next (those already delivered are
+// ignored; those ahead of a gap wait in pending) and wakes the
+// subscribers. It reports whether a gap is left.
+func (f *follower) add(evs []encoded) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	last := f.lastLocked()
+	n := len(f.events)
+	for _, ev := range evs {
+		switch {
+		case ev.seq <= last:
+		case ev.seq == last+1:
+			f.events = append(f.events, ev)
+			last = ev.seq
+		case len(f.pending) < maxPending:
+			if f.pending == nil {
+				f.pending = map[int64]encoded{}
+			}
+			f.pending[ev.seq] = ev
+		}
+	}
+	for len(f.pending) > 0 {
+		if ev, ok := f.pending[last+1]; ok {
+			f.events = append(f.events, ev)
+			delete(f.pending, ev.seq)
+			last = ev.seq
+			continue
+		}
+		for seq := range f.pending {
+			if seq <= last {
+				delete(f.pending, seq)
+			}
+		}
+		break
+	}
+	if len(f.events) > n {
+		close(f.wake)
+		f.wake = make(chan struct{})
+	}
+	return len(f.pending) > 0
 }
 
 // subscribe returns the follower of run id of plan file, starting it if
@@ -90,9 +210,7 @@ func (h *hub) unsubscribe(id string, f *follower) {
 }
 
 // follow reads run id's journal until the run is terminal, or nobody
-// subscribes any more, or the server stops. It reads when told that the
-// run executing here journaled something (poke), else every 150ms (a run
-// executed by a CLI or another server).
+// subscribes any more, or the server stops.
 func (h *hub) follow(id, file string, f *follower) {
 	ctx, cancel := context.WithCancel(h.s.ctx)
 	defer cancel()
@@ -120,32 +238,36 @@ func (h *hub) follow(id, file string, f *follower) {
 	h.mu.Unlock()
 }
 
-// read appends the run's journal to f until the run is terminal and its
-// journal read to the end (nil), or ctx ends.
+// read adds to f what the store has after f's last event, until the run
+// is terminal and its journal read to the end (nil), or ctx ends. It
+// reads when poked, when the store notifies, and every readEvery.
 func (h *hub) read(ctx context.Context, id, file string, f *follower) error {
 	st, err := h.s.svc.OpenStore(ctx, file, release.StoreMode{Existing: true, ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	var after int64
+	every := readEvery
+	var notified <-chan struct{}
+	if fl := store.FollowerOf(st); fl != nil {
+		if ch, err := fl.Notify(ctx, id); err == nil {
+			notified, every = ch, readEveryNotified
+		}
+	}
 	terminal := false
+	t := time.NewTimer(every)
+	defer t.Stop()
 	for {
-		events, err := st.Events(ctx, id, after)
+		events, err := st.Events(ctx, id, f.last())
 		if err != nil {
 			return err
 		}
 		if len(events) > 0 {
-			after = events[len(events)-1].Seq
 			enc := make([]encoded, len(events))
 			for i, ev := range events {
 				enc[i] = encode(ev)
 			}
-			f.mu.Lock()
-			f.events = append(f.events, enc...)
-			close(f.wake)
-			f.wake = make(chan struct{})
-			f.mu.Unlock()
+			f.add(enc)
 			continue
 		}
 		if terminal {
@@ -167,11 +289,13 @@ func (h *hub) read(ctx context.Context, id, file string, f *follower) error {
 			}
 			continue
 		}
+		t.Reset(every)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-f.poke:
-		case <-time.After(150 * time.Millisecond):
+		case <-notified:
+		case <-t.C:
 		}
 	}
 }
@@ -179,8 +303,8 @@ func (h *hub) read(ctx context.Context, id, file string, f *follower) error {
 // after returns the events after seq, whether the follower is done with
 // nothing after them, and the channel closed at the next change.
 func (f *follower) after(seq int64) ([]encoded, bool, <-chan struct{}) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	i := sort.Search(len(f.events), func(i int) bool { return f.events[i].seq > seq })
 	out := f.events[i:]
 	return out, f.done && len(out) == 0, f.wake
@@ -211,6 +335,7 @@ func (h *hub) watchRuns(ctx context.Context) {
 		first = false
 		select {
 		case <-ctx.Done():
+		case <-h.runsPoke:
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
@@ -249,8 +374,9 @@ func (h *hub) seqNow() int64 {
 // encoded is a journal event as its SSE message, encoded once for every
 // subscriber.
 type encoded struct {
-	seq   int64
-	frame []byte // id: SEQ, event: journal, data: the event
+	durable time.Time // when it was pushed, durable (zero: read from the store)
+	seq     int64
+	frame   []byte // id: SEQ, event: journal, data: the event
 }
 
 func encode(ev store.Event) encoded {

@@ -23,6 +23,7 @@ type metrics struct {
 	requests    *prometheus.CounterVec   // API requests by method and code
 	subscribers prometheus.Gauge         // SSE subscribers
 	hooks       *prometheus.CounterVec   // webhook deliveries by result
+	delivery    prometheus.Histogram     // pushed event durable -> written to a stream
 
 	mu      sync.Mutex
 	started map[string]startedRun // by run id, to time the run
@@ -45,7 +46,10 @@ func newMetrics() *metrics {
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golive_api_requests_total", Help: "API requests by method and status code."}, []string{"method", "code"})
 	m.subscribers = prometheus.NewGauge(prometheus.GaugeOpts{Name: "golive_sse_subscribers", Help: "Live streams (server-sent events) open now."})
 	m.hooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golive_webhook_deliveries_total", Help: "Webhook deliveries by result: started, ignored, bad_signature, replayed, refused, no_hook."}, []string{"result"})
-	m.reg.MustRegister(m.hooks, m.runs, m.runSeconds, m.stepSeconds, m.active, m.hosts, m.requests, m.subscribers,
+	m.delivery = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "golive_sse_delivery_seconds",
+		Help:    "From a journal event of a run executed here being durable to its write to a live stream, per stream (the server's part of the delivery latency).",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}})
+	m.reg.MustRegister(m.hooks, m.runs, m.runSeconds, m.stepSeconds, m.active, m.hosts, m.requests, m.subscribers, m.delivery,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

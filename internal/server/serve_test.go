@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -96,7 +97,14 @@ func TestRolesEachRoute(t *testing.T) {
 		{"POST", "/api/v1/runs/" + id + "/confirm", nil, "approve", 409},
 		{"POST", "/api/v1/runs/" + id + "/abort", map[string]any{"reason": "stop"}, "deploy", 409},
 		{"POST", "/api/v1/runs/" + id + "/resume", nil, "deploy", 409},
+		{"GET", "/api/v1/runs/" + id + "/report", nil, "read", 200},
+		{"GET", "/api/v1/events", nil, "read", 406}, // a stream: without Accept: text/event-stream
+		{"GET", "/api/v1/session", nil, "read", 200},
+		{"GET", "/api/v1/audit", nil, "read", 200},
+		{"GET", "/api/v1/audit?plan=shop", nil, "read", 200},
 	}
+	everyPlan := map[string]bool{"/api/v1/plans": true, "/api/v1/runs": true, "/api/v1/events": true,
+		"/api/v1/session": true, "/api/v1/audit": true} // lists filtered by the token's plans
 	roles := map[string][]string{"vera": {"read"}, "dan": {"read", "deploy"}, "bob": {"read", "approve"},
 		"alice": {"read", "deploy", "approve"}, "root": {"read", "deploy", "approve"}, "other": {"read", "deploy", "approve"}}
 	for _, rt := range routes {
@@ -113,7 +121,7 @@ func TestRolesEachRoute(t *testing.T) {
 				want = 401
 			case !contains(roles[who], rt.need):
 				want = 403
-			case who == "other" && !(rt.method == "GET" && (rt.path == "/api/v1/plans" || rt.path == "/api/v1/runs")):
+			case who == "other" && !(rt.method == "GET" && everyPlan[rt.path]):
 				want = 403 // a token for plan other only
 			}
 			if a.Status != want {
@@ -133,6 +141,17 @@ func TestRolesEachRoute(t *testing.T) {
 	if strings.Contains(a.Raw, id) {
 		t.Errorf("runs as other lists a run of shop: %s", a.Raw)
 	}
+	// Backout (last: it changes the run): a deployer's, in the background.
+	for _, who := range []string{"vera", "bob", "other"} {
+		s.must(403, "POST", "/api/v1/runs/"+id+"/backout", who, nil)
+	}
+	s.must(401, "POST", "/api/v1/runs/"+id+"/backout", "", nil)
+	s.must(202, "POST", "/api/v1/runs/"+id+"/backout", "dan", nil)
+	s.waitState(id, "backed_out")
+	if _, err := os.Stat(filepath.Join(e.dir, "shop", "current-h1")); err == nil {
+		t.Error("backed out, h1 still has current-h1")
+	}
+	s.must(409, "POST", "/api/v1/runs/"+id+"/backout", "root", nil)
 	s.must(404, "GET", "/api/v1/runs/r-nope", "vera", nil)
 	s.must(404, "GET", "/api/v1/plans/nope/preview?release=1", "vera", nil)
 	// No token is ever in the log.
@@ -168,6 +187,10 @@ func TestReadOnlyWithoutTokens(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(e.dir, "shop", "current-h1")); err == nil {
 		t.Error("a refused write released")
+	}
+	s.must(200, "GET", "/api/v1/audit", "", nil)
+	if _, err := os.Stat(filepath.Join(e.dir, ".golive")); err == nil {
+		t.Error("a read-only server made a store of its own")
 	}
 }
 
@@ -237,6 +260,13 @@ func TestRunWatchedOverSSE(t *testing.T) {
 	for i := 0; i < 2; i++ { // two subscribers of one follower
 		go func() { got <- s.stream("/api/v1/runs/"+id+"/events", "vera", "") }()
 	}
+	// Both subscribed before the run goes on: its events are pushed.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(s.metrics(), "\ngolive_sse_subscribers 2\n"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the two streams are not open:\n%s", s.metrics())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	os.WriteFile(filepath.Join(e.dir, "shop", "go"), nil, 0o644)
 	t0 := time.Now()
 	msgs := <-got
@@ -263,6 +293,22 @@ func TestRunWatchedOverSSE(t *testing.T) {
 		var ev map[string]any
 		if err := json.Unmarshal([]byte(m.Data), &ev); err != nil || ev["seq"] != float64(i+1) {
 			t.Fatalf("message %d data: %s", i, m.Data)
+		}
+	}
+	// The events journaled once the streams were open were pushed to
+	// them as they became durable.
+	if m := regexp.MustCompile(`\ngolive_sse_delivery_seconds_count (\d+)\n`).FindStringSubmatch(s.metrics()); m == nil || m[1] == "0" {
+		t.Errorf("no event was pushed: golive_sse_delivery_seconds_count %v", m)
+	}
+	// What was pushed live is what the journal gives back: a replay of
+	// the finished run is the same messages, byte for byte.
+	replay := s.stream("/api/v1/runs/"+id+"/events", "vera", "0")
+	if len(replay) != len(msgs) {
+		t.Fatalf("the replay has %d messages, the live stream %d", len(replay), len(msgs))
+	}
+	for i := range msgs[:len(msgs)-1] {
+		if replay[i] != msgs[i] {
+			t.Errorf("message %d live:\n%+v\nreplayed:\n%+v", i, msgs[i], replay[i])
 		}
 	}
 	journal := s.must(200, "GET", "/api/v1/runs/"+id+"/events?after=0", "vera", nil)

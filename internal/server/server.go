@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/release"
+	"github.com/golive-dev/golive/internal/store"
 )
 
 // Config is how `golive serve` was started.
@@ -58,11 +59,14 @@ type Server struct {
 	hub     *hub
 	metrics *metrics
 
-	delivered deliveries // webhook delivery ids seen
-	sessions  sessions   // browser sessions
-	stores    *storeCache
-	ctx       context.Context // ends when the server stops serving (SSE streams)
-	close     context.CancelFunc
+	sessions   sessions          // browser sessions, in the server's store
+	state      store.ServerStore // the server's store (state.go)
+	stateStore store.Store
+	refusals   refusalLimit // refusals recorded a minute
+	stores     *storeCache
+	statuses   statusCache     // answers of GET /api/v1/runs/{id}
+	ctx        context.Context // ends when the server stops serving (SSE streams)
+	close      context.CancelFunc
 }
 
 // Loopback reports whether addr's host is a loopback address (or
@@ -117,6 +121,13 @@ func New(cfg Config) (*Server, error) {
 	s.svc.Observer = s.runs
 	s.stores = &storeCache{open: s.svc.OpenStore}
 	s.svc.OpenStore = s.stores.openStore
+	if cfg.Tokens != nil { // read-only, the server needs no store of its own
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.openState(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -171,6 +182,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	go s.hub.watchRuns(s.ctx)
+	if s.state != nil {
+		go s.tidyState(s.ctx)
+	}
 	go s.startWaiting(s.ctx, s.cfg.WaitingEvery)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
@@ -200,4 +214,7 @@ func (s *Server) Stop() {
 	s.http.Shutdown(sctx)
 	s.runs.park(s.cfg.DrainTimeout)
 	s.stores.close()
+	if s.stateStore != nil {
+		s.stateStore.Close()
+	}
 }

@@ -1,12 +1,17 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/golive-dev/golive/internal/store"
 )
 
 // Browser sessions: the token is given once (POST /api/v1/session, the
@@ -14,6 +19,13 @@ import (
 // id in an HttpOnly, SameSite=Strict cookie (Secure when TLS). Every
 // state-changing request authenticated by the cookie also needs the
 // session's CSRF token (X-CSRF-Token) or a same-origin Origin header.
+//
+// Sessions are kept in the server's store (state.go), so a restart signs
+// nobody out: only the sha256 of the session id is stored, with the
+// token's name and sha256; the CSRF token is derived from the session id
+// (never stored). A session ends when it expires, on sign-out, or once
+// its token is no longer in the tokens file (revoked, or its hash
+// changed, on SIGHUP).
 
 const (
 	sessionCookie = "golive_session"
@@ -26,9 +38,9 @@ type session struct {
 	expires time.Time
 }
 
+// sessions are the browser sessions, in the server's store.
 type sessions struct {
-	mu sync.Mutex
-	m  map[string]*session
+	s *Server
 }
 
 func randomID() string {
@@ -37,38 +49,69 @@ func randomID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (ss *sessions) add(t *Token) (string, *session) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if ss.m == nil {
-		ss.m = map[string]*session{}
-	}
-	now := time.Now()
-	for id, s := range ss.m {
-		if now.After(s.expires) {
-			delete(ss.m, id)
-		}
-	}
-	id := randomID()
-	s := &session{token: t, csrf: randomID(), expires: now.Add(sessionTTL)}
-	ss.m[id] = s
-	return id, s
+// sessionHash is what the store knows of a session id.
+func sessionHash(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
 }
 
+// csrfOf is the CSRF token of session id: derived from it, so that the
+// store never holds it, and no one learns the id from it.
+func csrfOf(id string) string {
+	sum := sha256.Sum256([]byte("golive csrf\x00" + id))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func (ss *sessions) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+// add starts a session of token t; ("", nil) when the store failed (it
+// is logged).
+func (ss *sessions) add(t *Token) (string, *session) {
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	id := randomID()
+	now := time.Now()
+	sess := &session{token: t, csrf: csrfOf(id), expires: now.Add(sessionTTL)}
+	err := ss.s.state.CreateSession(ctx, store.Session{IDHash: sessionHash(id), Name: t.Name,
+		TokenSHA256: hex.EncodeToString(t.sum), Created: now, Expires: sess.expires})
+	if err != nil {
+		ss.s.log.Error("sign-in: the session could not be stored", "identity", t.Name, "err", err)
+		return "", nil
+	}
+	return id, sess
+}
+
+// get is the session of id, while it lasts and its token is still in the
+// tokens file (nil: none).
 func (ss *sessions) get(id string) *session {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s := ss.m[id]
-	if s == nil || time.Now().After(s.expires) {
+	if id == "" || ss.s == nil || ss.s.state == nil || ss.s.cfg.Tokens == nil {
 		return nil
 	}
-	return s
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	st, err := ss.s.state.GetSession(ctx, sessionHash(id), time.Now())
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			ss.s.log.Error("reading a session", "err", err)
+		}
+		return nil
+	}
+	t := ss.s.cfg.Tokens.Named(st.Name)
+	if t == nil || hex.EncodeToString(t.sum) != st.TokenSHA256 {
+		return nil // revoked: the token is gone or was changed
+	}
+	return &session{token: t, csrf: csrfOf(id), expires: st.Expires}
 }
 
+// remove ends the session of id.
 func (ss *sessions) remove(id string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.m, id)
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	if err := ss.s.state.DeleteSession(ctx, sessionHash(id)); err != nil {
+		ss.s.log.Error("sign-out: the session could not be deleted", "err", err)
+	}
 }
 
 // fromCookie authenticates a request by its session cookie; a write also
@@ -123,6 +166,10 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, sess := s.sessions.add(t)
+	if sess == nil {
+		writeErr(w, errf(http.StatusInternalServerError, codeInternal, "the session could not be stored: see the server's log"))
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil, MaxAge: int(sessionTTL.Seconds())})
 	s.log.Info("signed in", "identity", t.Name, "remote", r.RemoteAddr)

@@ -102,6 +102,7 @@ func (s *sse) flush() error { return s.rc.Flush() }
 func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, run store.Run, p *Plan, after int64) error {
 	f := s.hub.subscribe(run.ID, p.File)
 	defer s.hub.unsubscribe(run.ID, f)
+	since := time.Now() // events pushed before are a backlog, not a delivery
 	out := startSSE(w)
 	keepAlive := time.NewTicker(15 * time.Second)
 	defer keepAlive.Stop()
@@ -121,6 +122,11 @@ func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, run store.Run
 		}
 		if err := out.flush(); err != nil {
 			return nil
+		}
+		for _, ev := range events {
+			if ev.durable.After(since) {
+				s.metrics.delivery.Observe(time.Since(ev.durable).Seconds())
+			}
 		}
 		if len(events) > 0 {
 			continue // the follower may have ended meanwhile: look again before waiting

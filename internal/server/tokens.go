@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -73,10 +74,49 @@ func (t *Token) onPlan(plan string) bool {
 }
 
 // Tokens are the tokens of a tokens file.
+//
+// A server's Tokens are replaced in place when the file is read again
+// (SIGHUP: Replace); read them through the methods, which hold the lock.
 type Tokens struct {
 	List []*Token `yaml:"tokens"`
 	// Hooks are the signed webhooks (hooks.go).
 	Hooks []*Hook `yaml:"hooks,omitempty"`
+	mu    sync.RWMutex
+}
+
+// Replace takes the tokens and hooks of next (a file read again): from
+// now on a token that is not in next is unknown.
+func (ts *Tokens) Replace(next *Tokens) {
+	next.mu.RLock()
+	list, hooks := next.List, next.Hooks
+	next.mu.RUnlock()
+	ts.mu.Lock()
+	ts.List, ts.Hooks = list, hooks
+	ts.mu.Unlock()
+}
+
+// Named is the token named name (nil: none).
+func (ts *Tokens) Named(name string) *Token {
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
+	for _, t := range ts.List {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Hook is the hook of plan (nil: none).
+func (ts *Tokens) Hook(plan string) *Hook {
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
+	for _, h := range ts.Hooks {
+		if h.Plan == plan {
+			return h
+		}
+	}
+	return nil
 }
 
 // LoadTokens reads a tokens file; getenv gives the hooks' keys. Every
@@ -87,10 +127,10 @@ func LoadTokens(file string, getenv func(string) string) (*Tokens, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ts Tokens
+	ts := &Tokens{}
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
-	if err := dec.Decode(&ts); err != nil {
+	if err := dec.Decode(ts); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	var errs []error
@@ -120,7 +160,7 @@ func LoadTokens(file string, getenv func(string) string) (*Tokens, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &ts, nil
+	return ts, nil
 }
 
 func (t *Token) check() error {
@@ -151,6 +191,8 @@ func (t *Token) check() error {
 // Find returns the token whose sha256 is that of secret, comparing every
 // hash in constant time (nil: none).
 func (ts *Tokens) Find(secret string) *Token {
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
 	sum := sha256.Sum256([]byte(secret))
 	var found *Token
 	for _, t := range ts.List {

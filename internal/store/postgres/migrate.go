@@ -22,6 +22,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "runs, events, live, locks, approvals, leases", schemaV1},
 	{2, "approvals' idempotency tokens", schemaV2},
+	{3, "golive serve: webhook deliveries, browser sessions, audit", schemaV3}, // server.go
 }
 
 // schemaV2 gives each approval the random token of the AddApproval that

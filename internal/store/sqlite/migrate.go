@@ -22,6 +22,7 @@ var migrations = []migration{
 	{2, "identities beside claimed names; runs and approvals bound to artifact sha256s", schemaV2},
 	{3, "lock holders' pid space", schemaV3},
 	{4, "run leases", schemaV4},
+	{5, "golive serve: webhook deliveries, browser sessions, audit", schemaV5}, // server.go
 }
 
 // schemaV4 adds each run's lease (store.Lease): who executes it, its
