@@ -61,6 +61,7 @@ type Server struct {
 	delivered deliveries // webhook delivery ids seen
 	sessions  sessions   // browser sessions
 	stores    *storeCache
+	taken     takeovers       // runs taken over from executors whose lease expired (takeover.go)
 	ctx       context.Context // ends when the server stops serving (SSE streams)
 	close     context.CancelFunc
 }
@@ -112,6 +113,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, svc: cfg.Service, plans: plans}
 	s.ctx, s.close = context.WithCancel(context.Background())
 	s.metrics = newMetrics()
+	s.taken.register(s.metrics.reg)
 	s.runs = newRunner(s)
 	s.hub = newHub(s)
 	s.svc.Observer = s.runs
@@ -172,6 +174,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	go s.hub.watchRuns(s.ctx)
 	go s.startWaiting(s.ctx, s.cfg.WaitingEvery)
+	go s.watchLeases(s.ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
 	if s.cfg.Ready != nil {
