@@ -1,0 +1,186 @@
+package hatest
+
+import (
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/golive-dev/golive/internal/pgtest"
+)
+
+// A server killed with SIGKILL in the middle of a batch: the other server
+// takes the run over once the lease expired (within the lease TTL and a
+// heartbeat, plus what a loaded machine adds) and finishes it; every host
+// ends exactly at the release, and each step's success is journaled once.
+// The CLI on the same database sees it all.
+func TestKilledServerIsTakenOver(t *testing.T) {
+	w := newWorld(t, 6, "", pgtest.DSN(t))
+	a, b := w.serve("A"), w.serve("B")
+	w.arm("h2", 30, false) // h2's switch sleeps: the batch h2, h3 is half done
+	id := w.start(a, "2.0")
+	w.waitAt("h2", a, b)
+	killed := time.Now()
+	a.kill()
+	w.waitState(id, []*server{b}, "succeeded")
+	w.assertReleased(id, "2.0")
+
+	raw, events := w.journal(id)
+	taken := takenOver(events)
+	if len(taken) != 1 {
+		t.Fatalf("want one takeover journaled, got %d\n%s", len(taken), raw)
+	}
+	ev := taken[0]
+	aPid, bPid := "pid "+strconv.Itoa(a.cmd.Process.Pid)+" ", "pid "+strconv.Itoa(b.cmd.Process.Pid)+" "
+	if !strings.Contains(ev.Message, aPid) || !strings.Contains(ev.Message, bPid) || !strings.Contains(ev.Message, "controls.takeover: resume") {
+		t.Errorf("the takeover must name both holders (%s, %s) and the mode: %q", aPid, bPid, ev.Message)
+	}
+	if d := ev.Time.Sub(killed); d > leaseTTL+heartbeat+slack {
+		t.Errorf("taken over %v after the kill; want within the lease TTL %v + a heartbeat %v (+ %v slack)", d, leaseTTL, heartbeat, slack)
+	}
+
+	// The CLI at a terminal sees it all in PostgreSQL.
+	if out := w.cli.MustExit(0, "logs", id).Stdout; !strings.Contains(out, "taken over") {
+		t.Errorf("golive logs does not show the takeover:\n%s", out)
+	}
+	if out := w.cli.MustExit(0, "status", id).Stdout; !strings.Contains(out, "succeeded") {
+		t.Errorf("golive status does not show the run succeeded:\n%s", out)
+	}
+	if out := w.cli.MustExit(0, "history").Stdout; !strings.Contains(out, id) || !strings.Contains(out, "succeeded") {
+		t.Errorf("golive history does not list the run:\n%s", out)
+	}
+}
+
+// A server stopped with SIGSTOP mid-run: the other server takes the run
+// over and finishes it. Woken with SIGCONT, the old server is fenced: it
+// writes nothing more to the journal and touches no host.
+func TestPausedServerIsTakenOverAndFenced(t *testing.T) {
+	w := newWorld(t, 4, "", pgtest.DSN(t))
+	a, b := w.serve("A"), w.serve("B")
+	// A's step on h2 sleeps a second, and ends while A is stopped (a
+	// command started before the pause runs to its end: the local
+	// transport's process group is A's child); A, once woken, finds it
+	// ended and tries to journal it.
+	w.arm("h2", 1, true)
+	id := w.start(a, "3.0")
+	w.waitAt("h2", a, b)
+	a.signal(syscall.SIGSTOP)
+	w.waitState(id, []*server{a, b}, "succeeded")
+	w.assertReleased(id, "3.0")
+	journal, events := w.journal(id)
+	if n := len(takenOver(events)); n != 1 {
+		t.Fatalf("want one takeover, got %d\n%s", n, journal)
+	}
+	hosts := w.hostFiles()
+
+	a.signal(syscall.SIGCONT)
+	// A finds itself fenced (its writes refused) and stops working on
+	// the run; then give it many more heartbeats to misbehave.
+	deadline := time.Now().Add(waitTimeout)
+	for !a.idle() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the woken server still executes the run\n%s", a.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(10 * heartbeat)
+	if got, _ := w.journal(id); got != journal {
+		t.Errorf("the fenced server changed the journal:\nbefore:\n%s\nafter:\n%s", journal, got)
+	}
+	if got := w.hostFiles(); !equal(got, hosts) {
+		t.Errorf("the fenced server touched a host:\nbefore: %v\nafter:  %v", hosts, got)
+	}
+	if w.state(id) != "succeeded" {
+		t.Errorf("run is %s after A woke, want succeeded", w.state(id))
+	}
+	select {
+	case <-a.done:
+		t.Errorf("the fenced server exited; it should go on serving\n%s", a.stderr.String())
+	default:
+	}
+}
+
+// PostgreSQL restarted (immediate stop: connections cut) in the middle of
+// a run: the executor waits for it, retrying, and the run finishes, each
+// step's success journaled once.
+func TestPostgresRestartMidRun(t *testing.T) {
+	pg, err := pgtest.Start()
+	if err != nil {
+		t.Skipf("no PostgreSQL for this test: %v", err)
+	}
+	t.Cleanup(pg.Stop)
+	w := newWorld(t, 4, "", pg.NewDatabase(t))
+	a := w.serve("A")
+	w.arm("h2", 2, true)
+	id := w.start(a, "4.0")
+	w.waitAt("h2", a)
+	if err := pg.Down(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // h2's switch ends while PostgreSQL is down
+	if err := pg.Up(); err != nil {
+		t.Fatal(err)
+	}
+	w.waitState(id, []*server{a}, "succeeded")
+	w.assertReleased(id, "4.0")
+	raw, events := w.journal(id)
+	if n := len(takenOver(events)); n > 1 {
+		t.Errorf("taken over %d times\n%s", n, raw)
+	}
+}
+
+// controls.takeover: backout backs out what the run did; pause leaves it
+// paused for people, touching nothing.
+func TestTakeoverModes(t *testing.T) {
+	for _, tc := range []struct{ mode, state string }{
+		{"backout", "backed_out"},
+		{"pause", "paused"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			w := newWorld(t, 4, tc.mode, pgtest.DSN(t))
+			a, b := w.serve("A"), w.serve("B")
+			w.arm("h2", 30, false)
+			id := w.start(a, "5.0")
+			w.waitAt("h2", a, b)
+			a.kill()
+			w.waitState(id, []*server{b}, tc.state)
+			raw, events := w.journal(id)
+			taken := takenOver(events)
+			if len(taken) != 1 || !strings.Contains(taken[0].Message, "controls.takeover: "+tc.mode) {
+				t.Fatalf("want one takeover in mode %s\n%s", tc.mode, raw)
+			}
+			files := w.hostFiles()
+			switch tc.mode {
+			case "backout":
+				for _, h := range w.hosts {
+					if _, ok := files[h+"/current"]; ok {
+						t.Errorf("host %s still has current after the backout", h)
+					}
+				}
+			case "pause":
+				if c := strings.TrimSpace(files["h1/current"]); c != "5.0" {
+					t.Errorf("h1 (the canary, done before the kill) is %q, want 5.0 left as it was", c)
+				}
+				if _, ok := files["h4/prepared"]; ok {
+					t.Errorf("paused run went on to h4")
+				}
+				// People decide: resume at a terminal finishes it.
+				w.cli.MustExit(0, "resume", id)
+				w.assertReleased(id, "5.0")
+			}
+		})
+	}
+}
+
+func equal(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
