@@ -20,8 +20,8 @@ import (
 // the leases of the runs it can execute (it has their plan) that are
 // being executed: running, verifying or backing out. When a lease
 // expired (its executor was killed, paused, or cut off from the store),
-// the server takes the run over with StealLease, which only one server
-// wins (the epoch is compared and bumped in one transaction), journals
+// the server takes the run over with AcquireLease, which only one server
+// wins (expiry checked and epoch bumped in one transaction), journals
 // the takeover with both holders, and does what the plan's
 // controls.takeover says:
 //
@@ -127,8 +127,8 @@ func (s *Server) takeOverExpired(ctx context.Context, p *Plan) {
 	}
 }
 
-// takeOver steals the expired lease l of run r (nothing when another
-// server won it) and continues the run as controls.takeover says.
+// takeOver takes the expired lease l of run r (nothing when another
+// server won it, or its executor renewed it) and continues the run as controls.takeover says.
 func (s *Server) takeOver(ctx context.Context, p *Plan, r store.Run, l store.Lease) {
 	mode, err := takeoverMode(p.File, r.Env)
 	if err != nil {
@@ -158,7 +158,11 @@ func (s *Server) takeOver(ctx context.Context, p *Plan, r store.Run, l store.Lea
 	}
 	defer st.Close()
 	_, ttl := s.leaseSettings()
-	won, err := st.StealLease(ctx, l, engine.LeaseHolder(store.ThisHolder()), ttl)
+	// AcquireLease, not StealLease: it takes the lease only if it is
+	// still expired in the taking transaction, so that of several servers
+	// one wins, and an executor that renewed its lease in the meantime
+	// (back from a pause or a partition) keeps its run.
+	won, err := st.AcquireLease(ctx, r.ID, engine.LeaseHolder(store.ThisHolder()), ttl)
 	if errors.Is(err, store.ErrLeaseHeld) {
 		s.log.Info("takeover: another controller took the run first", "run", r.ID, "err", err)
 		return
