@@ -68,6 +68,8 @@ type world struct {
 	hosts []string
 	token string // the deployer's API token
 	cli   *golivetest.CLI
+	// heartbeat and ttl are the servers' lease settings.
+	heartbeat, ttl time.Duration
 }
 
 const deployer = "ha-deployer-token-0123456789"
@@ -83,7 +85,8 @@ func newWorld(t *testing.T, n int, mode, dsn string) *world {
 	t.Helper()
 	dir := t.TempDir()
 	w := &world{t: t, dir: dir, plan: filepath.Join(dir, "golive.yaml"), dsn: dsn,
-		sync: filepath.Join(dir, "sync"), logs: filepath.Join(dir, "logs"), token: deployer}
+		sync: filepath.Join(dir, "sync"), logs: filepath.Join(dir, "logs"), token: deployer,
+		heartbeat: heartbeat, ttl: leaseTTL}
 	for _, d := range []string{w.sync, w.logs} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -204,7 +207,7 @@ func (w *world) serve(name string) *server {
 	w.t.Helper()
 	s := &server{t: w.t, name: name, done: make(chan struct{})}
 	s.cmd = exec.Command(golive, "serve", "--addr", "127.0.0.1:0", "--tokens", filepath.Join(w.dir, "tokens.yaml"),
-		"--store", w.dsn, "--heartbeat", heartbeat.String(), "--lease-ttl", leaseTTL.String(), w.plan)
+		"--store", w.dsn, "--heartbeat", w.heartbeat.String(), "--lease-ttl", w.ttl.String(), w.plan)
 	s.cmd.Dir = w.dir
 	s.cmd.Env = w.cli.Env()
 	s.cmd.Stderr = &s.stderr
