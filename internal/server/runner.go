@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
 )
@@ -175,6 +176,15 @@ func (r *runner) pause(id string, a *active) {
 		return
 	}
 	defer st.Close()
+	// Under this process's lease of the run, if it has one: a run another
+	// server took over meanwhile is not this one's to pause (fenced).
+	if l, lerr := st.GetLease(ctx, id); lerr == nil && l.Epoch > 0 {
+		if l.Holder != engine.LeaseHolder(store.ThisHolder()) {
+			r.s.log.Info("stopping: run left to the server that took it over", "run", id, "holder", l.Holder)
+			return
+		}
+		ctx = store.WithLease(ctx, l)
+	}
 	why := fmt.Sprintf("paused: the server stopped (pid ended); `golive resume %s` or the next server continues it", id)
 	_, err = st.UpdateRunState(ctx, id, []store.State{store.StateRunning, store.StateVerifying}, store.StatePaused, why)
 	if err != nil {
