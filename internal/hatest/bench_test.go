@@ -53,7 +53,9 @@ func TestTakeoverTimes(t *testing.T) {
 		servers[i%2] = w.serve(fmt.Sprintf("%c%d", 'A'+i%2, i))
 	}
 	slices.Sort(took)
-	q := func(p float64) time.Duration { return took[min(len(took)-1, int(p*float64(len(took))))].Round(time.Millisecond) }
+	q := func(p float64) time.Duration {
+		return took[min(len(took)-1, int(p*float64(len(took))))].Round(time.Millisecond)
+	}
 	fmt.Printf("takeover kills=%d heartbeat=%s ttl=%s min=%s p50=%s p90=%s max=%s\n",
 		len(took), w.heartbeat, w.ttl, took[0].Round(time.Millisecond), q(0.5), q(0.9), took[len(took)-1].Round(time.Millisecond))
 }
