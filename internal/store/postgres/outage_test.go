@@ -122,11 +122,33 @@ func TestExecutorWaitsOutAnOutage(t *testing.T) {
 		t.Fatal("the waiting append never ended")
 	}
 
-	// Closing the store ends a patient wait at once.
+	// StopWaiting (an operator insisted) ends a patient wait at once (on
+	// a store of its own: closing the first is tried next).
+	s2 := open(t, dsn, postgres.WithRetryFor(limit))
+	l2, err := s2.GetLease(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := srv.Down(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Up() })
+	go func() {
+		_, err := s2.AppendEvent(store.WithLease(ctx, l2), store.Event{RunID: r.ID, Kind: store.KindStep, Action: store.ActionFinished, Message: "given up"})
+		appended <- outcome{err, 0}
+	}()
+	time.Sleep(3 * limit)
+	s2.StopWaiting()
+	select {
+	case o := <-appended:
+		if o.err == nil {
+			t.Errorf("an append given up on succeeded")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("StopWaiting did not end a patient append")
+	}
+
+	// Closing the store ends a patient wait at once.
 	go func() {
 		_, err := s.RenewLease(ctx, l, time.Minute)
 		renewed <- outcome{err, 0}

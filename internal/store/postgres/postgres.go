@@ -52,6 +52,8 @@ type Store struct {
 	closeMu    sync.RWMutex
 	closed     bool
 	quit       chan struct{} // closed by Close: patient retries end
+	giveUp     chan struct{} // closed by StopWaiting
+	giveUpOnce sync.Once
 	writerDone chan struct{}
 	commits    atomic.Int64
 
@@ -146,7 +148,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", Redact(dsn), scrub(err, dsn))
 	}
-	s := &Store{pool: pool, dsn: dsn, now: o.now, retryFor: o.retryFor, quit: make(chan struct{})}
+	s := &Store{pool: pool, dsn: dsn, now: o.now, retryFor: o.retryFor, quit: make(chan struct{}), giveUp: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres %s: %w", Redact(dsn), scrub(err, dsn))
@@ -175,6 +177,15 @@ func scrub(err error, dsn string) error {
 	}
 	return err
 }
+
+// StopWaiting makes every operation waiting for PostgreSQL to come back
+// (patient ones included, see retry) give up now, and later ones give
+// up at their first failure: an operator insisted on stopping (the CLI's
+// third interrupt). The store stays open.
+func (s *Store) StopWaiting() { s.giveUpOnce.Do(func() { close(s.giveUp) }) }
+
+// Closed is closed once Close was called.
+func (s *Store) Closed() <-chan struct{} { return s.quit }
 
 // Path returns the database's address, its password redacted.
 func (s *Store) Path() string { return Redact(s.dsn) }
@@ -271,6 +282,8 @@ func (s *Store) retry(ctx context.Context, patient bool, fn func(attempt int) er
 			return fmt.Errorf("%w (while retrying after: %v)", ctx.Err(), err)
 		case <-s.quit:
 			return fmt.Errorf("%w: %w", errClosed, err)
+		case <-s.giveUp:
+			return fmt.Errorf("%w: gave up waiting (interrupted): %w", errUnreachable, err)
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, time.Second)
