@@ -187,3 +187,34 @@ func equal(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// A `golive run` at a terminal whose PostgreSQL goes away mid-run waits
+// for it (it does not give up on its own), and an operator's third
+// interrupt makes it give up: exit 4, the run left for `golive resume`.
+func TestCLIWaitsForPostgresUntilInterrupted(t *testing.T) {
+	pg, err := pgtest.Start()
+	if err != nil {
+		t.Skipf("no PostgreSQL for this test: %v", err)
+	}
+	t.Cleanup(pg.Stop)
+	w := newWorld(t, 2, "", pg.NewDatabase(t))
+	w.arm("h1", 1, true)
+	p := w.cli.Start("run", "-r", "6.0")
+	w.waitAt("h1")
+	if err := pg.Down(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Up() })
+	time.Sleep(3 * time.Second) // h1's step ends; its journal write waits
+	if p.Exited() {
+		t.Fatalf("golive run gave up while PostgreSQL was down\n%s", p.Output())
+	}
+	for range 3 {
+		p.Signal(syscall.SIGINT)
+		time.Sleep(300 * time.Millisecond)
+	}
+	r := p.Wait()
+	if r.Code != 4 || !strings.Contains(r.Stderr, "unreachable") {
+		t.Errorf("want exit 4 saying PostgreSQL is unreachable\n%s", r)
+	}
+}
