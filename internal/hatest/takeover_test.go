@@ -218,3 +218,33 @@ func TestCLIWaitsForPostgresUntilInterrupted(t *testing.T) {
 		t.Errorf("want exit 4 saying PostgreSQL is unreachable\n%s", r)
 	}
 }
+
+// A server stopped with SIGTERM (a rolling restart) leaves its run paused
+// at a journal point and lets its lease go; another server takes it over
+// at once and finishes it.
+func TestStoppedServerHandsOver(t *testing.T) {
+	w := newWorld(t, 4, "", pgtest.DSN(t))
+	a, b := w.serve("A"), w.serve("B")
+	w.arm("h2", 1, true)
+	id := w.start(a, "7.0")
+	w.waitAt("h2", a, b)
+	a.signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(waitTimeout):
+		t.Fatalf("server A did not stop\n%s", a.stderr.String())
+	}
+	if code := a.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("server A exited %d after SIGTERM\n%s", code, a.stderr.String())
+	}
+	w.waitState(id, []*server{b}, "succeeded")
+	w.assertReleased(id, "7.0")
+	raw, events := w.journal(id)
+	taken := takenOver(events)
+	if len(taken) != 1 || !strings.Contains(taken[0].Message, "left the run paused") {
+		t.Fatalf("want one takeover of the run A left paused\n%s", raw)
+	}
+	if !strings.Contains(raw, `"action":"paused"`) {
+		t.Errorf("the run was not paused by the stopping server\n%s", raw)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +33,9 @@ import (
 //     resume` or `golive backout`), and the lease is let go.
 //
 // A run that was backing out goes on backing out whatever the mode: a
-// backout is what gives the targets back. The new epoch fences the old
+// backout is what gives the targets back. A run a stopping server left
+// paused at a journal point (SIGTERM: runner.park), whose lease it let
+// go, is taken over the same way, unless the mode is pause. The new epoch fences the old
 // executor: should it wake up, every write it tries is refused and it
 // stops without touching a host.
 
@@ -110,14 +113,14 @@ func (s *Server) takeOverExpired(ctx context.Context, p *Plan) {
 		return // no store yet: no runs
 	}
 	defer st.Close()
-	runs, err := st.ListRuns(ctx, store.RunFilter{Plan: p.Name, States: beingExecuted})
+	runs, err := st.ListRuns(ctx, store.RunFilter{Plan: p.Name, States: append(beingExecuted, store.StatePaused)})
 	if err != nil {
 		s.log.Debug("takeover: runs not listed", "plan", p.Name, "err", err)
 		return
 	}
 	for _, r := range runs {
-		if s.runs.busy(r.ID) {
-			continue
+		if s.runs.busy(r.ID) || r.State == store.StatePaused && !strings.HasPrefix(r.Reason, stoppedPause) {
+			continue // paused for people (a gate, controls.takeover: pause) stays paused
 		}
 		l, err := st.GetLease(ctx, r.ID)
 		if err != nil || l.Epoch == 0 || !l.Expired(time.Now()) || s.taken.gaveUp(r.ID, l.Epoch) {
@@ -135,8 +138,11 @@ func (s *Server) takeOver(ctx context.Context, p *Plan, r store.Run, l store.Lea
 		s.log.Error("takeover: the plan does not load; run left to its lease", "run", r.ID, "err", err)
 		return
 	}
-	if r.State == store.StateBackingOut {
+	switch {
+	case r.State == store.StateBackingOut:
 		mode = plan.TakeoverBackout
+	case r.State == store.StatePaused && mode == plan.TakeoverPause:
+		return // left paused by a stopping server: paused it stays
 	}
 	if !s.runs.begin() { // stopping: the next server takes it
 		return
@@ -172,8 +178,12 @@ func (s *Server) takeOver(ctx context.Context, p *Plan, r store.Run, l store.Lea
 		return
 	}
 	fenced := store.WithLease(ctx, won)
-	msg := fmt.Sprintf("taken over: %s (lease epoch %d) stopped renewing its lease, which expired at %s; now executed by %s (epoch %d); controls.takeover: %s",
-		l.Holder, l.Epoch, l.Expires.UTC().Format(time.RFC3339Nano), won.Holder, won.Epoch, mode)
+	what := fmt.Sprintf("stopped renewing its lease, which expired at %s", l.Expires.UTC().Format(time.RFC3339Nano))
+	if r.State == store.StatePaused {
+		what = "stopped and left the run paused at a journal point"
+	}
+	msg := fmt.Sprintf("taken over: %s (lease epoch %d) %s; now executed by %s (epoch %d); controls.takeover: %s",
+		l.Holder, l.Epoch, what, won.Holder, won.Epoch, mode)
 	if _, err := st.AppendEvent(fenced, store.Event{RunID: r.ID, Kind: store.KindRun, Action: ActionTakenOver, Message: msg}); err != nil {
 		s.log.Error("takeover: not journaled; run left to its lease", "run", r.ID, "err", err)
 		return
