@@ -219,6 +219,10 @@ func (w *world) serve(name string) *server {
 		s.cmd.Process.Signal(syscall.SIGCONT)
 		s.cmd.Process.Kill()
 		<-s.done
+		// GOFLAGS=-race builds the binary with the race detector too.
+		if strings.Contains(s.stderr.String(), "WARNING: DATA RACE") {
+			w.t.Errorf("server %s had a data race:\n%s", s.name, s.stderr.String())
+		}
 		if w.t.Failed() {
 			w.t.Logf("server %s:\n%s", s.name, s.stderr.String())
 		}
