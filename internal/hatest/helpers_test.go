@@ -205,9 +205,15 @@ var servingRE = regexp.MustCompile(`url=(https?://[0-9.:]+)`)
 // test's short lease, and waits until it listens.
 func (w *world) serve(name string) *server {
 	w.t.Helper()
+	return w.serveFile(name, w.plan)
+}
+
+// serveFile is serve with another plan file.
+func (w *world) serveFile(name, plan string) *server {
+	w.t.Helper()
 	s := &server{t: w.t, name: name, done: make(chan struct{})}
 	s.cmd = exec.Command(golive, "serve", "--addr", "127.0.0.1:0", "--tokens", filepath.Join(w.dir, "tokens.yaml"),
-		"--store", w.dsn, "--heartbeat", w.heartbeat.String(), "--lease-ttl", w.ttl.String(), w.plan)
+		"--store", w.dsn, "--heartbeat", w.heartbeat.String(), "--lease-ttl", w.ttl.String(), plan)
 	s.cmd.Dir = w.dir
 	s.cmd.Env = w.cli.Env()
 	s.cmd.Stderr = &s.stderr

@@ -1,6 +1,8 @@
 package hatest
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -263,4 +265,43 @@ func TestStoppedServerHandsOver(t *testing.T) {
 	if !strings.Contains(raw, `"action":"paused"`) {
 		t.Errorf("the run was not paused by the stopping server\n%s", raw)
 	}
+}
+
+// A server whose plan file differs from the one the run started with (a
+// change not yet rolled out to it) takes the run over, cannot continue it
+// (the plan hash differs), lets the lease go and does not take it again;
+// `golive resume` with the run's own plan finishes it.
+func TestTakeoverWithAnotherPlanGivesUp(t *testing.T) {
+	w := newWorld(t, 2, "", pgtest.DSN(t))
+	text, err := os.ReadFile(w.plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(w.dir, "other", "golive.yaml")
+	os.MkdirAll(filepath.Dir(other), 0o755)
+	if err := os.WriteFile(other, append(text, "# a change not on A\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, b := w.serve("A"), w.serveFile("B", other)
+	w.arm("h1", 30, false)
+	id := w.start(a, "8.0")
+	w.waitAt("h1", a, b)
+	a.kill()
+	deadline := time.Now().Add(waitTimeout)
+	for !strings.Contains(b.stderr.String(), "not continued here") {
+		if time.Now().After(deadline) {
+			t.Fatalf("B never gave the run up\n%s", b.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(3 * (leaseTTL + heartbeat)) // B would have taken it again by now
+	raw, events := w.journal(id)
+	if n := len(takenOver(events)); n != 1 {
+		t.Fatalf("want B to take the run over once and give up, got %d takeovers\n%s", n, raw)
+	}
+	if st := w.state(id); st != "running" {
+		t.Fatalf("run is %s, want running (left to whoever has its plan)", st)
+	}
+	w.cli.MustExit(0, "resume", id)
+	w.assertReleased(id, "8.0")
 }
