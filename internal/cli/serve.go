@@ -102,13 +102,17 @@ holding their lock, for the next server or ` + "`golive resume`" + `.`,
 }
 
 // checkLeaseFlags refuses lease settings under which a live executor
-// would lose its runs: the lease must outlast two heartbeats.
+// would lose its runs: the lease must outlast two heartbeats, and the
+// heartbeat (which also refreshes the environment lock) must come at
+// least twice within store.HeartbeatTimeout.
 func checkLeaseFlags(heartbeat, ttl time.Duration) error {
 	switch {
 	case heartbeat <= 0:
 		return withCode(ExitUsage, "--heartbeat %s: give a positive duration (e.g. 5s)", heartbeat)
 	case ttl <= 0:
 		return withCode(ExitUsage, "--lease-ttl %s: give a positive duration (e.g. 15s)", ttl)
+	case heartbeat > store.HeartbeatTimeout/2:
+		return withCode(ExitUsage, "--heartbeat %s is too long: the environment lock is refreshed on the heartbeat, and other machines count a lock not refreshed for %s as abandoned; give at most %s", heartbeat, store.HeartbeatTimeout, store.HeartbeatTimeout/2)
 	case ttl < 2*heartbeat:
 		return withCode(ExitUsage, "--lease-ttl %s is shorter than two heartbeats (--heartbeat %s): a live server would lose its runs to another; give at least %s", ttl, heartbeat, 2*heartbeat)
 	}
