@@ -103,8 +103,9 @@ func (s *Server) watchLeases(ctx context.Context) {
 	}
 }
 
-// beingExecuted are the states of a run some controller works on.
-var beingExecuted = []store.State{store.StateRunning, store.StateVerifying, store.StateBackingOut}
+// watched are the states of the runs whose lease is watched: those some
+// controller works on, and paused (only those a stopping server left).
+var watched = []store.State{store.StateRunning, store.StateVerifying, store.StateBackingOut, store.StatePaused}
 
 // takeOverExpired takes over the runs of plan p whose lease expired.
 func (s *Server) takeOverExpired(ctx context.Context, p *Plan) {
@@ -113,7 +114,7 @@ func (s *Server) takeOverExpired(ctx context.Context, p *Plan) {
 		return // no store yet: no runs
 	}
 	defer st.Close()
-	runs, err := st.ListRuns(ctx, store.RunFilter{Plan: p.Name, States: append(beingExecuted, store.StatePaused)})
+	runs, err := st.ListRuns(ctx, store.RunFilter{Plan: p.Name, States: watched})
 	if err != nil {
 		s.log.Debug("takeover: runs not listed", "plan", p.Name, "err", err)
 		return
@@ -131,7 +132,8 @@ func (s *Server) takeOverExpired(ctx context.Context, p *Plan) {
 }
 
 // takeOver takes the expired lease l of run r (nothing when another
-// server won it, or its executor renewed it) and continues the run as controls.takeover says.
+// server won it, or its executor renewed it) and continues the run as
+// controls.takeover says.
 func (s *Server) takeOver(ctx context.Context, p *Plan, r store.Run, l store.Lease) {
 	mode, err := takeoverMode(p.File, r.Env)
 	if err != nil {
@@ -142,7 +144,8 @@ func (s *Server) takeOver(ctx context.Context, p *Plan, r store.Run, l store.Lea
 	case r.State == store.StateBackingOut:
 		mode = plan.TakeoverBackout
 	case r.State == store.StatePaused && mode == plan.TakeoverPause:
-		return // left paused by a stopping server: paused it stays
+		s.taken.giveUp(r.ID, l.Epoch) // left paused by a stopping server: paused it stays
+		return
 	}
 	if !s.runs.begin() { // stopping: the next server takes it
 		return
