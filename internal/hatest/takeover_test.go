@@ -239,9 +239,16 @@ func TestCLIWaitsForPostgresUntilInterrupted(t *testing.T) {
 
 // A server stopped with SIGTERM (a rolling restart) leaves its run paused
 // at a journal point and lets its lease go; another server takes it over
-// at once and finishes it.
+// at once and finishes it, unless controls.takeover is pause: then the
+// run stays paused for people.
 func TestStoppedServerHandsOver(t *testing.T) {
-	w := newWorld(t, 4, "", pgtest.DSN(t))
+	for _, mode := range []string{"resume", "pause"} {
+		t.Run(mode, func(t *testing.T) { stoppedServerHandsOver(t, mode) })
+	}
+}
+
+func stoppedServerHandsOver(t *testing.T, mode string) {
+	w := newWorld(t, 4, mode, pgtest.DSN(t))
 	a, b := w.serve("A"), w.serve("B")
 	w.arm("h2", 1, true)
 	id := w.start(a, "7.0")
@@ -254,6 +261,14 @@ func TestStoppedServerHandsOver(t *testing.T) {
 	}
 	if code := a.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("server A exited %d after SIGTERM\n%s", code, a.stderr.String())
+	}
+	if mode == "pause" {
+		time.Sleep(3 * (leaseTTL + heartbeat))
+		raw, events := w.journal(id)
+		if st := w.state(id); st != "paused" || len(takenOver(events)) != 0 {
+			t.Fatalf("controls.takeover: pause: run is %s after %d takeovers, want paused and none\n%s", st, len(takenOver(events)), raw)
+		}
+		return
 	}
 	w.waitState(id, []*server{b}, "succeeded")
 	w.assertReleased(id, "7.0")
