@@ -1,6 +1,7 @@
 package hatest
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/pgtest"
+	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/store/postgres"
 )
 
 // A server killed with SIGKILL in the middle of a batch: one of the two
@@ -319,4 +322,56 @@ func TestTakeoverWithAnotherPlanGivesUp(t *testing.T) {
 	}
 	w.cli.MustExit(0, "resume", id)
 	w.assertReleased(id, "8.0")
+}
+
+// A server that died between failing a run and backing it out (the run
+// is failed, its automatic backout not started): another server takes it
+// over and backs it out; with backout.automatic false the failed run is
+// left to people.
+func TestFailedRunIsBackedOut(t *testing.T) {
+	for _, auto := range []bool{true, false} {
+		t.Run("automatic "+strconv.FormatBool(auto), func(t *testing.T) {
+			dsn := pgtest.DSN(t)
+			w := newWorld(t, 4, "", dsn)
+			if !auto {
+				text, _ := os.ReadFile(w.plan)
+				os.WriteFile(w.plan, append(text, "backout: {automatic: false}\n"...), 0o644)
+			}
+			a, b := w.serve("A"), w.serve("B")
+			w.arm("h2", 30, false)
+			id := w.start(a, "9.0")
+			w.waitAt("h2", a, b)
+			a.kill()
+			// What A would have written just before dying: the run failed.
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			st, err := postgres.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if _, err := st.UpdateRunState(ctx, id, []store.State{store.StateRunning}, store.StateFailed, "step switch failed on h2"); err != nil {
+				t.Fatal(err)
+			}
+			if !auto {
+				time.Sleep(3 * (leaseTTL + heartbeat))
+				raw, events := w.journal(id)
+				if s := w.state(id); s != "failed" || len(takenOver(events)) != 0 {
+					t.Fatalf("backout.automatic false: run is %s after %d takeovers, want failed and none\n%s", s, len(takenOver(events)), raw)
+				}
+				return
+			}
+			w.waitState(id, []*server{b}, "backed_out")
+			files := w.hostFiles()
+			for _, h := range w.hosts {
+				if _, ok := files[h+"/current"]; ok {
+					t.Errorf("host %s still has current after the backout", h)
+				}
+			}
+			raw, events := w.journal(id)
+			if taken := takenOver(events); len(taken) != 1 || !strings.Contains(taken[0].Message, "before its automatic backout") {
+				t.Fatalf("want one takeover of the failed run\n%s", raw)
+			}
+		})
+	}
 }

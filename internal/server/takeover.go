@@ -104,8 +104,9 @@ func (s *Server) watchLeases(ctx context.Context) {
 }
 
 // watched are the states of the runs whose lease is watched: those some
-// controller works on, and paused (only those a stopping server left).
-var watched = []store.State{store.StateRunning, store.StateVerifying, store.StateBackingOut, store.StatePaused}
+// controller works on; paused (only those a stopping server left); failed
+// (only those whose automatic backout had not started).
+var watched = []store.State{store.StateRunning, store.StateVerifying, store.StateBackingOut, store.StatePaused, store.StateFailed}
 
 // takeOverExpired takes over the runs of plan p whose lease expired.
 func (s *Server) takeOverExpired(ctx context.Context, p *Plan) {
@@ -120,8 +121,13 @@ func (s *Server) takeOverExpired(ctx context.Context, p *Plan) {
 		return
 	}
 	for _, r := range runs {
-		if s.runs.busy(r.ID) || r.State == store.StatePaused && !strings.HasPrefix(r.Reason, stoppedPause) {
+		switch {
+		case s.runs.busy(r.ID):
+			continue
+		case r.State == store.StatePaused && !strings.HasPrefix(r.Reason, stoppedPause):
 			continue // paused for people (a gate, controls.takeover: pause) stays paused
+		case r.State == store.StateFailed && strings.Contains(r.Reason, engine.NoBackoutMark):
+			continue // stopped without a backout on purpose: people decide
 		}
 		l, err := st.GetLease(ctx, r.ID)
 		if err != nil || l.Epoch == 0 || !l.Expired(time.Now()) || s.taken.gaveUp(r.ID, l.Epoch) {
@@ -135,17 +141,28 @@ func (s *Server) takeOverExpired(ctx context.Context, p *Plan) {
 // server won it, or its executor renewed it) and continues the run as
 // controls.takeover says.
 func (s *Server) takeOver(ctx context.Context, p *Plan, r store.Run, l store.Lease) {
-	mode, err := takeoverMode(p.File, r.Env)
+	mode, autoBackout, err := takeoverMode(p.File, r.Env)
 	if err != nil {
 		s.log.Error("takeover: the plan does not load; run left to its lease", "run", r.ID, "err", err)
 		return
 	}
+	what := fmt.Sprintf("stopped renewing its lease, which expired at %s", l.Expires.UTC().Format(time.RFC3339Nano))
 	switch {
 	case r.State == store.StateBackingOut:
 		mode = plan.TakeoverBackout
-	case r.State == store.StatePaused && mode == plan.TakeoverPause:
-		s.taken.giveUp(r.ID, l.Epoch) // left paused by a stopping server: paused it stays
+	case r.State == store.StatePaused && mode == plan.TakeoverPause,
+		r.State == store.StateFailed && !autoBackout:
+		// Left paused by a stopping server, or failed with backout.automatic
+		// false: it stays as it is for people.
+		s.taken.giveUp(r.ID, l.Epoch)
 		return
+	case r.State == store.StatePaused:
+		what = "stopped and left the run paused at a journal point"
+	case r.State == store.StateFailed:
+		// Its executor died between failing the run and backing it out:
+		// resume does that backout (engine.Resume).
+		mode = plan.TakeoverResume
+		what = "stopped after the run failed, before its automatic backout started (it is done here)"
 	}
 	if !s.runs.begin() { // stopping: the next server takes it
 		return
@@ -181,10 +198,6 @@ func (s *Server) takeOver(ctx context.Context, p *Plan, r store.Run, l store.Lea
 		return
 	}
 	fenced := store.WithLease(ctx, won)
-	what := fmt.Sprintf("stopped renewing its lease, which expired at %s", l.Expires.UTC().Format(time.RFC3339Nano))
-	if r.State == store.StatePaused {
-		what = "stopped and left the run paused at a journal point"
-	}
 	msg := fmt.Sprintf("taken over: %s (lease epoch %d) %s; now executed by %s (epoch %d); controls.takeover: %s",
 		l.Holder, l.Epoch, what, won.Holder, won.Epoch, mode)
 	if _, err := st.AppendEvent(fenced, store.Event{RunID: r.ID, Kind: store.KindRun, Action: ActionTakenOver, Message: msg}); err != nil {
@@ -200,6 +213,11 @@ func (s *Server) takeOver(ctx context.Context, p *Plan, r store.Run, l store.Lea
 	// The run goes on in its own goroutine, tracked there.
 	s.runs.untrack(r.ID)
 	tracked = false
+	s.continueTaken(p, r, won, mode)
+}
+
+// continueTaken resumes or backs out run r, taken over under lease won.
+func (s *Server) continueTaken(p *Plan, r store.Run, won store.Lease, mode string) {
 	ref := release.RunRef{Plan: release.PlanInput{File: p.File}, ID: r.ID}
 	by := r.RequesterIdentity()
 	s.runs.spawn("takeover "+mode, func(ctx context.Context) {
@@ -254,14 +272,15 @@ func (s *Server) pauseTaken(ctx context.Context, st store.Store, r store.Run, wo
 	s.log.Info("taken-over run left paused for people to decide", "run", r.ID)
 }
 
-// takeoverMode is controls.takeover of the plan in file under env.
-func takeoverMode(file, env string) (string, error) {
+// takeoverMode is controls.takeover of the plan in file under env,
+// and whether its backout is automatic.
+func takeoverMode(file, env string) (mode string, autoBackout bool, err error) {
 	res, err := load.Load(load.Options{File: file, Env: env, AllEnvs: env == ""})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if res.Plan == nil || res.Diags.HasErrors() {
-		return "", fmt.Errorf("%s: the plan is not valid", file)
+		return "", false, fmt.Errorf("%s: the plan is not valid", file)
 	}
-	return res.Plan.Controls.TakeoverMode(), nil
+	return res.Plan.Controls.TakeoverMode(), res.Plan.Backout.IsAutomatic(), nil
 }
