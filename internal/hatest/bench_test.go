@@ -2,6 +2,7 @@ package hatest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -13,7 +14,8 @@ import (
 
 // TestTakeoverTimes measures how long after a server is killed with
 // SIGKILL another takes its run over (the takeover's journal time minus
-// the kill's), over GOLIVE_BENCH_KILLS kills (bench/store.sh; skipped
+// the kill's; the kill comes at a random point of two heartbeats after
+// the run's step started), over GOLIVE_BENCH_KILLS kills (bench/store.sh; skipped
 // without it), alternating which of two servers executes and dies. The
 // lease settings come from GOLIVE_BENCH_HEARTBEAT and GOLIVE_BENCH_TTL
 // (durations; default this suite's 300ms and 1.5s). It prints one line:
@@ -41,6 +43,8 @@ func TestTakeoverTimes(t *testing.T) {
 		os.Remove(w.sync + "/at-h1")
 		id := w.start(exec, fmt.Sprintf("1.%d", i))
 		w.waitAt("h1", exec, other)
+		// Kill at a random point of the heartbeat cycle.
+		time.Sleep(time.Duration(rand.Int64N(int64(2 * w.heartbeat))))
 		killed := time.Now()
 		exec.kill()
 		w.waitState(id, []*server{other}, "succeeded")
