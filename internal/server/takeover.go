@@ -19,7 +19,7 @@ import (
 
 // Takeover (docs/server.md, "High availability"): every server watches
 // the leases of the runs it can execute (it has their plan) that are
-// being executed: running, verifying or backing out. When a lease
+// being executed: running, verifying or backing out (and see below). When a lease
 // expired (its executor was killed, paused, or cut off from the store),
 // the server takes the run over with AcquireLease, which only one server
 // wins (expiry checked and epoch bumped in one transaction), journals
@@ -35,16 +35,18 @@ import (
 // A run that was backing out goes on backing out whatever the mode: a
 // backout is what gives the targets back. A run a stopping server left
 // paused at a journal point (SIGTERM: runner.park), whose lease it let
-// go, is taken over the same way, unless the mode is pause. The new epoch fences the old
-// executor: should it wake up, every write it tries is refused and it
-// stops without touching a host.
+// go, is taken over the same way, unless the mode is pause; so is a run
+// that failed and whose automatic backout had not started (it is backed
+// out). The new epoch fences the old executor: should it wake up, every
+// write it tries is refused and it stops without touching a host.
 
 // ActionTakenOver is the journal event of a takeover (KindRun).
 const ActionTakenOver store.Action = "taken_over"
 
 // takeovers remembers the runs this server took over but could not
-// continue (the plan changed since the run started, say): it does not
-// take them again while their lease is the one it took and let go.
+// continue (the plan changed since the run started, say), and those it
+// leaves to people: it does not take them again while their lease epoch
+// is the one it saw.
 type takeovers struct {
 	mu      sync.Mutex
 	failed  map[string]int64 // run id -> epoch taken
