@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,7 @@ func newServe(e *env) *cobra.Command {
 	var f runFlags
 	var cfg server.Config
 	var tokens string
+	var heartbeat, leaseTTL time.Duration
 	c := &cobra.Command{
 		Use:   "serve [flags] PLAN_OR_DIR...",
 		Short: "Serve the HTTP API: runs started, approved and watched by a team",
@@ -47,8 +49,12 @@ holding their lock, for the next server or ` + "`golive resume`" + `.`,
 				}
 				cfg.Tokens = ts
 			}
+			if err := checkLeaseFlags(heartbeat, leaseTTL); err != nil {
+				return err
+			}
 			cfg.Paths, cfg.Logger, cfg.Service = args, log, e.service(&f)
 			cfg.Service.Logger = log
+			cfg.Service.Heartbeat, cfg.Service.LeaseTTL = heartbeat, leaseTTL
 			cfg.Report = func(ctx context.Context, file string, st store.Store, r store.Run) (any, func(io.Writer), error) {
 				rf := runFlags{}
 				rf.file = file
@@ -102,8 +108,28 @@ holding their lock, for the next server or ` + "`golive resume`" + `.`,
 	c.Flags().DurationVar(&cfg.DrainTimeout, "drain-timeout", 0, "on SIGTERM, how long runs get to reach their next journal point before they are left paused (default 30s)")
 	c.Flags().DurationVar(&cfg.WaitingEvery, "waiting-every", 0, "how often waiting runs are checked, to start those whose window opened and approvals arrived (default 5s)")
 	c.Flags().StringVar(&f.secretsFile, "secrets-file", "", "file of NAME=VALUE secrets (besides GOLIVE_SECRET_* variables)")
+	c.Flags().DurationVar(&heartbeat, "heartbeat", 5*time.Second, "how often a run executing here renews its lease, and how often the leases of other servers' runs are watched")
+	c.Flags().DurationVar(&leaseTTL, "lease-ttl", store.HeartbeatTimeout, "how long a run's lease lasts without a renewal: once it expired, another server takes the run over (controls.takeover)")
 	f.registerSSH(c)
 	return c
+}
+
+// checkLeaseFlags refuses lease settings under which a live executor
+// would lose its runs: the lease must outlast two heartbeats, and the
+// heartbeat (which also refreshes the environment lock) must come at
+// least twice within store.HeartbeatTimeout.
+func checkLeaseFlags(heartbeat, ttl time.Duration) error {
+	switch {
+	case heartbeat <= 0:
+		return withCode(ExitUsage, "--heartbeat %s: give a positive duration (e.g. 5s)", heartbeat)
+	case ttl <= 0:
+		return withCode(ExitUsage, "--lease-ttl %s: give a positive duration (e.g. 15s)", ttl)
+	case heartbeat > store.HeartbeatTimeout/2:
+		return withCode(ExitUsage, "--heartbeat %s is too long: the environment lock is refreshed on the heartbeat, and other machines count a lock not refreshed for %s as abandoned; give at most %s", heartbeat, store.HeartbeatTimeout, store.HeartbeatTimeout/2)
+	case ttl < 2*heartbeat:
+		return withCode(ExitUsage, "--lease-ttl %s is shorter than two heartbeats (--heartbeat %s): a live server would lose its runs to another; give at least %s", ttl, heartbeat, 2*heartbeat)
+	}
+	return nil
 }
 
 // serveUntilSignal serves until SIGTERM or SIGINT; SIGHUP rescans the

@@ -131,6 +131,18 @@ func (e *env) openStoreAt(ctx context.Context, dsn string) (store.Store, error) 
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err) // redacted by postgres.Open
 		}
+		if e.intr != nil {
+			// A run's executor waits out a PostgreSQL outage; an operator's
+			// third interrupt makes it give up (exit 4, the run left for
+			// `golive resume`).
+			go func() {
+				select {
+				case <-e.intr.abandon:
+					pg.StopWaiting()
+				case <-pg.Closed():
+				}
+			}()
+		}
 		return pg, nil
 	}
 	if strings.Contains(dsn, "://") {

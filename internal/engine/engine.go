@@ -39,6 +39,12 @@ type Options struct {
 	// heartbeat renews it); default store.HeartbeatTimeout.
 	LeaseTTL time.Duration
 	Holder   store.Holder // this process (default: pid and hostname)
+	// TakenOver is the run's lease the caller already took over (with
+	// StealLease, named LeaseHolder(Holder)) before calling Resume or
+	// Backout: the engine executes under it instead of taking a lease of
+	// its own, and takes the environment lock from its old holder
+	// whatever that holder's pid says. nil: none.
+	TakenOver *store.Lease
 	// Artifacts maps an artifact name (and "src:"+path for upload src
 	// files) to the verified local file steps upload.
 	Artifacts map[string]artifact.File

@@ -77,6 +77,9 @@ func (e *HolderBusyError) Error() string {
 // or from a holder that is gone. A live holder is a *HolderBusyError; a
 // lock held by another run is a *store.LockedError.
 func (x *execution) takeOver(ctx context.Context) error {
+	if t := x.e.o.TakenOver; t != nil && t.RunID == x.run.ID && t.Epoch > 0 {
+		return x.adopt(ctx, *t)
+	}
 	next := x.lockRecord()
 	cur, err := x.e.o.Store.GetLock(ctx, x.run.Plan, x.run.Env)
 	switch {
@@ -107,9 +110,45 @@ func (x *execution) takeOver(ctx context.Context) error {
 		Message: fmt.Sprintf("taken over from %s, which is gone", cur.Holder)})
 }
 
+// adopt makes this process the run's executor under lease l, which the
+// caller took over (its old holder stopped renewing it): the lease must
+// still be the run's (renewing it proves it), and the environment lock is
+// taken from whoever holds it for the run. The lease decides, not the old
+// holder's pid: a paused holder is alive but fenced.
+func (x *execution) adopt(ctx context.Context, l store.Lease) error {
+	asked := time.Now()
+	l, err := x.e.o.Store.RenewLease(ctx, l, x.e.o.LeaseTTL)
+	if err != nil {
+		return fmt.Errorf("run %s: lease: %w", x.run.ID, err)
+	}
+	x.lease = l
+	x.leaseRenewed(asked)
+	next := x.lockRecord()
+	cur, err := x.e.o.Store.GetLock(ctx, x.run.Plan, x.run.Env)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		_, err = x.e.o.Store.AcquireLock(ctx, next)
+		return err
+	case err != nil:
+		return err
+	case cur.RunID != x.run.ID:
+		return &store.LockedError{Lock: cur}
+	case cur.Holder == next.Holder:
+		return nil
+	}
+	if _, err := x.e.o.Store.StealLock(ctx, cur, next); err != nil {
+		return err
+	}
+	return x.journal(ctx, store.Event{Kind: store.KindLock, Action: store.ActionStolen,
+		Message: fmt.Sprintf("taken over from %s with the run's lease (epoch %d)", cur.Holder, l.Epoch)})
+}
+
 // leaseHolder names this process as the holder of a run's lease.
-func (x *execution) leaseHolder() string {
-	h := x.e.o.Holder
+func (x *execution) leaseHolder() string { return LeaseHolder(x.e.o.Holder) }
+
+// LeaseHolder is how the engine of process h names itself as the holder
+// of a run's lease.
+func LeaseHolder(h store.Holder) string {
 	if h.PIDSpace != "" {
 		return fmt.Sprintf("%s (%s)", h, h.PIDSpace)
 	}

@@ -119,7 +119,7 @@ func (e *Engine) Resume(ctx context.Context, run store.Run, ro *rollout.Rollout)
 		return nil, err
 	}
 	x := e.newExecution(run, ro, replay(events))
-	autoBackout := run.State == store.StateFailed && ro.AutoBack && !strings.Contains(run.Reason, "(no backout)")
+	autoBackout := run.State == store.StateFailed && ro.AutoBack && !strings.Contains(run.Reason, NoBackoutMark)
 	switch run.State {
 	case store.StatePaused, store.StateRunning, store.StateVerifying, store.StateBackingOut:
 	default:
@@ -153,6 +153,10 @@ func (e *Engine) Resume(ctx context.Context, run store.Run, ro *rollout.Rollout)
 	}
 	return nil, fmt.Errorf("run %s is %s: %w", run.ID, run.State, ErrNotResumable)
 }
+
+// NoBackoutMark ends the reason of a run stopped without a backout on
+// purpose (abort --no-backout): resume does not back it out.
+const NoBackoutMark = "(no backout)"
 
 // ErrNotResumable: the run is in a state resume cannot continue.
 var ErrNotResumable = errors.New("nothing to resume")
@@ -288,7 +292,7 @@ func (x *execution) fail(ctx context.Context, cause error) (*Outcome, error) {
 	if aborted && abort.NoBackout {
 		// Like backout.automatic: false: the run keeps the lock and waits
 		// for `golive backout` or `golive resume --accept`.
-		err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StateFailed, reason+" (no backout)")
+		err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StateFailed, reason+" "+NoBackoutMark)
 		return x.outcome(), err
 	}
 	if err := x.setState(ctx, []store.State{store.StateRunning, store.StateVerifying}, store.StateFailed, reason); err != nil {

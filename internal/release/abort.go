@@ -76,7 +76,8 @@ func (s *Service) Abort(ctx context.Context, o AbortOptions) (*AbortResult, erro
 	if err := engine.RequestAbortBy(ctx, st, r.ID, o.By, o.Reason, o.NoBackout); err != nil {
 		return nil, err
 	}
-	if err == nil && lock.RunID == r.ID && !store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive) {
+	lease, _ := st.GetLease(ctx, r.ID) // Epoch 0: never leased
+	if executing(r.ID, lock, err, lease, time.Now()) {
 		res.Requested, res.Holder = true, lock.Holder
 		and := " and backing out"
 		if o.NoBackout {
@@ -107,14 +108,14 @@ func (s *Service) Abort(ctx context.Context, o AbortOptions) (*AbortResult, erro
 // waitEnd follows an aborted run until its controller stops working on
 // it. If the controller dies meanwhile, it is an Incomplete error.
 func (s *Service) waitEnd(ctx context.Context, st store.Store, id string) (store.Run, error) {
-	here := store.ThisHolder()
 	for {
 		r, err := st.GetRun(ctx, id)
 		if err != nil {
 			return r, err
 		}
 		lock, lerr := st.GetLock(ctx, r.Plan, r.Env)
-		working := lerr == nil && lock.RunID == r.ID && !store.HolderGone(lock, time.Now(), here, store.PIDAlive)
+		lease, _ := st.GetLease(ctx, id)
+		working := executing(r.ID, lock, lerr, lease, time.Now())
 		// A run is "failed" for a moment before its controller backs it
 		// out: while that controller lives, failed is not the end.
 		if r.State.Terminal() && !(r.State == store.StateFailed && working) {

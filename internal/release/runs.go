@@ -161,6 +161,11 @@ type ResumeOptions struct {
 	Wait     bool // a waiting run: wait for what it waits for
 	Parallel int
 	Watch    Watch
+	// TakenOver is the run's lease the caller took over (StealLease
+	// under engine.LeaseHolder of this process) from an executor that
+	// stopped renewing it: the run continues under it (see
+	// engine.Options.TakenOver). nil: take the run over as resume does.
+	TakenOver *store.Lease
 }
 
 // Resume continues a run from what its journal says. A waiting (or
@@ -181,7 +186,7 @@ func (s *Service) Resume(ctx context.Context, o ResumeOptions) (*Result, error) 
 	}
 	defer pr.st.Close()
 	o.Watch.ready(pr.info())
-	eng := s.newEngine(pr, engineOptions{observer: o.Watch.Observer, wait: o.Wait, parallel: o.Parallel})
+	eng := s.newEngine(pr, engineOptions{observer: o.Watch.Observer, wait: o.Wait, parallel: o.Parallel, takenOver: o.TakenOver})
 	if !o.Accept {
 		if err := checkArtifacts(pr, r); err != nil {
 			return nil, err
@@ -226,6 +231,8 @@ type BackoutOptions struct {
 	By       store.Identity
 	Parallel int
 	Watch    Watch
+	// TakenOver: as in ResumeOptions.
+	TakenOver *store.Lease
 }
 
 // Backout undoes what the journal says the run touched, newest first;
@@ -244,18 +251,27 @@ func (s *Service) Backout(ctx context.Context, o BackoutOptions) (*Result, error
 	default:
 		return nil, errorf(Conflict, "run %s is %s: there is nothing to back out", r.ID, r.State)
 	}
-	return s.backoutHere(ctx, o.Run.Plan, r, "requested by "+o.By.String(), o.Parallel, &o.Watch)
+	why := "requested by " + o.By.String()
+	if o.TakenOver != nil {
+		why = "controls.takeover is backout: the run's executor " + o.TakenOver.Holder + " was taken over"
+	}
+	return s.backoutWith(ctx, o.Run.Plan, r, why, engineOptions{parallel: o.Parallel, takenOver: o.TakenOver}, &o.Watch)
 }
 
 // backoutHere backs out r in this process.
 func (s *Service) backoutHere(ctx context.Context, in PlanInput, r store.Run, why string, parallel int, w *Watch) (*Result, error) {
+	return s.backoutWith(ctx, in, r, why, engineOptions{parallel: parallel}, w)
+}
+
+func (s *Service) backoutWith(ctx context.Context, in PlanInput, r store.Run, why string, eo engineOptions, w *Watch) (*Result, error) {
 	pr, err := s.prepareFor(ctx, in, r)
 	if err != nil {
 		return nil, err
 	}
 	defer pr.st.Close()
 	w.ready(pr.info())
-	out, err := s.newEngine(pr, engineOptions{observer: w.Observer, parallel: parallel}).Backout(ctx, r, pr.ro, why)
+	eo.observer = w.Observer
+	out, err := s.newEngine(pr, eo).Backout(ctx, r, pr.ro, why)
 	w.executed()
 	return s.finish(ctx, pr, out, err)
 }

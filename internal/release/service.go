@@ -60,6 +60,10 @@ type Service struct {
 	// Observer is told every journal event of every run this service
 	// executes (besides each call's own Watch.Observer).
 	Observer engine.Observer
+	// Heartbeat is how often an executing run renews its lock and lease;
+	// LeaseTTL how long its lease lasts without a renewal (0: the
+	// engine's defaults, 5s and store.HeartbeatTimeout).
+	Heartbeat, LeaseTTL time.Duration
 }
 
 // StoreMode says how OpenStore opens a store.
@@ -280,9 +284,10 @@ func (s *Service) now() time.Time {
 
 // engineOptions are what every engine of a call shares.
 type engineOptions struct {
-	observer engine.Observer
-	wait     bool
-	parallel int
+	observer  engine.Observer
+	wait      bool
+	parallel  int
+	takenOver *store.Lease // the run's lease the caller took over
 }
 
 // transports are the transports a call reaches targets with.
@@ -320,6 +325,9 @@ func (s *Service) newEngine(pr *prepared, o engineOptions) *engine.Engine {
 		Approvals:  pr.plan.Controls.Approvals,
 		Window:     pr.engineWindow(),
 		OnClose:    review.OnClose(pr.plan.Window),
+		Heartbeat:  s.Heartbeat,
+		LeaseTTL:   s.LeaseTTL,
+		TakenOver:  o.takenOver,
 	})
 }
 

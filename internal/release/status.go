@@ -70,11 +70,23 @@ func controllerGone(r store.Run, lock store.Lock, lockErr error, lease store.Lea
 	default:
 		return false
 	}
-	if lockErr != nil || lock.RunID != r.ID {
-		return true
+	return !executing(r.ID, lock, lockErr, lease, time.Now())
+}
+
+// executing reports whether run id has a live executor at now: the
+// environment lock is held for it, its holder is not known to be gone
+// (its pid ended, on this host in this pid space), and the run's lease,
+// when it has one, has not expired. A live pid proves nothing on its own:
+// a paused (SIGSTOP) or partitioned executor stops renewing its lease and
+// is gone for everybody once it expired, although its process lives.
+func executing(id string, lock store.Lock, lockErr error, lease store.Lease, now time.Time) bool {
+	if lockErr != nil || lock.RunID != id {
+		return false
 	}
-	return store.HolderGone(lock, time.Now(), store.ThisHolder(), store.PIDAlive) ||
-		lease.Epoch > 0 && lease.Expired(time.Now())
+	if lease.RunID == id && lease.Epoch > 0 && lease.Expired(now) {
+		return false
+	}
+	return !store.HolderGone(lock, now, store.ThisHolder(), store.PIDAlive)
 }
 
 // tallies says, by approval id, why the plan's rules (when its file is

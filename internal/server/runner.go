@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
 )
@@ -166,6 +167,10 @@ func (r *runner) settled() bool {
 	return true
 }
 
+// stoppedPause starts the reason of a run a stopping server left paused
+// (which another server, or the next, takes over: takeover.go).
+const stoppedPause = "paused: the server stopped"
+
 func (r *runner) pause(id string, a *active) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -175,11 +180,27 @@ func (r *runner) pause(id string, a *active) {
 		return
 	}
 	defer st.Close()
-	why := fmt.Sprintf("paused: the server stopped (pid ended); `golive resume %s` or the next server continues it", id)
+	// Under this process's lease of the run, if it has one: a run another
+	// server took over meanwhile is not this one's to pause (fenced).
+	l, lerr := st.GetLease(ctx, id)
+	leased := lerr == nil && l.Epoch > 0
+	if leased {
+		if l.Holder != engine.LeaseHolder(store.ThisHolder()) {
+			r.s.log.Info("stopping: run left to the server that took it over", "run", id, "holder", l.Holder)
+			return
+		}
+		ctx = store.WithLease(ctx, l)
+	}
+	why := fmt.Sprintf("%s (pid ended); `golive resume %s` or the next server continues it", stoppedPause, id)
 	_, err = st.UpdateRunState(ctx, id, []store.State{store.StateRunning, store.StateVerifying}, store.StatePaused, why)
 	if err != nil {
 		r.s.log.Info("stopping: run left as it is", "run", id, "state", a.state, "err", err)
 		return
+	}
+	if leased {
+		// Let the lease go: another server sharing the store (or the
+		// next one started) takes the run over at its next look.
+		_ = st.ReleaseLease(ctx, l)
 	}
 	r.s.log.Info("stopping: run paused at a journal point", "run", id)
 }

@@ -64,6 +64,7 @@ type Server struct {
 	stateStore store.Store
 	refusals   refusalLimit // refusals recorded a minute
 	stores     *storeCache
+	taken      takeovers       // runs taken over from executors whose lease expired (takeover.go)
 	statuses   statusCache     // answers of GET /api/v1/runs/{id}
 	ctx        context.Context // ends when the server stops serving (SSE streams)
 	close      context.CancelFunc
@@ -116,6 +117,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, svc: cfg.Service, plans: plans}
 	s.ctx, s.close = context.WithCancel(context.Background())
 	s.metrics = newMetrics()
+	s.taken.register(s.metrics.reg)
 	s.runs = newRunner(s)
 	s.hub = newHub(s)
 	s.svc.Observer = s.runs
@@ -186,6 +188,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		go s.tidyState(s.ctx)
 	}
 	go s.startWaiting(s.ctx, s.cfg.WaitingEvery)
+	go s.watchLeases(s.ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
 	if s.cfg.Ready != nil {

@@ -105,6 +105,16 @@ func WithLease(ctx context.Context, l Lease) context.Context {
 	return context.WithValue(ctx, leaseKey{}, l)
 }
 
+// Leased reports whether ctx carries a lease (WithLease): the write is
+// an executor's, which a store may keep retrying while it cannot reach
+// its database rather than give up (the executor starts nothing new
+// meanwhile, and learns once the store answers whether it still holds the
+// run).
+func Leased(ctx context.Context) bool {
+	l, ok := ctx.Value(leaseKey{}).(Lease)
+	return ok && l.Epoch > 0
+}
+
 // FenceEpoch returns the epoch that writes to run runID made with ctx
 // carry, or 0 when ctx holds no lease of that run (the write is not
 // fenced).

@@ -35,7 +35,9 @@ import (
 // Once queued, an event is written whatever happens to the caller's ctx,
 // and AppendEvent waits for the outcome: a nil error means the event is
 // durable, an error means it was not stored (or, after retryFor without a
-// connection, that its outcome is unknown).
+// connection, that its outcome is unknown; an executor's event, written
+// under its lease, waits for a connection as long as it takes, or until
+// the store is closed).
 
 const maxAppendBatch = 1024
 
@@ -101,7 +103,7 @@ func (s *Store) appendLoop() {
 		// A batch refused by PostgreSQL itself (not for want of a
 		// connection, which writeBatch already retried): try each event
 		// alone, so that one bad event cannot fail its neighbours.
-		if err != nil && len(batch) > 1 && !errors.Is(err, errUnreachable) {
+		if err != nil && len(batch) > 1 && !errors.Is(err, errUnreachable) && !errors.Is(err, errClosed) {
 			for i, req := range batch {
 				r, err := s.writeBatch(batch[i : i+1])
 				if err != nil {
@@ -126,7 +128,13 @@ func (s *Store) appendLoop() {
 func (s *Store) writeBatch(batch []*appendReq) ([]appendResult, error) {
 	ctx := context.Background()
 	results := make([]appendResult, len(batch))
-	err := s.retry(ctx, func(int) error {
+	// Patient (see retry) when an executor waits on it: its journal
+	// waits for PostgreSQL rather than fail the run.
+	patient := false
+	for _, req := range batch {
+		patient = patient || req.epoch > 0
+	}
+	err := s.retry(ctx, patient, func(int) error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			b := &pgx.Batch{}
 			var runs []string

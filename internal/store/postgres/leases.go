@@ -105,7 +105,9 @@ func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration
 	if err := store.CheckLeaseArgs(l.RunID, l.Holder, ttl); err != nil {
 		return store.Lease{}, err
 	}
-	err := s.write(ctx, func(tx pgx.Tx, _ int) error {
+	// Patient (see retry): the executor renewing its lease keeps trying
+	// while PostgreSQL is away, until it regains the lease or is fenced.
+	err := s.writeWith(ctx, true, func(tx pgx.Tx, _ int) error {
 		cur, err := getLease(ctx, tx, l.RunID, true)
 		if err != nil {
 			return err

@@ -157,7 +157,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	saved := s.retryFor
 	s.retryFor = min(s.retryFor, OpenRetryFor)
 	defer func() { s.retryFor = saved }()
-	return s.retry(ctx, func(int) error {
+	return s.retry(ctx, false, func(int) error {
 		conn, err := s.pool.Acquire(ctx)
 		if err != nil {
 			return err

@@ -11,8 +11,10 @@
 //
 // The store rides out a restart of PostgreSQL or a dropped connection:
 // writes and reads that fail for want of a connection are retried (for
-// WithRetryFor, one minute by default), and appends carry a token so that
-// an append whose commit's outcome was lost is never stored twice.
+// WithRetryFor, one minute by default; a run executor's writes and lease
+// renewals for as long as it waits: see retry), and appends carry a token
+// so that an append whose commit's outcome was lost is never stored
+// twice.
 package postgres
 
 import (
@@ -49,6 +51,9 @@ type Store struct {
 	appends    chan *appendReq
 	closeMu    sync.RWMutex
 	closed     bool
+	quit       chan struct{} // closed by Close: patient retries end
+	giveUp     chan struct{} // closed by StopWaiting
+	giveUpOnce sync.Once
 	writerDone chan struct{}
 	commits    atomic.Int64
 
@@ -143,7 +148,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", Redact(dsn), scrub(err, dsn))
 	}
-	s := &Store{pool: pool, dsn: dsn, now: o.now, retryFor: o.retryFor}
+	s := &Store{pool: pool, dsn: dsn, now: o.now, retryFor: o.retryFor, quit: make(chan struct{}), giveUp: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres %s: %w", Redact(dsn), scrub(err, dsn))
@@ -173,6 +178,15 @@ func scrub(err error, dsn string) error {
 	return err
 }
 
+// StopWaiting makes every operation waiting for PostgreSQL to come back
+// (patient ones included, see retry) give up now, and later ones give
+// up at their first failure: an operator insisted on stopping (the CLI's
+// third interrupt). The store stays open.
+func (s *Store) StopWaiting() { s.giveUpOnce.Do(func() { close(s.giveUp) }) }
+
+// Closed is closed once Close was called.
+func (s *Store) Closed() <-chan struct{} { return s.quit }
+
 // Path returns the database's address, its password redacted.
 func (s *Store) Path() string { return Redact(s.dsn) }
 
@@ -184,6 +198,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.closeMu.Unlock()
 	if first {
+		close(s.quit)
 		close(s.appends)
 		<-s.writerDone
 		s.lmu.Lock()
@@ -231,11 +246,24 @@ func transient(err error) bool {
 // errUnreachable: retry gave up for want of a connection.
 var errUnreachable = errors.New("postgres unreachable")
 
+// errClosed: the store was closed while an operation waited for
+// PostgreSQL.
+var errClosed = errors.New("store closed while PostgreSQL was unreachable")
+
 // retry runs fn until it succeeds, fails for good, ctx is done or
 // retryFor passed since the first transient failure. fn is told the
 // attempt number (0 first) so that a write can recognise its own earlier
 // commit whose answer was lost.
-func (s *Store) retry(ctx context.Context, fn func(attempt int) error) error {
+//
+// A patient operation has no retryFor: the writes of a run's executor
+// (made under its lease: store.Leased) and lease renewals. An executor
+// cut off from PostgreSQL must neither give up the run after a minute
+// (leaving it to nobody while it lives) nor act without its journal: its
+// journal writes wait, so it starts nothing new, and once PostgreSQL
+// answers it either still holds the run (its lease is renewed, its
+// writes commit) or learns that another took the run over (fenced) and
+// stops. Patient operations end with ctx or when the store is closed.
+func (s *Store) retry(ctx context.Context, patient bool, fn func(attempt int) error) error {
 	var deadline time.Time
 	wait := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
@@ -246,12 +274,16 @@ func (s *Store) retry(ctx context.Context, fn func(attempt int) error) error {
 		if deadline.IsZero() {
 			deadline = time.Now().Add(s.retryFor)
 		}
-		if time.Now().After(deadline) {
+		if !patient && time.Now().After(deadline) {
 			return fmt.Errorf("%w for %s: %w", errUnreachable, s.retryFor, err)
 		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w (while retrying after: %v)", ctx.Err(), err)
+		case <-s.quit:
+			return fmt.Errorf("%w: %w", errClosed, err)
+		case <-s.giveUp:
+			return fmt.Errorf("%w: gave up waiting (interrupted): %w", errUnreachable, err)
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, time.Second)
@@ -259,16 +291,20 @@ func (s *Store) retry(ctx context.Context, fn func(attempt int) error) error {
 }
 
 // write runs fn in a read-committed transaction and commits it, retried
-// as retry does.
+// as retry does (patiently for an executor's write: store.Leased).
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx, attempt int) error) error {
-	return s.retry(ctx, func(attempt int) error {
+	return s.writeWith(ctx, store.Leased(ctx), fn)
+}
+
+func (s *Store) writeWith(ctx context.Context, patient bool, fn func(tx pgx.Tx, attempt int) error) error {
+	return s.retry(ctx, patient, func(attempt int) error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(tx, attempt) })
 	})
 }
 
 // read runs fn, retried as retry does.
 func (s *Store) read(ctx context.Context, fn func() error) error {
-	return s.retry(ctx, func(int) error { return fn() })
+	return s.retry(ctx, false, func(int) error { return fn() })
 }
 
 // querier is the pool or a transaction.
