@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/review"
+	"github.com/golive-dev/golive/internal/termsafe"
 )
 
 // The web UI (docs/server.md, "Web UI"): pages rendered here with
@@ -188,8 +189,8 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, pg *page
 	if status == 0 {
 		status = http.StatusOK
 	}
-	var b bytes.Buffer
-	if err := templates()[name].ExecuteTemplate(&b, "layout", pg); err != nil {
+	var b strings.Builder
+	if err := renderPage(&b, name, pg); err != nil {
 		s.log.Error("rendering a page", "page", name, "err", err)
 		http.Error(w, "internal error (see the server's log)", http.StatusInternalServerError)
 		return
@@ -197,7 +198,20 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, pg *page
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(b.Bytes())
+	io.WriteString(w, b.String())
+}
+
+// renderPage writes page name: html/template escapes every value for its
+// context, and termsafe then writes every control character (ESC, C1,
+// bidirectional overrides) as a visible escape, so a page read with curl
+// cannot drive a terminal either.
+func renderPage(w io.Writer, name string, pg *page) error {
+	var b strings.Builder
+	if err := templates()[name].ExecuteTemplate(&b, "layout", pg); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, termsafe.String(b.String()))
+	return err
 }
 
 // capture is an http.ResponseWriter that keeps the answer of an API

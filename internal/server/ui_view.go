@@ -19,9 +19,9 @@ import (
 // mark is the sign beside a state, for those who cannot see colours.
 func mark(state string) string {
 	switch state {
-	case "succeeded", "finished", "passed", "ok", "approved", "gate_passed":
+	case "succeeded", "finished", "passed", "ok", "approved", "approve", "gate_passed":
 		return "✔"
-	case "failed", "timed_out", "terminated", "backout_failed", "rejected", "aborted":
+	case "failed", "timed_out", "terminated", "backout_failed", "rejected", "reject", "aborted":
 		return "✘"
 	case "backed_out", "backing_out", "backout_started", "backout_unverified":
 		return "↺"
