@@ -79,15 +79,15 @@ type page struct {
 // uiRoutes adds the pages to mux.
 func (s *Server) uiRoutes(mux *http.ServeMux) {
 	static, _ := fs.Sub(webFS, "web")
-	files := http.FileServerFS(static)
 	mux.HandleFunc("GET /ui/{file}", func(w http.ResponseWriter, r *http.Request) {
-		if f := r.PathValue("file"); f != "app.js" && f != "style.css" {
+		f := r.PathValue("file")
+		if f != "app.js" && f != "style.css" {
 			http.NotFound(w, r)
 			return
 		}
 		uiHeaders(w)
 		w.Header().Set("Cache-Control", "no-cache")
-		files.ServeHTTP(w, r)
+		http.ServeFileFS(w, r, static, f)
 	})
 	mux.HandleFunc("GET /{$}", s.page(s.runsPage))
 	mux.HandleFunc("GET /plans/{plan}", s.page(s.planPage))
