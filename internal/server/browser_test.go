@@ -127,7 +127,9 @@ func signIn(t *testing.T, ctx context.Context, base, name string) {
 // (a form's POST and its redirect).
 func submit(t *testing.T, ctx context.Context, what, id string) {
 	t.Helper()
-	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID(id))); err != nil {
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.RunResponse(c, chromedp.Click(chromedp.ID(id))); err != nil {
 		t.Fatalf("%s: %v\npage:\n%s", what, err, bodyText(ctx))
 	}
 }
@@ -293,6 +295,19 @@ func TestUIBrowserApproveAndAbort(t *testing.T) {
 			do(t, ctx, path, chromedp.Navigate(s.url+path), chromedp.WaitVisible(chromedp.ID("main")))
 			if n := eval[int](t, ctx, `document.querySelectorAll('main form[method=post], main button:not(.filter)').length`); n != 0 {
 				t.Errorf("%s: a viewer sees %d forms or buttons:\n%s", path, n, bodyText(ctx))
+			}
+		}
+	})
+
+	t.Run("phone", func(t *testing.T) {
+		// On a phone the page does not scroll sideways (the matrix
+		// scrolls in its own box) and the buttons are within reach.
+		ctx := tab(t, 60*time.Second)
+		signIn(t, ctx, s.url, "alice")
+		do(t, ctx, "phone", chromedp.EmulateViewport(390, 800), chromedp.Navigate(s.url+"/runs/"+wid), chromedp.WaitVisible(chromedp.ID("abort")))
+		for _, id := range []string{"approve", "reject", "abort"} {
+			if ok := eval[bool](t, ctx, `document.documentElement.scrollWidth <= window.innerWidth && document.getElementById('`+id+`').getBoundingClientRect().right <= window.innerWidth`); !ok {
+				t.Errorf("on a 390px wide screen the page scrolls sideways or %s is out of reach", id)
 			}
 		}
 	})
