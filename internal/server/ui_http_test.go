@@ -171,6 +171,14 @@ func TestUISignInAndForms(t *testing.T) {
 		t.Fatalf("the approval form: %d %q\n%s", a.status, a.location, a.body)
 	}
 	s.waitState(id, "succeeded")
+	// bob may not release: no Release form, and a posted review is refused.
+	page = fetchPage(t, c, "GET", s.url+"/plans/gated", nil, "")
+	if page.status != 200 || strings.Contains(page.body, `id="review"`) {
+		t.Errorf("an approver is offered the Release form:\n%s", page.body)
+	}
+	if a = fetchPage(t, c, "POST", s.url+"/plans/gated/review", url.Values{"release": {"2.0"}, "csrf": {csrf[1]}}, ""); a.status != 403 || !strings.Contains(a.body, "lacks the role") {
+		t.Errorf("an approver's review: %d\n%s", a.status, a.body)
+	}
 	// Sign out: the session no longer reads.
 	a = fetchPage(t, c, "POST", s.url+"/signout", url.Values{"csrf": {csrf[1]}}, "")
 	if a.status != 303 || a.location != "/signin" {
@@ -178,5 +186,38 @@ func TestUISignInAndForms(t *testing.T) {
 	}
 	if a = fetchPage(t, c, "GET", s.url+"/", nil, ""); a.status != 303 {
 		t.Errorf("a page after sign-out: %d", a.status)
+	}
+}
+
+// TestUIReviewNoGo: the Release form's review of a no-go (a ticket the
+// plan requires is missing) shows its ✘ lines and reasons and no Start
+// button; with the ticket it is a go with Start, and nothing was run.
+func TestUIReviewNoGo(t *testing.T) {
+	e := newEnv(t, map[string]string{"gated": gatedPlan})
+	s := e.serve("--tokens", e.tokens, e.dir)
+	jar, _ := cookiejar.New(nil)
+	c := noRedirects(jar)
+	if a := fetchPage(t, c, "POST", s.url+"/signin", url.Values{"token": {secret("dan")}}, ""); a.status != 303 {
+		t.Fatalf("sign-in: %d", a.status)
+	}
+	page := fetchPage(t, c, "GET", s.url+"/plans/gated", nil, "")
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page.body)
+	if page.status != 200 || csrf == nil || !strings.Contains(page.body, `id="review"`) {
+		t.Fatalf("the plan page of a deployer:\n%s", page.body)
+	}
+	a := fetchPage(t, c, "POST", s.url+"/plans/gated/review", url.Values{"release": {"1.0"}, "csrf": {csrf[1]}}, "")
+	if a.status != 200 || !strings.Contains(a.body, "no-go") || !strings.Contains(a.body, "✘") || strings.Contains(a.body, `id="start"`) {
+		t.Errorf("a no-go review: %d\n%s", a.status, a.body)
+	}
+	a = fetchPage(t, c, "POST", s.url+"/plans/gated/review", url.Values{"release": {"1.0"}, "ticket": {"CHG-9"}, "csrf": {csrf[1]}}, "")
+	if a.status != 200 || !strings.Contains(a.body, `id="start"`) || !strings.Contains(a.body, `value="CHG-9"`) {
+		t.Errorf("a review that may go on: %d\n%s", a.status, a.body)
+	}
+	a = fetchPage(t, c, "POST", s.url+"/plans/gated/review", url.Values{"release": {"1.0; rm -rf /"}, "csrf": {csrf[1]}}, "")
+	if a.status != 200 || !strings.Contains(a.body, "release") || strings.Contains(a.body, `id="start"`) {
+		t.Errorf("a bad release: %d\n%s", a.status, a.body)
+	}
+	if runs := s.must(200, "GET", "/api/v1/runs", "vera", nil); strings.Contains(runs.Raw, `"id"`) {
+		t.Errorf("a review made a run: %s", runs.Raw)
 	}
 }

@@ -110,8 +110,8 @@ func (s *Server) planReview(w http.ResponseWriter, r *http.Request, pg *page) (s
 	plan := r.PathValue("plan")
 	status, body := s.callAPI(r, s.authed(permDeploy, s.review), "/api/v1/plans/"+plan+"/review", map[string]string{"plan": plan},
 		map[string]any{"release": form.Release, "env": form.Env, "ticket": form.Ticket})
-	if status == http.StatusUnauthorized {
-		return "", apiErrorOf(status, body)
+	if status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusNotFound {
+		return "", apiErrorOf(status, body) // not theirs to release: the error page says why
 	}
 	if status != http.StatusOK {
 		form.Error = apiErrorOf(status, body).Msg
@@ -144,7 +144,7 @@ func (s *Server) planStart(w http.ResponseWriter, r *http.Request, pg *page) (st
 		}
 	}
 	ae := apiErrorOf(status, body)
-	if status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized || status == http.StatusForbidden && ae.Code != codeRefused || status == http.StatusNotFound {
 		return "", ae
 	}
 	form.Error = ae.Msg
@@ -232,7 +232,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, pg *page) (stri
 	st := sts.Run.State
 	pg.Body = map[string]any{"V": v, "Timeline": timelineSVG(sts.Events),
 		"CanAbort":   pg.CanDeploy && !v.Terminal,
-		"CanBackout": pg.CanDeploy && (st == store.StatePaused || v.Terminal && st != store.StateBackedOut && st != store.StateAborted),
+		"CanBackout": pg.CanDeploy && (st == store.StatePaused || v.Terminal && st != store.StateBackedOut),
 		"CanResume":  pg.CanDeploy && st == store.StatePaused,
 		"CanDecide":  pg.CanApprove && v.Open != ""}
 	return "run", nil
