@@ -223,6 +223,7 @@ func TestUIBrowserRelease(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "go"), nil, 0o644)
 	waitFor(t, ctx, "h2's smoke finished", cellState("h2", "smoke")+` === 'finished'`, 60*time.Second)
 	waitFor(t, ctx, "the run succeeded", runStateJS+` === 'succeeded'`, 30*time.Second)
+	waitFor(t, ctx, "the page stops following the finished run", `document.getElementById('live-note').hidden`, 10*time.Second)
 	if !eval[bool](t, ctx, `window.goliveMark === true`) {
 		t.Error("the page was reloaded: the live update must change the DOM in place")
 	}
@@ -256,6 +257,7 @@ func TestUIBrowserFailure(t *testing.T) {
 	eval[bool](t, ctx, `window.goliveMark = true`)
 	os.WriteFile(filepath.Join(dir, "go"), nil, 0o644)
 	waitFor(t, ctx, "backed out", runStateJS+` === 'backed_out'`, 60*time.Second)
+	waitFor(t, ctx, "the page stops following the finished run", `document.getElementById('live-note').hidden`, 10*time.Second)
 	waitFor(t, ctx, "the failure", `!!document.querySelector('.failure[data-host="h2"][data-step="smoke"]')`, 10*time.Second)
 	fail := eval[string](t, ctx, `document.querySelector('.failure').innerText`)
 	if !strings.Contains(fail, "exit 3") || !strings.Contains(fail, "smoke <b>failed</b> on h2") {
@@ -335,15 +337,18 @@ func TestUIBrowserApproveAndAbort(t *testing.T) {
 		do(t, ctx, "the run page", chromedp.Navigate(s.url+"/runs/"+id), chromedp.WaitVisible(chromedp.ID("abort")))
 		waitFor(t, ctx, "h1's switch running", cellState("h1", "switch")+` === 'started'`, 30*time.Second)
 		// Without the confirmation the browser does not send the form.
-		do(t, ctx, "abort unconfirmed", chromedp.SendKeys(chromedp.ID("abort-reason"), "wrong build"), chromedp.Click(chromedp.ID("abort")))
+		do(t, ctx, "abort unconfirmed", chromedp.SendKeys(chromedp.ID("abort-reason"), "wrong build <img src=x onerror=window.pwned=1>"), chromedp.Click(chromedp.ID("abort")))
 		if loc := eval[string](t, ctx, `location.pathname`); loc != "/runs/"+id {
 			t.Fatalf("an unconfirmed abort was sent: at %s", loc)
 		}
 		do(t, ctx, "confirm", chromedp.Click(chromedp.ID("abort-confirm")))
 		submit(t, ctx, "abort", "abort")
 		waitFor(t, ctx, "backed out", runStateJS+` === 'backed_out'`, 60*time.Second)
-		if txt := bodyText(ctx); !strings.Contains(txt, "wrong build") {
-			t.Errorf("the abort's reason is not shown:\n%s", txt)
+		if txt := bodyText(ctx); !strings.Contains(txt, "wrong build <img src=x onerror=window.pwned=1>") {
+			t.Errorf("the abort's reason is not shown as text:\n%s", txt)
+		}
+		if eval[bool](t, ctx, `window.pwned === 1 || document.querySelectorAll('main img').length > 0`) {
+			t.Error("the abort's reason became markup")
 		}
 		if n := eval[int](t, ctx, `document.querySelectorAll('#abort').length`); n != 0 {
 			t.Error("Abort is still offered on a backed-out run")

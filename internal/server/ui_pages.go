@@ -232,7 +232,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, pg *page) (stri
 	st := sts.Run.State
 	pg.Body = map[string]any{"V": v, "Timeline": timelineSVG(sts.Events),
 		"CanAbort":   pg.CanDeploy && !v.Terminal,
-		"CanBackout": pg.CanDeploy && (st == store.StatePaused || v.Terminal && st != store.StateBackedOut),
+		"CanBackout": pg.CanDeploy && (st == store.StatePaused || st == store.StateSucceeded || st == store.StateFailed || st == store.StateBackoutFailed),
 		"CanResume":  pg.CanDeploy && st == store.StatePaused,
 		"CanDecide":  pg.CanApprove && v.Open != ""}
 	return "run", nil

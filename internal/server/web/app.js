@@ -42,6 +42,9 @@
         el.replaceWith(document.importNode(fresh, true));
       }
     }
+    if (doc.body && !doc.body.getAttribute("data-live")) {
+      stop(); // the run is over: nothing more to follow
+    }
     var title = doc.querySelector("title");
     if (title) {
       document.title = title.textContent;
@@ -76,12 +79,15 @@
 
   var es = new EventSource(live);
   var note = document.getElementById("live-note");
+  function stop() {
+    es.close();
+    if (note) { note.hidden = true; }
+  }
   es.onopen = function () { if (note) { note.hidden = false; } };
   es.addEventListener("journal", schedule);
   es.addEventListener("run", schedule);
   es.addEventListener("end", function () {
-    es.close();
-    if (note) { note.hidden = true; }
+    stop();
     schedule();
   });
 })();
