@@ -243,16 +243,20 @@ func TestUIBrowserRelease(t *testing.T) {
 	do(t, ctx, "runs list", chromedp.Navigate(s.url+"/?plan=shop"), chromedp.WaitVisible(chromedp.CSS(`tr[data-run="`+id+`"]`)))
 }
 
-// TestUIBrowserFailure: a release failing on h2 shows the failure (exit
-// code, output as text) live and ends backed out.
+// TestUIBrowserFailure: a run started elsewhere appears in an open runs
+// list; a release failing on h2 shows the failure (exit code, output as
+// text) live and ends backed out.
 func TestUIBrowserFailure(t *testing.T) {
 	ctx := tab(t, 120*time.Second)
 	e := newEnv(t, map[string]string{"shop": uiPlan})
 	dir := filepath.Join(e.dir, "shop")
 	os.WriteFile(filepath.Join(dir, "hold"), nil, 0o644)
 	s := e.serve("--tokens", e.tokens, e.dir)
-	id := s.must(201, "POST", "/api/v1/runs", "dan", map[string]any{"plan": "shop", "release": "bad"}).str("id")
 	signIn(t, ctx, s.url, "dan")
+	// The runs list, open before the run exists, shows it without a reload.
+	eval[bool](t, ctx, `window.goliveMark = true`)
+	id := s.must(201, "POST", "/api/v1/runs", "dan", map[string]any{"plan": "shop", "release": "bad"}).str("id")
+	waitFor(t, ctx, "the new run in the open runs list", `!!document.querySelector('tr[data-run="`+id+`"]') && window.goliveMark === true`, 20*time.Second)
 	do(t, ctx, "the run page", chromedp.Navigate(s.url+"/runs/"+id), chromedp.WaitVisible(chromedp.ID("run-state")))
 	eval[bool](t, ctx, `window.goliveMark = true`)
 	os.WriteFile(filepath.Join(dir, "go"), nil, 0o644)
