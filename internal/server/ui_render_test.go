@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golive-dev/golive/internal/approval"
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/store"
@@ -199,4 +200,23 @@ func BenchmarkRunPage500Hosts(b *testing.B) {
 		size = w.Len()
 	}
 	b.ReportMetric(float64(size)/1024, "KiB/page")
+}
+
+// TestUIOpenGate: what Approve decides on a waiting run: its own
+// approvals, or first a break-glass run's override approval.
+func TestUIOpenGate(t *testing.T) {
+	run := store.Run{ID: "r-1", State: store.StateWaiting}
+	missing := &approval.Tally{Required: 1}
+	v := buildRunView(&release.Status{Run: run, RunApprovals: missing}, nil, nil, time.Now())
+	if v.Open != "run" || !strings.Contains(v.Tally, "0/1") {
+		t.Errorf("approvals missing: open %q, tally %q", v.Open, v.Tally)
+	}
+	v = buildRunView(&release.Status{Run: run, RunApprovals: missing, OverrideApproval: missing}, nil, nil, time.Now())
+	if v.Open != "override" || !strings.Contains(v.Tally, "break-glass") {
+		t.Errorf("override missing: open %q, tally %q", v.Open, v.Tally)
+	}
+	run.State = store.StateSucceeded
+	if v = buildRunView(&release.Status{Run: run, RunApprovals: missing}, nil, nil, time.Now()); v.Open != "" {
+		t.Errorf("a finished run offers a decision on %q", v.Open)
+	}
 }

@@ -228,7 +228,12 @@ func buildRunView(sts *release.Status, ro *rollout.Rollout, rep *review.Report, 
 	if sts.RunApprovals != nil {
 		v.Tally = sts.RunApprovals.Summary()
 	}
+	if sts.OverrideApproval != nil {
+		v.Tally = strings.TrimPrefix(v.Tally+"; break-glass: "+sts.OverrideApproval.Summary(), "; ")
+	}
 	switch {
+	case sts.Run.State == store.StateWaiting && sts.OverrideApproval != nil && !sts.OverrideApproval.Satisfied():
+		v.Open = release.GateOverride
 	case sts.Run.State == store.StateWaiting && sts.RunApprovals != nil && !sts.RunApprovals.Satisfied():
 		v.Open = "run"
 	case !v.Terminal:
@@ -315,6 +320,8 @@ func gateTitle(gate string) string {
 		return "sign-off"
 	case strings.HasPrefix(gate, "stage:"):
 		return "gate before stage " + strings.TrimPrefix(gate, "stage:")
+	case gate == release.GateOverride:
+		return "break-glass override"
 	}
 	return "approval"
 }
