@@ -11,7 +11,9 @@
   if (!live || !window.EventSource || !window.fetch || !window.DOMParser) {
     return;
   }
-  var timer = null, busy = false, again = false;
+  // delay grows with how long a refresh takes (a page of 500 hosts is
+  // large): the page never asks more than every other moment.
+  var timer = null, busy = false, again = false, delay = 250;
 
   function inUse(el) {
     var a = document.activeElement;
@@ -58,12 +60,14 @@
       return;
     }
     busy = true;
+    var began = Date.now();
     fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) { if (html) { swap(html); } })
       .catch(function () {})
       .then(function () {
         busy = false;
+        delay = Math.min(5000, Math.max(250, 2 * (Date.now() - began)));
         if (again) {
           again = false;
           schedule();
@@ -73,7 +77,7 @@
 
   function schedule() {
     if (!timer) {
-      timer = setTimeout(refresh, 250);
+      timer = setTimeout(refresh, delay);
     }
   }
 
