@@ -307,14 +307,20 @@ func TestUIBrowserApproveAndAbort(t *testing.T) {
 
 	t.Run("phone", func(t *testing.T) {
 		// On a phone the page does not scroll sideways (the matrix
-		// scrolls in its own box) and the buttons are within reach.
+		// scrolls in its own box) and Abort is within reach.
 		ctx := tab(t, 60*time.Second)
 		signIn(t, ctx, s.url, "alice")
 		do(t, ctx, "phone", chromedp.EmulateViewport(390, 800), chromedp.Navigate(s.url+"/runs/"+wid), chromedp.WaitVisible(chromedp.ID("abort")))
-		for _, id := range []string{"approve", "reject", "abort"} {
-			if ok := eval[bool](t, ctx, `document.documentElement.scrollWidth <= window.innerWidth && document.getElementById('`+id+`').getBoundingClientRect().right <= window.innerWidth`); !ok {
-				t.Errorf("on a 390px wide screen the page scrolls sideways or %s is out of reach", id)
-			}
+		if ok := eval[bool](t, ctx, `document.documentElement.scrollWidth <= window.innerWidth && document.getElementById('abort').getBoundingClientRect().right <= window.innerWidth`); !ok {
+			t.Errorf("on a 390px wide screen the page scrolls sideways or Abort is out of reach")
+		}
+		// alice requested the run (allow_self: false): she is told so,
+		// and offered no Approve her decision would not count for.
+		if n := eval[int](t, ctx, `document.querySelectorAll('#approve, #reject').length`); n != 0 {
+			t.Error("the requester is offered Approve/Reject under allow_self: false")
+		}
+		if txt := eval[string](t, ctx, `(document.getElementById('not-approver')||{}).textContent||''`); !strings.Contains(txt, "someone else decides") {
+			t.Errorf("the requester's note: %q", txt)
 		}
 	})
 

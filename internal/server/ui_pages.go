@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/golive-dev/golive/internal/approval"
 	"github.com/golive-dev/golive/internal/load"
+	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/rollout"
@@ -164,11 +167,18 @@ func (s *Server) planStart(w http.ResponseWriter, r *http.Request, pg *page) (st
 // live refresh of a large run would be wasted.
 type rollouts struct {
 	mu    sync.Mutex
-	m     map[string]*rollout.Rollout
+	m     map[string]*runPlan
 	order []string
 }
 
-func (rc *rollouts) get(id string, build func() *rollout.Rollout) *rollout.Rollout {
+// runPlan is a run's plan and rollout as they build now (nil when they
+// do not).
+type runPlan struct {
+	plan *plan.Plan
+	ro   *rollout.Rollout
+}
+
+func (rc *rollouts) get(id string, build func() *runPlan) *runPlan {
 	rc.mu.Lock()
 	ro, ok := rc.m[id]
 	rc.mu.Unlock()
@@ -179,7 +189,7 @@ func (rc *rollouts) get(id string, build func() *rollout.Rollout) *rollout.Rollo
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if rc.m == nil {
-		rc.m = map[string]*rollout.Rollout{}
+		rc.m = map[string]*runPlan{}
 	}
 	if _, ok := rc.m[id]; !ok {
 		rc.order = append(rc.order, id)
@@ -192,25 +202,50 @@ func (rc *rollouts) get(id string, build func() *rollout.Rollout) *rollout.Rollo
 	return ro
 }
 
-// runRollout is the rollout of run as its plan builds now (nil when it
-// does not): the hosts and steps not reached yet.
-func (s *Server) runRollout(p *Plan, run store.Run) *rollout.Rollout {
-	return s.uiRollouts.get(run.ID, func() *rollout.Rollout {
+// runRollout is run's plan and rollout as the plan builds now: the
+// hosts and steps not reached yet, and who may approve.
+func (s *Server) runRollout(p *Plan, run store.Run) *runPlan {
+	return s.uiRollouts.get(run.ID, func() *runPlan {
+		out := &runPlan{}
 		res, err := load.Load(load.Options{File: p.File, Env: run.Env})
 		if err != nil || res.Diags.HasErrors() || res.Plan == nil || res.Plan.Name != run.Plan {
-			return nil
+			return out
 		}
+		out.plan = res.Plan
 		secrets, _, err := s.secrets()
 		if err != nil {
-			return nil
+			return out
 		}
 		in := rollout.Input{Plan: res.Plan, Release: run.Release, Previous: run.PreviousRelease, RunID: run.ID, Env: s.svc.Environ, Secrets: secrets}
-		ro, err := rollout.Build(in.ForDisplay())
-		if err != nil {
-			return nil
-		}
-		return ro
+		out.ro, _ = rollout.Build(in.ForDisplay())
+		return out
 	})
+}
+
+// notApprover says why name's approval of gate on run would not count
+// under the plan's rules ("" when it would, or the plan is not at hand):
+// the buttons are offered to those whose decision counts.
+func notApprover(pl *plan.Plan, run store.Run, gate, name string) string {
+	if pl == nil {
+		return ""
+	}
+	approvers, self := []string(nil), true
+	if gate == release.GateOverride {
+		if pl.Controls.Override != nil {
+			approvers = pl.Controls.Override.Approvers
+		}
+		self = false
+	} else {
+		rules := approval.RulesFor(pl.Controls.Approvals, 0)
+		approvers, self = rules.Approvers, rules.AllowSelf
+	}
+	switch {
+	case !self && (run.Requester == name || run.RequesterToken == name):
+		return "you requested this run: someone else decides (allow_self is false)"
+	case len(approvers) > 0 && !slices.Contains(approvers, name):
+		return "you are not among this plan's approvers (" + strings.Join(approvers, ", ") + ")"
+	}
+	return ""
 }
 
 // runPage is /runs/{id}.
@@ -223,8 +258,13 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, pg *page) (stri
 	if err != nil {
 		return "", err
 	}
-	v := buildRunView(sts, s.runRollout(p, sts.Run), s.uiReviews.get(run.ID), time.Now())
+	rp := s.runRollout(p, sts.Run)
+	v := buildRunView(sts, rp.ro, s.uiReviews.get(run.ID), time.Now())
 	pg.allowed(callerOf(r), p.Name)
+	why := ""
+	if pg.CanApprove && v.Open != "" {
+		why = notApprover(rp.plan, sts.Run, v.Open, callerOf(r).token.Name)
+	}
 	pg.Title = "Run " + run.ID
 	if !v.Terminal {
 		pg.Live = "/api/v1/runs/" + url.PathEscape(run.ID) + "/events?after=" + itoa(v.LastSeq)
@@ -234,7 +274,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, pg *page) (stri
 		"CanAbort":   pg.CanDeploy && !v.Terminal,
 		"CanBackout": pg.CanDeploy && (st == store.StatePaused || st == store.StateSucceeded || st == store.StateFailed || st == store.StateBackoutFailed),
 		"CanResume":  pg.CanDeploy && st == store.StatePaused,
-		"CanDecide":  pg.CanApprove && v.Open != ""}
+		"CanDecide":  pg.CanApprove && v.Open != "" && why == "", "NotApprover": why}
 	return "run", nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/approval"
+	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/store"
@@ -218,5 +219,32 @@ func TestUIOpenGate(t *testing.T) {
 	run.State = store.StateSucceeded
 	if v = buildRunView(&release.Status{Run: run, RunApprovals: missing}, nil, nil, time.Now()); v.Open != "" {
 		t.Errorf("a finished run offers a decision on %q", v.Open)
+	}
+}
+
+// TestUINotApprover: Approve is offered to those whose decision counts
+// under the plan's rules: not the requester under allow_self: false, not
+// a name outside approvers; a break-glass override by its own approvers.
+func TestUINotApprover(t *testing.T) {
+	no := false
+	pl := &plan.Plan{Controls: plan.Controls{Approvals: &plan.Approvals{Required: 1, Approvers: []string{"alice", "bob"}, AllowSelf: &no},
+		Override: &plan.Override{Approvers: []string{"carol"}}}}
+	run := store.Run{Requester: "alice", RequesterToken: "alice"}
+	for _, c := range []struct {
+		gate, name, want string
+	}{
+		{"run", "bob", ""},
+		{"run", "alice", "you requested this run"},
+		{"stage:web", "dan", "not among this plan's approvers (alice, bob)"},
+		{"override", "bob", "not among this plan's approvers (carol)"},
+		{"override", "carol", ""},
+	} {
+		got := notApprover(pl, run, c.gate, c.name)
+		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("%s by %s: %q, want %q", c.gate, c.name, got, c.want)
+		}
+	}
+	if got := notApprover(nil, run, "run", "alice"); got != "" {
+		t.Errorf("without the plan: %q (the API decides)", got)
 	}
 }
