@@ -255,6 +255,8 @@ func TestUIBrowserFailure(t *testing.T) {
 	signIn(t, ctx, s.url, "dan")
 	// The runs list, open before the run exists, shows it without a reload.
 	eval[bool](t, ctx, `window.goliveMark = true`)
+	// /api/v1/events streams the changes after the moment it is opened.
+	waitFor(t, ctx, "the list following the runs", `!document.getElementById('live-note').hidden`, 20*time.Second)
 	id := s.must(201, "POST", "/api/v1/runs", "dan", map[string]any{"plan": "shop", "release": "bad"}).str("id")
 	waitFor(t, ctx, "the new run in the open runs list", `!!document.querySelector('tr[data-run="`+id+`"]') && window.goliveMark === true`, 20*time.Second)
 	do(t, ctx, "the run page", chromedp.Navigate(s.url+"/runs/"+id), chromedp.WaitVisible(chromedp.ID("run-state")))
