@@ -16,6 +16,7 @@ import (
 	"github.com/golive-dev/golive/internal/load"
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/release"
+	"github.com/golive-dev/golive/internal/review"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/values"
@@ -64,6 +65,7 @@ func (s *Server) routes() http.Handler {
 	for _, rt := range s.routeTable() {
 		mux.HandleFunc(rt.pattern, rt.handler)
 	}
+	s.uiRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(http.StatusNotFound, codeNotFound, "no such route: "+r.Method+" "+jsonQuote(r.URL.Path)))
 	})
@@ -315,10 +317,12 @@ func (s *Server) start(ctx context.Context, p *Plan, pin release.PlanInput, o st
 	done := make(chan error, 1)
 	ok := s.runs.spawn("start", func(ctx context.Context) {
 		var id string
+		var rep *review.Report
 		_, err := s.svc.Start(ctx, release.StartOptions{Plan: pin, Release: o.release, Ticket: o.ticket, By: by,
 			OverrideWindow: o.override, Force: o.force,
-			Watch: release.Watch{Created: func(run store.Run) {
+			Watch: release.Watch{Reviewed: func(r *review.Report) { rep = r }, Created: func(run store.Run) {
 				id = run.ID
+				s.uiReviews.put(run.ID, rep) // for the run's page
 				s.runs.track(run.ID, p, run.Env, run.State)
 				created <- run
 			}}})

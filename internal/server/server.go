@@ -68,6 +68,11 @@ type Server struct {
 	statuses   statusCache     // answers of GET /api/v1/runs/{id}
 	ctx        context.Context // ends when the server stops serving (SSE streams)
 	close      context.CancelFunc
+
+	// The web UI's memory (ui.go): the review of each run started here,
+	// and the rollouts of the runs whose pages are watched.
+	uiReviews  reviews
+	uiRollouts rollouts
 }
 
 // Loopback reports whether addr's host is a loopback address (or

@@ -165,24 +165,40 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(http.StatusUnauthorized, codeUnauthorized, "unknown token"))
 		return
 	}
+	sess := s.newSession(w, r, t)
+	if sess == nil {
+		return // answered
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"name": t.Name, "roles": t.Roles, "plans": nonNilStrings(t.Plans), "csrf": sess.csrf})
+}
+
+// newSession starts a session for t and sets its cookie (the API's and
+// the sign-in page's). When the session cannot be stored it answers 500
+// itself and returns nil.
+func (s *Server) newSession(w http.ResponseWriter, r *http.Request, t *Token) *session {
 	id, sess := s.sessions.add(t)
 	if sess == nil {
 		writeErr(w, errf(http.StatusInternalServerError, codeInternal, "the session could not be stored: see the server's log"))
-		return
+		return nil
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil, MaxAge: int(sessionTTL.Seconds())})
 	s.log.Info("signed in", "identity", t.Name, "remote", r.RemoteAddr)
-	writeJSON(w, http.StatusCreated, map[string]any{"name": t.Name, "roles": t.Roles, "plans": nonNilStrings(t.Plans), "csrf": sess.csrf})
+	return sess
 }
 
-// signOut ends the session of the cookie.
-func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+// endSession ends the session of the cookie and clears it.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
 		s.sessions.remove(ck.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil, MaxAge: -1})
+}
+
+// signOut ends the session of the cookie.
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	s.endSession(w, r)
 	w.WriteHeader(http.StatusNoContent)
 }
 
