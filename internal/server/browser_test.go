@@ -147,7 +147,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 		return
 	}
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // the whole page, timeline included
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

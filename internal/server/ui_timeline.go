@@ -19,7 +19,7 @@ func timelineSVG(events []store.Event) template.HTML {
 		return ""
 	}
 	var b strings.Builder
-	if err := timeline.Render(&b, events, timeline.Options{Now: time.Now()}); err != nil {
+	if err := timeline.Render(&b, events, timeline.Options{Now: time.Now(), Title: "Each host's steps, from the journal"}); err != nil {
 		slog.Warn("timeline not drawn", "err", err)
 		return ""
 	}
