@@ -238,7 +238,10 @@ func (f *focus) testsFor(file string, src []byte, line, col int) []string {
 	if units := f.unitsWhere(in); len(units) > 0 {
 		return units
 	}
-	lo, hi := funcLines(src, line)
+	lo, hi, ok := funcLines(src, line)
+	if !ok { // a package-level constant or variable: any test may use it
+		return f.unitsWhere(func(block) bool { return true })
+	}
 	return f.unitsWhere(func(b block) bool {
 		return b.File == file && b.EL >= lo && b.SL <= hi
 	})
@@ -260,20 +263,21 @@ func (f *focus) unitsWhere(match func(block) bool) []string {
 	return units
 }
 
-// funcLines returns the lines of the top-level declaration around line.
-func funcLines(src []byte, line int) (int, int) {
+// funcLines returns the lines of the function declaration around line;
+// ok is false outside functions.
+func funcLines(src []byte, line int) (lo, hi int, ok bool) {
 	fset := token.NewFileSet()
 	file, err := parser.ParseFile(fset, "x.go", src, 0)
 	if err != nil {
-		return line, line
+		return 0, 0, false
 	}
 	for _, d := range file.Decls {
 		lo, hi := fset.Position(d.Pos()).Line, fset.Position(d.End()).Line
-		if _, ok := d.(*ast.FuncDecl); ok && lo <= line && line <= hi {
-			return lo, hi
+		if _, fn := d.(*ast.FuncDecl); fn && lo <= line && line <= hi {
+			return lo, hi, true
 		}
 	}
-	return line, line
+	return 0, 0, false
 }
 
 // judge builds the mutated package's tests once and runs the given units,
