@@ -93,3 +93,16 @@ func TestDialerResolvesLocalDir(t *testing.T) {
 		t.Fatalf("ran in %q, want %q", got, want)
 	}
 }
+
+// TestDiskFreeUpTo2To52KiB: free space is read up to 2^52 KiB (4 EiB,
+// whose bytes still fit an int64); a larger number is unknown, not
+// wrapped around.
+func TestDiskFreeUpTo2To52KiB(t *testing.T) {
+	f := &rollout.Fact{Kind: "disk", Path: "/", Bytes: 1}
+	for kib, known := range map[string]bool{"4503599627370496": true, "4503599627370497": false} {
+		r := check.JudgeFact(f, map[string]string{"avail_kib": kib}, "")
+		if r.Unknown == known || r.OK != known {
+			t.Errorf("avail_kib %s: %+v, want known=%v", kib, r, known)
+		}
+	}
+}

@@ -283,14 +283,14 @@ func funcLines(src []byte, line int) (lo, hi int, ok bool) {
 // judge builds the mutated package's tests once and runs the given units,
 // failing fast.
 func (f *focus) judge(units []string) (status, detail string) {
-	if len(units) == 0 {
-		return "NOT_COVERED", ""
-	}
 	bin := filepath.Join(f.work, ".mutant.test")
 	build := exec.Command("go", "test", "-c", "-o", bin, f.pkg)
 	build.Dir = f.work
 	if out, err := build.CombinedOutput(); err != nil {
 		return "NOT_VIABLE", " (" + firstLine(string(out)) + ")"
+	}
+	if len(units) == 0 {
+		return "NOT_COVERED", ""
 	}
 	// Group the units by -test.run pattern: the plain tests in one run,
 	// each split test's subtests in another (a subtest pattern would
