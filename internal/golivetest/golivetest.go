@@ -27,8 +27,9 @@ func Build(dir string) (string, error) {
 	args := []string{"build", "-o", bin}
 	if pkgs := os.Getenv("GOLIVE_BUILD_COVERPKG"); pkgs != "" {
 		// scripts/mutants -focus: which lines the binary runs, written to
-		// $GOCOVERDIR, count for the test that runs it.
-		args = append(args, "-cover", "-coverpkg="+pkgs)
+		// $GOCOVERDIR, count for the test that runs it. Without main
+		// among the covered packages the binary writes nothing.
+		args = append(args, "-cover", "-coverpkg=github.com/golive-dev/golive/cmd/golive,"+pkgs)
 	}
 	build := exec.Command(goTool, append(args, "github.com/golive-dev/golive/cmd/golive")...)
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
