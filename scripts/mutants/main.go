@@ -38,7 +38,7 @@ import (
 var opts struct {
 	focus                    bool
 	coverMap, subtests, only string
-	sample                   int
+	sample, offset           int
 }
 
 type report struct {
@@ -73,6 +73,7 @@ func main() {
 	flag.StringVar(&opts.coverMap, "covermap", "", "with -focus: file caching the map test -> lines it runs")
 	flag.StringVar(&opts.subtests, "subtests", "", "with -focus: tests whose subtests are judged one by one, as Test=dir of *.txtar, comma-separated")
 	flag.IntVar(&opts.sample, "sample", 1, "judge every Nth mutant only (the 1st, N+1th, ... in report order)")
+	flag.IntVar(&opts.offset, "offset", 0, "with -sample N: start at the mutant after the first OFFSET (0 <= OFFSET < N)")
 	flag.StringVar(&opts.only, "only", "", "judge only these mutants: file:line:col, comma-separated")
 	flag.Parse()
 	if *rep == "" || *pkg == "" {
@@ -152,7 +153,7 @@ func run(repPath, pkg string, statuses []string, timeout time.Duration, list boo
 				continue
 			}
 			nth++
-			if opts.sample > 1 && (nth-1)%opts.sample != 0 {
+			if opts.sample > 1 && (nth-1)%opts.sample != opts.offset {
 				continue
 			}
 			mutated, desc, err := mutate(orig, m.Type, m.Line, m.Column)
