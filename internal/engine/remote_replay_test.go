@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/golive-dev/golive/internal/store"
@@ -31,5 +32,29 @@ func TestReplayRemoteGroups(t *testing.T) {
 	left := h.remoteLeft()
 	if len(left) != 1 || left[0].proc.Tag != "golive-b2" || left[0].host != "h2" {
 		t.Fatalf("remoteLeft = %+v, want only h2's group golive-b2", left)
+	}
+}
+
+// TestRemoteLeftInOrder: the groups left are listed by stage, host and
+// tag, whatever order the journal gave them in (their stops are
+// journaled in that order).
+func TestRemoteLeftInOrder(t *testing.T) {
+	started := func(stage, host, tag string) store.Event {
+		return store.Event{Kind: store.KindStep, Stage: stage, Host: host, Step: "s", Action: ActionRemoteStarted,
+			Message: "remote process group 7 (pid 7, tag golive-" + tag + ")"}
+	}
+	for try := 0; try < 10; try++ { // remoteLeft reads a map: try several orders
+		h := replay([]store.Event{
+			started("web", "h2", "b1"), started("db", "h9", "f1"), started("web", "h1", "c1"),
+			started("web", "h1", "a1"), started("web", "h3", "01"),
+		})
+		var got []string
+		for _, p := range h.remoteLeft() {
+			got = append(got, p.stage+"/"+p.host+"/"+p.proc.Tag)
+		}
+		want := []string{"db/h9/golive-f1", "web/h1/golive-a1", "web/h1/golive-c1", "web/h2/golive-b1", "web/h3/golive-01"}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("remoteLeft = %v, want %v", got, want)
+		}
 	}
 }
