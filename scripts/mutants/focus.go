@@ -53,6 +53,23 @@ type focus struct {
 	cm                    *coverMap
 }
 
+// newFocus prepares focused judging of pkg's mutants in the module copy
+// work: its import path and the cover map (-covermap, -subtests).
+func newFocus(work, pkg string, timeout time.Duration) (*focus, error) {
+	ip, err := exec.Command("go", "list", pkg).Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list %s: %w", pkg, err)
+	}
+	fc := &focus{work: work, pkg: pkg, importPath: strings.TrimSpace(string(ip)), splits: parseSplits(opts.subtests), timeout: timeout}
+	if err := fc.loadOrBuildMap(opts.coverMap); err != nil {
+		return nil, err
+	}
+	if len(fc.cm.Failed) > 0 {
+		fmt.Printf("failing without mutants (not used): %s\n", strings.Join(fc.cm.Failed, " "))
+	}
+	return fc, nil
+}
+
 // parseSplits reads -subtests "TestScripts=../../testdata/script,...".
 func parseSplits(s string) map[string]string {
 	m := map[string]string{}

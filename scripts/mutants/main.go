@@ -96,18 +96,7 @@ func run(repPath, pkg string, statuses []string, timeout time.Duration, list boo
 		return fmt.Errorf("%s: %w", repPath, err)
 	}
 	if list {
-		for _, f := range rep.Files {
-			src, err := os.ReadFile(filepath.Join(pkg, f.FileName))
-			if err != nil {
-				return err
-			}
-			for _, m := range f.Mutations {
-				if contains(statuses, m.Status) {
-					fmt.Printf("%-11s %s:%d:%d %s: %s\n", m.Status, f.FileName, m.Line, m.Column, m.Type, strings.TrimSpace(lineOf(src, m.Line)))
-				}
-			}
-		}
-		return nil
+		return listMutants(rep, pkg, statuses)
 	}
 	work, err := os.MkdirTemp("", "mutants-")
 	if err != nil {
@@ -119,16 +108,8 @@ func run(repPath, pkg string, statuses []string, timeout time.Duration, list boo
 	}
 	var fc *focus
 	if opts.focus {
-		ip, err := exec.Command("go", "list", pkg).Output()
-		if err != nil {
-			return fmt.Errorf("go list %s: %w", pkg, err)
-		}
-		fc = &focus{work: work, pkg: pkg, importPath: strings.TrimSpace(string(ip)), splits: parseSplits(opts.subtests), timeout: timeout}
-		if err := fc.loadOrBuildMap(opts.coverMap); err != nil {
+		if fc, err = newFocus(work, pkg, timeout); err != nil {
 			return err
-		}
-		if len(fc.cm.Failed) > 0 {
-			fmt.Printf("failing without mutants (not used): %s\n", strings.Join(fc.cm.Failed, " "))
 		}
 	}
 	only := map[string]bool{}
@@ -181,11 +162,31 @@ func run(repPath, pkg string, statuses []string, timeout time.Duration, list boo
 				strings.TrimSpace(lineOf(orig, m.Line)), detail)
 		}
 	}
+	printSummary(pkg, counts)
+	return nil
+}
+
+func printSummary(pkg string, counts map[string]int) {
 	fmt.Printf("summary %s: killed %d, lived %d, not covered %d, timed out %d, not viable %d, skipped %d\n", pkg,
 		counts["KILLED"], counts["LIVED"], counts["NOT_COVERED"], counts["TIMED_OUT"], counts["NOT_VIABLE"], counts["SKIPPED"])
 	if judged := counts["KILLED"] + counts["TIMED_OUT"] + counts["LIVED"] + counts["NOT_COVERED"]; judged > 0 {
 		fmt.Printf("score %s: %.1f%% (%d of %d killed)\n", pkg, 100*float64(counts["KILLED"]+counts["TIMED_OUT"])/float64(judged),
 			counts["KILLED"]+counts["TIMED_OUT"], judged)
+	}
+}
+
+// listMutants prints the mutants of the statuses with their source lines.
+func listMutants(rep report, pkg string, statuses []string) error {
+	for _, f := range rep.Files {
+		src, err := os.ReadFile(filepath.Join(pkg, f.FileName))
+		if err != nil {
+			return err
+		}
+		for _, m := range f.Mutations {
+			if contains(statuses, m.Status) {
+				fmt.Printf("%-11s %s:%d:%d %s: %s\n", m.Status, f.FileName, m.Line, m.Column, m.Type, strings.TrimSpace(lineOf(src, m.Line)))
+			}
+		}
 	}
 	return nil
 }
