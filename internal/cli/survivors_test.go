@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/golive-dev/golive/internal/release"
+	"github.com/golive-dev/golive/internal/store"
 )
 
 // Tests written against mutants that survived the suite (issue 16): each
@@ -34,6 +38,22 @@ func TestMarkdownFenceLongerThanBackticks(t *testing.T) {
 		got := mdFenced(text)
 		if !strings.HasPrefix(got, fence+"text\n") || !strings.HasSuffix(got, "\n"+fence) || strings.HasPrefix(got, fence+"`") {
 			t.Errorf("mdFenced(%q) = %q, want fences of %d backticks", text, got, len(fence))
+		}
+	}
+}
+
+// TestHistoryReasonCutAfter60: history shows a reason of up to 60 bytes
+// whole and cuts a longer one to 57 and "...".
+func TestHistoryReasonCutAfter60(t *testing.T) {
+	sixty := strings.Repeat("r", 60)
+	for reason, want := range map[string]string{
+		sixty:       sixty,
+		sixty + "x": strings.Repeat("r", 57) + "...",
+	} {
+		var b bytes.Buffer
+		printHistory(&b, []release.RunInfo{{Run: store.Run{ID: "r-1", Plan: "p", Release: "1.0", State: store.StateFailed, Reason: reason}, Kind: "release"}})
+		if !strings.HasSuffix(strings.TrimRight(b.String(), "\n "), " "+want) {
+			t.Errorf("reason of %d bytes: history is\n%s\nwant it to end in %q", len(reason), b.String(), want)
 		}
 	}
 }
