@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/golive-dev/golive/internal/check"
+	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/rollout"
 	"github.com/golive-dev/golive/internal/transport"
 	"github.com/golive-dev/golive/internal/transport/local"
@@ -103,6 +104,41 @@ func TestDiskFreeUpTo2To52KiB(t *testing.T) {
 		r := check.JudgeFact(f, map[string]string{"avail_kib": kib}, "")
 		if r.Unknown == known || r.OK != known {
 			t.Errorf("avail_kib %s: %+v, want known=%v", kib, r, known)
+		}
+	}
+}
+
+// TestFactTexts: what a fact wants and what was found, as the review
+// shows them.
+func TestFactTexts(t *testing.T) {
+	for _, c := range []struct {
+		f    *rollout.Fact
+		want string
+	}{
+		{&rollout.Fact{Kind: "package", Name: "nginx", Version: ">= 1.2"}, ">= 1.2"},
+		{&rollout.Fact{Kind: "package", Name: "nginx"}, "installed"},
+		{&rollout.Fact{Kind: "command", Name: "git", Version: ">= 2"}, ">= 2"},
+		{&rollout.Fact{Kind: "command", Name: "git"}, "on PATH"},
+		{&rollout.Fact{Kind: "file", Path: "/etc/x", Exists: true, Mode: "0640", Owner: "root"}, "exists, mode 0640, owner root"},
+		{&rollout.Fact{Kind: "file", Path: "/etc/x", Exists: true}, "exists"},
+	} {
+		if got := check.FactWant(c.f); got != c.want {
+			t.Errorf("%s %s: want text %q, want %q", c.f.Kind, c.f.Name+c.f.Path, got, c.want)
+		}
+	}
+	r := check.JudgeFact(&rollout.Fact{Kind: "disk", Path: "/", Bytes: 1}, map[string]string{"avail_kib": "1048576"}, "")
+	if want := plan.FormatBytes(1<<30) + " free"; !r.OK || r.Found != want {
+		t.Errorf("disk: %+v, want OK and found %q", r, want)
+	}
+}
+
+// TestServiceNotInstalled: a unit systemd does not know is what a fact
+// wanting the service stopped wants, not what one wanting it running does.
+func TestServiceNotInstalled(t *testing.T) {
+	for state, ok := range map[string]bool{"stopped": true, "running": false} {
+		r := check.JudgeFact(&rollout.Fact{Kind: "service", Name: "nginx", State: state}, map[string]string{"via": "systemd", "load": "not-found"}, "")
+		if r.OK != ok || r.Found != "not installed" {
+			t.Errorf("want %s: %+v, want OK=%v, found not installed", state, r, ok)
 		}
 	}
 }
