@@ -142,3 +142,14 @@ func TestServiceNotInstalled(t *testing.T) {
 		}
 	}
 }
+
+// TestParseFactsFieldWords: a field name is a word of a-z, 0-9 and _,
+// the whole alphabet (the probes' own fields use only part of it).
+func TestParseFactsFieldWords(t *testing.T) {
+	const n = "golive-fact-abc"
+	h := hex.EncodeToString([]byte("v"))
+	g := check.ParseFacts(n+" 0 az_09 "+h+"\n"+n+" 0 zz99 "+h+"\n"+n+" 0 a-b "+h+"\n", n, 1)
+	if g.Facts[0]["az_09"] != "v" || g.Facts[0]["zz99"] != "v" || len(g.Facts[0]) != 2 {
+		t.Errorf("facts = %v, want az_09 and zz99 only", g.Facts[0])
+	}
+}
