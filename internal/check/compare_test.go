@@ -69,7 +69,7 @@ func TestHostsRegexOfNoHostsMatchesNoLabel(t *testing.T) {
 }
 
 func TestRatio(t *testing.T) {
-	for _, c := range []struct{ canary, baseline, want float64 }{{3, 1, 3}, {0, 0, 1}, {0, 2, 0}} {
+	for _, c := range []struct{ canary, baseline, want float64 }{{3, 1, 3}, {3, 2, 1.5}, {0, 0, 1}, {0, 2, 0}} {
 		if got := Ratio(c.canary, c.baseline); got != c.want {
 			t.Errorf("Ratio(%g, %g) = %g, want %g", c.canary, c.baseline, got, c.want)
 		}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -383,4 +384,32 @@ func TestLockJournaled(t *testing.T) {
 		t.Errorf("lock events: want one acquired and one released, got %+v", filter(evs, match{kind: store.KindLock}))
 	}
 	wantNoLock(t, f)
+}
+
+// heartbeatCountingStore counts the lock heartbeats a run sends.
+type heartbeatCountingStore struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (s *heartbeatCountingStore) Heartbeat(ctx context.Context, l store.Lock) error {
+	s.n.Add(1)
+	return s.Store.Heartbeat(ctx, l)
+}
+
+// TestDefaultHeartbeatIsSeconds: without Options.Heartbeat a run renews
+// its lock every 5 seconds, not on every poll: a step of three seconds,
+// polled every 100ms, sends at most one heartbeat per 5s the run took,
+// plus one.
+func TestDefaultHeartbeatIsSeconds(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, fmt.Sprintf(twoSteps, "", "sleep 3"))
+	st := &heartbeatCountingStore{Store: f.st}
+	start := time.Now()
+	out := f.startWithin(f.engine(func(o *engine.Options) { o.Store, o.PollEvery = st, 100*time.Millisecond }), 120*time.Second)
+	took := time.Since(start)
+	f.wantState(out, store.StateSucceeded)
+	if n, most := st.n.Load(), int64(took/(5*time.Second))+1; n > most {
+		t.Errorf("%d heartbeats during a run of %s; want at most %d (one per 5s)", n, took.Round(time.Millisecond), most)
+	}
 }

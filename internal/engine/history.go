@@ -45,7 +45,6 @@ type history struct {
 	gates       map[string]bool      // gate -> passed
 	asked       map[string]time.Time // gate -> when approvals were first requested
 	windowNote  bool
-	lastSeq     int64
 
 	// retried: attempts of a step that failed and were retried; see
 	// step_attempts.go.
@@ -82,9 +81,6 @@ func replay(events []store.Event) *history {
 func (h *history) apply(e store.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if e.Seq > h.lastSeq {
-		h.lastSeq = e.Seq
-	}
 	k := key{e.Stage, e.Host, e.Step}
 	hk := hostKey{e.Stage, e.Host}
 	h.applyRemote(e, k)
@@ -200,13 +196,6 @@ func (h *history) toBackOut() (stages []string, work map[string]map[string][]str
 		work[k.stage][k.host] = append(work[k.stage][k.host], k.step)
 	}
 	return stages, work
-}
-
-// touched reports whether any step started on any host.
-func (h *history) touched() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.started) > 0
 }
 
 // touchedHost reports whether any step started on host in stage.

@@ -9,32 +9,21 @@ import (
 	"github.com/golive-dev/golive/internal/store"
 )
 
-// lock takes the environment lock for the run, waiting up to wait for a
-// holder to let go. A lock whose holder is gone is not taken silently: the
-// error names it, so that its run is resumed or backed out first.
-func (x *execution) lock(ctx context.Context, wait time.Duration) error {
+// lock takes the environment lock for the run; a lock held by another run
+// is a *store.LockedError (waiting for it is waitUnlocked's job, before
+// the run is released). A lock whose holder is gone is not taken silently:
+// the error names it, so that its run is resumed or backed out first.
+func (x *execution) lock(ctx context.Context) error {
 	l := x.lockRecord()
-	deadline := x.e.o.Clock.Now().Add(wait)
-	for {
-		_, err := x.e.o.Store.AcquireLock(ctx, l)
-		var locked *store.LockedError
-		if err == nil || !errors.As(err, &locked) {
-			if err == nil {
-				if err := x.takeLease(ctx, false); err != nil {
-					_ = x.e.o.Store.ReleaseLock(context.WithoutCancel(ctx), l.Plan, l.Env, l.RunID)
-					return err
-				}
-				x.journal(ctx, store.Event{Kind: store.KindLock, Action: store.ActionAcquired, Message: "environment lock held by " + l.Holder.String()})
-			}
-			return err
-		}
-		if !x.e.o.Clock.Now().Before(deadline) {
-			return err
-		}
-		if err := x.e.o.Clock.Sleep(ctx, min(time.Second, deadline.Sub(x.e.o.Clock.Now()))); err != nil {
-			return err
-		}
+	if _, err := x.e.o.Store.AcquireLock(ctx, l); err != nil {
+		return err
 	}
+	if err := x.takeLease(ctx, false); err != nil {
+		_ = x.e.o.Store.ReleaseLock(context.WithoutCancel(ctx), l.Plan, l.Env, l.RunID)
+		return err
+	}
+	x.journal(ctx, store.Event{Kind: store.KindLock, Action: store.ActionAcquired, Message: "environment lock held by " + l.Holder.String()})
+	return nil
 }
 
 // waitUnlocked waits up to wait for the environment lock to be free; a

@@ -100,3 +100,27 @@ func TestPrepareFailedAheadRunsInItsBatch(t *testing.T) {
 		t.Errorf("h2's upload finished %d times, want once (in its batch)", n)
 	}
 }
+
+// With more than two batches, each batch's prepare steps run ahead while
+// the batch before switches, and every host prepares and switches once.
+func TestPrepareAheadOverManyBatches(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 4, `stages:
+  - name: web
+    on: web
+    strategy: {canary: 1, batch: 1, max_failed: 0}
+    steps:
+      - name: upload
+        prepare: true
+        run: echo prepare >> log
+        backout: echo undo-prepare >> log
+      - name: switch
+        run: echo switch >> log
+        backout: echo undo-switch >> log
+`)
+	out := f.start(f.engine())
+	f.wantState(out, store.StateSucceeded)
+	for _, h := range []string{"h1", "h2", "h3", "h4"} {
+		equal(t, h+" log", f.log(h), []string{"prepare", "switch"})
+	}
+}

@@ -91,7 +91,7 @@ func checkRunValues(release, previous, ticket string) error {
 func (e *Engine) Continue(ctx context.Context, run store.Run, ro *rollout.Rollout) (*Outcome, error) {
 	x := e.newExecution(run, ro, newHistory())
 	from := []store.State{store.StatePending, store.StateWaiting}
-	if err := x.lock(ctx, 0); err != nil {
+	if err := x.lock(ctx); err != nil {
 		if run.State == store.StatePending {
 			x.setState(ctx, from, store.StateAborted, "not started: "+err.Error())
 		} // a waiting run keeps waiting (and its approvals)

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/golive-dev/golive/internal/artifact"
@@ -94,7 +93,8 @@ stages:
 	arts := map[string]artifact.File{"app": {Path: src, SHA256: hex.EncodeToString(sum[:]), Checked: true}}
 	e := f.engine(func(o *engine.Options) { o.Artifacts = arts })
 	dst := filepath.Join(f.hostDir("h1"), "releases", "app.tar.gz")
-	for i, want := range []string{"uploaded", "skipped"} {
+	hexSum := hex.EncodeToString(sum[:])
+	for i, want := range []string{"uploaded 19 bytes to releases/app.tar.gz", "skipped: releases/app.tar.gz already has sha256 " + hexSum[:12]} {
 		out := f.start(e)
 		f.wantState(out, store.StateSucceeded)
 		got, err := os.ReadFile(dst)
@@ -102,7 +102,7 @@ stages:
 			t.Fatalf("run %d: %s = %q, %v", i+1, dst, got, err)
 		}
 		fin := filter(f.events(out.Run.ID), match{kind: store.KindStep, action: store.ActionFinished, step: "up"})
-		if len(fin) != 1 || !strings.HasPrefix(fin[0].Output, want) {
+		if len(fin) != 1 || fin[0].Output != want {
 			t.Errorf("run %d: finished events %+v, want output %q...", i+1, fin, want)
 		}
 	}

@@ -38,3 +38,25 @@ func TestResumeKeepsUsedAttempts(t *testing.T) {
 	}
 	equal(t, "attempts journaled", msgs, []string{"", "", "", "attempt 3/3"})
 }
+
+// TestSingleAttemptNotNumbered: a step without retries is journaled as
+// started with no "attempt 1/1"; a step with retries numbers each attempt.
+func TestSingleAttemptNotNumbered(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - {name: once, run: 'echo once >> log'}
+      - name: flaky
+        run: 'echo try >> log; [ -e tried ] || { touch tried; exit 1; }'
+        retries: 1
+`)
+	out := f.start(f.engine())
+	f.wantState(out, store.StateSucceeded)
+	var msgs []string
+	for _, ev := range filter(f.events(out.Run.ID), match{kind: store.KindStep, action: store.ActionStarted}) {
+		msgs = append(msgs, ev.Step+": "+ev.Message)
+	}
+	equal(t, "started events", msgs, []string{"once: ", "flaky: attempt 1/2", "flaky: attempt 2/2"})
+}

@@ -24,7 +24,14 @@ func Build(dir string) (string, error) {
 		return "", fmt.Errorf("`go` is not on PATH, so the golive binary cannot be built")
 	}
 	bin := filepath.Join(dir, "golive")
-	build := exec.Command(goTool, "build", "-o", bin, "github.com/golive-dev/golive/cmd/golive")
+	args := []string{"build", "-o", bin}
+	if pkgs := os.Getenv("GOLIVE_BUILD_COVERPKG"); pkgs != "" {
+		// scripts/mutants -focus: which lines the binary runs, written to
+		// $GOCOVERDIR, count for the test that runs it. Without main
+		// among the covered packages the binary writes nothing.
+		args = append(args, "-cover", "-coverpkg=github.com/golive-dev/golive/cmd/golive,"+pkgs)
+	}
+	build := exec.Command(goTool, append(args, "github.com/golive-dev/golive/cmd/golive")...)
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		return "", fmt.Errorf("building golive: %w", err)

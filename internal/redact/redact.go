@@ -12,10 +12,11 @@ package redact
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,7 +72,7 @@ func (r *Redactor) Add(secret string) {
 		}
 	}
 	r.patterns = patterns
-	sort.SliceStable(r.patterns, func(i, j int) bool { return len(r.patterns[i]) > len(r.patterns[j]) })
+	slices.SortStableFunc(r.patterns, func(a, b []byte) int { return cmp.Compare(len(b), len(a)) })
 }
 
 // Values returns the secrets added, in no particular order. Callers use it
@@ -154,7 +155,7 @@ func replace(dst, s []byte, patterns [][]byte, limit int) ([]byte, int, bool) {
 		next[i] = index(s, p, 0)
 	}
 	for pos < limit {
-		best, at := -1, len(s)
+		best, at := 0, len(s) // at stays len(s), past limit, when nothing matches
 		for i, p := range patterns {
 			if next[i] >= 0 && next[i] < pos {
 				next[i] = index(s, p, pos)
@@ -163,7 +164,7 @@ func replace(dst, s []byte, patterns [][]byte, limit int) ([]byte, int, bool) {
 				best, at = i, n
 			}
 		}
-		if best < 0 || at >= limit {
+		if at >= limit {
 			dst = append(dst, s[pos:limit]...)
 			return dst, limit, replaced
 		}
@@ -174,11 +175,9 @@ func replace(dst, s []byte, patterns [][]byte, limit int) ([]byte, int, bool) {
 	return dst, pos, replaced
 }
 
-// index is the first occurrence of p in s at or after from, or -1.
+// index is the first occurrence of p in s at or after from (at most
+// len(s)), or -1.
 func index(s, p []byte, from int) int {
-	if from > len(s) {
-		return -1
-	}
 	i := bytes.Index(s[from:], p)
 	if i < 0 {
 		return -1
@@ -227,7 +226,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.r.mu.RLock()
 	patterns := w.r.patterns
 	w.r.mu.RUnlock()
-	if len(patterns) == 0 && len(w.buf) == 0 {
+	if len(patterns) == 0 { // then nothing is held back either: patterns never shrink
 		if _, err := w.w.Write(p); err != nil {
 			return 0, err
 		}

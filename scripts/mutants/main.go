@@ -35,6 +35,12 @@ import (
 	"time"
 )
 
+var opts struct {
+	focus                    bool
+	coverMap, subtests, only string
+	sample, offset           int
+}
+
 type report struct {
 	Files []struct {
 		FileName  string `json:"file_name"`
@@ -63,6 +69,12 @@ func main() {
 	statuses := flag.String("status", "NOT COVERED,TIMED OUT,LIVED", "statuses to judge again")
 	timeout := flag.Duration("timeout", 5*time.Minute, "time one test run may take")
 	list := flag.Bool("list", false, "only list the mutants with their source lines; run no test")
+	flag.BoolVar(&opts.focus, "focus", false, "judge each mutant by the tests that run its line only (see focus.go)")
+	flag.StringVar(&opts.coverMap, "covermap", "", "with -focus: file caching the map test -> lines it runs")
+	flag.StringVar(&opts.subtests, "subtests", "", "with -focus: tests whose subtests are judged one by one, as Test=dir of *.txtar, comma-separated")
+	flag.IntVar(&opts.sample, "sample", 1, "judge every Nth mutant only (the 1st, N+1th, ... in report order)")
+	flag.IntVar(&opts.offset, "offset", 0, "with -sample N: start at the mutant after the first OFFSET (0 <= OFFSET < N)")
+	flag.StringVar(&opts.only, "only", "", "judge only these mutants: file:line:col, comma-separated")
 	flag.Parse()
 	if *rep == "" || *pkg == "" {
 		flag.Usage()
@@ -84,18 +96,7 @@ func run(repPath, pkg string, statuses []string, timeout time.Duration, list boo
 		return fmt.Errorf("%s: %w", repPath, err)
 	}
 	if list {
-		for _, f := range rep.Files {
-			src, err := os.ReadFile(filepath.Join(pkg, f.FileName))
-			if err != nil {
-				return err
-			}
-			for _, m := range f.Mutations {
-				if contains(statuses, m.Status) {
-					fmt.Printf("%-11s %s:%d:%d %s: %s\n", m.Status, f.FileName, m.Line, m.Column, m.Type, strings.TrimSpace(lineOf(src, m.Line)))
-				}
-			}
-		}
-		return nil
+		return listMutants(rep, pkg, statuses)
 	}
 	work, err := os.MkdirTemp("", "mutants-")
 	if err != nil {
@@ -105,7 +106,20 @@ func run(repPath, pkg string, statuses []string, timeout time.Duration, list boo
 	if err := copyModule(".", work); err != nil {
 		return err
 	}
+	var fc *focus
+	if opts.focus {
+		if fc, err = newFocus(work, pkg, timeout); err != nil {
+			return err
+		}
+	}
+	only := map[string]bool{}
+	for _, o := range strings.Split(opts.only, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			only[o] = true
+		}
+	}
 	counts := map[string]int{}
+	nth := 0
 	for _, f := range rep.Files {
 		path := filepath.Join(work, pkg, f.FileName)
 		orig, err := os.ReadFile(path)
@@ -114,6 +128,13 @@ func run(repPath, pkg string, statuses []string, timeout time.Duration, list boo
 		}
 		for _, m := range f.Mutations {
 			if !contains(statuses, m.Status) {
+				continue
+			}
+			if len(only) > 0 && !only[fmt.Sprintf("%s:%d:%d", f.FileName, m.Line, m.Column)] {
+				continue
+			}
+			nth++
+			if opts.sample > 1 && (nth-1)%opts.sample != opts.offset {
 				continue
 			}
 			mutated, desc, err := mutate(orig, m.Type, m.Line, m.Column)
@@ -125,7 +146,14 @@ func run(repPath, pkg string, statuses []string, timeout time.Duration, list boo
 			if err := os.WriteFile(path, mutated, 0o644); err != nil {
 				return err
 			}
-			status, detail := test(work, pkg, timeout)
+			var status, detail string
+			if fc != nil {
+				units := fc.testsFor(f.FileName, orig, m.Line, m.Column)
+				status, detail = fc.judge(units)
+				detail += fmt.Sprintf(" (%d tests)", len(units))
+			} else {
+				status, detail = test(work, pkg, timeout)
+			}
 			if err := os.WriteFile(path, orig, 0o644); err != nil {
 				return err
 			}
@@ -134,8 +162,32 @@ func run(repPath, pkg string, statuses []string, timeout time.Duration, list boo
 				strings.TrimSpace(lineOf(orig, m.Line)), detail)
 		}
 	}
-	fmt.Printf("summary %s: killed %d, lived %d, timed out %d, not viable %d, skipped %d\n", pkg,
-		counts["KILLED"], counts["LIVED"], counts["TIMED_OUT"], counts["NOT_VIABLE"], counts["SKIPPED"])
+	printSummary(pkg, counts)
+	return nil
+}
+
+func printSummary(pkg string, counts map[string]int) {
+	fmt.Printf("summary %s: killed %d, lived %d, not covered %d, timed out %d, not viable %d, skipped %d\n", pkg,
+		counts["KILLED"], counts["LIVED"], counts["NOT_COVERED"], counts["TIMED_OUT"], counts["NOT_VIABLE"], counts["SKIPPED"])
+	if judged := counts["KILLED"] + counts["TIMED_OUT"] + counts["LIVED"] + counts["NOT_COVERED"]; judged > 0 {
+		fmt.Printf("score %s: %.1f%% (%d of %d killed)\n", pkg, 100*float64(counts["KILLED"]+counts["TIMED_OUT"])/float64(judged),
+			counts["KILLED"]+counts["TIMED_OUT"], judged)
+	}
+}
+
+// listMutants prints the mutants of the statuses with their source lines.
+func listMutants(rep report, pkg string, statuses []string) error {
+	for _, f := range rep.Files {
+		src, err := os.ReadFile(filepath.Join(pkg, f.FileName))
+		if err != nil {
+			return err
+		}
+		for _, m := range f.Mutations {
+			if contains(statuses, m.Status) {
+				fmt.Printf("%-11s %s:%d:%d %s: %s\n", m.Status, f.FileName, m.Line, m.Column, m.Type, strings.TrimSpace(lineOf(src, m.Line)))
+			}
+		}
+	}
 	return nil
 }
 

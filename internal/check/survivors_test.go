@@ -1,0 +1,155 @@
+package check_test
+
+import (
+	"context"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golive-dev/golive/internal/check"
+	"github.com/golive-dev/golive/internal/plan"
+	"github.com/golive-dev/golive/internal/rollout"
+	"github.com/golive-dev/golive/internal/transport"
+	"github.com/golive-dev/golive/internal/transport/local"
+)
+
+// Tests written against mutants that survived the suite (issue 16): each
+// fails on the bug named in its comment.
+
+// TestCommandPathShownUpTo255Bytes: a command's path is shown when it is
+// shorter than 256 bytes; a longer one is only "found".
+func TestCommandPathShownUpTo255Bytes(t *testing.T) {
+	f := &rollout.Fact{Kind: "command", Name: "x"}
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{255, "at /"}, {256, "found"}} {
+		path := "/" + strings.Repeat("a", c.n-1)
+		r := check.JudgeFact(f, map[string]string{"found": "yes", "path": path}, "")
+		if !r.OK || !strings.HasPrefix(r.Found, c.want) {
+			t.Errorf("path of %d bytes: %+v, want OK and found %q...", c.n, r, c.want)
+		}
+	}
+}
+
+// TestSystemdServiceStates: a systemd unit that is active or reloading is
+// running; any other state is stopped.
+func TestSystemdServiceStates(t *testing.T) {
+	for active, running := range map[string]bool{"active": true, "reloading": true, "inactive": false, "failed": false} {
+		f := &rollout.Fact{Kind: "service", Name: "nginx", State: "running"}
+		r := check.JudgeFact(f, map[string]string{"via": "systemd", "load": "loaded", "active": active}, "")
+		if r.OK != running || r.Unknown {
+			t.Errorf("active=%s: %+v, want OK=%v", active, r, running)
+		}
+	}
+}
+
+// TestParseFactsExitCode: the current command's exit code is -1 when the
+// script did not report one or reported one above 255.
+func TestParseFactsExitCode(t *testing.T) {
+	const n = "golive-fact-abc"
+	h := func(s string) string { return hex.EncodeToString([]byte(s)) }
+	for out, want := range map[string]int{
+		n + " end done " + h("ok"):  -1,
+		n + " c rc " + h("255"):     255,
+		n + " c rc " + h("256"):     -1,
+		n + " c rc " + h("0"):       0,
+		n + " c rc " + h("-1"):      -1,
+		n + " c rc " + h("1") + "x": -1,
+	} {
+		if g := check.ParseFacts(out, n, 1); g.CurrentRC != want {
+			t.Errorf("%q: CurrentRC = %d, want %d", out, g.CurrentRC, want)
+		}
+	}
+}
+
+// TestDialerResolvesLocalDir: a local host's dir written in the plan is
+// resolved (beside the plan), not taken from the working directory.
+func TestDialerResolvesLocalDir(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "site"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := &check.Dialer{
+		Transports: map[string]transport.Transport{"local": &local.Transport{}},
+		Resolve:    func(p string) string { return filepath.Join(root, p) },
+		PlanDir:    root,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := d.Dial(ctx, &rollout.Host{Name: "h1", Transport: "local", Dir: "site"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var out strings.Builder
+	if _, err := c.Run(ctx, transport.Command{Script: "pwd -P", Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := filepath.EvalSymlinks(filepath.Join(root, "site"))
+	if got := strings.TrimSpace(out.String()); got != want {
+		t.Fatalf("ran in %q, want %q", got, want)
+	}
+}
+
+// TestDiskFreeUpTo2To52KiB: free space is read up to 2^52 KiB (4 EiB,
+// whose bytes still fit an int64); a larger number is unknown, not
+// wrapped around.
+func TestDiskFreeUpTo2To52KiB(t *testing.T) {
+	f := &rollout.Fact{Kind: "disk", Path: "/", Bytes: 1}
+	for kib, known := range map[string]bool{"4503599627370496": true, "4503599627370497": false} {
+		r := check.JudgeFact(f, map[string]string{"avail_kib": kib}, "")
+		if r.Unknown == known || r.OK != known {
+			t.Errorf("avail_kib %s: %+v, want known=%v", kib, r, known)
+		}
+	}
+}
+
+// TestFactTexts: what a fact wants and what was found, as the review
+// shows them.
+func TestFactTexts(t *testing.T) {
+	for _, c := range []struct {
+		f    *rollout.Fact
+		want string
+	}{
+		{&rollout.Fact{Kind: "package", Name: "nginx", Version: ">= 1.2"}, ">= 1.2"},
+		{&rollout.Fact{Kind: "package", Name: "nginx"}, "installed"},
+		{&rollout.Fact{Kind: "command", Name: "git", Version: ">= 2"}, ">= 2"},
+		{&rollout.Fact{Kind: "command", Name: "git"}, "on PATH"},
+		{&rollout.Fact{Kind: "file", Path: "/etc/x", Exists: true, Mode: "0640", Owner: "root"}, "exists, mode 0640, owner root"},
+		{&rollout.Fact{Kind: "file", Path: "/etc/x", Exists: true}, "exists"},
+	} {
+		if got := check.FactWant(c.f); got != c.want {
+			t.Errorf("%s %s: want text %q, want %q", c.f.Kind, c.f.Name+c.f.Path, got, c.want)
+		}
+	}
+	r := check.JudgeFact(&rollout.Fact{Kind: "disk", Path: "/", Bytes: 1}, map[string]string{"avail_kib": "1048576"}, "")
+	if want := plan.FormatBytes(1<<30) + " free"; !r.OK || r.Found != want {
+		t.Errorf("disk: %+v, want OK and found %q", r, want)
+	}
+}
+
+// TestServiceNotInstalled: a unit systemd does not know is what a fact
+// wanting the service stopped wants, not what one wanting it running does.
+func TestServiceNotInstalled(t *testing.T) {
+	for state, ok := range map[string]bool{"stopped": true, "running": false} {
+		r := check.JudgeFact(&rollout.Fact{Kind: "service", Name: "nginx", State: state}, map[string]string{"via": "systemd", "load": "not-found"}, "")
+		if r.OK != ok || r.Found != "not installed" {
+			t.Errorf("want %s: %+v, want OK=%v, found not installed", state, r, ok)
+		}
+	}
+}
+
+// TestParseFactsFieldWords: a field name is a word of a-z, 0-9 and _,
+// the whole alphabet (the probes' own fields use only part of it).
+func TestParseFactsFieldWords(t *testing.T) {
+	const n = "golive-fact-abc"
+	h := hex.EncodeToString([]byte("v"))
+	g := check.ParseFacts(n+" 0 az_09 "+h+"\n"+n+" 0 zz99 "+h+"\n"+n+" 0 a-b "+h+"\n", n, 1)
+	if g.Facts[0]["az_09"] != "v" || g.Facts[0]["zz99"] != "v" || len(g.Facts[0]) != 2 {
+		t.Errorf("facts = %v, want az_09 and zz99 only", g.Facts[0])
+	}
+}
