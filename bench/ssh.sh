@@ -22,6 +22,8 @@
 #   HEALTH_INTERVAL=1s bench/ssh.sh   # golive's health check interval (default 100ms)
 #   GOLIVE=/path/to/golive bench/ssh.sh  # use this golive binary instead of building one
 #   KEEP=1 bench/ssh.sh               # keep the temp dir: plan, playbook, logs, stores
+#   FLEET=/tmp/f NS=50 bench/ssh.sh   # use the fleet up in state dir /tmp/f, leave it up
+#                                     # (FLEET_STATE=/tmp/f bench/fleet.sh up 50)
 #
 # Needs root (the fleet), Go, curl, ssh, and installs ansible and time with
 # apt-get when they are missing. See bench/README.md for the columns.
@@ -42,12 +44,16 @@ HEALTH_TIMEOUT=60 # seconds a host may take to answer /health
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/golive-bench-ssh.XXXXXX")
 # A state dir of our own, so this fleet does not clash with one brought up by
-# hand (bench/fleet.sh keeps one background fleet per state dir).
-export FLEET_STATE=$tmp/fleet
+# hand (bench/fleet.sh keeps one background fleet per state dir). With
+# FLEET=DIR, the fleet already up in state dir DIR (bench/fleet.sh up N with
+# FLEET_STATE=DIR) is used, for every N in NS it has, and left up.
+FLEET_REUSE=${FLEET:-}
+export FLEET_STATE=${FLEET_REUSE:-$tmp/fleet}
 
 log() { echo "bench: $(date +%T) $*" >&2; }
 
 fleet_down() {
+	[ -z "$FLEET_REUSE" ] || return 0
 	"$repo/bench/fleet.sh" down >/dev/null 2>&1 || log "fleet.sh down failed; see $FLEET_STATE/log"
 }
 cleanup() {
@@ -570,10 +576,15 @@ load_start=$(loadavg)
 loads=()
 for N in $NS; do
 	log "N=$N: bringing up the fleet"
-	env_out=$("$repo/bench/fleet.sh" up "$N")
+	if [ -n "$FLEET_REUSE" ]; then
+		env_out=$("$repo/bench/fleet.sh" env)
+	else
+		env_out=$("$repo/bench/fleet.sh" up "$N")
+	fi
 	eval "$env_out"
 	read -r -a SSH <<<"$FLEET_SSH"
 	read -r -a SSHD_PIDS <<<"$FLEET_SSHD_PIDS"
+	[ "$FLEET_N" = "$N" ] || { log "FLEET=$FLEET_REUSE has $FLEET_N hosts, not $N"; exit 1; }
 	host_cgroups_setup
 	for round in $(seq 1 "$ROUNDS"); do
 		for tool in $TOOLS; do
