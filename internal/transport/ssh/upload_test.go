@@ -121,7 +121,7 @@ func TestUploadExecSendsOnlyWhenAsked(t *testing.T) {
 	}
 	dir := t.TempDir()
 	early := filepath.Join(dir, "early")
-	wrapper := "#!/bin/sh\nsleep 0.2\nif timeout 0.5 head -c 1 >/dev/null 2>&1; then : >" + early + "; fi\nexec " + mkdir + " \"$@\"\n"
+	wrapper := "#!/bin/sh\nsleep 0.2\nn=$(timeout 0.5 head -c 1 2>/dev/null | wc -c)\nif [ \"$n\" -gt 0 ]; then : >" + early + "; fi\nexec " + mkdir + " \"$@\"\n"
 	if err := os.WriteFile(filepath.Join(dir, "mkdir"), []byte(wrapper), 0o755); err != nil {
 		t.Fatal(err)
 	}
