@@ -105,7 +105,7 @@ func (s *Service) prepareFor(ctx context.Context, in PlanInput, r store.Run) (*p
 		return nil, err
 	}
 	if pr.plan.Name != r.Plan {
-		pr.st.Close()
+		pr.close()
 		return nil, errorf(Invalid, "run %s is of plan %q, not %q: give its plan with -f", r.ID, r.Plan, pr.plan.Name)
 	}
 	// The plan and overrides are compared with the artifacts the run was
@@ -113,11 +113,11 @@ func (s *Service) prepareFor(ctx context.Context, in PlanInput, r store.Run) (*p
 	// does (checkArtifacts).
 	hash, err := planHash(pr.plan.File, in.Set, r.Artifacts)
 	if err != nil {
-		pr.st.Close()
+		pr.close()
 		return nil, err
 	}
 	if hash != r.PlanHash {
-		pr.st.Close()
+		pr.close()
 		return nil, errorf(NoGo, "no-go: the plan or its --set overrides changed since run %s started (hash %.12s, now %.12s): restore what it ran with", r.ID, r.PlanHash, hash)
 	}
 	pr.hash = hash
@@ -179,7 +179,7 @@ func (s *Service) Resume(ctx context.Context, o ResumeOptions) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer pr.st.Close()
+	defer pr.close()
 	o.Watch.ready(pr.info())
 	eng := s.newEngine(pr, engineOptions{observer: o.Watch.Observer, wait: o.Wait, parallel: o.Parallel})
 	if !o.Accept {
@@ -253,7 +253,7 @@ func (s *Service) backoutHere(ctx context.Context, in PlanInput, r store.Run, wh
 	if err != nil {
 		return nil, err
 	}
-	defer pr.st.Close()
+	defer pr.close()
 	w.ready(pr.info())
 	out, err := s.newEngine(pr, engineOptions{observer: w.Observer, parallel: parallel}).Backout(ctx, r, pr.ro, why)
 	w.executed()
