@@ -38,6 +38,13 @@ type exitStatus struct {
 	ok   bool // false: the channel ended without an exit status
 }
 
+func (st exitStatus) String() string {
+	if !st.ok {
+		return "no exit status"
+	}
+	return "exit status " + strconv.Itoa(st.code)
+}
+
 // marker is what the wrapper reports on its first stderr line.
 type marker struct {
 	found bool
