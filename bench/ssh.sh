@@ -664,7 +664,7 @@ for N in $NS; do
 				loads+=("$(loadavg | cut -d' ' -f1)")
 				log "N=$N round $round $tool $scen ($v), load $(loadavg)"
 				case $tool in
-				golive | golive-old | golive-noprep) run_golive "$N" "$scen" "$v" "$tool" ;;
+				golive | golive-old | golive-noprep | golive-fail) run_golive "$N" "$scen" "$v" "$tool" ;;
 				floor) run_floor "$N" "$scen" "$v" ;;
 				ssh) run_ssh "$N" "$scen" "$v" ;;
 				ansible) run_ansible "$N" "$scen" "$v" ;;
