@@ -3,6 +3,7 @@ package ssh_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,4 +119,38 @@ func TestNoReuseByDefault(t *testing.T) {
 	if n := ts.accepted(); n != 2 {
 		t.Fatalf("server accepted %d connections, want 2", n)
 	}
+}
+
+// A Transport parses a known_hosts file once for all its Dials, and again
+// when the file changes: a key removed from it is no longer trusted by
+// the next Dial, and trusted again once it is back.
+func TestKnownHostsReadAgainWhenChanged(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ts := f.server(serverOpts{setsid: true})
+	tr := &sshtr.Transport{}
+	h := f.host(ts)
+	dial(t, tr, h).Close()
+	trusted, err := os.ReadFile(h.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := f.server(serverOpts{setsid: true}) // appends its own key
+	all, _ := os.ReadFile(h.KnownHosts)
+	if err := os.WriteFile(h.KnownHosts, bytes.ReplaceAll(all, trusted, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if c, err := tr.Dial(ctx, h); !errors.Is(err, sshtr.ErrHostKey) {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatalf("Dial after its key was removed = %v, want ErrHostKey", err)
+	}
+	dial(t, tr, f.host(other)).Close()
+	if err := os.WriteFile(h.KnownHosts, all, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dial(t, tr, h).Close()
 }

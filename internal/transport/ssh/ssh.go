@@ -91,6 +91,8 @@ type Transport struct {
 	idleMu sync.Mutex
 	idle   map[string][]*idleLink
 
+	knownHosts knownHostsCache
+
 	initOnce sync.Once
 	dialing  chan struct{} // semaphore over connection set-up
 	warned   sync.Map      // host address -> struct{}: insecure warning logged
