@@ -123,7 +123,6 @@ func (c *knownHostsCache) get(path string) (gossh.HostKeyCallback, error) {
 	return db, nil
 }
 
-
 // keyCheck is the host key verification of one handshake.
 type keyCheck struct {
 	callback   gossh.HostKeyCallback
