@@ -160,15 +160,15 @@ func (c *conn) Close() error {
 	if c.closed.Swap(true) {
 		return fmt.Errorf("ssh %s: close: %w", c.name, transport.ErrClosed)
 	}
-	if p := c.idle.Swap(nil); p != nil && c.key != "" {
-		p.Close()
-	}
+	// A connection whose set-up session is still open is not kept:
+	// closing that session would wait for the host to answer.
+	keep := c.key != "" && c.idle.Load() == nil
 	c.sftpMu.Lock()
 	if c.sftp != nil {
 		c.sftp.Close()
 	}
 	c.sftpMu.Unlock()
-	if c.key != "" && len(c.sessions) == 0 && c.t.keep(c.key, c.link) {
+	if keep && len(c.sessions) == 0 && c.t.keep(c.key, c.link) {
 		return nil
 	}
 	c.lose(fmt.Errorf("%w: %w", ErrConnLost, transport.ErrClosed))

@@ -77,11 +77,15 @@ func TestReuseIdle(t *testing.T) {
 	c.Close()
 
 	// A connection that broke while kept is not handed out.
+	dial(t, tr, ro).Close()
+	if n := ts.accepted(); n != 3 {
+		t.Fatalf("server accepted %d connections, want 3", n)
+	}
 	ts.drop()
 	c = dial(t, tr, h)
 	runOK(t, c, "true")
-	if n := ts.accepted(); n != 3 {
-		t.Fatalf("server accepted %d connections, want 3 (the kept one was dropped)", n)
+	if n := ts.accepted(); n != 4 {
+		t.Fatalf("server accepted %d connections, want 4 (the kept one was dropped)", n)
 	}
 
 	// A connection closed with a session still open is not kept.
@@ -92,15 +96,16 @@ func TestReuseIdle(t *testing.T) {
 	defer s.Close()
 	c.Close()
 	c = dial(t, tr, h)
-	if n := ts.accepted(); n != 4 {
-		t.Fatalf("server accepted %d connections, want 4 (the last one held a session)", n)
+	if n := ts.accepted(); n != 5 {
+		t.Fatalf("server accepted %d connections, want 5 (the last one held a session)", n)
 	}
 	c.Close()
 
+	dial(t, tr, ro).Close() // kept
 	tr.CloseIdle()
-	c = dial(t, tr, h)
-	if n := ts.accepted(); n != 5 {
-		t.Fatalf("server accepted %d connections, want 5 (CloseIdle ended the kept ones)", n)
+	c = dial(t, tr, ro)
+	if n := ts.accepted(); n != 7 {
+		t.Fatalf("server accepted %d connections, want 7 (CloseIdle ended the kept ones)", n)
 	}
 	c.Close()
 }
