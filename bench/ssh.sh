@@ -22,6 +22,11 @@
 #   HEALTH_INTERVAL=1s bench/ssh.sh   # golive's health check interval (default 100ms)
 #   GOLIVE=/path/to/golive bench/ssh.sh  # use this golive binary instead of building one
 #   KEEP=1 bench/ssh.sh               # keep the temp dir: plan, playbook, logs, stores
+#   FLEET=/tmp/f NS=50 bench/ssh.sh   # use the fleet up in state dir /tmp/f, leave it up
+#                                     # (FLEET_STATE=/tmp/f bench/fleet.sh up 50)
+#   TOOLS=golive-fail FAIL_HOST=h060 bench/ssh.sh
+#                                     # golive whose restart fails on one host: how fast it
+#                                     # stops and whether every touched host is backed out
 #
 # Needs root (the fleet), Go, curl, ssh, and installs ansible and time with
 # apt-get when they are missing. See bench/README.md for the columns.
@@ -36,18 +41,23 @@ ARTIFACT_MB=${ARTIFACT_MB:-5}
 KEEP=${KEEP:-0}
 STORE_DIR=${STORE_DIR:-}            # where golive's state store goes (default: the temp dir)
 HEALTH_INTERVAL=${HEALTH_INTERVAL:-100ms} # golive's health check interval
+FAIL_HOST=${FAIL_HOST:-}            # golive-fail: the host whose restart step fails (default: the first of batch 2)
 BATCH_PCT=25
 HEALTH_TIMEOUT=60 # seconds a host may take to answer /health
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/golive-bench-ssh.XXXXXX")
 # A state dir of our own, so this fleet does not clash with one brought up by
-# hand (bench/fleet.sh keeps one background fleet per state dir).
-export FLEET_STATE=$tmp/fleet
+# hand (bench/fleet.sh keeps one background fleet per state dir). With
+# FLEET=DIR, the fleet already up in state dir DIR (bench/fleet.sh up N with
+# FLEET_STATE=DIR) is used, for every N in NS it has, and left up.
+FLEET_REUSE=${FLEET:-}
+export FLEET_STATE=${FLEET_REUSE:-$tmp/fleet}
 
 log() { echo "bench: $(date +%T) $*" >&2; }
 
 fleet_down() {
+	[ -z "$FLEET_REUSE" ] || return 0
 	"$repo/bench/fleet.sh" down >/dev/null 2>&1 || log "fleet.sh down failed; see $FLEET_STATE/log"
 }
 cleanup() {
@@ -250,6 +260,19 @@ check_hosts() {
 	return "$bad"
 }
 
+# check_none: no host answers on :8080 (every one backed out, or never
+# touched).
+check_none() {
+	local a bad=0
+	for a in $FLEET_HOSTS; do
+		if curl -s --max-time 1 "http://$a:8080/health" >/dev/null 2>&1; then
+			log "check: $a still answers"
+			bad=1
+		fi
+	done
+	return "$bad"
+}
+
 # batches: prints the hosts, one batch per line, ceil(N * 25%) hosts each
 # (golive's rounding; see README).
 batch_size() { echo $(((FLEET_N * BATCH_PCT + 99) / 100)); }
@@ -277,8 +300,15 @@ golive_store() {
 	fi
 }
 
-write_plan() { # DIR PREPARE(0|1) GOLIVE
-	local d=$1 i=0 a prep=""
+# Backouts of the golive-fail plan, per step (fresh releases only: they
+# remove what the step made).
+BACKOUT_upload='rm -f "releases/@V@.tar.gz"'
+BACKOUT_unpack='rm -rf "releases/@V@"'
+BACKOUT_switch='rm -f current'
+BACKOUT_restart='if [ -f app.pid ]; then kill -TERM "$(cat app.pid)" 2>/dev/null || true; rm -f app.pid; fi'
+
+write_plan() { # DIR PREPARE(0|1) GOLIVE [FAIL(0|1)]
+	local d=$1 i=0 a prep="" fail=${4:-0}
 	[ "$2" = 1 ] && prep="prepare: true, "
 	mkdir -p "$d/dist"
 	cp "$tmp/dist/"* "$d/dist/"
@@ -305,16 +335,27 @@ write_plan() { # DIR PREPARE(0|1) GOLIVE
 		echo "      - name: upload # streamed and hashed on the way, sha256sum-checked on the host, renamed into place"
 		[ -z "$prep" ] || echo "        prepare: true"
 		echo "        upload: {artifact: app, to: 'releases/\${{ release.version }}.tar.gz'}"
+		[ "$fail" = 0 ] || echo "        backout: '$(sub "$BACKOUT_upload" '${{ release.version }}' '')'"
 		for s in unpack switch restart; do
 			local body
 			case $s in
 			unpack) body=$UNPACK ;; switch) body=$SWITCH ;; restart) body=$RESTART ;;
 			esac
+			if [ "$fail" = 1 ] && [ "$s" = restart ]; then
+				body="if [ \"\$GOLIVE_HOST\" = $FAIL_HOST ]; then echo 'bench: failing on purpose' >&2; exit 3; fi
+$body"
+			fi
 			echo "      - name: $s"
 			[ "$s" != unpack ] || [ -z "$prep" ] || echo "        prepare: true"
 			echo "        run: |"
 			sub "$body" '${{ release.version }}' '${{ host.address }}' | indent '          '
 			echo
+			if [ "$fail" = 1 ]; then
+				local bo="BACKOUT_$s"
+				echo "        backout: |"
+				sub "${!bo}" '${{ release.version }}' '' | indent '          '
+				echo
+			fi
 		done
 		echo "    health:"
 		echo "      - name: serves the new version"
@@ -326,20 +367,25 @@ write_plan() { # DIR PREPARE(0|1) GOLIVE
 }
 
 run_golive() { # N SCENARIO VERSION [TOOL]
-	local tool=${4:-golive} bin=$golive prep=$PREPARE
+	local tool=${4:-golive} bin=$golive prep=$PREPARE fail=0
 	case $tool in
 	golive-old) bin=$golive_old prep=0 ;;
 	golive-noprep) prep=0 ;; # this golive without prepare: true
+	golive-fail) fail=1 ;;
 	esac
 	local d=$tmp/$tool-n$1 rc=0 t0 t1 store
-	[ -f "$d/golive.yaml" ] || write_plan "$d" "$prep" "$bin"
+	[ -f "$d/golive.yaml" ] || write_plan "$d" "$prep" "$bin" "$fail"
 	local timecmd=()
 	[ -z "$timebin" ] || timecmd=("$timebin" -f '%e %M %U %S' -o "$d/$2.time")
 	t0=$(now)
 	store=$(golive_store "$1" "$tool")
 	"${timecmd[@]}" "$bin" run "$d/golive.yaml" -r "$3" --parallel "$1" --store "$store" >"$d/$2.log" 2>&1 || rc=$?
 	t1=$(now)
-	[ "$rc" = 0 ] || { log "golive $2 failed (exit $rc):"; tail -n 30 "$d/$2.log" >&2; exit 1; }
+	if [ "$fail" = 1 ]; then
+		[ "$rc" = 1 ] || { log "golive-fail $2: exit $rc, want 1 (the run failed):"; tail -n 30 "$d/$2.log" >&2; exit 1; }
+	else
+		[ "$rc" = 0 ] || { log "golive $2 failed (exit $rc):"; tail -n 30 "$d/$2.log" >&2; exit 1; }
+	fi
 	WALL=$(secs "$t1" "$t0")
 	RSS="?" CPU="?"
 	if [ -n "$timebin" ]; then
@@ -378,6 +424,31 @@ SELECT '$3 $2',
                         (SELECT max(duration_ns / 1e6) FROM e WHERE kind = 'check' AND action = 'passed')),
   printf('%.0f', (SELECT avg((he - hs) / 1e3) FROM h)),
   (SELECT group_concat(printf('%.2f', sec), ' + ') FROM (SELECT sec FROM b ORDER BY batch))"
+}
+
+# fail_breakdown N: from the last golive-fail run's journal: when the
+# failing host's restart failed, how long until all forward work had
+# stopped (the last step or check event before the first backout) and
+# until the backout was done, how many hosts were touched (a step
+# started) and how many of them had every started step backed out.
+fail_breakdown() { # N
+	local db
+	db=$(golive_store "$1" golive-fail)
+	command -v sqlite3 >/dev/null || { echo "? | ? | ? | ? | ?"; return; }
+	sqlite3 -separator ' | ' "$db" "
+WITH e AS (SELECT * FROM events WHERE run_id = (SELECT id FROM runs ORDER BY created_us DESC LIMIT 1)),
+f AS (SELECT min(time_us) AS t FROM e WHERE kind = 'step' AND action = 'failed'),
+b AS (SELECT min(time_us) AS t FROM e WHERE action IN ('backout_started', 'backed_out', 'backout_failed', 'not_backed_out')),
+fw AS (SELECT max(time_us) AS t FROM e WHERE kind IN ('step', 'check') AND action IN ('finished', 'failed', 'terminated', 'passed', 'timed_out', 'remote_stopped') AND time_us < (SELECT t FROM b)),
+st AS (SELECT DISTINCT host, step FROM e WHERE kind = 'step' AND action = 'started'),
+bo AS (SELECT DISTINCT host, step FROM e WHERE kind = 'step' AND action = 'backed_out'),
+th AS (SELECT DISTINCT host FROM st),
+ok AS (SELECT host FROM th WHERE NOT EXISTS (SELECT 1 FROM st WHERE st.host = th.host AND NOT EXISTS (SELECT 1 FROM bo WHERE bo.host = st.host AND bo.step = st.step)))
+SELECT (SELECT host FROM e WHERE kind = 'step' AND action = 'failed' ORDER BY time_us LIMIT 1),
+  printf('%.0f', ((SELECT t FROM fw) - (SELECT t FROM f)) / 1e3),
+  printf('%.2f', ((SELECT max(time_us) FROM e) - (SELECT t FROM f)) / 1e6),
+  (SELECT count(*) FROM th),
+  (SELECT count(*) FROM ok)"
 }
 
 # --- the hand-written ssh script ----------------------------------------------
@@ -565,33 +636,47 @@ run_ansible() { # N SCENARIO VERSION
 # peak RSS and CPU of golive's runs (lists too).
 declare -A W R C
 breakdowns=()
+fails=()
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 load_start=$(loadavg)
 loads=()
 for N in $NS; do
 	log "N=$N: bringing up the fleet"
-	env_out=$("$repo/bench/fleet.sh" up "$N")
+	if [ -n "$FLEET_REUSE" ]; then
+		env_out=$("$repo/bench/fleet.sh" env)
+	else
+		env_out=$("$repo/bench/fleet.sh" up "$N")
+	fi
 	eval "$env_out"
 	read -r -a SSH <<<"$FLEET_SSH"
 	read -r -a SSHD_PIDS <<<"$FLEET_SSHD_PIDS"
+	[ "$FLEET_N" = "$N" ] || { log "FLEET=$FLEET_REUSE has $FLEET_N hosts, not $N"; exit 1; }
 	host_cgroups_setup
+	[ -n "$FAIL_HOST" ] || FAIL_HOST=$(printf 'h%03d' "$(batch_size)")
 	for round in $(seq 1 "$ROUNDS"); do
 		for tool in $TOOLS; do
 			log "N=$N round $round $tool: resetting hosts"
 			reset_hosts
 			for i in 0 1; do
+				[ "$tool" != golive-fail ] || [ "$i" = 0 ] || continue # fresh only
 				scen=$([ "$i" = 0 ] && echo fresh || echo upgrade)
 				v=${VERSIONS[$i]}
 				loads+=("$(loadavg | cut -d' ' -f1)")
 				log "N=$N round $round $tool $scen ($v), load $(loadavg)"
 				case $tool in
-				golive | golive-old | golive-noprep) run_golive "$N" "$scen" "$v" "$tool" ;;
+				golive | golive-old | golive-noprep | golive-fail) run_golive "$N" "$scen" "$v" "$tool" ;;
 				floor) run_floor "$N" "$scen" "$v" ;;
 				ssh) run_ssh "$N" "$scen" "$v" ;;
 				ansible) run_ansible "$N" "$scen" "$v" ;;
 				*) log "unknown tool $tool"; exit 2 ;;
 				esac
-				check_hosts "$v" || { log "N=$N $tool $scen: not every host serves $v"; exit 1; }
+				if [ "$tool" = golive-fail ]; then
+					check_none || { log "N=$N $tool: a host still serves after the backout"; exit 1; }
+					fails+=("| $N | $round | $(fail_breakdown "$N") |")
+					reset_hosts
+				else
+					check_hosts "$v" || { log "N=$N $tool $scen: not every host serves $v"; exit 1; }
+				fi
 				W[$N,$scen,$tool]+="$WALL "
 				log "N=$N round $round $tool $scen: ${WALL}s"
 				case $tool in golive | golive-old | golive-noprep)
@@ -654,6 +739,14 @@ if [ "${#breakdowns[@]}" -gt 0 ]; then
 	echo "| N | round | tool scenario | connect ms | upload ms | unpack ms | switch ms | restart ms | health check ms | host total ms | batch spans s |"
 	echo "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 	printf '%s\n' "${breakdowns[@]}"
+fi
+if [ "${#fails[@]}" -gt 0 ]; then
+	echo
+	echo "golive-fail (restart fails on $FAIL_HOST; fresh release), from its journal:"
+	echo
+	echo "| N | round | failed host | failure to all work stopped ms | failure to backout done s | hosts touched | hosts backed out |"
+	echo "| ---: | ---: | --- | ---: | ---: | ---: | ---: |"
+	printf '%s\n' "${fails[@]}"
 fi
 echo
 echo "aims: golive <= 1.5x the floor and <= 0.7x the ssh script at N=50; >= 20x faster than Ansible"

@@ -23,7 +23,7 @@ func (s *Service) Ready(ctx context.Context, ref RunRef) (bool, []string, error)
 	if err != nil {
 		return false, nil, err
 	}
-	defer pr.st.Close()
+	defer pr.close()
 	in := s.reviewInput(pr, s.newEngine(pr, engineOptions{}), "", r.Requester, &r, true)
 	p := review.Pending(ctx, in)
 	return p.Go, p.Reasons, nil

@@ -32,7 +32,7 @@ func (s *Service) Rehearse(ctx context.Context, o StartOptions) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	defer pr.st.Close()
+	defer pr.close()
 	pr.kind = KindRehearsal
 	o.Watch.ready(pr.info())
 	eng := s.newEngine(pr, engineOptions{observer: o.Watch.Observer, wait: o.Wait, parallel: o.Parallel})

@@ -105,7 +105,7 @@ func (s *Service) prepareFor(ctx context.Context, in PlanInput, r store.Run) (*p
 		return nil, err
 	}
 	if pr.plan.Name != r.Plan {
-		pr.st.Close()
+		pr.close()
 		return nil, errorf(Invalid, "run %s is of plan %q, not %q: give its plan with -f", r.ID, r.Plan, pr.plan.Name)
 	}
 	// The plan and overrides are compared with the artifacts the run was
@@ -113,11 +113,11 @@ func (s *Service) prepareFor(ctx context.Context, in PlanInput, r store.Run) (*p
 	// does (checkArtifacts).
 	hash, err := planHash(pr.plan.File, in.Set, r.Artifacts)
 	if err != nil {
-		pr.st.Close()
+		pr.close()
 		return nil, err
 	}
 	if hash != r.PlanHash {
-		pr.st.Close()
+		pr.close()
 		return nil, errorf(NoGo, "no-go: the plan or its --set overrides changed since run %s started (hash %.12s, now %.12s): restore what it ran with", r.ID, r.PlanHash, hash)
 	}
 	pr.hash = hash
@@ -184,7 +184,7 @@ func (s *Service) Resume(ctx context.Context, o ResumeOptions) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer pr.st.Close()
+	defer pr.close()
 	o.Watch.ready(pr.info())
 	eng := s.newEngine(pr, engineOptions{observer: o.Watch.Observer, wait: o.Wait, parallel: o.Parallel, takenOver: o.TakenOver})
 	if !o.Accept {
@@ -268,7 +268,7 @@ func (s *Service) backoutWith(ctx context.Context, in PlanInput, r store.Run, wh
 	if err != nil {
 		return nil, err
 	}
-	defer pr.st.Close()
+	defer pr.close()
 	w.ready(pr.info())
 	eo.observer = w.Observer
 	out, err := s.newEngine(pr, eo).Backout(ctx, r, pr.ro, why)

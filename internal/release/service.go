@@ -167,6 +167,28 @@ type prepared struct {
 	kind      string // what the run is (KindRelease...)
 	force     bool   // redeploy the release already live
 	override  string // the reason of a break-glass run
+	// trs are the transports of the call (the review's and the run's: a
+	// connection the review opened is reused by the run).
+	trs map[string]transport.Transport
+}
+
+// transports are the transports of pr's call.
+func (s *Service) transportsFor(pr *prepared) map[string]transport.Transport {
+	if pr.trs == nil {
+		pr.trs = s.transports()
+	}
+	return pr.trs
+}
+
+// close closes pr's store and the connections its transports kept for
+// reuse.
+func (pr *prepared) close() error {
+	for _, t := range pr.trs {
+		if c, ok := t.(interface{ CloseIdle() }); ok {
+			c.CloseIdle()
+		}
+	}
+	return pr.st.Close()
 }
 
 // prepare loads the plan, opens the store and builds the rollout for
@@ -290,6 +312,10 @@ type engineOptions struct {
 	takenOver *store.Lease // the run's lease the caller took over
 }
 
+// reuseIdle is how long the ssh transport keeps a connection the review
+// closed for the run (or a batch's for a later check) to log in on again.
+const reuseIdle = time.Minute
+
 // transports are the transports a call reaches targets with.
 func (s *Service) transports() map[string]transport.Transport {
 	if s.Transports != nil {
@@ -298,21 +324,21 @@ func (s *Service) transports() map[string]transport.Transport {
 	return map[string]transport.Transport{
 		"local": &local.Transport{},
 		"ssh": &sshtr.Transport{InsecureIgnoreHostKeys: s.SSH.InsecureIgnoreHostKeys, Logger: s.Logger,
-			KeepAlive: s.SSH.KeepAlive, ConnectTimeout: s.SSH.ConnectTimeout},
+			KeepAlive: s.SSH.KeepAlive, ConnectTimeout: s.SSH.ConnectTimeout, ReuseIdle: reuseIdle},
 	}
 }
 
 // dialer reaches pr's targets for the review's fact probes and drift
 // check, read-only, without the engine.
 func (s *Service) dialer(pr *prepared) *check.Dialer {
-	return &check.Dialer{Transports: s.transports(), PlanDir: filepath.Dir(pr.plan.File),
+	return &check.Dialer{Transports: s.transportsFor(pr), PlanDir: filepath.Dir(pr.plan.File),
 		Resolve: func(path string) string { return load.Path(pr.plan, path) }}
 }
 
 func (s *Service) newEngine(pr *prepared, o engineOptions) *engine.Engine {
 	return engine.New(engine.Options{
 		Store:      pr.st,
-		Transports: s.transports(),
+		Transports: s.transportsFor(pr),
 		Clock:      s.Clock,
 		Observer:   observers{o.observer, pr.notify, s.Observer},
 		Abandon:    s.Abandon,

@@ -34,7 +34,7 @@ func (s *Service) Review(ctx context.Context, o ReviewOptions) (*review.Report, 
 	if err != nil {
 		return nil, err
 	}
-	defer pr.st.Close()
+	defer pr.close()
 	o.Watch.ready(pr.info())
 	eng := s.newEngine(pr, engineOptions{})
 	return review.Review(ctx, s.reviewInput(pr, eng, o.Ticket, o.By.Name, nil, false)), nil
@@ -119,7 +119,7 @@ func (s *Service) Start(ctx context.Context, o StartOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer pr.st.Close()
+	defer pr.close()
 	pr.force, pr.override = o.Force, o.OverrideWindow
 	if o.OverrideWindow != "" {
 		pr.notify.SetOverride(OverrideLine(o.By.String(), o.OverrideWindow))

@@ -21,20 +21,18 @@ import (
 // conn is one SSH connection to a host, shared by all its Runs and
 // Uploads.
 type conn struct {
+	*link
 	name      string
-	client    *gossh.Client
-	jump      *gossh.Client // nil without a jump host
-	dir       string        // absolute working directory on the host
+	dir       string // absolute working directory on the host
 	grace     time.Duration
 	waitDelay time.Duration
 	sessions  chan struct{} // semaphore: sessions held by Run
 	log       *slog.Logger
-	warned    *sync.Map // shared with the Transport
+	warned    *sync.Map  // shared with the Transport
+	t         *Transport // for giving the link back on Close
+	key       string     // the link's key in t's idle links ("" : not kept)
 
-	closed  atomic.Bool
-	deadMu  sync.Mutex
-	deadErr error         // why the connection ended; set before dead is closed
-	dead    chan struct{} // closed when the SSH connection has ended
+	closed atomic.Bool
 
 	sftpMu sync.Mutex
 	sftp   *sftp.Client
@@ -43,31 +41,46 @@ type conn struct {
 	readOnly bool                        // Host.ReadOnly: checks only, so no session is kept
 }
 
-func (t *Transport) newConn(name string, client, jump *gossh.Client) *conn {
+// link is an SSH connection (with its jump host's), which a conn uses. A
+// Transport with ReuseIdle keeps the link of a closed conn for the next
+// Dial of the same host with the same credentials.
+type link struct {
+	client *gossh.Client
+	jump   *gossh.Client // nil without a jump host
+
+	deadMu  sync.Mutex
+	deadErr error         // why the connection ended; set before dead is closed
+	dead    chan struct{} // closed when the SSH connection has ended
+}
+
+func (t *Transport) newLink(name string, client, jump *gossh.Client) *link {
+	l := &link{client: client, jump: jump, dead: make(chan struct{})}
+	go func() {
+		err := client.Wait()
+		l.lose(fmt.Errorf("%w: %v", ErrConnLost, waitReason(err)))
+		close(l.dead)
+	}()
+	if ka := orDefault(t.KeepAlive, DefaultKeepAlive); ka > 0 {
+		go l.keepalive(ka, t.logger().With("host", name))
+	}
+	return l
+}
+
+func (t *Transport) newConn(name string, l *link) *conn {
 	n := t.MaxSessions
 	if n <= 0 {
 		n = DefaultMaxSessions
 	}
-	c := &conn{
+	return &conn{
+		link:      l,
 		name:      name,
-		client:    client,
-		jump:      jump,
 		grace:     orDefault(t.Grace, DefaultGrace),
 		waitDelay: orDefault(t.WaitDelay, DefaultWaitDelay),
 		sessions:  make(chan struct{}, n),
 		log:       t.logger().With("host", name),
 		warned:    &t.warned,
-		dead:      make(chan struct{}),
+		t:         t,
 	}
-	go func() {
-		err := client.Wait()
-		c.lose(fmt.Errorf("%w: %v", ErrConnLost, waitReason(err)))
-		close(c.dead)
-	}()
-	if ka := orDefault(t.KeepAlive, DefaultKeepAlive); ka > 0 {
-		go c.keepalive(ka)
-	}
-	return c
 }
 
 func waitReason(err error) string {
@@ -79,7 +92,7 @@ func waitReason(err error) string {
 
 // lose records why the connection ended (the first reason wins) and
 // closes it, which ends every session on it.
-func (c *conn) lose(cause error) {
+func (c *link) lose(cause error) {
 	c.deadMu.Lock()
 	if c.deadErr == nil {
 		c.deadErr = cause
@@ -92,7 +105,7 @@ func (c *conn) lose(cause error) {
 }
 
 // lostErr is why the connection ended, or nil while it is up.
-func (c *conn) lostErr() error {
+func (c *link) lostErr() error {
 	select {
 	case <-c.dead:
 	default:
@@ -106,7 +119,7 @@ func (c *conn) lostErr() error {
 // keepalive sends keepalive@openssh.com every interval and closes the
 // connection when keepAliveMisses requests in a row go unanswered. Any
 // reply, even a refusal, shows the server is alive.
-func (c *conn) keepalive(interval time.Duration) {
+func (c *link) keepalive(interval time.Duration, log *slog.Logger) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	var pending chan error
@@ -127,7 +140,7 @@ func (c *conn) keepalive(interval time.Duration) {
 				pending, missed = nil, 0
 			default:
 				if missed++; missed >= keepAliveMisses {
-					c.log.Warn("ssh connection stopped answering keepalives; closing it", "missed", missed, "interval", interval)
+					log.Warn("ssh connection stopped answering keepalives; closing it", "missed", missed, "interval", interval)
 					c.lose(fmt.Errorf("%w: no reply to %d keepalives in a row (interval %v)", ErrConnLost, missed, interval))
 					return
 				}
@@ -147,11 +160,17 @@ func (c *conn) Close() error {
 	if c.closed.Swap(true) {
 		return fmt.Errorf("ssh %s: close: %w", c.name, transport.ErrClosed)
 	}
+	// A connection whose set-up session is still open is not kept:
+	// closing that session would wait for the host to answer.
+	keep := c.key != "" && c.idle.Load() == nil
 	c.sftpMu.Lock()
 	if c.sftp != nil {
 		c.sftp.Close()
 	}
 	c.sftpMu.Unlock()
+	if keep && len(c.sessions) == 0 && c.t.keep(c.key, c.link) {
+		return nil
+	}
 	c.lose(fmt.Errorf("%w: %w", ErrConnLost, transport.ErrClosed))
 	<-c.dead
 	return nil
@@ -235,6 +254,15 @@ func (c *conn) setupDirScript(ctx context.Context, script, dir string) error {
 	return nil
 }
 
+// sftpInFlight bounds the write requests of one SFTP upload that are in
+// flight (32 KiB each). It bounds what the SSH server holds for the
+// channel too: OpenSSH grows that buffer by copying it whole for every
+// packet, so the 2 MiB of pkg/sftp's default (64 requests) cost the hosts
+// more CPU than the upload itself (bench/README.md, "Uploads and the SSH
+// server's buffer"). 16 requests (512 KiB) still fill a fast local link;
+// over a long one they cap a host at 512 KiB per round trip.
+const sftpInFlight = 16
+
 // sftpClient returns the connection's SFTP client, starting it on first
 // use.
 func (c *conn) sftpClient() (*sftp.Client, error) {
@@ -246,7 +274,7 @@ func (c *conn) sftpClient() (*sftp.Client, error) {
 	if c.sftp != nil {
 		return c.sftp, nil
 	}
-	cl, err := sftp.NewClient(c.client, sftp.UseConcurrentWrites(true))
+	cl, err := sftp.NewClient(c.client, sftp.UseConcurrentWrites(true), sftp.MaxConcurrentRequestsPerFile(sftpInFlight))
 	if err != nil {
 		if lost := c.lostErr(); lost != nil {
 			return nil, lost

@@ -75,6 +75,21 @@
 // sha256sum on the target (or read back and hashed when the target has no
 // sha256sum), and renamed over the destination (posix-rename@openssh.com,
 // else mv -f). A destination that already holds the SHA-256 is skipped.
+// At most sftpInFlight (16) writes of an upload are in flight: OpenSSH
+// grows its buffer for a channel by copying it whole for every packet, so
+// more sent ahead than the reader on the host keeps up with costs the
+// host CPU quadratic in the backlog. A server without SFTP gets the file
+// over one exec session (cat, sha256sum or shasum, mv), sent only once
+// the script asks for it.
+//
+// # Reuse
+//
+// With [Transport.ReuseIdle], Close keeps the SSH connection of a Conn
+// that holds no session for that long, and the next Dial of the same
+// user, address, port, jump host, identity file and known_hosts file logs
+// in over it (running its directory set-up again); [Transport.CloseIdle]
+// ends the connections kept. The known_hosts file is parsed once per
+// Transport and again when its content changes.
 //
 // # Errors
 //

@@ -49,7 +49,7 @@ func (f *framer) emit(p []byte) {
 // one read's worth of bytes and a trailer line are held back.
 func (f *framer) copy(r io.Reader) {
 	defer close(f.ends)
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, outputBufferSize)
 	var pending []byte
 	inTrailer := false
 	for {

@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -71,15 +72,55 @@ func (t *Transport) hostKeys(name, path string) (*hostKeys, error) {
 		path = filepath.Join(home, ".ssh", "known_hosts")
 	}
 	k.path = expandHome(path)
-	db, err := knownhosts.New(k.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		db, err = knownhosts.New()
-	}
+	db, err := t.knownHosts.get(k.path)
 	if err != nil {
 		return nil, fmt.Errorf("known_hosts %s: %w", k.path, err)
 	}
 	k.db = db
 	return k, nil
+}
+
+// knownHostsCache holds parsed known_hosts files, shared by the Dials of
+// a Transport: each connection keeps its host key callback (to check the
+// key again when the server re-keys), and one parsed copy per connection
+// grew with hosts × lines. A file is parsed again when its content
+// changed.
+type knownHostsCache struct {
+	mu sync.Mutex
+	m  map[string]knownHostsFile
+}
+
+type knownHostsFile struct {
+	content []byte // nil for a missing file
+	db      gossh.HostKeyCallback
+}
+
+func (c *knownHostsCache) get(path string) (gossh.HostKeyCallback, error) {
+	content, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.m[path]; ok && (f.content == nil) == (content == nil) && bytes.Equal(f.content, content) {
+		return f.db, nil
+	}
+	var db gossh.HostKeyCallback
+	if content != nil {
+		db, err = knownhosts.New(path)
+	}
+	if content == nil || errors.Is(err, fs.ErrNotExist) {
+		content = nil
+		db, err = knownhosts.New()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[string]knownHostsFile{}
+	}
+	c.m[path] = knownHostsFile{content: content, db: db}
+	return db, nil
 }
 
 // keyCheck is the host key verification of one handshake.

@@ -195,6 +195,12 @@ func (p *pipeSession) run(ctx context.Context, cmd transport.Command) (transport
 func (p *pipeSession) wait(ctx context.Context, mw *markWriter) (int, error) {
 	var outEnd, errEnd string
 	gotOut, gotErr := false, false
+	// The loop's exit status arriving means no boundary will follow the
+	// ones already on their way (the loop ends only between commands, or
+	// when it is killed). The channel may stay open (a process left in the
+	// background holds the output), so do not wait for its end.
+	exited := (<-chan struct{})(p.s.exited)
+	var loopGone <-chan time.Time
 	ends := func(timeout <-chan time.Time) error {
 		for !gotOut || !gotErr {
 			var ok bool
@@ -205,6 +211,13 @@ func (p *pipeSession) wait(ctx context.Context, mw *markWriter) (int, error) {
 				gotErr = true
 			case <-timeout:
 				return errors.New("the interrupted command did not end")
+			case <-exited:
+				exited, loopGone = nil, time.After(p.c.waitDelay)
+				continue
+			case <-loopGone:
+				err := p.c.connErr(fmt.Errorf("the session's loop on the target ended while the command ran (%s)", p.s.status))
+				p.end(fmt.Errorf("%w: %w", transport.ErrSessionDone, err))
+				return err
 			}
 			if !ok {
 				err := p.c.connErr(errors.New("session ended unexpectedly"))

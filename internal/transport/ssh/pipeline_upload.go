@@ -124,8 +124,17 @@ head -c `+strconv.FormatInt(size, 10)+` >>"$t" || { rm -f -- "$t"; exit 93; }`)
 	select {
 	case <-sent:
 	case <-t.C:
+		// The sender waits for room on a channel nobody reads: ending
+		// the channel unblocks it once the server agrees; a server that
+		// does not answer loses the connection.
 		p.end(fmt.Errorf("%w: an upload's input did not end", transport.ErrSessionDone))
-		<-sent
+		t.Reset(p.c.waitDelay)
+		select {
+		case <-sent:
+		case <-t.C:
+			p.c.lose(fmt.Errorf("%w: the server did not close a session whose upload stalled", ErrConnLost))
+			<-sent
+		}
 	}
 	t.Stop()
 	out.mu.Lock()
@@ -160,8 +169,13 @@ func (p *pipeSession) sender(ctx context.Context, in io.Reader, size int64, goAh
 			return
 		}
 		h := sha256.New()
-		st.n, st.readErr = p.send(ctx, io.TeeReader(io.LimitReader(in, size), h), stop)
+		var err error
+		st.n, err = p.send(ctx, io.TeeReader(io.LimitReader(in, size), h), stop)
 		st.sum = hex.EncodeToString(h.Sum(nil))
+		if errors.Is(err, errInputEnded) {
+			return // the script or the session ended: their status tells why
+		}
+		st.readErr = err
 		st.eof = st.readErr == nil && st.n == size
 		if st.readErr == nil && st.n < size {
 			st.readErr = fmt.Errorf("source is %d bytes shorter than when the upload began", size-st.n)
@@ -172,6 +186,9 @@ func (p *pipeSession) sender(ctx context.Context, in io.Reader, size int64, goAh
 	}()
 	return sent
 }
+
+// errInputEnded: the session's input was closed before the file was sent.
+var errInputEnded = errors.New("the session's input ended")
 
 // send copies r to the session's input until its end, stop, or ctx.
 func (p *pipeSession) send(ctx context.Context, r io.Reader, stop <-chan struct{}) (int64, error) {
@@ -191,7 +208,7 @@ func (p *pipeSession) send(ctx context.Context, r io.Reader, stop <-chan struct{
 			nw, werr := p.s.ch.Write(buf[:nr])
 			n += int64(nw)
 			if werr != nil {
-				return n, nil // the script or the session ended: their status tells why
+				return n, errInputEnded
 			}
 		}
 		if err == io.EOF {

@@ -48,6 +48,8 @@ type serverOpts struct {
 	path string
 	// noSFTP leaves out the SFTP subsystem.
 	noSFTP bool
+	// sftp replaces the SFTP subsystem's handler when not nil.
+	sftp gliderssh.SubsystemHandler
 }
 
 // testServer is an SSH server on 127.0.0.1 that runs commands with a real
@@ -146,6 +148,9 @@ func (f *fixture) server(o serverOpts) *testServer {
 	}
 	if o.noSFTP {
 		ts.srv.SubsystemHandlers = nil
+	}
+	if o.sftp != nil {
+		ts.srv.SubsystemHandlers = map[string]gliderssh.SubsystemHandler{"sftp": o.sftp}
 	}
 	ts.srv.AddHostKey(ts.hostKey)
 	if o.forward {

@@ -38,6 +38,13 @@ type exitStatus struct {
 	ok   bool // false: the channel ended without an exit status
 }
 
+func (st exitStatus) String() string {
+	if !st.ok {
+		return "no exit status"
+	}
+	return "exit status " + strconv.Itoa(st.code)
+}
+
 // marker is what the wrapper reports on its first stderr line.
 type marker struct {
 	found bool
@@ -84,7 +91,7 @@ func (c *conn) startSession(command string, stdout, stderr io.Writer, tag string
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		io.Copy(stdout, ch)
+		io.CopyBuffer(stdout, onlyReader{ch}, make([]byte, outputBufferSize))
 	}()
 	go func() {
 		defer wg.Done()
@@ -153,8 +160,19 @@ func (s *session) copyStderr(w io.Writer, tag string) {
 		r = br
 	}
 	close(s.marked)
-	io.Copy(w, r)
+	io.CopyBuffer(w, onlyReader{r}, make([]byte, outputBufferSize))
 }
+
+// outputBufferSize is the buffer of each copy of a command's output: a
+// session holds four (stdout, stderr and, pipelined, their framers), for
+// as long as the host's connection lives.
+const outputBufferSize = 8 << 10
+
+// onlyReader hides a reader's other methods (WriterTo), so that
+// io.CopyBuffer uses the buffer it is given.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
 // marker returns the wrapper's marker once stderr has delivered it (or
 // ended), and the zero marker before.

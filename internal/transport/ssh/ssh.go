@@ -80,6 +80,18 @@ type Transport struct {
 	// Logger receives warnings and connection events; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// ReuseIdle, when positive, keeps the SSH connection of a closed
+	// Conn (one that holds no session any more) for this long, for the
+	// next Dial of the same host with the same user, port, jump host,
+	// identity file and known_hosts file: the review's reachability check
+	// and the run that follows it log in once. CloseIdle closes the
+	// connections kept. 0: every Close ends the connection.
+	ReuseIdle time.Duration
+
+	idleMu sync.Mutex
+	idle   map[string][]*idleLink
+
+	knownHosts knownHostsCache
 
 	initOnce sync.Once
 	dialing  chan struct{} // semaphore over connection set-up
@@ -137,6 +149,22 @@ func (t *Transport) Dial(ctx context.Context, h transport.Host) (transport.Conn,
 			return fail(err)
 		}
 	}
+	key := ""
+	if t.ReuseIdle > 0 {
+		key = linkKey(h, target, jump)
+		if l := t.takeIdle(key); l != nil {
+			c := t.newConn(name, l)
+			c.key = key
+			err := c.setupDir(ctx, h.Dir, h.ReadOnly)
+			if err == nil {
+				return c, nil
+			}
+			c.Close()
+			if l.lostErr() == nil {
+				return fail(err)
+			} // the kept connection broke meanwhile: dial a new one
+		}
+	}
 	select {
 	case t.dialing <- struct{}{}:
 	case <-ctx.Done():
@@ -147,7 +175,8 @@ func (t *Transport) Dial(ctx context.Context, h transport.Host) (transport.Conn,
 	if err != nil {
 		return fail(err)
 	}
-	c := t.newConn(name, client, jumpClient)
+	c := t.newConn(name, t.newLink(name, client, jumpClient))
+	c.key = key
 	if err := c.setupDir(ctx, h.Dir, h.ReadOnly); err != nil {
 		c.Close()
 		return fail(err)

@@ -23,9 +23,10 @@ const copyBufferSize = 256 << 10
 
 var errIsDir = errors.New("destination is a directory")
 
-// Upload installs u.Src at u.To (relative to the host directory): in one
-// exec session (uploadExec) when the target has sha256sum or shasum, and
-// over SFTP otherwise. When the destination is a regular file that already has u.SHA256,
+// Upload installs u.Src at u.To (relative to the host directory): over
+// SFTP, with a bounded number of writes in flight (sftpInFlight), or, on
+// a server without SFTP, in one exec session (uploadExec) when the target
+// has sha256sum or shasum. When the destination is a regular file that already has u.SHA256,
 // nothing is copied, its mode is set if it differs, and Skipped is true.
 // The bytes sent are hashed on the way (a source that changed after the
 // caller verified it is never installed) and the temporary file is
@@ -46,17 +47,21 @@ func (c *conn) Upload(ctx context.Context, u transport.Upload) (transport.Upload
 	}
 	want := strings.ToLower(u.SHA256)
 	mode := u.FileMode()
-	// One exec session does it all when the target has sha256sum or
-	// shasum; SFTP is the fallback.
-	if res, err := c.uploadExec(ctx, u.Src, dst, want, mode); !errors.Is(err, errExecFallback) {
-		if err != nil {
-			return fail(err)
-		}
-		return res, nil
-	}
 	cl, err := c.sftpClient()
 	if err != nil {
-		return fail(err)
+		if lost := c.lostErr(); lost != nil {
+			return fail(err)
+		}
+		// No SFTP: one exec session does it all when the target has
+		// sha256sum or shasum.
+		res, xerr := c.uploadExec(ctx, u.Src, dst, want, mode)
+		if errors.Is(xerr, errExecFallback) {
+			return fail(fmt.Errorf("%w; and an upload without SFTP needs sha256sum or shasum on the target and no symbolic link at the destination", err))
+		}
+		if xerr != nil {
+			return fail(xerr)
+		}
+		return res, nil
 	}
 	same := false
 	// A cheap look first: only an existing regular file is worth hashing

@@ -41,9 +41,20 @@ var errExecFallback = errors.New("exec upload not possible on this target")
 // tmp (beside dst), checks its SHA-256, sets the mode, syncs it when sync(1)
 // takes a file, and renames it over dst. Every failure after tmp is
 // created removes it.
+//
+// It prints sendMarker on stdout once cat is about to read: the controller
+// sends nothing before. Bytes sent earlier would pile up in the SSH
+// server's buffer for the channel while the script starts its tools, and
+// OpenSSH grows that buffer by copying it whole for every packet. When the
+// script ends, it prints endMarker: the controller closes the script's
+// input then (a server may report the exit status only after that).
 func uploadScript(dst, tmp, want string, mode os.FileMode) string {
-	return uploadScriptWith(dst, tmp, want, mode, "", `(set -C; exec cat >"$t") || { rm -f -- "$t"; exit 93; }`)
+	return uploadScriptWith(dst, tmp, want, mode, "trap 'echo "+endMarker+"' EXIT",
+		`(set -C; exec 3>"$t" && echo `+sendMarker+` && exec cat >&3) || { rm -f -- "$t"; exit 93; }`)
 }
+
+// endMarker is what the exec upload script prints on stdout as it ends.
+const endMarker = "golive-end"
 
 // uploadScriptWith is uploadScript with more tool checks (check, which
 // exits 90 when the target cannot do it) and another way to receive the
@@ -96,7 +107,7 @@ func (c *conn) uploadExec(ctx context.Context, src, dst, want string, mode os.Fi
 	defer release()
 	tmp := path.Join(path.Dir(dst), "."+path.Base(dst)+".golive-"+nonce())
 	tag := "golive-" + nonce()
-	out := &skipWatcher{skip: make(chan struct{})}
+	out := &skipWatcher{skip: make(chan struct{}), send: make(chan struct{}), end: make(chan struct{})}
 	var errOut limitedBuffer
 	s, err := c.startSession(wrapExec(tag, "", false, uploadScript(dst, tmp, want, mode)), out, &errOut, tag, true)
 	if err != nil {
@@ -104,8 +115,9 @@ func (c *conn) uploadExec(ctx context.Context, src, dst, want string, mode os.Fi
 		return transport.UploadResult{}, err
 	}
 
-	// The writer streams src on stdin until EOF, an error, ctx's end, or
-	// the script saying it skips; then it closes stdin.
+	// The writer waits for the script to ask for the file, then streams
+	// src on stdin until EOF, an error, ctx's end, or the script saying it
+	// skips; then it closes stdin.
 	var (
 		n       int64
 		h       = sha256.New()
@@ -117,6 +129,18 @@ func (c *conn) uploadExec(ctx context.Context, src, dst, want string, mode os.Fi
 		defer close(wdone)
 		defer in.Close()
 		defer s.ch.CloseWrite()
+		select {
+		case <-out.send:
+		case <-out.skip:
+			return
+		case <-out.end:
+			return // the script ended without reading
+		case <-s.exited:
+			return // the script ended first: its status tells why
+		case <-ctx.Done():
+			readErr = transport.ContextError(ctx)
+			return
+		}
 		buf := make([]byte, copyBufferSize)
 		for {
 			select {
@@ -236,23 +260,36 @@ func (c *conn) removeTemp(tmp string) {
 }
 
 // skipWatcher keeps the start of the upload script's stdout and closes
-// skip once the skip marker line has arrived.
+// skip, send and end once their marker lines have arrived.
 type skipWatcher struct {
-	mu   sync.Mutex
-	buf  limitedBuffer
-	skip chan struct{}
-	done bool
+	mu              sync.Mutex
+	buf             limitedBuffer
+	skip, send, end chan struct{}
 }
 
 func (w *skipWatcher) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf.Write(p)
-	if !w.done && bytes.Contains(w.buf.b, []byte(execSkipMarker+"\n")) {
-		w.done = true
-		close(w.skip)
+	for _, m := range []struct {
+		line string
+		ch   chan struct{}
+	}{{execSkipMarker, w.skip}, {sendMarker, w.send}, {endMarker, w.end}} {
+		if m.ch != nil && !closed(m.ch) && bytes.Contains(w.buf.b, []byte(m.line+"\n")) {
+			close(m.ch)
+		}
 	}
 	return len(p), nil
+}
+
+// closed reports whether ch is closed.
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 func (w *skipWatcher) skipped() bool {

@@ -104,3 +104,43 @@ func TestUploadOverSymlink(t *testing.T) {
 		t.Errorf("upload wrote into the link's target: %v", ents)
 	}
 }
+
+// The exec upload sends nothing before its script asks for the file: a
+// mkdir that runs before the script reads (and reads what is already on
+// its input) finds nothing there, and the upload arrives whole.
+func TestUploadExecSendsOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	mkdir, err := exec.LookPath("mkdir")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, tool := range []string{"timeout", "head"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skip(err)
+		}
+	}
+	dir := t.TempDir()
+	early := filepath.Join(dir, "early")
+	wrapper := "#!/bin/sh\nsleep 0.2\nn=$(timeout 0.5 head -c 1 2>/dev/null | wc -c)\nif [ \"$n\" -gt 0 ]; then : >" + early + "; fi\nexec " + mkdir + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "mkdir"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	h := f.host(f.server(serverOpts{setsid: true, noSFTP: true, path: dir + ":" + os.Getenv("PATH")}))
+	if err := os.MkdirAll(h.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conn := dial(t, &sshtr.Transport{}, h)
+	src, sum := transporttest.LargeSource(t, 1<<20)
+	res, err := conn.Upload(context.Background(), transport.Upload{Src: src, SHA256: sum, To: "sub/big"})
+	if _, statErr := os.Stat(early); statErr == nil {
+		t.Errorf("the file was on the script's input before it asked for it")
+	}
+	want, _ := os.ReadFile(src)
+	if err != nil || res.Bytes != int64(len(want)) {
+		t.Fatalf("Upload = %+v, %v; want %d bytes", res, err, len(want))
+	}
+	if got, err := os.ReadFile(filepath.Join(h.Dir, "sub", "big")); err != nil || string(got) != string(want) {
+		t.Errorf("destination differs from the source (%v)", err)
+	}
+}
