@@ -226,6 +226,15 @@ func TestBackoutVerifyFalse(t *testing.T) {
 		t.Errorf("%d health checks ran, want 1 (h1's, in the rollout)", n)
 	}
 	wantNoLock(t, f)
+	// h2's backout restores 1.0 in the background, unverified: let it
+	// finish before the temp dir is removed under it.
+	cur := filepath.Join(f.hostDir("h2"), "current")
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(cur); strings.TrimSpace(string(b)) == "1.0" {
+			return
+		}
+	}
+	t.Errorf("h2's background restore did not write 1.0 into current")
 }
 
 // TestAbortBackoutIsVerified: an operator's abort backs out and verifies
