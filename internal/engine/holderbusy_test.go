@@ -27,3 +27,15 @@ func TestHolderBusyNamesOtherPIDSpace(t *testing.T) {
 		}
 	}
 }
+
+// TestAbortErrorText: an abort names who asked and, when given, why.
+func TestAbortErrorText(t *testing.T) {
+	for e, want := range map[*engine.AbortError]string{
+		{By: "ann", Reason: "wrong ticket"}: "aborted by ann: wrong ticket",
+		{By: "ann"}:                         "aborted by ann",
+	} {
+		if got := e.Error(); got != want {
+			t.Errorf("%+v: %q, want %q", *e, got, want)
+		}
+	}
+}
