@@ -48,7 +48,7 @@ func TestBackoutKeepsLease(t *testing.T) {
 		o.Store, o.Heartbeat = st, 50*time.Millisecond
 	}), 60*time.Second)
 	f.wantState(out, store.StateBackedOut)
-	if n := st.renewals.Load(); n < 5 {
-		t.Errorf("%d lease renewals during a backout of 1.5s with a 50ms heartbeat; want many", n)
+	if n := st.renewals.Load(); n < 3 {
+		t.Errorf("%d lease renewals during a backout of 1.5s with a 50ms heartbeat; want at least 3", n)
 	}
 }

@@ -413,3 +413,30 @@ func TestDefaultHeartbeatIsSeconds(t *testing.T) {
 		t.Errorf("%d heartbeats during a run of %s; want at most %d (one per 5s)", n, took.Round(time.Millisecond), most)
 	}
 }
+
+// eventReadCountingStore counts the journal reads a run makes.
+type eventReadCountingStore struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (s *eventReadCountingStore) Events(ctx context.Context, runID string, after int64) ([]store.Event, error) {
+	s.n.Add(1)
+	return s.Store.Events(ctx, runID, after)
+}
+
+// TestDefaultPollIsHalfASecond: without Options.PollEvery a run looks for
+// abort requests every 500ms, not in a busy loop: a step of two seconds
+// reads the journal a handful of times.
+func TestDefaultPollIsHalfASecond(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, fmt.Sprintf(twoSteps, "", "sleep 2"))
+	st := &eventReadCountingStore{Store: f.st}
+	start := time.Now()
+	out := f.startWithin(f.engine(func(o *engine.Options) { o.Store, o.PollEvery = st, 0 }), 120*time.Second)
+	took := time.Since(start)
+	f.wantState(out, store.StateSucceeded)
+	if n, most := st.n.Load(), int64(took/(500*time.Millisecond))+10; n > most {
+		t.Errorf("%d journal reads during a run of %s; want at most %d (one poll per 500ms)", n, took.Round(time.Millisecond), most)
+	}
+}
