@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -396,6 +397,37 @@ func BenchmarkAppendEventParallel(b *testing.B) {
 		Output: "restarted shop.service\n"}
 	commits0 := s.AppendCommits()
 	b.SetParallelism(8)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.AppendEvent(ctx, e); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	if c := s.AppendCommits() - commits0; c > 0 {
+		b.ReportMetric(float64(b.N)/float64(c), "events/commit")
+	}
+}
+
+// BenchmarkAppendEventHosts measures the writer's cost per event the way a
+// large release loads it (bench/engine.sh): 500 appenders (hosts) on 2 CPUs,
+// each waiting for its event's commit before the next, so batches are large
+// and the time per event is the writer's work on it.
+func BenchmarkAppendEventHosts(b *testing.B) {
+	ctx := context.Background()
+	s := open(b, filepath.Join(b.TempDir(), "state.db"))
+	r, err := s.CreateRun(ctx, store.Run{Plan: "p", Release: "1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := store.Event{RunID: r.ID, Kind: store.KindStep, Action: store.ActionFinished, Stage: "web",
+		Host: "web-1", Step: "restart", ExitCode: store.ExitCode(0), Duration: time.Second,
+		Output: "restarted shop.service\n"}
+	commits0 := s.AppendCommits()
+	b.SetParallelism(max(1, 500/runtime.GOMAXPROCS(0)))
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
