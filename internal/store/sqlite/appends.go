@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/golive-dev/golive/internal/store"
@@ -19,10 +20,17 @@ import (
 // answers each caller with its sequence number. Concurrent appenders thus
 // share one fsync, and a lone appender still pays exactly one.
 //
-// Each event is written inside its own savepoint, so an event that fails (an
-// unknown run: ErrNotFound) is rolled back alone and takes no sequence
-// number, while the others in the batch commit. If the transaction itself
-// fails (begin, a savepoint, commit), every caller in the batch gets the
+// The batch reads each run's last sequence number and lease epoch once
+// (selectSeqSQL), numbers that run's events in Go, inserts each with one
+// prepared statement and writes the run's new last_seq once at the end
+// (setSeqSQL): two statements per run plus one per event, all prepared once
+// per Store. An event that fails alone takes no sequence number while the
+// others in the batch commit: an unknown run (ErrNotFound) or a stale lease
+// epoch (*store.FencedError) is found before anything is written, and an
+// INSERT that violates a constraint is undone by SQLite alone (a statement's
+// changes are rolled back on a constraint error, the transaction stays
+// open), so no savepoint is needed. Any other error (begin, an I/O error,
+// commit) may have ended the transaction: every caller in the batch gets the
 // error and none of its events is stored.
 //
 // Once queued, an event is written: the batch does not use the callers'
@@ -111,26 +119,22 @@ func (s *Store) appendBatch(batch []*appendReq) {
 	ctx := context.Background() // see the notes above: queued events are written
 	results := make([]appendResult, len(batch))
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		seqStmt := tx.StmtContext(ctx, s.seqStmt)
-		insertStmt := tx.StmtContext(ctx, s.insertStmt)
+		w := &batchWriter{
+			ctx:    ctx,
+			tx:     tx,
+			get:    tx.StmtContext(ctx, s.selectSeqStmt),
+			set:    tx.StmtContext(ctx, s.setSeqStmt),
+			insert: tx.StmtContext(ctx, s.insertStmt),
+			runs:   make(map[string]*batchRun),
+		}
 		for i, req := range batch {
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT append_event`); err != nil {
-				return fmt.Errorf("savepoint: %w", err)
-			}
-			seq, err := insertEvent(ctx, tx, seqStmt, insertStmt, req.e, req.epoch)
-			if err != nil {
-				// Undo this event alone. If that fails the transaction is
-				// gone (SQLite rolled it back): fail the whole batch.
-				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO append_event`); rerr != nil {
-					return fmt.Errorf("%w; rollback to savepoint: %w", err, rerr)
-				}
-			}
-			if _, rerr := tx.ExecContext(ctx, `RELEASE append_event`); rerr != nil {
-				return fmt.Errorf("release savepoint: %w", rerr)
+			seq, err, fatal := w.append(req.e, req.epoch)
+			if fatal != nil {
+				return fatal
 			}
 			results[i] = appendResult{seq: seq, err: err}
 		}
-		return nil
+		return w.finish()
 	})
 	if err == nil {
 		s.commits.Add(1)
@@ -141,4 +145,82 @@ func (s *Store) appendBatch(batch []*appendReq) {
 		}
 		req.done <- results[i]
 	}
+}
+
+// batchWriter numbers and inserts the events of one batch inside its
+// transaction.
+type batchWriter struct {
+	ctx              context.Context
+	tx               *sql.Tx
+	get, set, insert *sql.Stmt // selectSeqSQL, setSeqSQL, insertEventSQL on tx
+	runs             map[string]*batchRun
+	order            []*batchRun // runs in the order the batch first met them
+}
+
+// batchRun is what the batch knows of one run.
+type batchRun struct {
+	id      string
+	err     error // the run does not exist (or could not be read)
+	lastSeq int64 // the last sequence number taken, in this batch or before
+	epoch   int64 // the run's lease epoch
+	written bool  // lastSeq moved: finish writes it
+}
+
+// run returns what the batch knows of run id, reading it the first time.
+func (w *batchWriter) run(id string) (*batchRun, error) {
+	if r, ok := w.runs[id]; ok {
+		return r, nil
+	}
+	r := &batchRun{id: id}
+	err := w.get.QueryRowContext(w.ctx, id).Scan(&r.lastSeq, &r.epoch)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		r.err = fmt.Errorf("run %s: %w", id, store.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("run %s: append event: %w", id, err)
+	}
+	w.runs[id] = r
+	w.order = append(w.order, r)
+	return r, nil
+}
+
+// append inserts e with its run's next sequence number. err fails e alone
+// (nothing written); fatal fails the whole batch.
+func (w *batchWriter) append(e store.Event, epoch int64) (seq int64, err, fatal error) {
+	r, fatal := w.run(e.RunID)
+	if fatal != nil {
+		return 0, nil, fatal
+	}
+	if r.err != nil {
+		return 0, r.err, nil
+	}
+	if epoch != 0 && epoch != r.epoch {
+		err := checkFence(w.ctx, w.tx, e.RunID, epoch) // the error with the current holder
+		if err == nil {
+			err = fmt.Errorf("run %s: append event: lease epoch %d changed", e.RunID, epoch)
+		}
+		return 0, err, nil
+	}
+	seq = r.lastSeq + 1
+	if err := execInsert(w.ctx, w.insert, e, seq); err != nil {
+		if isConstraint(err, 0) {
+			return 0, err, nil
+		}
+		return 0, nil, err
+	}
+	r.lastSeq, r.written = seq, true
+	return seq, nil, nil
+}
+
+// finish writes the new last_seq of every run the batch appended to.
+func (w *batchWriter) finish() error {
+	for _, r := range w.order {
+		if !r.written {
+			continue
+		}
+		if _, err := w.set.ExecContext(w.ctx, r.lastSeq, r.id); err != nil {
+			return fmt.Errorf("run %s: append event: %w", r.id, err)
+		}
+	}
+	return nil
 }

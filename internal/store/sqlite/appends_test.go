@@ -2,9 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -408,5 +411,125 @@ func BenchmarkAppendEventParallel(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 	if c := s.AppendCommits() - commits0; c > 0 {
 		b.ReportMetric(float64(b.N)/float64(c), "events/commit")
+	}
+}
+
+// BenchmarkAppendEventHosts measures the writer's cost per event the way a
+// large release loads it (bench/engine.sh): 500 appenders (hosts) on 2 CPUs,
+// each waiting for its event's commit before the next, so batches are large
+// and the time per event is the writer's work on it.
+func BenchmarkAppendEventHosts(b *testing.B) {
+	ctx := context.Background()
+	s := open(b, filepath.Join(b.TempDir(), "state.db"))
+	r, err := s.CreateRun(ctx, store.Run{Plan: "p", Release: "1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := store.Event{RunID: r.ID, Kind: store.KindStep, Action: store.ActionFinished, Stage: "web",
+		Host: "web-1", Step: "restart", ExitCode: store.ExitCode(0), Duration: time.Second,
+		Output: "restarted shop.service\n"}
+	commits0 := s.AppendCommits()
+	b.SetParallelism(max(1, 500/runtime.GOMAXPROCS(0)))
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.AppendEvent(ctx, e); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	if c := s.AppendCommits() - commits0; c > 0 {
+		b.ReportMetric(float64(b.N)/float64(c), "events/commit")
+	}
+}
+
+// TestAppendBatchEventFailsAlone: in one batch, an event whose INSERT
+// violates a constraint (here a trigger) and an event fenced by a stale
+// lease epoch fail alone and take no seq; the events around them, of the
+// same run and of another, commit with gapless seqs, and the next batch
+// continues from them.
+func TestAppendBatchEventFailsAlone(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := open(t, path)
+	r1, err := s.CreateRun(ctx, store.Run{Plan: "p", Release: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := s.CreateRun(ctx, store.Run{Plan: "p", Release: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease, err := s.AcquireLease(ctx, r2.ID, "me", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := store.WithLease(ctx, store.Lease{RunID: r2.ID, Holder: "old", Epoch: lease.Epoch + 7})
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TRIGGER refuse_bad BEFORE INSERT ON events
+		WHEN NEW.step = 'bad' BEGIN SELECT RAISE(ABORT, 'bad step'); END`); err != nil {
+		t.Fatal(err)
+	}
+
+	q := s.AppendsQueued()
+	commits0 := s.AppendCommits()
+	release := s.HoldWrites()
+	type in struct {
+		ctx  context.Context
+		run  string
+		step string
+	}
+	ins := []in{{ctx, r1.ID, "a"}, {ctx, r1.ID, "bad"}, {ctx, r2.ID, "x"}, {stale, r2.ID, "fenced"},
+		{ctx, r1.ID, "b"}, {ctx, r2.ID, "bad"}, {ctx, r2.ID, "y"}}
+	var results []<-chan appended
+	for i, in := range ins {
+		results = append(results, appendAsync(in.ctx, s, store.Event{RunID: in.run, Kind: "step", Action: "started", Host: "h", Step: in.step}))
+		waitQueued(t, s, q+int64(i+1))
+	}
+	release()
+	want := []int64{2, 0, 2, 0, 3, 0, 3}
+	for i, ch := range results {
+		got := <-ch
+		switch {
+		case ins[i].step == "fenced":
+			var fe *store.FencedError
+			if !errors.As(got.err, &fe) || fe.Current != lease.Epoch {
+				t.Errorf("append %d (stale epoch) = %d, %v, want a FencedError", i, got.seq, got.err)
+			}
+		case want[i] == 0:
+			if got.err == nil || !strings.Contains(got.err.Error(), "bad step") {
+				t.Errorf("append %d (refused by the trigger) = %d, %v, want the trigger's error", i, got.seq, got.err)
+			}
+		case got.err != nil || got.seq != want[i]:
+			t.Errorf("append %d = %d, %v, want %d", i, got.seq, got.err, want[i])
+		}
+	}
+	if n := s.AppendCommits() - commits0; n > 2 {
+		t.Errorf("%d commits, want at most 2", n)
+	}
+	if seq, err := s.AppendEvent(ctx, store.Event{RunID: r1.ID, Kind: "step", Action: "started", Host: "h", Step: "c"}); err != nil || seq != 4 {
+		t.Errorf("next append to run 1 = %d, %v, want 4", seq, err)
+	}
+	for run, steps := range map[string]string{r1.ID: "a b c", r2.ID: "x y"} {
+		events, err := s.Events(ctx, run, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i, e := range events {
+			if e.Seq != int64(i+2) {
+				t.Errorf("run %s: event %q has seq %d, want %d", run, e.Step, e.Seq, i+2)
+			}
+			got = append(got, e.Step)
+		}
+		if strings.Join(got, " ") != steps {
+			t.Errorf("run %s: steps %q, want %q", run, got, steps)
+		}
 	}
 }

@@ -15,6 +15,10 @@ const (
 		batch, host, step, exit_code, duration_ns, output, message, actor,
 		actor_via, actor_os_user, actor_token)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// The group commit (appends.go) reads a run's sequence once per batch
+	// and writes it back once.
+	selectSeqSQL = `SELECT last_seq, lease_epoch FROM runs WHERE id = ?`
+	setSeqSQL    = `UPDATE runs SET last_seq = ? WHERE id = ?`
 )
 
 // appendEvent takes the run's next sequence number and inserts e with it,
@@ -39,19 +43,27 @@ func insertEvent(ctx context.Context, q querier, seqStmt, insertStmt *sql.Stmt, 
 	if err != nil {
 		return 0, fmt.Errorf("run %s: append event: %w", e.RunID, err)
 	}
+	if err := execInsert(ctx, insertStmt, e, seq); err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
+
+// execInsert inserts e with seq with insertStmt (insertEventSQL).
+func execInsert(ctx context.Context, insertStmt *sql.Stmt, e store.Event, seq int64) error {
 	var exit sql.NullInt64
 	if e.ExitCode != nil {
 		exit = sql.NullInt64{Int64: int64(*e.ExitCode), Valid: true}
 	}
 	e.FillIdentities()
-	_, err = insertStmt.ExecContext(ctx,
+	_, err := insertStmt.ExecContext(ctx,
 		e.RunID, seq, micros(e.Time), e.Kind, e.Action, e.Stage, e.Batch, e.Host, e.Step,
 		exit, int64(e.Duration), store.TailOutput(e.Output), e.Message, e.Actor,
 		e.ActorVia, e.ActorOSUser, e.ActorToken)
 	if err != nil {
-		return 0, fmt.Errorf("run %s: append event: %w", e.RunID, err)
+		return fmt.Errorf("run %s: append event: %w", e.RunID, err)
 	}
-	return seq, nil
+	return nil
 }
 
 // Events implements store.Journal.

@@ -32,6 +32,9 @@ type Store struct {
 	seqStmt    *sql.Stmt // UPDATE runs ... RETURNING last_seq
 	insertStmt *sql.Stmt // INSERT INTO events
 
+	selectSeqStmt *sql.Stmt // SELECT last_seq, lease_epoch (group commit)
+	setSeqStmt    *sql.Stmt // UPDATE runs SET last_seq (group commit)
+
 	// Group commit of AppendEvent (see appends.go). AppendEvent queues its
 	// request on appends while holding closeMu for reading; Close takes
 	// closeMu for writing, sets closed and closes appends, so no request is
@@ -114,11 +117,17 @@ func (s *Store) prepare(ctx context.Context) error {
 	if s.insertStmt, err = s.db.PrepareContext(ctx, insertEventSQL); err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
+	if s.selectSeqStmt, err = s.db.PrepareContext(ctx, selectSeqSQL); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	if s.setSeqStmt, err = s.db.PrepareContext(ctx, setSeqSQL); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
 	return nil
 }
 
 func (s *Store) closeStmts() {
-	for _, st := range []*sql.Stmt{s.seqStmt, s.insertStmt} {
+	for _, st := range []*sql.Stmt{s.seqStmt, s.insertStmt, s.selectSeqStmt, s.setSeqStmt} {
 		if st != nil {
 			_ = st.Close()
 		}
