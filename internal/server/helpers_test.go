@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := pgtest.Main(m) // a PostgreSQL for the tests that want one
-	closeBrowser() // browser_test.go
+	closeBrowser()         // browser_test.go
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
