@@ -31,10 +31,12 @@ func TestMain(m *testing.M) {
 // their output and exit codes, as a user at a terminal would see them.
 func TestScripts(t *testing.T) {
 	// The scripts' own deadline: a command that hangs fails the test after
-	// it, not at go test's timeout.
-	deadline := time.Now().Add(3 * time.Minute)
-	if d, ok := t.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	// it, with its script named, not at go test's timeout (which kills
+	// the binary with a stack dump). Generous: the scripts run in
+	// parallel with every other package of the suite, on 2 cores.
+	deadline := time.Now().Add(8 * time.Minute)
+	if d, ok := t.Deadline(); ok && d.Add(-time.Minute).Before(deadline) {
+		deadline = d.Add(-time.Minute)
 	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",

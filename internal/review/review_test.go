@@ -55,8 +55,8 @@ preflight:
   - name: ready file present
     on: web
     run: 'echo "looking on $GOLIVE_HOST"; test -f ready || { echo "no ready file on $GOLIVE_HOST"; exit 1; }'
-    timeout: 1s
-    interval: 5s
+    timeout: 5s
+    interval: 2s
 stages:
   - name: web
     on: web
