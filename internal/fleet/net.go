@@ -19,7 +19,11 @@ import (
 	"time"
 )
 
-// Names. Interface names have at most 15 bytes: glf-PPPPPP-v252 fits.
+// maxIfName is the longest interface name Linux takes (IFNAMSIZ-1).
+const maxIfName = 15
+
+// Names. Interface names have at most 15 bytes: glf-PPPPPP-v999 fits, and
+// with a random (4-character) prefix glf-PPPP-v1022 does.
 func bridgeName(prefix string) string       { return "glf-" + prefix + "-br" }
 func vethName(prefix string, i int) string  { return "glf-" + prefix + "-v" + strconv.Itoa(i) }
 func netnsName(prefix string, i int) string { return "glf-" + prefix + "-h" + strconv.Itoa(i) }
@@ -86,12 +90,25 @@ func nthAddr(p netip.Prefix, n int) netip.Addr {
 	return netip.AddrFrom4(a)
 }
 
-// randomSubnet picks a 10.213.X.0/24 that overlaps none of used.
-func randomSubnet(used []netip.Prefix) (netip.Prefix, error) {
+// subnetBits is the prefix length of the subnet randomSubnet gives n
+// hosts: /24 up to 253 hosts (as always), else the longest prefix with
+// room for the network, broadcast and controller addresses and n hosts.
+func subnetBits(n int) int {
+	bits := 24
+	for bits > 16 && 1<<(32-bits)-3 < n {
+		bits--
+	}
+	return bits
+}
+
+// randomSubnet picks a subnet of 10.213.0.0/16 with room for n hosts
+// (subnetBits) that overlaps none of used.
+func randomSubnet(used []netip.Prefix, n int) (netip.Prefix, error) {
+	bits := subnetBits(n)
 	b := make([]byte, 1)
 	for range 200 {
 		_, _ = rand.Read(b)
-		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, b[0], 0}), 24)
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, b[0], 0}), bits).Masked()
 		if _, ok := overlaps(p, used); !ok {
 			return p, nil
 		}
