@@ -87,6 +87,7 @@ func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
 			x.journal(ctx, store.Event{Kind: store.KindStage, Action: store.ActionFailed, Stage: s.Name, Message: err.Error()})
 			return err
 		}
+		x.releaseConns(b)
 		if s.Pause > 0 && i < len(s.Batches)-1 {
 			if err := x.e.o.Clock.Sleep(ctx, s.Pause); err != nil {
 				return context.Cause(ctx)
