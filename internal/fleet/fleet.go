@@ -124,7 +124,10 @@ func Start(ctx context.Context, o Options) (*Fleet, error) {
 		return nil, err
 	}
 	// From here the state file exists: any failure tears down.
-	err = f.createNetwork(ctx)
+	err = raiseNeighLimits(o.N)
+	if err == nil {
+		err = f.createNetwork(ctx)
+	}
 	unlock()
 	if err == nil {
 		err = f.configure(ctx)

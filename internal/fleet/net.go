@@ -153,6 +153,28 @@ func usedRoutes(ctx context.Context) ([]netip.Prefix, error) {
 	return used, nil
 }
 
+// raiseNeighLimits raises the root namespace's IPv4 neighbour (ARP) table
+// limits so that n more hosts fit: the controller holds one entry per host
+// it talks to, and past gc_thresh3 (1,024 by default, shared with every
+// other interface and fleet on the machine) the kernel drops entries
+// ("neighbor table overflow") and hosts stop answering. It only raises.
+func raiseNeighLimits(n int) error {
+	for name, want := range map[string]int{"gc_thresh2": 2*n + 512, "gc_thresh3": 4*n + 1024} {
+		p := "/proc/sys/net/ipv4/neigh/default/" + name
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("fleet: %w", err)
+		}
+		if cur, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && cur >= want {
+			continue
+		}
+		if err := os.WriteFile(p, []byte(strconv.Itoa(want)), 0o644); err != nil {
+			return fmt.Errorf("fleet: raise %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // ipBatch runs ip commands, one a line. With force, ip goes on after a
 // failed line (teardown of what may be half made); the error is returned
 // all the same.
