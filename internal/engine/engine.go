@@ -351,7 +351,7 @@ func (x *execution) dropIfLost(h *rollout.Host, err error) {
 func (x *execution) releaseConns(b *rollout.Batch) {
 	x.lastOnce.Do(func() { x.last = lastBatches(x.ro) })
 	for _, h := range b.Hosts {
-		if h.Transport == "local" || x.last[h.Name] != b {
+		if x.last[h.Name] != b {
 			continue
 		}
 		x.mu.Lock()
