@@ -149,10 +149,10 @@ running() { kill -0 "$1" 2>/dev/null && ! grep -qs "^[0-9]* ([^)]*) Z" "/proc/$1
 if [ -f app.pid ]; then
   pid=$(cat app.pid)
   if running "$pid"; then
-    kill -TERM "$pid"
+    kill -TERM "$pid" 2>/dev/null || true # it may have exited meanwhile
     i=0
     while running "$pid" && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-    if running "$pid"; then kill -KILL "$pid"; fi
+    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   rm -f app.pid
 fi
