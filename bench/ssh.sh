@@ -149,10 +149,10 @@ running() { kill -0 "$1" 2>/dev/null && ! grep -qs "^[0-9]* ([^)]*) Z" "/proc/$1
 if [ -f app.pid ]; then
   pid=$(cat app.pid)
   if running "$pid"; then
-    kill -TERM "$pid"
+    kill -TERM "$pid" 2>/dev/null || true # it may have exited meanwhile
     i=0
     while running "$pid" && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-    if running "$pid"; then kill -KILL "$pid"; fi
+    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   rm -f app.pid
 fi
@@ -228,18 +228,25 @@ fssh() { "${SSH[@]}" "$@"; }
 # reset_hosts: stop the demo server (by its pid file only) and remove /srv/app
 # on every host, in parallel; then check that nothing answers on :8080.
 reset_hosts() {
-	local a pids=()
-	for a in $FLEET_HOSTS; do
-		fssh "$a" 'if [ -f /srv/app/app.pid ]; then
-  pid=$(cat /srv/app/app.pid)
-  kill -TERM "$pid" 2>/dev/null || true
-  i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
-  kill -KILL "$pid" 2>/dev/null || true
-fi
-rm -rf /srv/app' &
-		pids+=($!)
+	# From the controller, through each host's /srv (FLEET_SRV_DIRS): the
+	# hosts share the controller's pid namespace. 1,000 ssh logins at once
+	# time out in their banner exchange on a loaded 2-core machine.
+	local d pid
+	for d in $FLEET_SRV_DIRS; do
+		[ -f "$d/app/app.pid" ] || { rm -rf "$d/app"; continue; }
+		pid=$(cat "$d/app/app.pid")
+		case "$pid" in '' | *[!0-9]*) ;; *) kill -TERM "$pid" 2>/dev/null || true ;; esac
 	done
-	for p in "${pids[@]}"; do wait "$p"; done
+	for d in $FLEET_SRV_DIRS; do
+		if [ -f "$d/app/app.pid" ]; then
+			pid=$(cat "$d/app/app.pid")
+			case "$pid" in '' | *[!0-9]*) ;; *)
+				i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+				kill -KILL "$pid" 2>/dev/null || true ;;
+			esac
+		fi
+		rm -rf "$d/app"
+	done
 	for a in $FLEET_HOSTS; do
 		if curl -s --max-time 1 "http://$a:8080/health" >/dev/null 2>&1; then
 			log "reset: $a:8080 still answers"

@@ -3,10 +3,29 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 
 	"github.com/golive-dev/golive/internal/cli"
 )
 
+// memoryLimit is golive's soft memory limit unless GOMEMLIMIT sets one: the
+// heap a release to 1,000 hosts keeps live is ~60 MB, but with the
+// default GOGC alone the runtime lets the process grow to ~250 MB before
+// collecting. Over the limit the collector runs more often; it is soft, so
+// a run that needs more still gets it.
+const memoryLimit = 128 << 20
+
+// setMemoryLimit applies memoryLimit when the environment sets no limit.
+func setMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
+}
+
 func main() {
+	setMemoryLimit()
+	if p := os.Getenv("GOLIVE_HEAPPROFILE"); p != "" {
+		go heapProfileAtPeak(p)
+	}
 	os.Exit(cli.Run(os.Args[1:]))
 }

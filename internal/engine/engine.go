@@ -189,6 +189,9 @@ type execution struct {
 	mu    sync.Mutex // guards conns and dials
 	conns map[string]transport.Conn
 	dials map[string]*dialing
+	// lastOnce computes last: each host's last batch, for releaseConns.
+	lastOnce sync.Once
+	last     map[string]*rollout.Batch
 	// prefetching counts connections being opened ahead of their batch.
 	prefetching sync.WaitGroup
 	// prepared: host name -> *hostSession its preparation ahead used,
@@ -339,6 +342,49 @@ func (x *execution) dropIfLost(h *rollout.Host, err error) {
 	if ok {
 		c.Close()
 	}
+}
+
+// releaseConns ends the connections of b's hosts that no later batch and
+// no verify check of the run uses, for good (not kept for reuse): the
+// controller's memory then grows with the hosts in flight, not with the
+// fleet. A backout that needs one of them dials it again.
+func (x *execution) releaseConns(b *rollout.Batch) {
+	x.lastOnce.Do(func() { x.last = lastBatches(x.ro) })
+	for _, h := range b.Hosts {
+		if x.last[h.Name] != b {
+			continue
+		}
+		x.mu.Lock()
+		c, ok := x.conns[h.Name]
+		delete(x.conns, h.Name)
+		x.mu.Unlock()
+		if ok {
+			if d, isD := c.(interface{ Discard() error }); isD {
+				d.Discard()
+			} else {
+				c.Close()
+			}
+		}
+	}
+}
+
+// lastBatches maps each host to the last batch of ro that has it, or to
+// nil when a verify check targets it (its connection stays to the end).
+func lastBatches(ro *rollout.Rollout) map[string]*rollout.Batch {
+	last := map[string]*rollout.Batch{}
+	for _, s := range ro.Stages {
+		for _, b := range s.Batches {
+			for _, h := range b.Hosts {
+				last[h.Name] = b
+			}
+		}
+	}
+	for _, c := range ro.Verify {
+		for _, h := range c.Targets {
+			last[h.Name] = nil
+		}
+	}
+	return last
 }
 
 // localConn is the controller itself, for local steps and checks.

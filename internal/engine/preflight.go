@@ -79,12 +79,17 @@ func (e *Engine) Reach(ctx context.Context, ro *rollout.Rollout) map[string]erro
 	x := e.newExecution(store.Run{Plan: ro.Plan, Env: ro.Env}, ro, newHistory())
 	x.readOnly = true
 	defer x.closeConns()
-	hosts := map[string]*rollout.Host{}
+	// In plan order: with a cap on the connections kept for reuse
+	// (ssh MaxIdle), those kept are the first batches', which the run
+	// takes first.
+	var hosts []*rollout.Host
+	seen := map[string]bool{}
 	for _, s := range ro.Stages {
 		for _, b := range s.Batches {
 			for _, h := range b.Hosts {
-				if h.Transport != "local" {
-					hosts[h.Name] = h
+				if h.Transport != "local" && !seen[h.Name] {
+					seen[h.Name] = true
+					hosts = append(hosts, h)
 				}
 			}
 		}
@@ -93,13 +98,18 @@ func (e *Engine) Reach(ctx context.Context, ro *rollout.Rollout) map[string]erro
 	var mu sync.Mutex
 	g := errgroup.Group{}
 	g.SetLimit(e.o.Parallel)
-	for name, h := range hosts {
+	for _, h := range hosts {
 		g.Go(func() error {
-			if _, err := x.conn(ctx, h); err != nil {
+			c, err := x.dial(ctx, h)
+			if err != nil {
 				mu.Lock()
-				problems[name] = err
+				problems[h.Name] = err
 				mu.Unlock()
+				return nil
 			}
+			// Closed at once, not at the end: a fleet's connections are
+			// not all held together (a transport may keep it for the run).
+			c.Close()
 			return nil
 		})
 	}

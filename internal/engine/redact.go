@@ -16,6 +16,15 @@ type redactedConn struct {
 	r *redact.Redactor
 }
 
+// Discard closes the connection for good: a transport that keeps closed
+// connections for reuse (ssh with ReuseIdle) ends this one.
+func (c redactedConn) Discard() error {
+	if d, ok := c.Conn.(interface{ Discard() error }); ok {
+		return d.Discard()
+	}
+	return c.Conn.Close()
+}
+
 func (c redactedConn) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
 	var writers []*redact.Writer
 	wrap := func(w *redact.Writer) *redact.Writer { writers = append(writers, w); return w }

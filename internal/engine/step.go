@@ -48,6 +48,9 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 			}
 			x.stopEarlierAttempts(ctx, s.Name, h.Name, st.Name)
 		}
+		if ctx.Err() != nil { // the batch was cancelled: start nothing more
+			return context.Cause(ctx)
+		}
 		ev.Action, ev.Message, ev.ExitCode, ev.Output, ev.Duration = store.ActionStarted, "", nil, "", 0
 		if attempts > 1 {
 			ev.Message = fmt.Sprintf("attempt %d/%d", attempt, attempts)

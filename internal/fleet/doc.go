@@ -29,6 +29,13 @@
 //	// f.Hosts[0].SrvDir is h0's /srv; f.Exec runs a command inside a host
 //	// without ssh; f.LinkDown(ctx, 1) cuts h1 off until f.LinkUp(ctx, 1).
 //
+// A fleet has up to MaxHosts (1,023: a bridge's ports) hosts; past 253 its
+// subnet is wider than a /24 (a /22 for 1,000). Start raises the root
+// namespace's neighbour table limits (net.ipv4.neigh.default.gc_thresh2
+// and gc_thresh3, never lowering them) so that every host's ARP entry
+// fits: at the default 1,024 a fleet of 1,000 overflows the table and
+// hosts stop answering.
+//
 // fleet needs root, iproute2 (ip), util-linux (unshare, nsenter),
 // openssh-server (sshd) and openssh-client (ssh-keygen). ./scripts/test
 // installs the Debian packages when they are missing.

@@ -22,13 +22,15 @@ import (
 // SSHD is the OpenSSH server every host runs (Debian's openssh-server).
 const SSHD = "/usr/sbin/sshd"
 
-// MaxHosts is the largest fleet: the hosts use .2 to .254 of a /24.
-const MaxHosts = 253
+// MaxHosts is the largest fleet: a Linux bridge has at most 1,023 ports
+// (BR_MAX_PORTS 1024, port 0 unused), one per host. Fleets of more than
+// 253 hosts get a subnet wider than a /24 (see Options.Subnet).
+const MaxHosts = 1023
 
 // Options say what fleet to start. The zero value (but for N) is fine.
 type Options struct {
 	// N is the number of hosts, 1 to MaxHosts (fewer when Subnet is
-	// smaller than a /24).
+	// too small).
 	N int
 	// Prefix names everything the fleet creates (1 to 6 characters of
 	// [a-z0-9]); empty means 4 random characters. Two live fleets never
@@ -36,7 +38,9 @@ type Options struct {
 	Prefix string
 	// Subnet is the IPv4 subnet of the bridge, /16 to /29; the controller
 	// gets its first address and the hosts the next ones. Empty means a
-	// random 10.213.X.0/24 that no route on this machine overlaps.
+	// random subnet of 10.213.0.0/16 that no route on this machine
+	// overlaps: a /24 for up to 253 hosts, else the smallest that fits
+	// (a /22 for 1,000).
 	Subnet string
 	// Dir is where the fleet's directory (keys, configs, each host's /srv
 	// and home) is created; empty means os.TempDir(). Close removes the
@@ -93,6 +97,10 @@ func Start(ctx context.Context, o Options) (*Fleet, error) {
 	if o.Prefix != "" && !validPrefix(o.Prefix) {
 		return nil, fmt.Errorf("fleet: prefix %q: want 1 to 6 characters of [a-z0-9]", o.Prefix)
 	}
+	if o.Prefix != "" && len(vethName(o.Prefix, o.N-1)) > maxIfName {
+		return nil, fmt.Errorf("fleet: prefix %q: too long for %d hosts (interface %s has more than %d bytes; use at most %d characters)",
+			o.Prefix, o.N, vethName(o.Prefix, o.N-1), maxIfName, len(o.Prefix)-(len(vethName(o.Prefix, o.N-1))-maxIfName))
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Minute)
@@ -116,7 +124,10 @@ func Start(ctx context.Context, o Options) (*Fleet, error) {
 		return nil, err
 	}
 	// From here the state file exists: any failure tears down.
-	err = f.createNetwork(ctx)
+	err = raiseNeighLimits(o.N)
+	if err == nil {
+		err = f.createNetwork(ctx)
+	}
 	unlock()
 	if err == nil {
 		err = f.configure(ctx)
@@ -166,7 +177,7 @@ func reserve(ctx context.Context, o Options) (*Fleet, error) {
 			return nil, fmt.Errorf("fleet: subnet %s overlaps route %s", subnet, r)
 		}
 	} else {
-		subnet, err = randomSubnet(used)
+		subnet, err = randomSubnet(used, o.N)
 		if err != nil {
 			return nil, err
 		}

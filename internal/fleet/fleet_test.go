@@ -306,6 +306,9 @@ func TestOptions(t *testing.T) {
 	}{
 		{"10.213.7.0/24", 253, true},
 		{"10.213.7.0/24", 254, false},
+		{"10.213.4.0/22", 1000, true},
+		{"10.213.0.0/16", MaxHosts, true},
+		{"10.213.0.0/16", MaxHosts + 1, false},
 		{"10.213.7.0/28", 13, true},
 		{"10.213.7.0/28", 14, false},
 		{"10.213.7.1/24", 1, false},
@@ -324,7 +327,20 @@ func TestOptions(t *testing.T) {
 	if got := nthAddr(p, 254).String(); got != "10.213.7.254" {
 		t.Errorf("nthAddr: %s", got)
 	}
-	for _, name := range []string{bridgeName("abcdef"), vethName("abcdef", MaxHosts-1), netnsName("abcd", 0)} {
+	for n, bits := range map[int]int{1: 24, 253: 24, 254: 23, 509: 23, 510: 22, 1000: 22, 1021: 22, MaxHosts: 21} {
+		if got := subnetBits(n); got != bits {
+			t.Errorf("subnetBits(%d) = %d, want %d", n, got, bits)
+		}
+		p, err := randomSubnet(nil, n)
+		if err != nil || p.Bits() != bits || p.Masked() != p {
+			t.Errorf("randomSubnet(%d) = %s, %v", n, p, err)
+		}
+		if _, err := parseSubnet(p.String(), n); err != nil {
+			t.Errorf("randomSubnet(%d) = %s: %v", n, p, err)
+		}
+	}
+	// A random prefix has 4 characters; a 6-character one fits 1,000 hosts.
+	for _, name := range []string{bridgeName("abcdef"), vethName("abcdef", 999), vethName("abcd", MaxHosts-1), netnsName("abcd", 0)} {
 		if len(name) > 15 && !strings.Contains(name, "-h") {
 			t.Errorf("interface name %q longer than 15", name)
 		}
@@ -337,6 +353,13 @@ func TestOptions(t *testing.T) {
 	}
 	if _, err := Start(t.Context(), Options{N: 0}); err == nil {
 		t.Errorf("Start with N=0 succeeded")
+	}
+	if _, err := Start(t.Context(), Options{N: MaxHosts + 1}); err == nil {
+		t.Errorf("Start with N=%d succeeded", MaxHosts+1)
+	}
+	// glf-abcdef-v1000 has 16 bytes: refused before anything is made.
+	if _, err := Start(t.Context(), Options{N: 1001, Prefix: "abcdef"}); err == nil || !strings.Contains(err.Error(), "too long") {
+		t.Errorf("Start with a 6-character prefix and 1001 hosts: %v", err)
 	}
 	if _, err := Start(t.Context(), Options{N: 1, Prefix: "Bad!"}); err == nil {
 		t.Errorf("Start with a bad prefix succeeded")

@@ -19,7 +19,11 @@ import (
 	"time"
 )
 
-// Names. Interface names have at most 15 bytes: glf-PPPPPP-v252 fits.
+// maxIfName is the longest interface name Linux takes (IFNAMSIZ-1).
+const maxIfName = 15
+
+// Names. Interface names have at most 15 bytes: glf-PPPPPP-v999 fits, and
+// with a random (4-character) prefix glf-PPPP-v1022 does.
 func bridgeName(prefix string) string       { return "glf-" + prefix + "-br" }
 func vethName(prefix string, i int) string  { return "glf-" + prefix + "-v" + strconv.Itoa(i) }
 func netnsName(prefix string, i int) string { return "glf-" + prefix + "-h" + strconv.Itoa(i) }
@@ -86,12 +90,25 @@ func nthAddr(p netip.Prefix, n int) netip.Addr {
 	return netip.AddrFrom4(a)
 }
 
-// randomSubnet picks a 10.213.X.0/24 that overlaps none of used.
-func randomSubnet(used []netip.Prefix) (netip.Prefix, error) {
+// subnetBits is the prefix length of the subnet randomSubnet gives n
+// hosts: /24 up to 253 hosts (as always), else the longest prefix with
+// room for the network, broadcast and controller addresses and n hosts.
+func subnetBits(n int) int {
+	bits := 24
+	for bits > 16 && 1<<(32-bits)-3 < n {
+		bits--
+	}
+	return bits
+}
+
+// randomSubnet picks a subnet of 10.213.0.0/16 with room for n hosts
+// (subnetBits) that overlaps none of used.
+func randomSubnet(used []netip.Prefix, n int) (netip.Prefix, error) {
+	bits := subnetBits(n)
 	b := make([]byte, 1)
 	for range 200 {
 		_, _ = rand.Read(b)
-		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, b[0], 0}), 24)
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, b[0], 0}), bits).Masked()
 		if _, ok := overlaps(p, used); !ok {
 			return p, nil
 		}
@@ -134,6 +151,28 @@ func usedRoutes(ctx context.Context) ([]netip.Prefix, error) {
 		}
 	}
 	return used, nil
+}
+
+// raiseNeighLimits raises the root namespace's IPv4 neighbour (ARP) table
+// limits so that n more hosts fit: the controller holds one entry per host
+// it talks to, and past gc_thresh3 (1,024 by default, shared with every
+// other interface and fleet on the machine) the kernel drops entries
+// ("neighbor table overflow") and hosts stop answering. It only raises.
+func raiseNeighLimits(n int) error {
+	for name, want := range map[string]int{"gc_thresh2": 2*n + 512, "gc_thresh3": 4*n + 1024} {
+		p := "/proc/sys/net/ipv4/neigh/default/" + name
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("fleet: %w", err)
+		}
+		if cur, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && cur >= want {
+			continue
+		}
+		if err := os.WriteFile(p, []byte(strconv.Itoa(want)), 0o644); err != nil {
+			return fmt.Errorf("fleet: raise %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // ipBatch runs ip commands, one a line. With force, ip goes on after a

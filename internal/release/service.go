@@ -316,6 +316,12 @@ type engineOptions struct {
 // closed for the run (or a batch's for a later check) to log in on again.
 const reuseIdle = time.Minute
 
+// maxIdle caps the connections kept for reuse: the review of a big fleet
+// logs in to every host, and the run takes the first batches' connections
+// (the review dials in plan order); the others would hold ~0.1-0.3 MB of
+// the controller's memory each until reuseIdle ends them.
+const maxIdle = 256
+
 // transports are the transports a call reaches targets with.
 func (s *Service) transports() map[string]transport.Transport {
 	if s.Transports != nil {
@@ -324,7 +330,7 @@ func (s *Service) transports() map[string]transport.Transport {
 	return map[string]transport.Transport{
 		"local": &local.Transport{},
 		"ssh": &sshtr.Transport{InsecureIgnoreHostKeys: s.SSH.InsecureIgnoreHostKeys, Logger: s.Logger,
-			KeepAlive: s.SSH.KeepAlive, ConnectTimeout: s.SSH.ConnectTimeout, ReuseIdle: reuseIdle},
+			KeepAlive: s.SSH.KeepAlive, ConnectTimeout: s.SSH.ConnectTimeout, ReuseIdle: reuseIdle, MaxIdle: maxIdle},
 	}
 }
 

@@ -156,13 +156,21 @@ func (c *link) keepalive(interval time.Duration, log *slog.Logger) {
 }
 
 // Close ends the connection; Runs in flight fail.
-func (c *conn) Close() error {
+func (c *conn) Close() error { return c.close(true) }
+
+// Discard closes the Conn and ends its SSH connection even when the
+// Transport has ReuseIdle: the caller is done with the host (the engine,
+// once a host's last batch is over), so keeping the connection would only
+// hold the controller's memory.
+func (c *conn) Discard() error { return c.close(false) }
+
+func (c *conn) close(reuse bool) error {
 	if c.closed.Swap(true) {
 		return fmt.Errorf("ssh %s: close: %w", c.name, transport.ErrClosed)
 	}
 	// A connection whose set-up session is still open is not kept:
 	// closing that session would wait for the host to answer.
-	keep := c.key != "" && c.idle.Load() == nil
+	keep := reuse && c.key != "" && c.idle.Load() == nil
 	c.sftpMu.Lock()
 	if c.sftp != nil {
 		c.sftp.Close()

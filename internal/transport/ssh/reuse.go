@@ -34,10 +34,14 @@ func (t *Transport) keep(key string, l *link) bool {
 	il := &idleLink{l: l}
 	t.idleMu.Lock()
 	defer t.idleMu.Unlock()
+	if t.MaxIdle > 0 && t.nidle >= t.MaxIdle {
+		return false
+	}
 	if t.idle == nil {
 		t.idle = map[string][]*idleLink{}
 	}
 	t.idle[key] = append(t.idle[key], il)
+	t.nidle++
 	il.timer = time.AfterFunc(t.ReuseIdle, func() {
 		if t.remove(key, il) {
 			il.l.lose(fmt.Errorf("%w: %w", ErrConnLost, transport.ErrClosed))
@@ -54,6 +58,7 @@ func (t *Transport) remove(key string, il *idleLink) bool {
 	ls := t.idle[key]
 	for i, x := range ls {
 		if x == il {
+			t.nidle--
 			t.idle[key] = append(ls[:i:i], ls[i+1:]...)
 			if len(t.idle[key]) == 0 {
 				delete(t.idle, key)
@@ -74,6 +79,7 @@ func (t *Transport) takeIdle(key string) *link {
 			return nil
 		}
 		il := ls[len(ls)-1]
+		t.nidle--
 		t.idle[key] = ls[:len(ls)-1]
 		if len(t.idle[key]) == 0 {
 			delete(t.idle, key)
@@ -90,7 +96,7 @@ func (t *Transport) takeIdle(key string) *link {
 func (t *Transport) CloseIdle() {
 	t.idleMu.Lock()
 	idle := t.idle
-	t.idle = nil
+	t.idle, t.nidle = nil, 0
 	t.idleMu.Unlock()
 	for _, ls := range idle {
 		for _, il := range ls {

@@ -159,3 +159,57 @@ func TestKnownHostsReadAgainWhenChanged(t *testing.T) {
 	}
 	dial(t, tr, h).Close()
 }
+
+// MaxIdle caps the connections kept: past it, Close ends the connection.
+func TestReuseIdleMax(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ts := f.server(serverOpts{setsid: true})
+	tr := &sshtr.Transport{ReuseIdle: time.Minute, MaxIdle: 1}
+	defer tr.CloseIdle()
+	h := f.host(ts)
+	h.ReadOnly = true
+	a, b := dial(t, tr, h), dial(t, tr, h)
+	if n := ts.accepted(); n != 2 {
+		t.Fatalf("server accepted %d connections, want 2", n)
+	}
+	a.Close()
+	b.Close() // beyond MaxIdle: ended
+	a, b = dial(t, tr, h), dial(t, tr, h)
+	runOK(t, a, "true")
+	runOK(t, b, "true")
+	if n := ts.accepted(); n != 3 {
+		t.Fatalf("server accepted %d connections, want 3 (one of two kept)", n)
+	}
+	a.Close()
+	b.Close()
+}
+
+// Discard ends the connection even with ReuseIdle: the next Dial logs in
+// anew.
+func TestDiscardNotKept(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ts := f.server(serverOpts{setsid: true})
+	tr := &sshtr.Transport{ReuseIdle: time.Minute}
+	defer tr.CloseIdle()
+	h := f.host(ts)
+	h.ReadOnly = true
+	c := dial(t, tr, h)
+	d, ok := c.(interface{ Discard() error })
+	if !ok {
+		t.Fatalf("%T has no Discard", c)
+	}
+	if err := d.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); !errors.Is(err, transport.ErrClosed) {
+		t.Errorf("Close after Discard = %v, want ErrClosed", err)
+	}
+	c = dial(t, tr, h)
+	runOK(t, c, "true")
+	if n := ts.accepted(); n != 2 {
+		t.Fatalf("server accepted %d connections, want 2 (the discarded one was not kept)", n)
+	}
+	c.Close()
+}

@@ -87,9 +87,15 @@ type Transport struct {
 	// and the run that follows it log in once. CloseIdle closes the
 	// connections kept. 0: every Close ends the connection.
 	ReuseIdle time.Duration
+	// MaxIdle, when positive, is the most connections ReuseIdle keeps at
+	// once; a Close beyond it ends the connection. Each kept connection
+	// costs the controller memory (buffers and goroutines of the SSH
+	// client), so a review of 1,000 hosts does not keep 1,000 of them.
+	MaxIdle int
 
 	idleMu sync.Mutex
 	idle   map[string][]*idleLink
+	nidle  int // links in idle
 
 	knownHosts knownHostsCache
 
