@@ -458,25 +458,37 @@ SELECT (SELECT host FROM e WHERE kind = 'step' AND action = 'failed' ORDER BY ti
   (SELECT count(*) FROM ok)"
 }
 
+# host_script ADDR VERSION: the shell both the ssh script and the floor run
+# on a host (the artifact comes on its stdin).
+host_script() {
+	local a=$1 v=$2
+	printf '%s\n' "set -eu; mkdir -p $APP/releases && cd $APP
+cat >releases/$v.tar.gz.tmp
+mv -f releases/$v.tar.gz.tmp releases/$v.tar.gz
+$(sub "$VERIFY" "$v" "$a")
+$(sub "$UNPACK" "$v" "$a")
+$(sub "$SWITCH" "$v" "$a")
+$(sub "$RESTART" "$v" "$a")"
+}
+# wait_healthy ADDR VERSION: poll /health every 0.1 s until it answers the version.
+wait_healthy() {
+	local a=$1 v=$2 t
+	t=$(($(date +%s) + HEALTH_TIMEOUT))
+	until curl -fsS --max-time 2 "http://$a:8080/health" 2>/dev/null | grep -qx "ok $v"; do
+		[ "$(date +%s)" -lt "$t" ] || { echo "$a: health timed out" >&2; return 1; }
+		sleep 0.1
+	done
+}
+
 # --- the hand-written ssh script ----------------------------------------------
 # Per host, one ssh connection: the artifact goes on stdin (cat), then
 # sha256sum -c, unpack, switch and restart in the same session; then a curl
 # loop from the controller until /health answers. Batches are waves of `&` +
 # `wait`.
 ssh_host() { # ADDR VERSION
-	local a=$1 v=$2 t
-	fssh "$a" "set -eu; mkdir -p $APP/releases && cd $APP
-cat >releases/$v.tar.gz.tmp
-mv -f releases/$v.tar.gz.tmp releases/$v.tar.gz
-$(sub "$VERIFY" "$v" "$a")
-$(sub "$UNPACK" "$v" "$a")
-$(sub "$SWITCH" "$v" "$a")
-$(sub "$RESTART" "$v" "$a")" <"$tmp/dist/demo-$v.tar.gz" || return 1
-	t=$(($(date +%s) + HEALTH_TIMEOUT))
-	until curl -fsS --max-time 2 "http://$a:8080/health" 2>/dev/null | grep -qx "ok $v"; do
-		[ "$(date +%s)" -lt "$t" ] || { echo "$a: health timed out" >&2; return 1; }
-		sleep 0.1
-	done
+	local a=$1 v=$2
+	fssh "$a" "$(host_script "$a" "$v")" <"$tmp/dist/demo-$v.tar.gz" || return 1
+	wait_healthy "$a" "$v"
 }
 ssh_deploy() { # VERSION
 	local line a pids p fail=0
@@ -506,21 +518,11 @@ run_ssh() { # N SCENARIO VERSION
 # children would be) with the artifact copied by `cat` from the
 # controller's file: what a rollout costs with no transport.
 floor_host() { # INDEX ADDR VERSION
-	local pid=${SSHD_PIDS[$1]} a=$2 v=$3 t cg=${HOST_CG[$1]:-}
+	local pid=${SSHD_PIDS[$1]} a=$2 v=$3 cg=${HOST_CG[$1]:-}
 	env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C \
 		sh -c 'if [ -n "$1" ]; then echo $$ >"$1/cgroup.procs"; fi; shift; exec "$@"' sh "$cg" \
-		nsenter -t "$pid" -m -n -u -- sh -c "set -eu; mkdir -p $APP/releases && cd $APP
-cat >releases/$v.tar.gz.tmp
-mv -f releases/$v.tar.gz.tmp releases/$v.tar.gz
-$(sub "$VERIFY" "$v" "$a")
-$(sub "$UNPACK" "$v" "$a")
-$(sub "$SWITCH" "$v" "$a")
-$(sub "$RESTART" "$v" "$a")" <"$tmp/dist/demo-$v.tar.gz" || return 1
-	t=$(($(date +%s) + HEALTH_TIMEOUT))
-	until curl -fsS --max-time 2 "http://$a:8080/health" 2>/dev/null | grep -qx "ok $v"; do
-		[ "$(date +%s)" -lt "$t" ] || { echo "$a: health timed out" >&2; return 1; }
-		sleep 0.1
-	done
+		nsenter -t "$pid" -m -n -u -- sh -c "$(host_script "$a" "$v")" <"$tmp/dist/demo-$v.tar.gz" || return 1
+	wait_healthy "$a" "$v"
 }
 floor_deploy() { # VERSION
 	local line a pids p fail=0 i=0
