@@ -9,6 +9,8 @@
 #   bench/serve.sh                  # N=500 C=200 W=4
 #   N=100 C=50 bench/serve.sh
 #   KEEP=1 bench/serve.sh           # keep the temp dir (plan, log, store)
+#   GOLIVE=/tmp/golive-old bench/serve.sh   # this binary instead of building one
+#   SERVEBENCH=/tmp/servebench bench/serve.sh  # this client instead of building it
 set -euo pipefail
 
 N=${N:-500}
@@ -24,7 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$repo" && go build -o "$tmp/golive" ./cmd/golive && go build -o "$tmp/servebench" ./bench/servebench)
+if [ -n "${GOLIVE:-}" ]; then cp "$GOLIVE" "$tmp/golive"; else (cd "$repo" && go build -o "$tmp/golive" ./cmd/golive); fi
+if [ -n "${SERVEBENCH:-}" ]; then cp "$SERVEBENCH" "$tmp/servebench"; else (cd "$repo" && go build -o "$tmp/servebench" ./bench/servebench); fi
 
 mkdir -p "$tmp/plan/hosts"
 {
@@ -60,4 +63,7 @@ done
 
 line=$("$tmp/servebench" -url "http://127.0.0.1:$port" -token "$secret" -plan bench -clients "$C" -workers "$W")
 rss=$(awk '/VmHWM/ {print $2 " " $3}' "/proc/$pid/status")
-echo "N=$N C=$C W=$W server_peak_rss=$rss $line"
+# CPU seconds of the server itself and of its children (the step
+# processes it reaped): fields 14+15 and 16+17 of /proc/PID/stat.
+cpu=$(awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "server_cpu=%.2fs steps_cpu=%.2fs", ($12+$13)/hz, ($14+$15)/hz}' "/proc/$pid/stat")
+echo "N=$N C=$C W=$W server_peak_rss=$rss $cpu load1=$(cut -d' ' -f1 /proc/loadavg) $line"

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -48,7 +49,9 @@ func request(method, url, token string, body any) (*http.Response, error) {
 }
 
 func run(url, token, plan string, clients, workers int) error {
-	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = clients + workers + 4
+	tr := http.DefaultTransport.(*http.Transport)
+	tr.MaxIdleConnsPerHost = clients + workers + 4
+	tr.ReadBufferSize = 64 << 10 // a stream behind is read in few reads
 	resp, err := request("POST", url+"/api/v1/runs", token, map[string]any{"plan": plan, "release": fmt.Sprintf("b%d", time.Now().Unix())})
 	if err != nil {
 		return err
@@ -116,15 +119,20 @@ func run(url, token, plan string, clients, workers int) error {
 		}
 		return lat[int(float64(len(lat)-1)*p)]
 	}
-	fmt.Printf("run=%s took=%s clients=%d events_delivered=%d live_samples=%d latency_p50=%s latency_p99=%s latency_max=%s get_run_per_s=%.0f %s\n",
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	fmt.Printf("run=%s took=%s clients=%d events_delivered=%d live_samples=%d latency_p50=%s latency_p99=%s latency_max=%s get_run_per_s=%.0f client_cpu=%.2fs %s\n",
 		created.ID, took.Round(time.Millisecond), clients, events.Load(), len(lat), pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond),
-		pct(1).Round(time.Millisecond), float64(gets.Load())/took.Seconds(), serverPart(url))
+		pct(1).Round(time.Millisecond), float64(gets.Load())/took.Seconds(), cpu.Seconds(), serverPart(url))
 	return nil
 }
 
-// serverPart is the server's own part of the delivery latency, from its
-// golive_sse_delivery_seconds histogram (an event durable to its write
-// to a stream): the bucket bounds that hold the p50 and the p99.
+// serverPart is the server's own parts of the delivery latency, from
+// its /metrics: golive_journal_durable_seconds (an event's journal time to
+// its being durable and handed to the streams: the append) and
+// golive_sse_delivery_seconds (durable to its write to a stream), each as
+// the bucket bounds that hold the p50 and the p99.
 func serverPart(url string) string {
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
@@ -135,71 +143,40 @@ func serverPart(url string) string {
 		le string
 		n  float64
 	}
-	var buckets []bucket
-	var count float64
+	buckets := map[string][]bucket{}
+	count := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, `golive_sse_delivery_seconds_bucket{le="`); ok {
-			le, n, _ := strings.Cut(rest, `"} `)
-			var v float64
-			fmt.Sscan(n, &v)
-			buckets = append(buckets, bucket{le, v})
-		}
-		if n, ok := strings.CutPrefix(line, "golive_sse_delivery_seconds_count "); ok {
-			fmt.Sscan(n, &count)
+		for _, m := range []string{"golive_journal_durable_seconds", "golive_sse_delivery_seconds"} {
+			if rest, ok := strings.CutPrefix(line, m+`_bucket{le="`); ok {
+				le, n, _ := strings.Cut(rest, `"} `)
+				var v float64
+				fmt.Sscan(n, &v)
+				buckets[m] = append(buckets[m], bucket{le, v})
+			}
+			if n, ok := strings.CutPrefix(line, m+"_count "); ok {
+				var v float64
+				fmt.Sscan(n, &v)
+				count[m] = v
+			}
 		}
 	}
-	at := func(q float64) string {
-		for _, b := range buckets {
-			if b.n >= q*count {
+	at := func(m string, q float64) string {
+		for _, b := range buckets[m] {
+			if b.n >= q*count[m] {
 				return "<=" + b.le + "s"
 			}
 		}
 		return "?"
 	}
-	if count == 0 {
-		return "server_part=?"
-	}
-	return fmt.Sprintf("server_part_p50%s server_part_p99%s", at(0.5), at(0.99))
-}
-
-// watch follows the run's stream to its end and returns the delivery
-// latency of each journal event.
-func watch(url, token, id string) ([]time.Duration, int, error) {
-	req, _ := http.NewRequest("GET", url+"/api/v1/runs/"+id+"/events", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	// Events journaled before the stream was open are a backlog, not a
-	// delivery: only those journaled after it count.
-	open := time.Now()
-	var out []time.Duration
-	n := 0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	event := ""
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "event: "):
-			event = line[7:]
-			if event == "end" {
-				return out, n, nil
-			}
-		case strings.HasPrefix(line, "data: ") && event == "journal":
-			var ev struct {
-				Time time.Time `json:"time"`
-			}
-			n++
-			if json.Unmarshal([]byte(line[6:]), &ev) == nil && ev.Time.After(open) {
-				out = append(out, time.Since(ev.Time))
-			}
+	out := ""
+	for _, m := range []struct{ metric, name string }{{"golive_journal_durable_seconds", "append_part"}, {"golive_sse_delivery_seconds", "server_part"}} {
+		if count[m.metric] == 0 {
+			out += " " + m.name + "=?"
+			continue
 		}
+		out += fmt.Sprintf(" %s_p50%s %s_p99%s", m.name, at(m.metric, 0.5), m.name, at(m.metric, 0.99))
 	}
-	return out, n, fmt.Errorf("stream ended without end: %v", sc.Err())
+	return strings.TrimSpace(out)
 }

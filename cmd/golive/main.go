@@ -27,5 +27,11 @@ func main() {
 	if p := os.Getenv("GOLIVE_HEAPPROFILE"); p != "" {
 		go heapProfileAtPeak(p)
 	}
-	os.Exit(cli.Run(os.Args[1:]))
+	stop := func() {}
+	if p := os.Getenv("GOLIVE_CPUPROFILE"); p != "" {
+		stop = cpuProfile(p)
+	}
+	code := cli.Run(os.Args[1:])
+	stop()
+	os.Exit(code)
 }
