@@ -27,11 +27,5 @@ func main() {
 	if p := os.Getenv("GOLIVE_HEAPPROFILE"); p != "" {
 		go heapProfileAtPeak(p)
 	}
-	stop := func() {}
-	if p := os.Getenv("GOLIVE_CPUPROFILE"); p != "" {
-		stop = cpuProfile(p)
-	}
-	code := cli.Run(os.Args[1:])
-	stop()
-	os.Exit(code)
+	os.Exit(cli.Run(os.Args[1:]))
 }
