@@ -119,6 +119,20 @@ func (h *hub) observe(ev store.Event) {
 	}
 }
 
+// poke makes run id's follower, if any, read the store now.
+func (h *hub) poke(id string) {
+	h.mu.Lock()
+	f := h.followers[id]
+	h.mu.Unlock()
+	if f == nil {
+		return
+	}
+	select {
+	case f.poke <- struct{}{}:
+	default: // a read is due already
+	}
+}
+
 // plainText reports whether ev's text is stored as it is: a store may
 // change NUL bytes and invalid UTF-8 (PostgreSQL's text holds neither),
 // so such an event is read back from the store rather than pushed.
@@ -342,7 +356,11 @@ func (h *hub) read(ctx context.Context, id, file string, f *follower) error {
 		if err != nil {
 			return err
 		}
-		if run.State.Terminal() {
+		if run.State.Terminal() && h.s.runs.busy(id) {
+			// Executed here and its goroutine not done: what it journals
+			// after its last state (the lock released) is still to come;
+			// the goroutine's end pokes the follower (untrack).
+		} else if run.State.Terminal() {
 			// What a run journals after its last state (the lock
 			// released) comes right after it: read once more, a moment
 			// later.
