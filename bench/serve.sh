@@ -11,17 +11,24 @@
 #   KEEP=1 bench/serve.sh           # keep the temp dir (plan, log, store)
 #   GOLIVE=/tmp/golive-old bench/serve.sh   # this binary instead of building one
 #   SERVEBENCH=/tmp/servebench bench/serve.sh  # this client instead of building it
+#   CLIENT_SHARES=128 bench/serve.sh  # variant: the clients in their own CPU
+#       cgroup of that weight (root; cgroup v1 cpu.shares, default 1024, or v2
+#       cpu.weight, default 100, given as SHARES*100/1024): when the cores are
+#       busy they yield to the server and its steps, and use what is idle
 set -euo pipefail
 
 N=${N:-500}
 C=${C:-200}
 W=${W:-4}
 KEEP=${KEEP:-0}
+CLIENT_SHARES=${CLIENT_SHARES:-}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/golive-serve-bench.XXXXXX")
 pid=
+cg=
 cleanup() {
 	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+	if [ -n "$cg" ]; then rmdir "$cg" 2>/dev/null || true; fi
 	[ "$KEEP" = 1 ] && echo "bench: keeping $tmp" >&2 || rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -61,9 +68,26 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 
-line=$("$tmp/servebench" -url "http://127.0.0.1:$port" -token "$secret" -plan bench -clients "$C" -workers "$W")
+client=()
+if [ -n "$CLIENT_SHARES" ]; then
+	if [ -d /sys/fs/cgroup/cpu ] && [ -f /sys/fs/cgroup/cpu/cpu.shares ]; then
+		cg=/sys/fs/cgroup/cpu/golive-serve-bench-$$
+		mkdir "$cg"
+		echo "$CLIENT_SHARES" >"$cg/cpu.shares"
+	elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		cg=/sys/fs/cgroup/golive-serve-bench-$$
+		mkdir "$cg"
+		echo $((CLIENT_SHARES * 100 / 1024 > 0 ? CLIENT_SHARES * 100 / 1024 : 1)) >"$cg/cpu.weight"
+	else
+		echo "bench: CLIENT_SHARES needs a cgroup cpu controller" >&2
+		exit 1
+	fi
+	# The client moves itself into the cgroup, then becomes servebench.
+	client=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg")
+fi
+line=$("${client[@]}" "$tmp/servebench" -url "http://127.0.0.1:$port" -token "$secret" -plan bench -clients "$C" -workers "$W")
 rss=$(awk '/VmHWM/ {print $2 " " $3}' "/proc/$pid/status")
 # CPU seconds of the server itself and of its children (the step
 # processes it reaped): fields 14+15 and 16+17 of /proc/PID/stat.
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "server_cpu=%.2fs steps_cpu=%.2fs", ($12+$13)/hz, ($14+$15)/hz}' "/proc/$pid/stat")
-echo "N=$N C=$C W=$W server_peak_rss=$rss $cpu load1=$(cut -d' ' -f1 /proc/loadavg) $line"
+echo "N=$N C=$C W=$W${CLIENT_SHARES:+ client_shares=$CLIENT_SHARES} server_peak_rss=$rss $cpu load1=$(cut -d' ' -f1 /proc/loadavg) $line"

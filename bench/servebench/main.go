@@ -130,9 +130,11 @@ func run(url, token, plan string, clients, workers int) error {
 
 // serverPart is the server's own parts of the delivery latency, from
 // its /metrics: golive_journal_durable_seconds (an event's journal time to
-// its being durable and handed to the streams: the append) and
-// golive_sse_delivery_seconds (durable to its write to a stream), each as
-// the bucket bounds that hold the p50 and the p99.
+// its being durable and handed to the streams: the append, append_part),
+// golive_sse_delivery_seconds (durable to its write to a stream,
+// server_part) and golive_sse_latency_seconds (journal time to the write:
+// the latency as the server sees it, server_seen), each as the bucket
+// bounds that hold the p50 and the p99.
 func serverPart(url string) string {
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
@@ -148,7 +150,7 @@ func serverPart(url string) string {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		for _, m := range []string{"golive_journal_durable_seconds", "golive_sse_delivery_seconds"} {
+		for _, m := range []string{"golive_journal_durable_seconds", "golive_sse_delivery_seconds", "golive_sse_latency_seconds"} {
 			if rest, ok := strings.CutPrefix(line, m+`_bucket{le="`); ok {
 				le, n, _ := strings.Cut(rest, `"} `)
 				var v float64
@@ -171,7 +173,7 @@ func serverPart(url string) string {
 		return "?"
 	}
 	out := ""
-	for _, m := range []struct{ metric, name string }{{"golive_journal_durable_seconds", "append_part"}, {"golive_sse_delivery_seconds", "server_part"}} {
+	for _, m := range []struct{ metric, name string }{{"golive_journal_durable_seconds", "append_part"}, {"golive_sse_delivery_seconds", "server_part"}, {"golive_sse_latency_seconds", "server_seen"}} {
 		if count[m.metric] == 0 {
 			out += " " + m.name + "=?"
 			continue

@@ -105,7 +105,7 @@ func (h *hub) observe(ev store.Event) {
 	}
 	if ev.Seq > 0 && plainText(ev) {
 		enc := encode(asStored(ev))
-		enc.durable = time.Now()
+		enc.at, enc.durable = ev.Time, time.Now()
 		if h.s != nil {
 			h.s.metrics.durable.Observe(enc.durable.Sub(ev.Time).Seconds())
 		}
@@ -458,6 +458,7 @@ func (h *hub) seqNow() int64 {
 // subscriber.
 type encoded struct {
 	durable  time.Time // when it was pushed, durable (zero: read from the store)
+	at       time.Time // its journal time, when pushed
 	seq      int64
 	frame    []byte // id: SEQ, event: journal, data: the event; until it is in the log
 	off, end int    // where the frame is in the follower's log

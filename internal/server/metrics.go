@@ -25,6 +25,7 @@ type metrics struct {
 	hooks       *prometheus.CounterVec   // webhook deliveries by result
 	delivery    prometheus.Histogram     // pushed event durable -> written to a stream
 	durable     prometheus.Histogram     // pushed event's journal time -> durable, handed to the streams
+	latency     prometheus.Histogram     // pushed event's journal time -> written to a stream
 
 	mu      sync.Mutex
 	started map[string]startedRun // by run id, to time the run
@@ -53,7 +54,10 @@ func newMetrics() *metrics {
 	m.durable = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "golive_journal_durable_seconds",
 		Help:    "From a journal event's time (taken before its append) of a run executed here to its being durable and handed to the live streams (the journal's part of the delivery latency: the append, group commit and fsync).",
 		Buckets: latencyBuckets})
-	m.reg.MustRegister(m.hooks, m.runs, m.runSeconds, m.stepSeconds, m.active, m.hosts, m.requests, m.subscribers, m.delivery, m.durable,
+	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "golive_sse_latency_seconds",
+		Help:    "From a journal event's time (taken before its append) of a run executed here to its write to a live stream, per stream: the delivery latency as the server sees it (a client adds its own wait to read it).",
+		Buckets: latencyBuckets})
+	m.reg.MustRegister(m.hooks, m.runs, m.runSeconds, m.stepSeconds, m.active, m.hosts, m.requests, m.subscribers, m.delivery, m.durable, m.latency,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

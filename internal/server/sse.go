@@ -113,6 +113,7 @@ func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, run store.Run
 		for _, ev := range evs {
 			if ev.durable.After(since) {
 				s.metrics.delivery.Observe(now.Sub(ev.durable).Seconds())
+				s.metrics.latency.Observe(now.Sub(ev.at).Seconds())
 			}
 		}
 	}
