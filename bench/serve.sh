@@ -63,7 +63,7 @@ printf 'tokens:\n%s\n' "$(printf '%s\n' "$token" | sed -n '/^  - name:/,$p')" >"
 port=$((20000 + RANDOM % 20000))
 "$tmp/golive" serve --addr "127.0.0.1:$port" --tokens "$tmp/tokens.yaml" "$tmp/plan" 2>"$tmp/serve.log" &
 pid=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
 	curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
 	sleep 0.1
 done

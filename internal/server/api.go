@@ -437,7 +437,7 @@ func (s *Server) listRuns(ctx context.Context, q runQuery) ([]store.Run, error) 
 		if q.env != "" && !slices.Contains(p.Envs, q.env) {
 			continue
 		}
-		runs, err := s.svc.Runs(ctx, release.RunsOptions{Plan: release.PlanInput{File: p.File, Env: q.env}, States: q.states, Limit: q.limit})
+		runs, err := s.svc.Runs(ctx, release.RunsOptions{Plan: release.PlanInput{File: p.File, Env: q.env}, States: q.states, Limit: q.limit, Name: p.Name})
 		if err != nil {
 			continue // no store yet: no runs
 		}
