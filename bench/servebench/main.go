@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -133,8 +134,8 @@ func run(url, token, plan string, clients, workers int) error {
 // its being durable and handed to the streams: the append, append_part),
 // golive_sse_delivery_seconds (durable to its write to a stream,
 // server_part) and golive_sse_latency_seconds (journal time to the write:
-// the latency as the server sees it, server_seen), each as the bucket
-// bounds that hold the p50 and the p99.
+// the latency as the server sees it, server_seen), each p50 and p99
+// interpolated within its bucket as Prometheus' histogram_quantile does.
 func serverPart(url string) string {
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
@@ -164,11 +165,22 @@ func serverPart(url string) string {
 			}
 		}
 	}
+	// at is the q-quantile as Prometheus' histogram_quantile gives it:
+	// linear within the bucket that holds it.
 	at := func(m string, q float64) string {
+		lo, below := 0.0, 0.0
 		for _, b := range buckets[m] {
-			if b.n >= q*count[m] {
-				return "<=" + b.le + "s"
+			hi, err := strconv.ParseFloat(b.le, 64)
+			if err != nil { // +Inf
+				return fmt.Sprintf(">%gs", lo)
 			}
+			if b.n >= q*count[m] {
+				if b.n == below {
+					return fmt.Sprintf("%.0fms", hi*1000)
+				}
+				return fmt.Sprintf("%.0fms", (lo+(hi-lo)*(q*count[m]-below)/(b.n-below))*1000)
+			}
+			lo, below = hi, b.n
 		}
 		return "?"
 	}
@@ -178,7 +190,7 @@ func serverPart(url string) string {
 			out += " " + m.name + "=?"
 			continue
 		}
-		out += fmt.Sprintf(" %s_p50%s %s_p99%s", m.name, at(m.metric, 0.5), m.name, at(m.metric, 0.99))
+		out += fmt.Sprintf(" %s_p50=%s %s_p99=%s", m.name, at(m.metric, 0.5), m.name, at(m.metric, 0.99))
 	}
 	return strings.TrimSpace(out)
 }
