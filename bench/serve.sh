@@ -50,6 +50,7 @@ mkdir -p "$tmp/plan/hosts"
 	echo "stages:"
 	echo "  - name: all"
 	echo "    on: all"
+	echo "    gate: {approvals: 1}" # held until every client watches: servebench approves
 	echo "    steps:"
 	echo "      - {name: switch, run: 'echo \$GOLIVE_RELEASE > current', backout: 'rm -f current'}"
 	echo "    health:"

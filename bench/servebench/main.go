@@ -66,16 +66,19 @@ func run(url, token, plan string, clients, workers int) error {
 	if resp.StatusCode != 201 {
 		return fmt.Errorf("start: %d %s", resp.StatusCode, created.Error)
 	}
-	start := time.Now()
 	var mu sync.Mutex
 	var lat []time.Duration
 	var events atomic.Int64
 	var wg sync.WaitGroup
+	// The run waits at its stage's gate until every client's stream is
+	// open: then it is approved, and every client sees the whole run live.
+	var opened sync.WaitGroup
+	opened.Add(clients)
 	for i := 0; i < clients; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mine, n, err := watch(url, token, created.ID)
+			mine, n, err := watch(url, token, created.ID, opened.Done)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "client:", err)
 			}
@@ -85,6 +88,18 @@ func run(url, token, plan string, clients, workers int) error {
 			mu.Unlock()
 		}()
 	}
+	if !waitFor(&opened, time.Minute) {
+		return fmt.Errorf("the %d streams did not open within a minute", clients)
+	}
+	resp, err = request("POST", url+"/api/v1/runs/"+created.ID+"/approve", token, map[string]any{"comment": "every client watches"})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("approve: %s", resp.Status)
+	}
+	start := time.Now()
 	stop := make(chan struct{})
 	var gets atomic.Int64
 	var gwg sync.WaitGroup
@@ -193,4 +208,16 @@ func serverPart(url string) string {
 		out += fmt.Sprintf(" %s_p50=%s %s_p99=%s", m.name, at(m.metric, 0.5), m.name, at(m.metric, 0.99))
 	}
 	return strings.TrimSpace(out)
+}
+
+// waitFor reports whether wg is done within d.
+func waitFor(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }

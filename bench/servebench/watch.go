@@ -12,12 +12,14 @@ import (
 )
 
 // watch follows the run's stream to its end and returns the delivery
-// latency of each journal event journaled once the stream was open.
-func watch(url, token, id string) ([]time.Duration, int, error) {
+// latency of each journal event journaled once the stream was open;
+// opened is called once, when the stream is open or could not be.
+func watch(url, token, id string, opened func()) ([]time.Duration, int, error) {
 	req, _ := http.NewRequest("GET", url+"/api/v1/runs/"+id+"/events", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
+	opened()
 	if err != nil {
 		return nil, 0, err
 	}
