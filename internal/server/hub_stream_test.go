@@ -5,12 +5,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/golive-dev/golive/internal/release"
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/store/sqlite"
 )
 
 func newTestFollower() *follower {
@@ -244,3 +247,66 @@ func TestStreamEndsOnWriteErrorAndCancel(t *testing.T) {
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+// A run executed here that is terminal is followed until the server's
+// goroutine executing it is done: what it journals after its last state
+// (the lock released) still reaches the streams, however late it comes.
+func TestFollowerWaitsForTheRunsGoroutine(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	run, err := st.CreateRun(ctx, store.Run{Plan: "p", Release: "1.0", PlanHash: "h", Requester: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AppendEvent(ctx, store.Event{RunID: run.ID, Kind: store.KindStep, Action: "succeeded", Host: "web1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpdateRunState(ctx, run.ID, []store.State{run.State}, store.StateSucceeded, "done"); err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{ctx: ctx, metrics: newMetrics(), svc: &release.Service{OpenStore: func(ctx context.Context, _ string, _ release.StoreMode) (store.Store, error) {
+		return sqlite.Open(ctx, path)
+	}}}
+	s.runs = newRunner(s)
+	s.hub = newHub(s)
+	s.runs.track(run.ID, &Plan{Name: "p", File: "plan.yaml"}, "", store.StateSucceeded)
+	f := s.hub.subscribe(run.ID, "plan.yaml")
+	defer s.hub.unsubscribe(run.ID, f)
+	// Well past the 300ms a run executed elsewhere gets: still followed.
+	time.Sleep(time.Second)
+	if _, done, _ := f.after(1 << 40); done {
+		t.Fatal("the follower ended while the run's goroutine was still at work")
+	}
+	late, err := st.AppendEvent(ctx, store.Event{RunID: run.ID, Kind: store.KindRun, Action: "lock_released"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.runs.untrack(run.ID)
+	var last int64
+	for {
+		events, done, wake := f.after(last)
+		if len(events) > 0 {
+			last = events[len(events)-1].seq
+		}
+		if done {
+			if last != late {
+				t.Fatalf("the follower ended at seq %d, before the late event %d", last, late)
+			}
+			return
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			f.mu.RLock()
+			err := f.err
+			f.mu.RUnlock()
+			t.Fatalf("the follower did not end once the run's goroutine was done (%v)", err)
+		}
+	}
+}
