@@ -64,7 +64,7 @@ func newMetrics() *metrics {
 
 // latencyBuckets are the bounds of the delivery latency histograms, fine
 // around the 100 ms a live stream aims at.
-var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .25, .5, 1, 2.5, 5}
+var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .2, .25, .3, .4, .5, .75, 1, 2.5, 5}
 
 // observe counts one journal event of a run of plan in env executed here.
 func (m *metrics) observe(plan, env string, ev store.Event) {
