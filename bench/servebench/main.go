@@ -17,9 +17,11 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -48,7 +50,9 @@ func request(method, url, token string, body any) (*http.Response, error) {
 }
 
 func run(url, token, plan string, clients, workers int) error {
-	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = clients + workers + 4
+	tr := http.DefaultTransport.(*http.Transport)
+	tr.MaxIdleConnsPerHost = clients + workers + 4
+	tr.ReadBufferSize = 64 << 10 // a stream behind is read in few reads
 	resp, err := request("POST", url+"/api/v1/runs", token, map[string]any{"plan": plan, "release": fmt.Sprintf("b%d", time.Now().Unix())})
 	if err != nil {
 		return err
@@ -62,16 +66,19 @@ func run(url, token, plan string, clients, workers int) error {
 	if resp.StatusCode != 201 {
 		return fmt.Errorf("start: %d %s", resp.StatusCode, created.Error)
 	}
-	start := time.Now()
 	var mu sync.Mutex
 	var lat []time.Duration
 	var events atomic.Int64
 	var wg sync.WaitGroup
+	// The run waits at its stage's gate until every client's stream is
+	// open: then it is approved, and every client sees the whole run live.
+	var opened sync.WaitGroup
+	opened.Add(clients)
 	for i := 0; i < clients; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mine, n, err := watch(url, token, created.ID)
+			mine, n, err := watch(url, token, created.ID, opened.Done)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "client:", err)
 			}
@@ -81,6 +88,18 @@ func run(url, token, plan string, clients, workers int) error {
 			mu.Unlock()
 		}()
 	}
+	if !waitFor(&opened, time.Minute) {
+		return fmt.Errorf("the %d streams did not open within a minute", clients)
+	}
+	resp, err = request("POST", url+"/api/v1/runs/"+created.ID+"/approve", token, map[string]any{"comment": "every client watches"})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("approve: %s", resp.Status)
+	}
+	start := time.Now()
 	stop := make(chan struct{})
 	var gets atomic.Int64
 	var gwg sync.WaitGroup
@@ -116,15 +135,22 @@ func run(url, token, plan string, clients, workers int) error {
 		}
 		return lat[int(float64(len(lat)-1)*p)]
 	}
-	fmt.Printf("run=%s took=%s clients=%d events_delivered=%d live_samples=%d latency_p50=%s latency_p99=%s latency_max=%s get_run_per_s=%.0f %s\n",
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	fmt.Printf("run=%s took=%s clients=%d events_delivered=%d live_samples=%d latency_p50=%s latency_p99=%s latency_max=%s get_run_per_s=%.0f client_cpu=%.2fs %s\n",
 		created.ID, took.Round(time.Millisecond), clients, events.Load(), len(lat), pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond),
-		pct(1).Round(time.Millisecond), float64(gets.Load())/took.Seconds(), serverPart(url))
+		pct(1).Round(time.Millisecond), float64(gets.Load())/took.Seconds(), cpu.Seconds(), serverPart(url))
 	return nil
 }
 
-// serverPart is the server's own part of the delivery latency, from its
-// golive_sse_delivery_seconds histogram (an event durable to its write
-// to a stream): the bucket bounds that hold the p50 and the p99.
+// serverPart is the server's own parts of the delivery latency, from
+// its /metrics: golive_journal_durable_seconds (an event's journal time to
+// its being durable and handed to the streams: the append, append_part),
+// golive_sse_delivery_seconds (durable to its write to a stream,
+// server_part) and golive_sse_latency_seconds (journal time to the write:
+// the latency as the server sees it, server_seen), each p50 and p99
+// interpolated within its bucket as Prometheus' histogram_quantile does.
 func serverPart(url string) string {
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
@@ -135,71 +161,63 @@ func serverPart(url string) string {
 		le string
 		n  float64
 	}
-	var buckets []bucket
-	var count float64
+	buckets := map[string][]bucket{}
+	count := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, `golive_sse_delivery_seconds_bucket{le="`); ok {
-			le, n, _ := strings.Cut(rest, `"} `)
-			var v float64
-			fmt.Sscan(n, &v)
-			buckets = append(buckets, bucket{le, v})
-		}
-		if n, ok := strings.CutPrefix(line, "golive_sse_delivery_seconds_count "); ok {
-			fmt.Sscan(n, &count)
+		for _, m := range []string{"golive_journal_durable_seconds", "golive_sse_delivery_seconds", "golive_sse_latency_seconds"} {
+			if rest, ok := strings.CutPrefix(line, m+`_bucket{le="`); ok {
+				le, n, _ := strings.Cut(rest, `"} `)
+				var v float64
+				fmt.Sscan(n, &v)
+				buckets[m] = append(buckets[m], bucket{le, v})
+			}
+			if n, ok := strings.CutPrefix(line, m+"_count "); ok {
+				var v float64
+				fmt.Sscan(n, &v)
+				count[m] = v
+			}
 		}
 	}
-	at := func(q float64) string {
-		for _, b := range buckets {
-			if b.n >= q*count {
-				return "<=" + b.le + "s"
+	// at is the q-quantile as Prometheus' histogram_quantile gives it:
+	// linear within the bucket that holds it.
+	at := func(m string, q float64) string {
+		lo, below := 0.0, 0.0
+		for _, b := range buckets[m] {
+			hi, err := strconv.ParseFloat(b.le, 64)
+			if err != nil { // +Inf
+				return fmt.Sprintf(">%gs", lo)
 			}
+			if b.n >= q*count[m] {
+				if b.n == below {
+					return fmt.Sprintf("%.0fms", hi*1000)
+				}
+				return fmt.Sprintf("%.0fms", (lo+(hi-lo)*(q*count[m]-below)/(b.n-below))*1000)
+			}
+			lo, below = hi, b.n
 		}
 		return "?"
 	}
-	if count == 0 {
-		return "server_part=?"
+	out := ""
+	for _, m := range []struct{ metric, name string }{{"golive_journal_durable_seconds", "append_part"}, {"golive_sse_delivery_seconds", "server_part"}, {"golive_sse_latency_seconds", "server_seen"}} {
+		if count[m.metric] == 0 {
+			out += " " + m.name + "=?"
+			continue
+		}
+		out += fmt.Sprintf(" %s_p50=%s %s_p99=%s", m.name, at(m.metric, 0.5), m.name, at(m.metric, 0.99))
 	}
-	return fmt.Sprintf("server_part_p50%s server_part_p99%s", at(0.5), at(0.99))
+	return strings.TrimSpace(out)
 }
 
-// watch follows the run's stream to its end and returns the delivery
-// latency of each journal event.
-func watch(url, token, id string) ([]time.Duration, int, error) {
-	req, _ := http.NewRequest("GET", url+"/api/v1/runs/"+id+"/events", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, 0, err
+// waitFor reports whether wg is done within d.
+func waitFor(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
 	}
-	defer resp.Body.Close()
-	// Events journaled before the stream was open are a backlog, not a
-	// delivery: only those journaled after it count.
-	open := time.Now()
-	var out []time.Duration
-	n := 0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	event := ""
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "event: "):
-			event = line[7:]
-			if event == "end" {
-				return out, n, nil
-			}
-		case strings.HasPrefix(line, "data: ") && event == "journal":
-			var ev struct {
-				Time time.Time `json:"time"`
-			}
-			n++
-			if json.Unmarshal([]byte(line[6:]), &ev) == nil && ev.Time.After(open) {
-				out = append(out, time.Since(ev.Time))
-			}
-		}
-	}
-	return out, n, fmt.Errorf("stream ended without end: %v", sc.Err())
 }

@@ -554,6 +554,18 @@ func TestRunsNewestFirst(t *testing.T) {
 	if err != nil || last.Release != "1.1" {
 		t.Fatalf("last: %v, %+v", err, last)
 	}
+	// Given the plan's name (a server read the plan already), the runs
+	// are listed by it without reading the file, which may be gone.
+	named := runs[0].Plan
+	if err := os.Rename(f.file, f.file+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if runs, err := f.svc.Runs(ctx, release.RunsOptions{Plan: f.in(), Name: named}); err != nil || len(runs) != 3 {
+		t.Fatalf("by name %q: %v, %d runs", named, err, len(runs))
+	}
+	if runs, err := f.svc.Runs(ctx, release.RunsOptions{Plan: f.in(), Name: "other"}); err != nil || len(runs) != 0 {
+		t.Fatalf("by another name: %v, %+v", err, runs)
+	}
 }
 
 // TestAbortOfRunExecutedElsewhere: a run another controller executes is

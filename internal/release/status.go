@@ -194,6 +194,9 @@ type RunsOptions struct {
 	Plan   PlanInput     // its store; its runs only, when the plan can be read
 	States []store.State // any of these states (default: all)
 	Limit  int           // at most this many (0: all)
+	// Name is the plan's name when the caller has read the plan already
+	// (a server lists runs often): the file is not read again.
+	Name string
 }
 
 // Runs lists the runs of the plan, newest first. The plan's runs only
@@ -205,10 +208,12 @@ func (s *Service) Runs(ctx context.Context, o RunsOptions) ([]store.Run, error) 
 		return nil, err
 	}
 	defer st.Close()
-	filter := store.RunFilter{Env: o.Plan.Env, States: o.States, Limit: o.Limit}
-	res, err := load.Load(load.Options{File: o.Plan.file(), Env: o.Plan.Env, AllEnvs: o.Plan.Env == ""})
-	if err == nil && res.Plan != nil && res.Plan.Name != "" {
-		filter.Plan = res.Plan.Name
+	filter := store.RunFilter{Plan: o.Name, Env: o.Plan.Env, States: o.States, Limit: o.Limit}
+	if filter.Plan == "" {
+		res, err := load.Load(load.Options{File: o.Plan.file(), Env: o.Plan.Env, AllEnvs: o.Plan.Env == ""})
+		if err == nil && res.Plan != nil && res.Plan.Name != "" {
+			filter.Plan = res.Plan.Name
+		}
 	}
 	return st.ListRuns(ctx, filter)
 }

@@ -437,7 +437,7 @@ func (s *Server) listRuns(ctx context.Context, q runQuery) ([]store.Run, error) 
 		if q.env != "" && !slices.Contains(p.Envs, q.env) {
 			continue
 		}
-		runs, err := s.svc.Runs(ctx, release.RunsOptions{Plan: release.PlanInput{File: p.File, Env: q.env}, States: q.states, Limit: q.limit})
+		runs, err := s.svc.Runs(ctx, release.RunsOptions{Plan: release.PlanInput{File: p.File, Env: q.env}, States: q.states, Limit: q.limit, Name: p.Name})
 		if err != nil {
 			continue // no store yet: no runs
 		}
@@ -478,14 +478,15 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, gen := s.statuses.get(run)
-	if body == nil {
+	body, err := s.statuses.answer(run, func() ([]byte, error) {
 		sts, err := s.svc.Status(r.Context(), release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		body = encodeJSON(statusJSON(sts))
-		s.statuses.put(run, gen, body)
+		return encodeJSON(statusJSON(sts)), nil
+	})
+	if err != nil {
+		return err
 	}
 	writeBody(w, http.StatusOK, body)
 	return nil

@@ -54,16 +54,32 @@ var (
 const maxPending = 4096
 
 // follower is one run's journal as delivered so far.
+//
+// The frames of its events are kept end to end in one buffer (log), each
+// encoded once for every subscriber: a subscriber that is behind writes
+// all it has not sent yet with one Write, sharing the bytes (frames).
+// The subscribers are woken at most once every wakeGap: the first event
+// after a quiet moment wakes them at once, the events that follow it
+// closely wake them together when wakeGap has passed (see add).
 type follower struct {
 	mu      sync.RWMutex      // the subscribers read under RLock, at once
 	events  []encoded         // in seq order, from 1 without gaps
+	log     []byte            // the frames of events, end to end (append only)
 	pending map[int64]encoded // pushed ahead of a gap the reader fills
 	done    bool              // the run is terminal and its journal read to the end
 	err     error             // the follower stopped on this
 	wake    chan struct{}
+	woke    time.Time     // when wake was last closed
+	due     bool          // a wake is scheduled (timer)
 	poke    chan struct{} // read now: a gap, or a state change
 	subs    int
 }
+
+// wakeGap is the least time between two wake-ups of a run's subscribers:
+// each wake-up costs a write and a flush per subscriber, so a burst of
+// events (a group commit answers many appends at once) is written with
+// one, at most wakeGap late.
+var wakeGap = 5 * time.Millisecond
 
 func newHub(s *Server) *hub {
 	return &hub{s: s, followers: map[string]*follower{}, runsWake: make(chan struct{}), runsPoke: make(chan struct{}, 1)}
@@ -89,10 +105,27 @@ func (h *hub) observe(ev store.Event) {
 	}
 	if ev.Seq > 0 && plainText(ev) {
 		enc := encode(asStored(ev))
-		enc.durable = time.Now()
+		enc.at, enc.durable = ev.Time, time.Now()
+		if h.s != nil {
+			h.s.metrics.durable.Observe(enc.durable.Sub(ev.Time).Seconds())
+		}
 		if !f.add([]encoded{enc}) {
 			return
 		}
+	}
+	select {
+	case f.poke <- struct{}{}:
+	default: // a read is due already
+	}
+}
+
+// poke makes run id's follower, if any, read the store now.
+func (h *hub) poke(id string) {
+	h.mu.Lock()
+	f := h.followers[id]
+	h.mu.Unlock()
+	if f == nil {
+		return
 	}
 	select {
 	case f.poke <- struct{}{}:
@@ -148,7 +181,7 @@ func (f *follower) add(evs []encoded) bool {
 		switch {
 		case ev.seq <= last:
 		case ev.seq == last+1:
-			f.events = append(f.events, ev)
+			f.appendLocked(ev)
 			last = ev.seq
 		case len(f.pending) < maxPending:
 			if f.pending == nil {
@@ -159,7 +192,7 @@ func (f *follower) add(evs []encoded) bool {
 	}
 	for len(f.pending) > 0 {
 		if ev, ok := f.pending[last+1]; ok {
-			f.events = append(f.events, ev)
+			f.appendLocked(ev)
 			delete(f.pending, ev.seq)
 			last = ev.seq
 			continue
@@ -172,10 +205,57 @@ func (f *follower) add(evs []encoded) bool {
 		break
 	}
 	if len(f.events) > n {
-		close(f.wake)
-		f.wake = make(chan struct{})
+		f.wakeSoonLocked()
 	}
 	return len(f.pending) > 0
+}
+
+// appendLocked adds ev, the next event, its frame to the log.
+func (f *follower) appendLocked(ev encoded) {
+	ev.off = len(f.log)
+	f.log = append(f.log, ev.frame...)
+	ev.end = len(f.log)
+	ev.frame = nil // the log holds it
+	f.events = append(f.events, ev)
+}
+
+// wakeSoonLocked wakes the subscribers now if they were not woken within
+// wakeGap, else once wakeGap has passed (one wake-up for the events
+// that came meanwhile).
+func (f *follower) wakeSoonLocked() {
+	if f.due {
+		return // the scheduled wake-up takes these too
+	}
+	wait := wakeGap - time.Since(f.woke)
+	if wait <= 0 {
+		f.wakeLocked()
+		return
+	}
+	f.due = true
+	time.AfterFunc(wait, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.due = false
+		f.wakeLocked()
+	})
+}
+
+// wakeLocked wakes every subscriber waiting on wake.
+func (f *follower) wakeLocked() {
+	close(f.wake)
+	f.wake = make(chan struct{})
+	f.woke = time.Now()
+}
+
+// frames is the frames of evs, consecutive events from after: their
+// bytes end to end in the log, shared (not to be changed).
+func (f *follower) frames(evs []encoded) []byte {
+	if len(evs) == 0 {
+		return nil
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.log[evs[0].off:evs[len(evs)-1].end:evs[len(evs)-1].end]
 }
 
 // subscribe returns the follower of run id of plan file, starting it if
@@ -228,8 +308,7 @@ func (h *hub) follow(id, file string, f *follower) {
 	err := h.read(ctx, id, file, f)
 	f.mu.Lock()
 	f.done, f.err = err == nil, err
-	close(f.wake)
-	f.wake = make(chan struct{})
+	f.wakeLocked()
 	f.mu.Unlock()
 	h.mu.Lock()
 	if h.followers[id] == f {
@@ -277,7 +356,11 @@ func (h *hub) read(ctx context.Context, id, file string, f *follower) error {
 		if err != nil {
 			return err
 		}
-		if run.State.Terminal() {
+		if run.State.Terminal() && h.s.runs.busy(id) {
+			// Executed here and its goroutine not done: what it journals
+			// after its last state (the lock released) is still to come;
+			// the goroutine's end pokes the follower (untrack).
+		} else if run.State.Terminal() {
 			// What a run journals after its last state (the lock
 			// released) comes right after it: read once more, a moment
 			// later.
@@ -374,9 +457,11 @@ func (h *hub) seqNow() int64 {
 // encoded is a journal event as its SSE message, encoded once for every
 // subscriber.
 type encoded struct {
-	durable time.Time // when it was pushed, durable (zero: read from the store)
-	seq     int64
-	frame   []byte // id: SEQ, event: journal, data: the event
+	durable  time.Time // when it was pushed, durable (zero: read from the store)
+	at       time.Time // its journal time, when pushed
+	seq      int64
+	frame    []byte // id: SEQ, event: journal, data: the event; until it is in the log
+	off, end int    // where the frame is in the follower's log
 }
 
 func encode(ev store.Event) encoded {

@@ -24,6 +24,8 @@ type metrics struct {
 	subscribers prometheus.Gauge         // SSE subscribers
 	hooks       *prometheus.CounterVec   // webhook deliveries by result
 	delivery    prometheus.Histogram     // pushed event durable -> written to a stream
+	durable     prometheus.Histogram     // pushed event's journal time -> durable, handed to the streams
+	latency     prometheus.Histogram     // pushed event's journal time -> written to a stream
 
 	mu      sync.Mutex
 	started map[string]startedRun // by run id, to time the run
@@ -48,11 +50,21 @@ func newMetrics() *metrics {
 	m.hooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golive_webhook_deliveries_total", Help: "Webhook deliveries by result: started, ignored, bad_signature, replayed, refused, no_hook."}, []string{"result"})
 	m.delivery = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "golive_sse_delivery_seconds",
 		Help:    "From a journal event of a run executed here being durable to its write to a live stream, per stream (the server's part of the delivery latency).",
-		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}})
-	m.reg.MustRegister(m.hooks, m.runs, m.runSeconds, m.stepSeconds, m.active, m.hosts, m.requests, m.subscribers, m.delivery,
+		Buckets: latencyBuckets})
+	m.durable = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "golive_journal_durable_seconds",
+		Help:    "From a journal event's time (taken before its append) of a run executed here to its being durable and handed to the live streams (the journal's part of the delivery latency: the append, group commit and fsync).",
+		Buckets: latencyBuckets})
+	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "golive_sse_latency_seconds",
+		Help:    "From a journal event's time (taken before its append) of a run executed here to its write to a live stream, per stream: the delivery latency as the server sees it (a client adds its own wait to read it).",
+		Buckets: latencyBuckets})
+	m.reg.MustRegister(m.hooks, m.runs, m.runSeconds, m.stepSeconds, m.active, m.hosts, m.requests, m.subscribers, m.delivery, m.durable, m.latency,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
+
+// latencyBuckets are the bounds of the delivery latency histograms, fine
+// around the 100 ms a live stream aims at.
+var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .2, .25, .3, .4, .5, .75, 1, 2.5, 5}
 
 // observe counts one journal event of a run of plan in env executed here.
 func (m *metrics) observe(plan, env string, ev store.Event) {

@@ -80,10 +80,11 @@ func (r *runner) track(id string, p *Plan, env string, st store.State) bool {
 
 func (r *runner) untrack(id string) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	delete(r.active, id)
 	r.s.metrics.active.Set(float64(len(r.active)))
 	r.idle.Broadcast()
+	r.mu.Unlock()
+	r.s.hub.poke(id) // its journal is whole: a follower waiting for it ends now
 }
 
 // busy reports whether a goroutine of the server works on run id.

@@ -297,8 +297,11 @@ func TestRunWatchedOverSSE(t *testing.T) {
 	}
 	// The events journaled once the streams were open were pushed to
 	// them as they became durable.
-	if m := regexp.MustCompile(`\ngolive_sse_delivery_seconds_count (\d+)\n`).FindStringSubmatch(s.metrics()); m == nil || m[1] == "0" {
-		t.Errorf("no event was pushed: golive_sse_delivery_seconds_count %v", m)
+	metrics := s.metrics()
+	for _, name := range []string{"golive_sse_delivery_seconds", "golive_journal_durable_seconds", "golive_sse_latency_seconds"} {
+		if m := regexp.MustCompile(`\n` + name + `_count (\d+)\n`).FindStringSubmatch(metrics); m == nil || m[1] == "0" {
+			t.Errorf("no event was pushed: %s_count %v", name, m)
+		}
 	}
 	// What was pushed live is what the journal gives back: a replay of
 	// the finished run is the same messages, byte for byte.

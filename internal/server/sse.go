@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -106,39 +108,57 @@ func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, run store.Run
 	out := startSSE(w)
 	keepAlive := time.NewTicker(15 * time.Second)
 	defer keepAlive.Stop()
+	sent := func(evs []encoded) {
+		now := time.Now()
+		for _, ev := range evs {
+			if ev.durable.After(since) {
+				s.metrics.delivery.Observe(now.Sub(ev.durable).Seconds())
+				s.metrics.latency.Observe(now.Sub(ev.at).Seconds())
+			}
+		}
+	}
+	last, done := f.streamTo(r.Context(), after, out.w, out.flush, keepAlive.C, sent)
+	if done {
+		cur, _ := s.svc.Run(r.Context(), release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID})
+		out.send("", "end", map[string]any{"run": run.ID, "state": cur.State, "seq": last})
+		out.flush()
+	}
+	return nil
+}
+
+// streamTo writes the events of f after seq to w as they come, until f
+// is done (it returns the last seq written and true, the frames written
+// but not flushed) or a write fails or ctx ends (false). Whatever is
+// pending when it looks is written with one Write of the shared frames
+// and one flush, however far behind the stream is; sent is told each
+// batch once it is flushed. A comment goes out on each keepAlive tick.
+func (f *follower) streamTo(ctx context.Context, after int64, w io.Writer, flush func() error, keepAlive <-chan time.Time, sent func([]encoded)) (int64, bool) {
 	for {
 		events, done, wake := f.after(after)
-		for _, ev := range events {
-			if _, err := out.w.Write(ev.frame); err != nil {
-				return nil
+		if len(events) > 0 {
+			if _, err := w.Write(f.frames(events)); err != nil {
+				return after, false
 			}
-			after = ev.seq
+			after = events[len(events)-1].seq
 		}
 		if done {
-			cur, _ := s.svc.Run(r.Context(), release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID})
-			out.send("", "end", map[string]any{"run": run.ID, "state": cur.State, "seq": after})
-			out.flush()
-			return nil
-		}
-		if err := out.flush(); err != nil {
-			return nil
-		}
-		for _, ev := range events {
-			if ev.durable.After(since) {
-				s.metrics.delivery.Observe(time.Since(ev.durable).Seconds())
-			}
+			return after, true
 		}
 		if len(events) > 0 {
+			if flush() != nil {
+				return after, false
+			}
+			sent(events)
 			continue // the follower may have ended meanwhile: look again before waiting
 		}
 		select {
 		case <-wake:
-		case <-keepAlive.C:
-			if out.comment("keep-alive") != nil {
-				return nil
+		case <-keepAlive:
+			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil || flush() != nil {
+				return after, false
 			}
-		case <-r.Context().Done():
-			return nil
+		case <-ctx.Done():
+			return after, false
 		}
 	}
 }

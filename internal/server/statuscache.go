@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -20,9 +21,10 @@ var statusTTL = 250 * time.Millisecond
 
 // statusCache keeps the last status answer of each run.
 type statusCache struct {
-	mu  sync.Mutex
-	gen int64 // bumped by every write through the API
-	m   map[string]statusEntry
+	mu        sync.Mutex
+	gen       int64 // bumped by every write through the API
+	m         map[string]statusEntry
+	computing map[string]*sync.Mutex // held while a run's answer is computed
 }
 
 type statusEntry struct {
@@ -31,6 +33,36 @@ type statusEntry struct {
 	updated time.Time
 	state   store.State
 	body    []byte
+}
+
+// answer returns run's status answer: the one kept while it may be given
+// again, else the one compute gives, computed once for all the callers
+// that ask meanwhile (they wait for it rather than compute it each).
+func (c *statusCache) answer(run store.Run, compute func() ([]byte, error)) ([]byte, error) {
+	if b, _ := c.get(run); b != nil {
+		return b, nil
+	}
+	c.mu.Lock()
+	if c.computing == nil {
+		c.computing = map[string]*sync.Mutex{}
+	}
+	l := c.computing[run.ID]
+	if l == nil {
+		l = &sync.Mutex{}
+		c.computing[run.ID] = l
+	}
+	c.mu.Unlock()
+	l.Lock()
+	defer l.Unlock()
+	b, gen := c.get(run) // computed by the caller this one waited for
+	if b != nil {
+		return b, nil
+	}
+	b, err := compute()
+	if err == nil {
+		c.put(run, gen, b)
+	}
+	return b, err
 }
 
 // wrote tells the cache that a write went through the API.
@@ -62,6 +94,7 @@ func (c *statusCache) put(run store.Run, gen int64, body []byte) {
 	for id, e := range c.m {
 		if now.Sub(e.at) > time.Minute {
 			delete(c.m, id)
+			delete(c.computing, id)
 		}
 	}
 	c.m[run.ID] = statusEntry{at: now, gen: gen, updated: run.UpdatedAt, state: run.State, body: body}
@@ -71,6 +104,7 @@ func (c *statusCache) put(run store.Run, gen int64, body []byte) {
 func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body))) // one write, not chunks
 	w.WriteHeader(status)
 	w.Write(body)
 }

@@ -93,12 +93,25 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r store.Run) error {
 }
 
 // GetRun implements store.RunStore.
+// Its statement is prepared once: parsing it cost a server more than the
+// read, asked on every request.
 func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
-	return getRun(ctx, s.db, id)
+	if s.getRunStmt == nil { // opened read-only: nothing prepared
+		return getRun(ctx, s.db, id)
+	}
+	return runByID(s.getRunStmt.QueryRowContext(ctx, id), id)
 }
 
+// getRunSQL selects a run by id.
+var getRunSQL = `SELECT ` + runColumns + ` FROM runs WHERE id = ?`
+
 func getRun(ctx context.Context, q querier, id string) (store.Run, error) {
-	r, err := scanRun(q.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
+	return runByID(q.QueryRowContext(ctx, getRunSQL, id), id)
+}
+
+// runByID scans the run row found for id.
+func runByID(row *sql.Row, id string) (store.Run, error) {
+	r, err := scanRun(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Run{}, fmt.Errorf("run %s: %w", id, store.ErrNotFound)
 	}

@@ -34,6 +34,7 @@ type Store struct {
 
 	selectSeqStmt *sql.Stmt // SELECT last_seq, lease_epoch (group commit)
 	setSeqStmt    *sql.Stmt // UPDATE runs SET last_seq (group commit)
+	getRunStmt    *sql.Stmt // SELECT a run by id (GetRun: a server asks it per request)
 
 	// Group commit of AppendEvent (see appends.go). AppendEvent queues its
 	// request on appends while holding closeMu for reading; Close takes
@@ -123,11 +124,14 @@ func (s *Store) prepare(ctx context.Context) error {
 	if s.setSeqStmt, err = s.db.PrepareContext(ctx, setSeqSQL); err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
+	if s.getRunStmt, err = s.db.PrepareContext(ctx, getRunSQL); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
 	return nil
 }
 
 func (s *Store) closeStmts() {
-	for _, st := range []*sql.Stmt{s.seqStmt, s.insertStmt, s.selectSeqStmt, s.setSeqStmt} {
+	for _, st := range []*sql.Stmt{s.seqStmt, s.insertStmt, s.selectSeqStmt, s.setSeqStmt, s.getRunStmt} {
 		if st != nil {
 			_ = st.Close()
 		}
