@@ -20,12 +20,18 @@ import (
 //	NONCE\n                       once, first: the session's boundary nonce
 //	NONCE TAG\n PAYLOAD           per command, sent only when Run is called
 //
-// For each NONCE line the loop starts pipeChild (any other line ends the
+// For each NONCE line the loop forks a child (any other line ends the
 // loop: bytes of a command that did not read all of its payload are never
 // taken for a command) with GOLIVE_PROC_TAG=TAG in its environment, so
 // that every process of the command carries the tag StopGroup looks for
-// (TAG is no secret: the journal records it). pipeChild makes itself the
-// leader of a new process group (setsid) and becomes `/bin/sh -s`: that
+// (TAG is no secret: the journal records it). The child makes itself the
+// leader of a new process group and becomes `/bin/sh -s`: where the target
+// has /proc and setsid(1), the forked child, which is no group leader (the
+// loop has no job control), becomes `setsid /bin/sh -s` at once (setsid
+// does not fork then: same pid); elsewhere it runs pipeChild, which finds
+// its process group with ps first. Two programs per command instead of
+// four: on hosts where starting a program is dear (a VM's cpuid traps
+// in every dynamic program's start-up), that is CPU the steps get. That
 // shell reads PAYLOAD (stepPayload: one list, parsed whole before any of
 // it runs), reports "TAG PID PGID" on stderr, enters the directory, and
 // evaluates the command's payload with /dev/null as its standard input.
@@ -43,13 +49,18 @@ exec /bin/sh -s`
 
 const pipeLoop = `IFS= read -r n || exit 0
 exec 3<&0
+s=; if command -v setsid >/dev/null 2>&1; then s=1; fi
 k=0
 while IFS=' ' read -r l t; do
   [ "$l" = "$n" ] || exit 2
   case $t in golive-*) ;; *) exit 2 ;; esac
   case $t in *[!0-9a-z-]*) exit 2 ;; esac
   k=$((k+1))
-  GOLIVE_PROC_TAG=$t /bin/sh -c "$1" golive "$1" <&3 3<&- &
+  (
+    export GOLIVE_PROC_TAG=$t
+    if [ -n "$s" ] && read -r p _ _ _ g _ 2>/dev/null </proc/self/stat && [ -n "$p" ] && [ "$p" != "$g" ]; then exec setsid /bin/sh -s; fi
+    exec /bin/sh -c "$1" golive "$1"
+  ) <&3 3<&- &
   wait $! 2>/dev/null
   c=$?
   printf '%s %s %s\n' "$n" "$k" "$c"
@@ -334,4 +345,27 @@ func (c *conn) runSetup(ctx context.Context, cmd transport.Command) (transport.R
 	}
 	c.idle.Store(p)
 	return res, nil
+}
+
+// runIdle runs cmd, a command that changes nothing (an upload's hash
+// checks), on the session Dial set the directory up on while no Session
+// has taken it yet (a host's upload comes before its first step), and on
+// a channel of its own otherwise: per host, one channel and the programs
+// that start its shell fewer. A run that fails on the session runs again
+// on a channel of its own.
+func (c *conn) runIdle(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	if p := c.idle.Swap(nil); p != nil {
+		res, err := p.run(ctx, cmd)
+		if err == nil {
+			if c.closed.Load() || !c.idle.CompareAndSwap(nil, p) {
+				p.Close()
+			}
+			return res, nil
+		}
+		p.Close()
+		if ctx.Err() != nil || c.lostErr() != nil {
+			return res, err
+		}
+	}
+	return c.run(ctx, cmd)
 }
