@@ -328,11 +328,27 @@ func (p *pipeSession) Close() error {
 }
 
 // runSetup runs Dial's set-up command. A connection that may change its
-// host runs it on a pipelined session and keeps that session for the
-// first Session (the engine's steps): one channel fewer per host.
+// host, or one whose link may be kept for reuse (the review's read-only
+// dial, before the run's), runs it on a pipelined session and keeps that
+// session for the first Session (the engine's steps) or for the next
+// Dial over the same link: the review's set-up, the run's and a host's
+// steps take one exec channel. A session kept with the link is used
+// first; when it fails, a new one is opened (the set-up changes nothing
+// twice: mkdir -p).
 func (c *conn) runSetup(ctx context.Context, cmd transport.Command) (transport.Result, error) {
-	if c.readOnly {
+	if c.readOnly && c.key == "" {
 		return c.run(ctx, cmd)
+	}
+	if p := c.idle.Swap(nil); p != nil {
+		res, err := p.run(ctx, cmd)
+		if err == nil {
+			c.idle.Store(p)
+			return res, nil
+		}
+		p.Close()
+		if ctx.Err() != nil || c.lostErr() != nil {
+			return res, err
+		}
 	}
 	p, err := c.openPipe(ctx)
 	if err != nil {
@@ -345,6 +361,45 @@ func (c *conn) runSetup(ctx context.Context, cmd transport.Command) (transport.R
 	}
 	c.idle.Store(p)
 	return res, nil
+}
+
+// detach gives back the session slot of an idle session whose conn is
+// closing; the link keeps the session for the next conn (adopt).
+func (p *pipeSession) detach() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.release != nil {
+		p.release()
+		p.release = nil
+	}
+}
+
+// adopt makes p, an idle session kept with c's link, c's: it takes one of
+// c's session slots and is the session c's set-up runs on. A session that
+// ended meanwhile (its loop exited) is dropped.
+func (c *conn) adopt(p *pipeSession) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done != nil || p.release != nil {
+		return
+	}
+	select {
+	case <-p.s.exited: // its loop on the host has ended
+		p.s.ch.Close()
+		return
+	default:
+	}
+	select {
+	case c.sessions <- struct{}{}:
+	default:
+		return
+	}
+	p.c = c
+	p.release = func() { <-c.sessions }
+	c.idle.Store(p)
 }
 
 // runIdle runs cmd, a command that changes nothing (an upload's hash
