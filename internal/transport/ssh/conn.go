@@ -297,7 +297,7 @@ func (c *conn) sftpClient() (*sftp.Client, error) {
 	if c.sftp != nil {
 		return c.sftp, nil
 	}
-	cl, err := sftp.NewClient(c.client, sftp.UseConcurrentWrites(true), sftp.MaxConcurrentRequestsPerFile(sftpInFlight))
+	cl, err := newSFTPClient(c.client, sftp.UseConcurrentWrites(true), sftp.MaxConcurrentRequestsPerFile(sftpInFlight))
 	if err != nil {
 		if lost := c.lostErr(); lost != nil {
 			return nil, lost
