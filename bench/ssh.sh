@@ -12,8 +12,8 @@
 #   NS="10" bench/ssh.sh              # one fleet size
 #   TOOLS="golive ssh" bench/ssh.sh   # leave a tool out (golive, floor, ssh, ansible)
 #   GOLIVE_OLD=/tmp/golive-main TOOLS="golive-old golive floor" bench/ssh.sh
-#   OLD_PREPARE=1 GOLIVE_OLD=... TOOLS="golive-old golive" bench/ssh.sh  # golive-old with prepare: true too
 #                                     # also a second golive binary (say, built from main)
+#   OLD_PREPARE=1 GOLIVE_OLD=... TOOLS="golive-old golive" bench/ssh.sh  # golive-old with prepare: true too
 #   ROUNDS=3 bench/ssh.sh             # every tool 3 times, interleaved; the table shows medians
 #   PREPARE=0 bench/ssh.sh            # golive's upload and unpack without prepare: true
 #   TOOLS="golive-noprep golive" ...  # golive-noprep: this golive, its plan without prepare: true
