@@ -255,7 +255,14 @@ func TestReuseIdleSessionEnded(t *testing.T) {
 	if killed != 1 {
 		t.Fatalf("killed %d session loops, want 1", killed)
 	}
-	c := dial(t, tr, h)
+	// The test server reports the killed loop's exit only once something
+	// is written to it or after its own 10 s wait: a long deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c, err := tr.Dial(ctx, h)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
 	defer c.Close()
 	if got := strings.TrimSpace(runOK(t, c, "pwd")); got != h.Dir {
 		t.Errorf("pwd = %q, want %q", got, h.Dir)
