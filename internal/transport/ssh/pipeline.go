@@ -340,7 +340,13 @@ func (c *conn) runSetup(ctx context.Context, cmd transport.Command) (transport.R
 		return c.run(ctx, cmd)
 	}
 	if p := c.idle.Swap(nil); p != nil {
+		// A kept session that does not answer in time is given up (its
+		// channel closed) for a new one.
+		t := time.AfterFunc(2*c.waitDelay+connErrGrace, func() { p.s.ch.Close() })
 		res, err := p.run(ctx, cmd)
+		if !t.Stop() && err == nil { // closed just as it answered
+			err = errors.New("kept session given up")
+		}
 		if err == nil {
 			c.idle.Store(p)
 			return res, nil
