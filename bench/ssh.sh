@@ -13,6 +13,7 @@
 #   TOOLS="golive ssh" bench/ssh.sh   # leave a tool out (golive, floor, ssh, ansible)
 #   GOLIVE_OLD=/tmp/golive-main TOOLS="golive-old golive floor" bench/ssh.sh
 #                                     # also a second golive binary (say, built from main)
+#   OLD_PREPARE=1 GOLIVE_OLD=... TOOLS="golive-old golive" bench/ssh.sh  # golive-old with prepare: true too
 #   ROUNDS=3 bench/ssh.sh             # every tool 3 times, interleaved; the table shows medians
 #   PREPARE=0 bench/ssh.sh            # golive's upload and unpack without prepare: true
 #   TOOLS="golive-noprep golive" ...  # golive-noprep: this golive, its plan without prepare: true
@@ -36,6 +37,7 @@ NS=${NS:-"10 50"}
 TOOLS=${TOOLS:-"golive floor ssh ansible"}
 ROUNDS=${ROUNDS:-1}                 # rounds of all the tools, interleaved; medians are reported
 PREPARE=${PREPARE:-1}               # golive (not golive-old): upload and unpack are prepare: true
+OLD_PREPARE=${OLD_PREPARE:-0}       # golive-old too (a build that knows prepare: true)
 HOST_CPU=${HOST_CPU:-}              # CPUs each host may use (its sshd and all it starts); "" = no limit
 ARTIFACT_MB=${ARTIFACT_MB:-5}
 KEEP=${KEEP:-0}
@@ -376,7 +378,7 @@ $body"
 run_golive() { # N SCENARIO VERSION [TOOL]
 	local tool=${4:-golive} bin=$golive prep=$PREPARE fail=0
 	case $tool in
-	golive-old) bin=$golive_old prep=0 ;;
+	golive-old) bin=$golive_old prep=$OLD_PREPARE ;;
 	golive-noprep) prep=0 ;; # this golive without prepare: true
 	golive-fail) fail=1 ;;
 	esac

@@ -27,5 +27,8 @@ func main() {
 	if p := os.Getenv("GOLIVE_HEAPPROFILE"); p != "" {
 		go heapProfileAtPeak(p)
 	}
-	os.Exit(cli.Run(os.Args[1:]))
+	stop := startProfiles()
+	code := cli.Run(os.Args[1:])
+	stop()
+	os.Exit(code)
 }

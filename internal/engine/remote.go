@@ -184,13 +184,23 @@ func (x *execution) stopperFor(ctx context.Context, h *rollout.Host) (transport.
 // group of an earlier attempt that did not report an exit status (its
 // connection was lost): two copies of a step must not run at once.
 func (x *execution) stopEarlierAttempts(ctx context.Context, stage, host, step string) {
-	var mine []remoteProc
-	for _, p := range x.hist.remoteLeft() {
-		if p.stage == stage && p.host == host && p.step == step && !p.backout {
-			mine = append(mine, p)
-		}
-	}
-	if len(mine) > 0 {
+	if mine := x.hist.remoteLeftOf(key{stage, host, step}); len(mine) > 0 {
 		x.stopRemoteOn(ctx, mine)
 	}
+}
+
+// remoteLeftOf is remoteLeft for one step's script (not its backout's),
+// taken without copying and sorting every group in flight: each step's
+// start asks, and at N=1,000 hundreds of groups are in flight.
+func (h *history) remoteLeftOf(k key) []remoteProc {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []remoteProc
+	for _, p := range h.remote {
+		if p.key == k && !p.backout {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].proc.Tag < out[j].proc.Tag })
+	return out
 }

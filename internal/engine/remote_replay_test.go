@@ -58,3 +58,30 @@ func TestRemoteLeftInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteLeftOfOneStep: what a step's new attempt stops first is the
+// groups its earlier attempts left on its host (in tag order), not other
+// steps', hosts', stages' or its backout's.
+func TestRemoteLeftOfOneStep(t *testing.T) {
+	started := func(stage, host, step, tag string, a store.Action) store.Event {
+		return store.Event{Kind: store.KindStep, Stage: stage, Host: host, Step: step, Action: a,
+			Message: "remote process group 7 (pid 7, tag golive-" + tag + ")"}
+	}
+	for try := 0; try < 10; try++ {
+		h := replay([]store.Event{
+			started("web", "h1", "s", "c1", ActionRemoteStarted), started("web", "h1", "s", "a1", ActionRemoteStarted),
+			started("web", "h1", "t", "b1", ActionRemoteStarted), started("web", "h2", "s", "d1", ActionRemoteStarted),
+			started("db", "h1", "s", "e1", ActionRemoteStarted), started("web", "h1", "s", "f1", ActionBackoutRemoteStarted),
+		})
+		var got []string
+		for _, p := range h.remoteLeftOf(key{"web", "h1", "s"}) {
+			got = append(got, p.proc.Tag)
+		}
+		if want := "golive-a1 golive-c1"; strings.Join(got, " ") != want {
+			t.Fatalf("remoteLeftOf(web/h1/s) = %v, want %s", got, want)
+		}
+	}
+	if got := newHistory().remoteLeftOf(key{"web", "h1", "s"}); len(got) != 0 {
+		t.Errorf("remoteLeftOf on an empty history = %v", got)
+	}
+}

@@ -51,6 +51,11 @@ type link struct {
 	deadMu  sync.Mutex
 	deadErr error         // why the connection ended; set before dead is closed
 	dead    chan struct{} // closed when the SSH connection has ended
+
+	// pipe is the idle session of the conn that last held the link, kept
+	// with it for reuse: the next Dial runs its set-up on it (the review's
+	// read-only set-up, then the run's, on one channel).
+	pipe atomic.Pointer[pipeSession]
 }
 
 func (t *Transport) newLink(name string, client, jump *gossh.Client) *link {
@@ -168,16 +173,26 @@ func (c *conn) close(reuse bool) error {
 	if c.closed.Swap(true) {
 		return fmt.Errorf("ssh %s: close: %w", c.name, transport.ErrClosed)
 	}
-	// A connection whose set-up session is still open is not kept:
-	// closing that session would wait for the host to answer.
-	keep := reuse && c.key != "" && c.idle.Load() == nil
+	// The idle set-up session (no command runs on it) stays with a kept
+	// connection, for the next Dial's set-up; it is not closed here:
+	// that would wait for the host to answer.
+	keep := reuse && c.key != ""
+	p := c.idle.Swap(nil)
+	if p != nil {
+		p.detach()
+	}
 	c.sftpMu.Lock()
 	if c.sftp != nil {
 		c.sftp.Close()
 	}
 	c.sftpMu.Unlock()
-	if keep && len(c.sessions) == 0 && c.t.keep(c.key, c.link) {
-		return nil
+	if keep && len(c.sessions) == 0 {
+		if p != nil {
+			c.link.pipe.Store(p)
+		}
+		if c.t.keep(c.key, c.link) {
+			return nil
+		}
 	}
 	c.lose(fmt.Errorf("%w: %w", ErrConnLost, transport.ErrClosed))
 	<-c.dead
@@ -282,7 +297,7 @@ func (c *conn) sftpClient() (*sftp.Client, error) {
 	if c.sftp != nil {
 		return c.sftp, nil
 	}
-	cl, err := sftp.NewClient(c.client, sftp.UseConcurrentWrites(true), sftp.MaxConcurrentRequestsPerFile(sftpInFlight))
+	cl, err := newSFTPClient(c.client, sftp.UseConcurrentWrites(true), sftp.MaxConcurrentRequestsPerFile(sftpInFlight))
 	if err != nil {
 		if lost := c.lostErr(); lost != nil {
 			return nil, lost

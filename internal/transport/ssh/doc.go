@@ -75,6 +75,12 @@
 // sha256sum on the target (or read back and hashed when the target has no
 // sha256sum), and renamed over the destination (posix-rename@openssh.com,
 // else mv -f). A destination that already holds the SHA-256 is skipped.
+// Each SFTP request goes to the channel in one write, so one SSH packet
+// (pkg/sftp writes a request's header and data apart; writes carry 32 KiB
+// less 512 bytes, so that header and data fit an OpenSSH session's 32 KiB
+// packets). The hash check on the target runs on the connection's idle
+// set-up session when there is one (a host's upload comes before its first
+// step), else on an exec channel of its own.
 // At most sftpInFlight (16) writes of an upload are in flight: OpenSSH
 // grows its buffer for a channel by copying it whole for every packet, so
 // more sent ahead than the reader on the host keeps up with costs the
@@ -88,7 +94,11 @@
 // that holds no session for that long, and the next Dial of the same
 // user, address, port, jump host, identity file and known_hosts file logs
 // in over it (running its directory set-up again); [Transport.CloseIdle]
-// ends the connections kept. The known_hosts file is parsed once per
+// ends the connections kept. The pipelined session a Dial ran its set-up
+// on (a read-only Dial too, when its connection may be kept) stays with
+// the kept connection, and the next Dial runs its set-up on it: the
+// review's check and the run's set-up and steps take one exec channel
+// per host (a kept session that does not answer in time is replaced). The known_hosts file is parsed once per
 // Transport and again when its content changes.
 //
 // # Errors

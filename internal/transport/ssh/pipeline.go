@@ -20,12 +20,18 @@ import (
 //	NONCE\n                       once, first: the session's boundary nonce
 //	NONCE TAG\n PAYLOAD           per command, sent only when Run is called
 //
-// For each NONCE line the loop starts pipeChild (any other line ends the
+// For each NONCE line the loop forks a child (any other line ends the
 // loop: bytes of a command that did not read all of its payload are never
 // taken for a command) with GOLIVE_PROC_TAG=TAG in its environment, so
 // that every process of the command carries the tag StopGroup looks for
-// (TAG is no secret: the journal records it). pipeChild makes itself the
-// leader of a new process group (setsid) and becomes `/bin/sh -s`: that
+// (TAG is no secret: the journal records it). The child makes itself the
+// leader of a new process group and becomes `/bin/sh -s`: where the target
+// has /proc and setsid(1), the forked child, which is no group leader (the
+// loop has no job control), becomes `setsid /bin/sh -s` at once (setsid
+// does not fork then: same pid); elsewhere it runs pipeChild, which finds
+// its process group with ps first. Two programs per command instead of
+// four: on hosts where starting a program is dear (a VM's cpuid traps
+// in every dynamic program's start-up), that is CPU the steps get. That
 // shell reads PAYLOAD (stepPayload: one list, parsed whole before any of
 // it runs), reports "TAG PID PGID" on stderr, enters the directory, and
 // evaluates the command's payload with /dev/null as its standard input.
@@ -43,13 +49,18 @@ exec /bin/sh -s`
 
 const pipeLoop = `IFS= read -r n || exit 0
 exec 3<&0
+s=; if command -v setsid >/dev/null 2>&1; then s=1; fi
 k=0
 while IFS=' ' read -r l t; do
   [ "$l" = "$n" ] || exit 2
   case $t in golive-*) ;; *) exit 2 ;; esac
   case $t in *[!0-9a-z-]*) exit 2 ;; esac
   k=$((k+1))
-  GOLIVE_PROC_TAG=$t /bin/sh -c "$1" golive "$1" <&3 3<&- &
+  (
+    export GOLIVE_PROC_TAG=$t
+    if [ -n "$s" ] && read -r p _ _ _ g _ 2>/dev/null </proc/self/stat && [ -n "$p" ] && [ "$p" != "$g" ]; then exec setsid /bin/sh -s; fi
+    exec /bin/sh -c "$1" golive "$1"
+  ) <&3 3<&- &
   wait $! 2>/dev/null
   c=$?
   printf '%s %s %s\n' "$n" "$k" "$c"
@@ -317,11 +328,33 @@ func (p *pipeSession) Close() error {
 }
 
 // runSetup runs Dial's set-up command. A connection that may change its
-// host runs it on a pipelined session and keeps that session for the
-// first Session (the engine's steps): one channel fewer per host.
+// host, or one whose link may be kept for reuse (the review's read-only
+// dial, before the run's), runs it on a pipelined session and keeps that
+// session for the first Session (the engine's steps) or for the next
+// Dial over the same link: the review's set-up, the run's and a host's
+// steps take one exec channel. A session kept with the link is used
+// first; when it fails, a new one is opened (the set-up changes nothing
+// twice: mkdir -p).
 func (c *conn) runSetup(ctx context.Context, cmd transport.Command) (transport.Result, error) {
-	if c.readOnly {
+	if c.readOnly && c.key == "" {
 		return c.run(ctx, cmd)
+	}
+	if p := c.idle.Swap(nil); p != nil {
+		// A kept session that does not answer in time is given up (its
+		// channel closed) for a new one.
+		t := time.AfterFunc(2*c.waitDelay+connErrGrace, func() { p.s.ch.Close() })
+		res, err := p.run(ctx, cmd)
+		if !t.Stop() && err == nil { // closed just as it answered
+			err = errors.New("kept session given up")
+		}
+		if err == nil {
+			c.idle.Store(p)
+			return res, nil
+		}
+		p.Close()
+		if ctx.Err() != nil || c.lostErr() != nil {
+			return res, err
+		}
 	}
 	p, err := c.openPipe(ctx)
 	if err != nil {
@@ -334,4 +367,66 @@ func (c *conn) runSetup(ctx context.Context, cmd transport.Command) (transport.R
 	}
 	c.idle.Store(p)
 	return res, nil
+}
+
+// detach gives back the session slot of an idle session whose conn is
+// closing; the link keeps the session for the next conn (adopt).
+func (p *pipeSession) detach() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.release != nil {
+		p.release()
+		p.release = nil
+	}
+}
+
+// adopt makes p, an idle session kept with c's link, c's: it takes one of
+// c's session slots and is the session c's set-up runs on. A session that
+// ended meanwhile (its loop exited) is dropped.
+func (c *conn) adopt(p *pipeSession) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done != nil || p.release != nil {
+		return
+	}
+	select {
+	case <-p.s.exited: // its loop on the host has ended
+		p.s.ch.Close()
+		return
+	default:
+	}
+	select {
+	case c.sessions <- struct{}{}:
+	default:
+		return
+	}
+	p.c = c
+	p.release = func() { <-c.sessions }
+	c.idle.Store(p)
+}
+
+// runIdle runs cmd, a command that changes nothing (an upload's hash
+// checks), on the session Dial set the directory up on while no Session
+// has taken it yet (a host's upload comes before its first step), and on
+// a channel of its own otherwise: per host, one channel and the programs
+// that start its shell fewer. A run that fails on the session runs again
+// on a channel of its own.
+func (c *conn) runIdle(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	if p := c.idle.Swap(nil); p != nil {
+		res, err := p.run(ctx, cmd)
+		if err == nil {
+			if c.closed.Load() || !c.idle.CompareAndSwap(nil, p) {
+				p.Close()
+			}
+			return res, nil
+		}
+		p.Close()
+		if ctx.Err() != nil || c.lostErr() != nil {
+			return res, err
+		}
+	}
+	return c.run(ctx, cmd)
 }

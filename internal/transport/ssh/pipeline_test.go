@@ -3,6 +3,7 @@ package ssh_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/golive-dev/golive/internal/transport"
@@ -50,6 +51,50 @@ func TestDialAndSessionShareOneChannel(t *testing.T) {
 	}
 	if n := ts.execs.Load(); n != 3 {
 		t.Errorf("%d exec channels after a read-only dial and a Run, want 3", n)
+	}
+}
+
+// An upload over SFTP checks the file's hash on the target on the session
+// Dial set the directory up on (while no Session has taken it), not on an
+// exec channel of its own; that session is still the first one Session
+// returns, so the set-up, the upload and a host's commands take one exec
+// channel in all.
+func TestUploadHashesOnTheSetUpSession(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ts := f.server(serverOpts{setsid: true})
+	h := f.host(ts)
+	h.Dir = t.TempDir()
+	conn := dial(t, &sshtr.Transport{}, h)
+	src, sum := transporttest.Source(t, "artifact\n")
+	ctx := context.Background()
+	if res, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: "app.tgz"}); err != nil || res.Bytes != 9 {
+		t.Fatalf("Upload = %+v, %v", res, err)
+	}
+	// Again: the file is there with that hash, so nothing is copied.
+	if res, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: "app.tgz"}); err != nil || !res.Skipped {
+		t.Fatalf("second Upload = %+v, %v; want skipped", res, err)
+	}
+	s, ok, err := transport.OpenSession(ctx, conn)
+	if err != nil || !ok {
+		t.Fatalf("OpenSession = %v, %v", ok, err)
+	}
+	defer s.Close()
+	var out bytes.Buffer
+	if _, err := s.Run(ctx, transport.Command{Script: "cat app.tgz", Stdout: &out}); err != nil || out.String() != "artifact\n" {
+		t.Fatalf("Run = %q, %v", out.String(), err)
+	}
+	if n := ts.execs.Load(); n != 1 {
+		t.Errorf("%d exec channels for the set-up, two uploads and a command, want 1", n)
+	}
+	// A wrong hash is still caught on the target, and the session lives on.
+	bad := strings.Repeat("0", 64)
+	if _, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: bad, To: "other.tgz"}); err == nil {
+		t.Fatal("Upload with a wrong sha256 succeeded")
+	}
+	out.Reset()
+	if _, err := s.Run(ctx, transport.Command{Script: "echo alive", Stdout: &out}); err != nil || out.String() != "alive\n" {
+		t.Fatalf("Run after a failed upload = %q, %v", out.String(), err)
 	}
 }
 

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,6 +63,11 @@ func TestReuseIdle(t *testing.T) {
 	if n := ts.accepted(); n != 1 {
 		t.Fatalf("server accepted %d connections, want 1 (reused)", n)
 	}
+	// The read-only set-up's session was kept with the connection, and the
+	// run's set-up ran on it: one channel for both set-ups, one per Run.
+	if n := ts.execs.Load(); n != 3 {
+		t.Errorf("%d exec channels for two set-ups and two Runs, want 3", n)
+	}
 
 	// Other credentials never get it.
 	other := h
@@ -76,16 +83,17 @@ func TestReuseIdle(t *testing.T) {
 	}
 	c.Close()
 
-	// A connection that broke while kept is not handed out.
+	// A connection closed with its idle set-up session is kept with it.
 	dial(t, tr, ro).Close()
-	if n := ts.accepted(); n != 3 {
-		t.Fatalf("server accepted %d connections, want 3", n)
+	if n := ts.accepted(); n != 2 {
+		t.Fatalf("server accepted %d connections, want 2", n)
 	}
+	// A connection that broke while kept is not handed out.
 	ts.drop()
 	c = dial(t, tr, h)
 	runOK(t, c, "true")
-	if n := ts.accepted(); n != 4 {
-		t.Fatalf("server accepted %d connections, want 4 (the kept one was dropped)", n)
+	if n := ts.accepted(); n != 3 {
+		t.Fatalf("server accepted %d connections, want 3 (the kept one was dropped)", n)
 	}
 
 	// A connection closed with a session still open is not kept.
@@ -96,16 +104,16 @@ func TestReuseIdle(t *testing.T) {
 	defer s.Close()
 	c.Close()
 	c = dial(t, tr, h)
-	if n := ts.accepted(); n != 5 {
-		t.Fatalf("server accepted %d connections, want 5 (the last one held a session)", n)
+	if n := ts.accepted(); n != 4 {
+		t.Fatalf("server accepted %d connections, want 4 (the last one held a session)", n)
 	}
 	c.Close()
 
 	dial(t, tr, ro).Close() // kept
 	tr.CloseIdle()
 	c = dial(t, tr, ro)
-	if n := ts.accepted(); n != 7 {
-		t.Fatalf("server accepted %d connections, want 7 (CloseIdle ended the kept ones)", n)
+	if n := ts.accepted(); n != 5 {
+		t.Fatalf("server accepted %d connections, want 5 (CloseIdle ended the kept ones)", n)
 	}
 	c.Close()
 }
@@ -212,4 +220,57 @@ func TestDiscardNotKept(t *testing.T) {
 		t.Fatalf("server accepted %d connections, want 2 (the discarded one was not kept)", n)
 	}
 	c.Close()
+}
+
+// A session kept with an idle connection whose loop on the host has ended
+// meanwhile is not used: the next Dial's set-up opens a new one, and the
+// connection is still reused. (Not parallel: it kills a process it finds
+// by its command line and directory.)
+func TestReuseIdleSessionEnded(t *testing.T) {
+	f := newFixture(t)
+	ts := f.server(serverOpts{setsid: true})
+	tr := &sshtr.Transport{ReuseIdle: time.Minute}
+	defer tr.CloseIdle()
+	h := f.host(ts)
+	ro := h
+	ro.ReadOnly = true
+	dial(t, tr, ro).Close()
+	// The kept session's loop is the one process of this server whose
+	// command line holds the loop and whose directory is the home.
+	killed := 0
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		cmdline, err := os.ReadFile(p + "/cmdline")
+		if err != nil || !strings.Contains(string(cmdline), "IFS= read -r n") {
+			continue
+		}
+		if cwd, err := os.Readlink(p + "/cwd"); err != nil || cwd != ts.home {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(p))
+		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+			killed++
+		}
+	}
+	if killed != 1 {
+		t.Fatalf("killed %d session loops, want 1", killed)
+	}
+	// The test server reports the killed loop's exit only once something
+	// is written to it or after its own 10 s wait: a long deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c, err := tr.Dial(ctx, h)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	if got := strings.TrimSpace(runOK(t, c, "pwd")); got != h.Dir {
+		t.Errorf("pwd = %q, want %q", got, h.Dir)
+	}
+	if fi, err := os.Stat(h.Dir); err != nil || !fi.IsDir() {
+		t.Errorf("the run's set-up did not create %s: %v", h.Dir, err)
+	}
+	if n := ts.accepted(); n != 1 {
+		t.Errorf("server accepted %d connections, want 1 (reused)", n)
+	}
 }

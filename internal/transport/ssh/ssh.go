@@ -161,6 +161,7 @@ func (t *Transport) Dial(ctx context.Context, h transport.Host) (transport.Conn,
 		if l := t.takeIdle(key); l != nil {
 			c := t.newConn(name, l)
 			c.key = key
+			c.adopt(l.pipe.Swap(nil))
 			err := c.setupDir(ctx, h.Dir, h.ReadOnly)
 			if err == nil {
 				return c, nil

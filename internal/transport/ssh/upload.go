@@ -123,7 +123,7 @@ elif command -v shasum >/dev/null 2>&1; then s=$(shasum -a 256 <"$f") || exit 1;
 else echo file
 fi`
 	var out, errOut bytes.Buffer
-	res, err := c.run(ctx, transport.Command{Script: script, Dir: "/", Stdout: &out, Stderr: &errOut})
+	res, err := c.runIdle(ctx, transport.Command{Script: script, Dir: "/", Stdout: &out, Stderr: &errOut})
 	if err != nil {
 		return "", "", fmt.Errorf("hash on target: %w", err)
 	}
