@@ -80,12 +80,11 @@ func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
 			next := s.Batches[i+1]
 			x.prefetch(pctx, next)
 			if hasPrepare(next) {
+				// The batch after next is not dialed yet: its hosts'
+				// connections would be held (memory: x/crypto's buffers
+				// per connection) for a whole batch before they are
+				// used; its preparation dials them when it starts.
 				prepared = func() { prep = x.prepareAhead(pctx, s, next) }
-				if i+2 < len(s.Batches) {
-					// Its preparation starts as soon as this batch's
-					// hosts are prepared: the one after dials now.
-					x.prefetch(pctx, s.Batches[i+2])
-				}
 			}
 		}
 		if err := x.batch(ctx, sr, b, prepared); err != nil {
@@ -140,7 +139,13 @@ func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch, p
 			if gctx.Err() != nil {
 				return nil
 			}
-			err := x.host(gctx, sr.s, b, h, pass)
+			// The host's session is closed last, once a failure has
+			// cancelled the batch, and in the background: closing it
+			// waits for the target (a round trip, seconds on a loaded
+			// controller with hundreds of hosts in flight).
+			hs := x.hostSessionFor(h)
+			defer x.closeSoon(hs)
+			err := x.host(gctx, sr.s, b, h, hs, pass)
 			if err == nil {
 				return nil
 			}
@@ -183,13 +188,13 @@ var errJournal = errors.New("journal write failed")
 
 // host runs a host's steps, then its health checks; it calls passed once
 // its prepare steps are done.
-func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, passed func()) error {
+func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, hs *hostSession, passed func()) error {
 	ev := store.Event{Kind: store.KindHost, Stage: s.Name, Batch: b.Index, Host: h.Name}
 	ev.Action = store.ActionStarted
 	if err := x.journal(ctx, ev); err != nil {
 		return fmt.Errorf("%w: %w", errJournal, err)
 	}
-	err := x.hostWork(ctx, s, b, h, passed)
+	err := x.hostWork(ctx, s, b, h, hs, passed)
 	if err != nil {
 		ev.Action, ev.Message = store.ActionFailed, err.Error()
 		if ctx.Err() != nil {
@@ -204,9 +209,9 @@ func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 	return err
 }
 
-func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, passed func()) error {
-	hs := x.hostSessionFor(h)
-	defer hs.close()
+// hostWork runs h's steps on hs (which the caller closes), then its
+// health checks.
+func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, hs *hostSession, passed func()) error {
 	for _, st := range h.Steps {
 		if !st.Prepare {
 			passed()
@@ -219,7 +224,7 @@ func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.B
 		}
 	}
 	passed()
-	hs.close()
+	x.closeSoon(hs) // the health checks need not wait for it
 	conn, err := x.conn(ctx, h)
 	if err != nil {
 		return err
