@@ -398,10 +398,19 @@ func (x *execution) localConn(ctx context.Context) (transport.Conn, error) {
 func (x *execution) closeConns() {
 	x.prefetching.Wait()
 	x.mu.Lock()
+	// In parallel: each close waits for its connection's end (at 1,000
+	// hosts, closing them one by one held a failed run's backout back
+	// for most of a second).
+	var wg sync.WaitGroup
 	for name, c := range x.conns {
-		c.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Close()
+		}()
 		delete(x.conns, name)
 	}
 	x.mu.Unlock()
+	wg.Wait()
 	x.closing.Wait() // their connections are closed: they end at once
 }

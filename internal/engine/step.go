@@ -42,6 +42,9 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 			// Reach the host before journaling the start: a host that
 			// cannot be reached (or not trusted) was not touched.
 			if _, err := x.conn(ctx, h); err != nil {
+				if ctx.Err() != nil { // cancelled while dialing: start nothing more
+					return context.Cause(ctx)
+				}
 				ev.Action, ev.Message = store.ActionFailed, "not started: "+err.Error()
 				x.journalOrFail(ctx, ev)
 				return &StepError{Host: h.Name, Step: st.Name, ExitCode: -1, Why: err.Error()}
