@@ -111,17 +111,15 @@ func (c *conn) openPipe(ctx context.Context) (*pipeSession, error) {
 	}
 	n := nonce() + nonce()
 	p := &pipeSession{c: c, release: release, nonce: n, out: newFramer(n), errs: newFramer(n)}
-	s, err := c.startSession("exec /bin/sh -c "+quote(pipeLoop)+" golive "+quote(pipeChild), p.out, p.errs, "", true)
+	s, err := c.startSession("exec /bin/sh -c "+quote(pipeLoop)+" golive "+quote(pipeChild), p.out, p.errs, "", true, func() {
+		p.out.end()
+		p.errs.end()
+	})
 	if err != nil {
 		release()
 		return nil, err
 	}
 	p.s = s
-	go func() {
-		<-s.outDone
-		p.out.end()
-		p.errs.end()
-	}()
 	if _, err := io.WriteString(s.ch, n+"\n"); err != nil {
 		p.end(fmt.Errorf("%w: %v", transport.ErrSessionDone, err))
 		return nil, c.connErr(err)

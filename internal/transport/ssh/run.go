@@ -44,7 +44,7 @@ func (c *conn) run(ctx context.Context, cmd transport.Command) (transport.Result
 	}
 	merge := stdout != nil && stdout == stderr
 	start := time.Now()
-	s, err := c.startSession(wrap(tag, dir, merge), stdout.Writer(), stderr.Writer(), tag, true)
+	s, err := c.startSession(wrap(tag, dir, merge), stdout.Writer(), stderr.Writer(), tag, true, nil)
 	if err != nil {
 		return res, err
 	}

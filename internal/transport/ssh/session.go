@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -58,12 +58,14 @@ type marker struct {
 // not "", stderr lines before the one starting with tag pass through, and
 // that line is parsed as the wrapper's marker and dropped.
 func (c *conn) start(command string, stdout, stderr io.Writer, tag string) (*session, error) {
-	return c.startSession(command, stdout, stderr, tag, false)
+	return c.startSession(command, stdout, stderr, tag, false, nil)
 }
 
 // startSession is start; with stdin, the session's standard input is left
-// open for the caller to write to s.ch and close with CloseWrite.
-func (c *conn) startSession(command string, stdout, stderr io.Writer, tag string, stdin bool) (*session, error) {
+// open for the caller to write to s.ch and close with CloseWrite. When
+// stdout and stderr have been copied to their end, onOutEnd (when not nil)
+// is called, and then outDone is closed.
+func (c *conn) startSession(command string, stdout, stderr io.Writer, tag string, stdin bool, onOutEnd func()) (*session, error) {
 	ch, reqs, err := c.client.OpenChannel("session", nil)
 	if err != nil {
 		return nil, c.connErr(fmt.Errorf("open session: %w", err))
@@ -87,19 +89,25 @@ func (c *conn) startSession(command string, stdout, stderr io.Writer, tag string
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	var wg sync.WaitGroup
-	wg.Add(2)
+	// The second copy to end closes outDone (no goroutine of its own
+	// waits for them: a host in flight holds few goroutines).
+	var copying atomic.Int32
+	copying.Store(2)
+	copied := func() {
+		if copying.Add(-1) == 0 {
+			if onOutEnd != nil {
+				onOutEnd()
+			}
+			close(s.outDone)
+		}
+	}
 	go func() {
-		defer wg.Done()
+		defer copied()
 		io.CopyBuffer(stdout, onlyReader{ch}, make([]byte, outputBufferSize))
 	}()
 	go func() {
-		defer wg.Done()
+		defer copied()
 		s.copyStderr(stderr, tag)
-	}()
-	go func() {
-		wg.Wait()
-		close(s.outDone)
 	}()
 	return s, nil
 }
