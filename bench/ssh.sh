@@ -437,7 +437,9 @@ SELECT '$3 $2',
 
 # fail_breakdown N: from the last golive-fail run's journal: when the
 # failing host's restart failed, how long until all forward work had
-# stopped (the last step or check event before the first backout) and
+# stopped (the last event that ends a step or check, or says a remote
+# process group was stopped, before the first backout event; see
+# bench/README.md, "golive-fail") and
 # until the backout was done, how many hosts were touched (a step
 # started) and how many of them had every started step backed out.
 fail_breakdown() { # N
@@ -448,7 +450,8 @@ fail_breakdown() { # N
 WITH e AS (SELECT * FROM events WHERE run_id = (SELECT id FROM runs ORDER BY created_us DESC LIMIT 1)),
 f AS (SELECT min(time_us) AS t FROM e WHERE kind = 'step' AND action = 'failed'),
 b AS (SELECT min(time_us) AS t FROM e WHERE action IN ('backout_started', 'backed_out', 'backout_failed', 'not_backed_out')),
-fw AS (SELECT max(time_us) AS t FROM e WHERE kind IN ('step', 'check') AND action IN ('finished', 'failed', 'terminated', 'passed', 'timed_out', 'remote_stopped') AND time_us < (SELECT t FROM b)),
+fw AS (SELECT max(time_us) AS t FROM e WHERE kind IN ('step', 'check') AND time_us < (SELECT t FROM b)
+       AND (action IN ('finished', 'failed', 'terminated', 'passed', 'timed_out') OR (action = 'remote_stopped' AND message LIKE 'stopped %'))),
 st AS (SELECT DISTINCT host, step FROM e WHERE kind = 'step' AND action = 'started'),
 bo AS (SELECT DISTINCT host, step FROM e WHERE kind = 'step' AND action = 'backed_out'),
 th AS (SELECT DISTINCT host FROM st),

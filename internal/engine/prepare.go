@@ -76,7 +76,7 @@ func (x *execution) prepareAhead(ctx context.Context, s *rollout.Stage, b *rollo
 						continue
 					}
 					if err := x.step(gctx, s, b, h, st, hs); err != nil {
-						hs.close()
+						x.closeSoon(hs)
 						if errors.Is(err, errJournal) {
 							return err
 						}
@@ -138,7 +138,7 @@ func (x *execution) hostSessionFor(h *rollout.Host) *hostSession {
 func (x *execution) closePrepared() {
 	x.prepared.Range(func(k, v any) bool {
 		x.prepared.Delete(k)
-		v.(*hostSession).close()
+		x.closeSoon(v.(*hostSession))
 		return true
 	})
 }

@@ -63,6 +63,24 @@ func (hs *hostSession) close() {
 	}
 }
 
+// closeSoon closes hs's session in the background: closing it waits for
+// the target to answer (over SSH a round trip, seconds on a controller
+// with hundreds of hosts in flight), and nothing needs that wait: not a
+// host's health checks, not the cancel of a batch after a failure, not
+// the end of a stage. closeConns waits for the closes still under way.
+func (x *execution) closeSoon(hs *hostSession) {
+	if hs == nil || hs.s == nil {
+		return
+	}
+	s := hs.s
+	hs.s = nil
+	x.closing.Add(1)
+	go func() {
+		defer x.closing.Done()
+		s.Close()
+	}()
+}
+
 // openSession opens a session on a connection the engine dialed; its
 // output and errors are redacted as the connection's are.
 func openSession(ctx context.Context, conn transport.Conn) (transport.Session, bool, error) {

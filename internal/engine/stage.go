@@ -80,12 +80,11 @@ func (x *execution) stage(ctx context.Context, s *rollout.Stage) error {
 			next := s.Batches[i+1]
 			x.prefetch(pctx, next)
 			if hasPrepare(next) {
+				// The batch after next is not dialed yet: its hosts'
+				// connections would be held (memory: x/crypto's buffers
+				// per connection) for a whole batch before they are
+				// used; its preparation dials them when it starts.
 				prepared = func() { prep = x.prepareAhead(pctx, s, next) }
-				if i+2 < len(s.Batches) {
-					// Its preparation starts as soon as this batch's
-					// hosts are prepared: the one after dials now.
-					x.prefetch(pctx, s.Batches[i+2])
-				}
 			}
 		}
 		if err := x.batch(ctx, sr, b, prepared); err != nil {
@@ -140,30 +139,19 @@ func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch, p
 			if gctx.Err() != nil {
 				return nil
 			}
-			err := x.host(gctx, sr.s, b, h, pass)
-			if err == nil {
-				return nil
-			}
+			// The host's session is closed last, once a failure has
+			// cancelled the batch, and in the background: closing it
+			// waits for the target (a round trip, seconds on a loaded
+			// controller with hundreds of hosts in flight).
+			hs := x.hostSessionFor(h)
+			defer x.closeSoon(hs)
+			err := x.host(gctx, sr.s, b, h, hs, pass, func(err error) { sr.hostFailed(h, err, cancel) })
 			if errors.Is(err, errJournal) {
 				cancel(err)
 				sr.stopPreparing()
 				return err
 			}
-			if gctx.Err() != nil {
-				return nil // terminated because the batch was cancelled
-			}
-			sr.mu.Lock()
-			sr.failed++
-			if sr.first == "" {
-				sr.first = fmt.Sprintf("%s: %v", h.Name, err)
-			}
-			over, failed, first := sr.failed > sr.s.MaxFailed, sr.failed, sr.first
-			sr.mu.Unlock()
-			if over {
-				cancel(&BudgetError{Stage: sr.s.Name, Failed: failed, Budget: sr.s.MaxFailed, First: first})
-				sr.stopPreparing()
-			}
-			return nil
+			return nil // failed (counted by hostFailed), terminated or done
 		})
 	}
 	g.Wait()
@@ -177,23 +165,47 @@ func (x *execution) batch(ctx context.Context, sr *stageRun, b *rollout.Batch, p
 	return nil
 }
 
+// hostFailed counts h, which failed, against the stage's failure budget;
+// over it, it cancels the batch and the preparation of the next one.
+func (sr *stageRun) hostFailed(h *rollout.Host, err error, cancel context.CancelCauseFunc) {
+	sr.mu.Lock()
+	sr.failed++
+	if sr.first == "" {
+		sr.first = fmt.Sprintf("%s: %v", h.Name, err)
+	}
+	over, failed, first := sr.failed > sr.s.MaxFailed, sr.failed, sr.first
+	sr.mu.Unlock()
+	if over {
+		cancel(&BudgetError{Stage: sr.s.Name, Failed: failed, Budget: sr.s.MaxFailed, First: first})
+		sr.stopPreparing()
+	}
+}
+
 // errJournal marks a failure to write the journal: the run cannot go on
 // safely.
 var errJournal = errors.New("journal write failed")
 
 // host runs a host's steps, then its health checks; it calls passed once
-// its prepare steps are done.
-func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, passed func()) error {
+// its prepare steps are done, and failed when the host failed (not when
+// it was terminated, nor when the journal failed).
+func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, hs *hostSession, passed func(), failed func(error)) error {
 	ev := store.Event{Kind: store.KindHost, Stage: s.Name, Batch: b.Index, Host: h.Name}
 	ev.Action = store.ActionStarted
 	if err := x.journal(ctx, ev); err != nil {
 		return fmt.Errorf("%w: %w", errJournal, err)
 	}
-	err := x.hostWork(ctx, s, b, h, passed)
+	err := x.hostWork(ctx, s, b, h, hs, passed)
 	if err != nil {
 		ev.Action, ev.Message = store.ActionFailed, err.Error()
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			ev.Action, ev.Message = store.ActionTerminated, "terminated: "+context.Cause(ctx).Error()
+		case !errors.Is(err, errJournal):
+			// What failed is journaled (the step's or check's failed
+			// event): the batch is cancelled now, not one more journal
+			// commit later (at hundreds of hosts in flight, hundreds of
+			// milliseconds in which the batch-mates work on).
+			failed(err)
 		}
 	} else {
 		ev.Action = store.ActionFinished
@@ -204,9 +216,9 @@ func (x *execution) host(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 	return err
 }
 
-func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, passed func()) error {
-	hs := x.hostSessionFor(h)
-	defer hs.close()
+// hostWork runs h's steps on hs (which the caller closes), then its
+// health checks.
+func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, hs *hostSession, passed func()) error {
 	for _, st := range h.Steps {
 		if !st.Prepare {
 			passed()
@@ -219,7 +231,7 @@ func (x *execution) hostWork(ctx context.Context, s *rollout.Stage, b *rollout.B
 		}
 	}
 	passed()
-	hs.close()
+	x.closeSoon(hs) // the health checks need not wait for it
 	conn, err := x.conn(ctx, h)
 	if err != nil {
 		return err

@@ -42,6 +42,9 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 			// Reach the host before journaling the start: a host that
 			// cannot be reached (or not trusted) was not touched.
 			if _, err := x.conn(ctx, h); err != nil {
+				if ctx.Err() != nil { // cancelled while dialing: start nothing more
+					return context.Cause(ctx)
+				}
 				ev.Action, ev.Message = store.ActionFailed, "not started: "+err.Error()
 				x.journalOrFail(ctx, ev)
 				return &StepError{Host: h.Name, Step: st.Name, ExitCode: -1, Why: err.Error()}
@@ -61,7 +64,7 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 		if err := x.stillExecutor(ctx); err != nil {
 			return fmt.Errorf("%w: %w", errJournal, err) // stop the run: nothing ran
 		}
-		res, out, err := x.attempt(ctx, s, b, h, st, hs)
+		res, out, proc, err := x.attempt(ctx, s, b, h, st, hs)
 		ev.Duration, ev.Output = res.Duration, out
 		if res.ExitCode >= 0 && err == nil {
 			ev.ExitCode = store.ExitCode(res.ExitCode)
@@ -72,7 +75,13 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 			return x.journalOrFail(ctx, ev)
 		case ctx.Err() != nil:
 			ev.Action, ev.Message = store.ActionTerminated, "terminated: "+context.Cause(ctx).Error()
-			x.journalOrFail(ctx, ev)
+			if x.journalOrFail(ctx, ev) == nil && res.Stopped && proc != nil {
+				// The transport stopped the script's process group: a
+				// backout or resume need not look for it again (on a
+				// large fleet, a login and a look through /proc per host).
+				x.journal(ctx, store.Event{Kind: store.KindStep, Action: ActionRemoteStopped, Stage: s.Name, Batch: b.Index,
+					Host: h.Name, Step: st.Name, Message: fmt.Sprintf("stopped %s: its step was terminated", proc)})
+			}
 			return &StepError{Host: h.Name, Step: st.Name, ExitCode: -1, Why: "terminated"}
 		case errors.Is(err, errStepTimeout):
 			ev.Action, ev.Message = store.ActionTimedOut, fmt.Sprintf("timed out after %s, killed", st.Timeout)
@@ -97,8 +106,9 @@ func (x *execution) step(ctx context.Context, s *rollout.Stage, b *rollout.Batch
 
 var errStepTimeout = errors.New("step timed out")
 
-// attempt runs a step once; the returned output is its tail, redacted.
-func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step, hs *hostSession) (transport.Result, string, error) {
+// attempt runs a step once; the returned output is its tail, redacted,
+// and proc the remote process group its script ran in (nil: not known).
+func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Batch, h *rollout.Host, st *rollout.Step, hs *hostSession) (_ transport.Result, _ string, proc *transport.RemoteProc, _ error) {
 	sctx, cancel := context.WithTimeoutCause(ctx, st.Timeout, errStepTimeout)
 	defer cancel()
 	var conn transport.Conn
@@ -109,24 +119,28 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 		conn, err = x.conn(ctx, h)
 	}
 	if err != nil {
-		return transport.Result{ExitCode: -1}, "", err
+		return transport.Result{ExitCode: -1}, "", nil, err
 	}
 	if st.Local {
 		hs = nil // the controller's steps are not the host's
 	}
 	if st.Upload != nil {
-		return x.upload(sctx, conn, h, st)
+		res, out, err := x.upload(sctx, conn, h, st)
+		return res, out, nil, err
 	}
 	tail := &transport.Tail{Max: tailKeep}
+	started := x.started(ctx, s.Name, b.Index, h.Name, st.Name, false)
 	cmd := transport.Command{Script: st.Run, Env: x.stepEnv(s, b, h, st), Stdout: tail, Stderr: tail,
-		Started: x.started(ctx, s.Name, b.Index, h.Name, st.Name, false)}
+		// Run returns after Started (transport.Command), so proc is set
+		// before it is read.
+		Started: func(p transport.RemoteProc) { started(p); proc = &p }}
 	var res transport.Result
 	res, err = hs.run(sctx, conn, cmd)
 	x.dropIfLost(h, err)
 	if err != nil && errors.Is(context.Cause(sctx), errStepTimeout) && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %v", errStepTimeout, err)
 	}
-	return res, tail.String(), err
+	return res, tail.String(), proc, err
 }
 
 func (x *execution) upload(ctx context.Context, conn transport.Conn, h *rollout.Host, st *rollout.Step) (transport.Result, string, error) {

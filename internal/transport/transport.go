@@ -65,6 +65,12 @@ type Result struct {
 	// signal N on its own; -1 when Run was interrupted by its context.
 	ExitCode int
 	Duration time.Duration // from start until the process was reaped
+	// Stopped: Run was interrupted by its context after the script had
+	// started in its process group (Command.Started was called), and that
+	// group was stopped: nothing of the script runs any more. False when
+	// that is not known (a caller that must be sure stops the group
+	// again with a GroupStopper).
+	Stopped bool
 }
 
 // Upload copies one local file to a target.

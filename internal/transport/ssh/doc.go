@@ -69,7 +69,9 @@
 //
 // # Uploads
 //
-// Uploads use one SFTP client per connection, created on first use. The
+// Uploads use one SFTP client per connection, created when an upload
+// starts and closed once no upload uses it (its channel's buffers are
+// not held through the host's later steps and checks). The
 // file is streamed into a temporary file beside the destination, synced
 // when the server supports fsync@openssh.com, given its mode, checked with
 // sha256sum on the target (or read back and hashed when the target has no

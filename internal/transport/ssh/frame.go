@@ -19,6 +19,10 @@ type framer struct {
 	w  io.Writer // where the current command's output goes; nil drops it
 
 	ends chan string // one trailer per boundary, in order
+
+	// Write's state (one writer at a time: the copy of the stream).
+	pending   []byte // bytes not passed on yet: a trailer, or what may start a boundary
+	inTrailer bool
 }
 
 func newFramer(nonce string) *framer {
@@ -44,51 +48,59 @@ func (f *framer) emit(p []byte) {
 	}
 }
 
-// copy reads r to its end, passing output on and sending each trailer on
-// f.ends; it closes f.ends at the end of r. Memory stays bounded: at most
-// one read's worth of bytes and a trailer line are held back.
+// copy reads r to its end through f (Write, then end). Memory stays
+// bounded: at most one read's worth of bytes and a trailer line are held
+// back.
 func (f *framer) copy(r io.Reader) {
-	defer close(f.ends)
-	buf := make([]byte, outputBufferSize)
-	var pending []byte
-	inTrailer := false
+	io.CopyBuffer(f, onlyReader{r}, make([]byte, outputBufferSize))
+	f.end()
+}
+
+// Write takes the next bytes of the stream: output is passed on, and
+// each trailer is sent on f.ends. A pipelined session's output is copied
+// straight into its framers (no pipe, no copy of its own in between).
+func (f *framer) Write(p []byte) (int, error) {
+	f.pending = append(f.pending, p...)
 	for {
-		n, err := r.Read(buf)
-		pending = append(pending, buf[:n]...)
-		for {
-			if inTrailer {
-				nl := bytes.IndexByte(pending, '\n')
-				if nl < 0 {
-					if len(pending) > 256 { // not a trailer of ours: cannot happen
-						pending = pending[:0]
-					}
-					break
+		if f.inTrailer {
+			nl := bytes.IndexByte(f.pending, '\n')
+			if nl < 0 {
+				if len(f.pending) > 256 { // not a trailer of ours: cannot happen
+					f.pending = f.pending[:0]
 				}
-				// Output after a boundary belongs to no command until the
-				// session sets the next command's writer.
-				f.setWriter(nil)
-				f.ends <- string(pending[:nl])
-				pending = pending[nl+1:]
-				inTrailer = false
-				continue
+				break
 			}
-			i := bytes.Index(pending, f.delim)
-			if i >= 0 {
-				f.emit(pending[:i])
-				pending = pending[i+len(f.delim):]
-				inTrailer = true
-				continue
-			}
-			keep := partialSuffix(pending, f.delim)
-			f.emit(pending[:len(pending)-keep])
-			pending = append(pending[:0], pending[len(pending)-keep:]...)
-			break
+			// Output after a boundary belongs to no command until the
+			// session sets the next command's writer.
+			f.setWriter(nil)
+			f.ends <- string(f.pending[:nl])
+			f.pending = f.pending[nl+1:]
+			f.inTrailer = false
+			continue
 		}
-		if err != nil {
-			f.emit(pending)
-			return
+		i := bytes.Index(f.pending, f.delim)
+		if i >= 0 {
+			f.emit(f.pending[:i])
+			f.pending = f.pending[i+len(f.delim):]
+			f.inTrailer = true
+			continue
 		}
+		keep := partialSuffix(f.pending, f.delim)
+		f.emit(f.pending[:len(f.pending)-keep])
+		f.pending = append(f.pending[:0], f.pending[len(f.pending)-keep:]...)
+		break
 	}
+	if cap(f.pending) > 2*len(f.delim)+512 && len(f.pending) < len(f.delim) {
+		f.pending = append([]byte(nil), f.pending...) // do not keep a big read's buffer
+	}
+	return len(p), nil
+}
+
+// end passes on what was held back and closes f.ends: the stream ended.
+func (f *framer) end() {
+	f.emit(f.pending)
+	f.pending = nil
+	close(f.ends)
 }
 
 // partialSuffix is the length of the longest suffix of b that is a proper

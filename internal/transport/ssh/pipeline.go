@@ -122,21 +122,15 @@ func (c *conn) openPipe(ctx context.Context) (*pipeSession, error) {
 	}
 	n := nonce() + nonce()
 	p := &pipeSession{c: c, release: release, nonce: n, out: newFramer(n), errs: newFramer(n)}
-	or, ow := io.Pipe()
-	er, ew := io.Pipe()
-	s, err := c.startSession("exec /bin/sh -c "+quote(pipeLoop)+" golive "+quote(pipeChild), ow, ew, "", true)
+	s, err := c.startSession("exec /bin/sh -c "+quote(pipeLoop)+" golive "+quote(pipeChild), p.out, p.errs, "", true, func() {
+		p.out.end()
+		p.errs.end()
+	})
 	if err != nil {
 		release()
 		return nil, err
 	}
 	p.s = s
-	go p.out.copy(or)
-	go p.errs.copy(er)
-	go func() {
-		<-s.outDone
-		ow.Close()
-		ew.Close()
-	}()
 	if _, err := io.WriteString(s.ch, n+"\n"); err != nil {
 		p.end(fmt.Errorf("%w: %v", transport.ErrSessionDone, err))
 		return nil, c.connErr(err)
@@ -183,10 +177,11 @@ func (p *pipeSession) run(ctx context.Context, cmd transport.Command) (transport
 	// mw.finish below closes marked on every path.
 	defer reportMarked(mw.marked, mw.marker, tag, cmd.Started)()
 	go io.WriteString(p.s.ch, frame) // a failed write ends the channel: seen below
-	code, err := p.wait(ctx, mw)
+	code, stopped, err := p.wait(ctx, mw)
 	res.Duration = time.Since(start)
 	mw.finish()
 	if err != nil {
+		res.Stopped = stopped
 		return res, err
 	}
 	if m := mw.marker(); m.nodir {
@@ -200,10 +195,10 @@ func (p *pipeSession) run(ctx context.Context, cmd transport.Command) (transport
 }
 
 // wait waits for both boundaries of command p.k and returns its exit
-// code. When ctx ends first, it kills the command's process group and
-// waits for the boundaries a while longer; a session whose command does
-// not end is closed.
-func (p *pipeSession) wait(ctx context.Context, mw *markWriter) (int, error) {
+// code. When ctx ends first, it kills the command's process group
+// (stopped: the group is known to be gone) and waits for the boundaries a
+// while longer; a session whose command does not end is closed.
+func (p *pipeSession) wait(ctx context.Context, mw *markWriter) (code int, stopped bool, err error) {
 	var outEnd, errEnd string
 	gotOut, gotErr := false, false
 	// The loop's exit status arriving means no boundary will follow the
@@ -250,23 +245,23 @@ func (p *pipeSession) wait(ctx context.Context, mw *markWriter) (int, error) {
 	}()
 	if err := ends(done); err != nil {
 		if ctx.Err() == nil {
-			return -1, err
+			return -1, false, err
 		}
-		p.interrupt(mw)
+		stopped = p.interrupt(mw)
 		t := time.NewTimer(p.c.waitDelay)
 		defer t.Stop()
 		if err := ends(t.C); err != nil {
 			p.end(fmt.Errorf("%w: %v", transport.ErrSessionDone, err))
 		}
-		return -1, transport.ContextError(ctx)
+		return -1, stopped, transport.ContextError(ctx)
 	}
 	k, code, ok := parseEnds(outEnd, errEnd)
 	if !ok || k != p.k {
 		err := fmt.Errorf("bad command boundary %q/%q for command %d", outEnd, errEnd, p.k)
 		p.end(fmt.Errorf("%w: %v", transport.ErrSessionDone, err))
-		return -1, err
+		return -1, false, err
 	}
-	return code, nil
+	return code, false, nil
 }
 
 // parseEnds reads "K CODE" and "K".
@@ -281,8 +276,9 @@ func parseEnds(out, errs string) (k, code int, ok bool) {
 }
 
 // interrupt kills the current command's process group (SIGTERM, then
-// SIGKILL after the grace period) once its marker has arrived.
-func (p *pipeSession) interrupt(mw *markWriter) {
+// SIGKILL after the grace period) once its marker has arrived, and
+// reports whether the group is known to be gone.
+func (p *pipeSession) interrupt(mw *markWriter) bool {
 	t := time.NewTimer(p.c.grace)
 	defer t.Stop()
 	select {
@@ -291,8 +287,9 @@ func (p *pipeSession) interrupt(mw *markWriter) {
 	case <-p.s.exited:
 	}
 	if m := mw.marker(); m.found && !m.nodir {
-		p.c.killGroup(m)
+		return p.c.killGroup(m)
 	}
+	return false
 }
 
 // end marks the session unusable and closes its channel.

@@ -117,7 +117,7 @@ head -c `+strconv.FormatInt(size, 10)+` >>"$t" || { rm -f -- "$t"; exit 93; }`)
 	st := &uploadStream{src: u.Src, tmp: tmp, want: want}
 	stop := make(chan struct{})
 	sent := p.sender(ctx, in, size, out.send, stop, st)
-	code, werr := p.wait(ctx, mw)
+	code, _, werr := p.wait(ctx, mw)
 	mw.finish()
 	close(stop)
 	t := time.NewTimer(p.c.waitDelay)

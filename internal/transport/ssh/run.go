@@ -44,7 +44,7 @@ func (c *conn) run(ctx context.Context, cmd transport.Command) (transport.Result
 	}
 	merge := stdout != nil && stdout == stderr
 	start := time.Now()
-	s, err := c.startSession(wrap(tag, dir, merge), stdout.Writer(), stderr.Writer(), tag, true)
+	s, err := c.startSession(wrap(tag, dir, merge), stdout.Writer(), stderr.Writer(), tag, true, nil)
 	if err != nil {
 		return res, err
 	}
@@ -58,7 +58,7 @@ func (c *conn) run(ctx context.Context, cmd transport.Command) (transport.Result
 	select {
 	case <-s.exited:
 	case <-ctx.Done():
-		c.interrupt(s)
+		res.Stopped = c.interrupt(s)
 		res.Duration = time.Since(start)
 		return res, transport.ContextError(ctx)
 	}
@@ -79,8 +79,9 @@ func (c *conn) run(ctx context.Context, cmd transport.Command) (transport.Result
 
 // interrupt stops the script of s after its context is done: it waits for
 // the wrapper's marker (the script's process group), kills the group, and
-// then waits for the session to end.
-func (c *conn) interrupt(s *session) {
+// then waits for the session to end. It reports whether the group is
+// known to be gone.
+func (c *conn) interrupt(s *session) (stopped bool) {
 	t := time.NewTimer(c.grace)
 	select {
 	case <-s.marked:
@@ -90,7 +91,7 @@ func (c *conn) interrupt(s *session) {
 	select {
 	case <-s.marked:
 		if s.mark.found && !s.mark.nodir {
-			c.killGroup(s.mark)
+			stopped = c.killGroup(s.mark)
 		}
 	default:
 	}
@@ -101,6 +102,7 @@ func (c *conn) interrupt(s *session) {
 	}
 	t.Stop()
 	c.finish(s)
+	return stopped
 }
 
 // wrap builds the command sshd runs with the user's login shell. The

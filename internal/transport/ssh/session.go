@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -58,12 +58,14 @@ type marker struct {
 // not "", stderr lines before the one starting with tag pass through, and
 // that line is parsed as the wrapper's marker and dropped.
 func (c *conn) start(command string, stdout, stderr io.Writer, tag string) (*session, error) {
-	return c.startSession(command, stdout, stderr, tag, false)
+	return c.startSession(command, stdout, stderr, tag, false, nil)
 }
 
 // startSession is start; with stdin, the session's standard input is left
-// open for the caller to write to s.ch and close with CloseWrite.
-func (c *conn) startSession(command string, stdout, stderr io.Writer, tag string, stdin bool) (*session, error) {
+// open for the caller to write to s.ch and close with CloseWrite. When
+// stdout and stderr have been copied to their end, onOutEnd (when not nil)
+// is called, and then outDone is closed.
+func (c *conn) startSession(command string, stdout, stderr io.Writer, tag string, stdin bool, onOutEnd func()) (*session, error) {
 	ch, reqs, err := c.client.OpenChannel("session", nil)
 	if err != nil {
 		return nil, c.connErr(fmt.Errorf("open session: %w", err))
@@ -87,19 +89,25 @@ func (c *conn) startSession(command string, stdout, stderr io.Writer, tag string
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	var wg sync.WaitGroup
-	wg.Add(2)
+	// The second copy to end closes outDone (no goroutine of its own
+	// waits for them: a host in flight holds few goroutines).
+	var copying atomic.Int32
+	copying.Store(2)
+	copied := func() {
+		if copying.Add(-1) == 0 {
+			if onOutEnd != nil {
+				onOutEnd()
+			}
+			close(s.outDone)
+		}
+	}
 	go func() {
-		defer wg.Done()
+		defer copied()
 		io.CopyBuffer(stdout, onlyReader{ch}, make([]byte, outputBufferSize))
 	}()
 	go func() {
-		defer wg.Done()
+		defer copied()
 		s.copyStderr(stderr, tag)
-	}()
-	go func() {
-		wg.Wait()
-		close(s.outDone)
 	}()
 	return s, nil
 }
@@ -237,22 +245,23 @@ func (c *conn) connErr(err error) error {
 // sends SIGKILL and waits (up to 2s) for the group to be gone, all from a
 // new session. When the server did not put the
 // script in a group of its own, only the script's process is signalled.
-func (c *conn) killGroup(m marker) {
+// It reports whether the group is known to be gone.
+func (c *conn) killGroup(m marker) bool {
 	script, ok := c.killScript(m)
 	if !ok {
-		return
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.grace+10*time.Second)
 	defer cancel()
 	for {
-		err := c.execKiller(ctx, script)
+		code, err := c.execKiller(ctx, script)
 		if err == nil {
-			return
+			return code == 0 && m.pgid > 1 && m.pgid == m.pid
 		}
 		var refused *gossh.OpenChannelError
 		if !errors.As(err, &refused) || ctx.Err() != nil {
 			c.log.Warn("could not stop the remote process group", "pgid", m.pgid, "err", err)
-			return
+			return false
 		}
 		// The server's MaxSessions is reached: retry as sessions end.
 		select {
@@ -265,9 +274,14 @@ func (c *conn) killGroup(m marker) {
 // groupAlive is a shell function that tells whether process group $1 has
 // a member that has not exited. On Linux it reads /proc, so zombies (which
 // may never be reaped in a container without an init) do not count;
-// elsewhere it asks kill(1), which counts them.
+// elsewhere it asks kill(1), which counts them. A group kill(1) finds no
+// process of (zombies included) is gone without reading /proc: the
+// common case once the group got its SIGTERM, and the cheap one (a host
+// with thousands of processes takes tens of milliseconds of CPU to read
+// them all, for each of hundreds of groups stopped at once).
 const groupAlive = `alive() {
-  [ -r /proc/self/stat ] || { kill -s 0 -- "-$1" 2>/dev/null; return; }
+  kill -s 0 -- "-$1" 2>/dev/null || return 1
+  [ -r /proc/self/stat ] || return 0
   for s in /proc/[0-9]*/stat; do
     read -r l 2>/dev/null <"$s" || continue
     l=${l##*) }; set -- "$1" $l
@@ -292,14 +306,16 @@ func (c *conn) killScript(m marker) (string, bool) {
 		}
 	}
 	ticks := int(c.grace / (100 * time.Millisecond))
+	// Exit status 0: the group is gone; 1: it survived SIGKILL for 2s.
 	return groupAlive + fmt.Sprintf(`kill -s TERM %[1]s 2>/dev/null || exit 0; i=0
 while %[3]s; do
-  if [ "$i" -ge %[2]d ]; then kill -s KILL %[1]s 2>/dev/null; i=0; while %[3]s && [ "$i" -lt 20 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; exit 0; fi
+  if [ "$i" -ge %[2]d ]; then kill -s KILL %[1]s 2>/dev/null; i=0; while %[3]s && [ "$i" -lt 20 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; if %[3]s; then exit 1; fi; exit 0; fi
   sleep 0.1 2>/dev/null || sleep 1; i=$((i+1))
 done`, target, ticks, alive), true
 }
 
-func (c *conn) execKiller(ctx context.Context, script string) error {
+// execKiller runs the kill script and returns its exit status.
+func (c *conn) execKiller(ctx context.Context, script string) (int, error) {
 	// Opening a channel waits for the server; a host that stopped
 	// answering must not hold Run back past ctx.
 	type opened struct {
@@ -321,11 +337,11 @@ func (c *conn) execKiller(ctx context.Context, script string) error {
 				c.finish(o.s)
 			}
 		}()
-		return transport.ContextError(ctx)
+		return -1, transport.ContextError(ctx)
 	}
 	s, err := o.s, o.err
 	if err != nil {
-		return err
+		return -1, err
 	}
 	select {
 	case <-s.exited:
@@ -333,12 +349,12 @@ func (c *conn) execKiller(ctx context.Context, script string) error {
 	}
 	c.finish(s)
 	if err := transport.ContextError(ctx); err != nil {
-		return err
+		return -1, err
 	}
 	if !s.status.ok {
-		return c.connErr(errNoStatus)
+		return -1, c.connErr(errNoStatus)
 	}
-	return nil
+	return s.status.code, nil
 }
 
 // signalNumber maps an SSH signal name (RFC 4254 without "SIG") to its

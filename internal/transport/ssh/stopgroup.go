@@ -56,7 +56,10 @@ func (c *conn) StopGroup(ctx context.Context, p transport.RemoteProc) (bool, err
 	if !ok {
 		return false, nil
 	}
+	// No process in the group at all (kill -0 counts zombies too): nothing
+	// carries the tag, and /proc need not be read.
 	script := fmt.Sprintf(`[ -r /proc/self/environ ] || exit %[3]d
+kill -s 0 -- -%[1]d 2>/dev/null || exit %[4]d
 found=
 for s in /proc/[0-9]*/stat; do
   read -r l 2>/dev/null <"$s" || continue

@@ -47,7 +47,7 @@ func (c *conn) Upload(ctx context.Context, u transport.Upload) (transport.Upload
 	}
 	want := strings.ToLower(u.SHA256)
 	mode := u.FileMode()
-	cl, err := c.sftpClient()
+	cl, done, err := c.sftpClient()
 	if err != nil {
 		if lost := c.lostErr(); lost != nil {
 			return fail(err)
@@ -63,13 +63,14 @@ func (c *conn) Upload(ctx context.Context, u transport.Upload) (transport.Upload
 		}
 		return res, nil
 	}
+	defer done()
 	same := false
 	// A cheap look first: only an existing regular file is worth hashing
 	// (saves a session per host on a fresh deploy).
 	if fi, err := cl.Lstat(dst); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
 		same = false
 	} else if err == nil {
-		if same, err = c.hasSHA256(ctx, dst, want); err != nil {
+		if same, err = c.hasSHA256(ctx, cl, dst, want); err != nil {
 			return fail(err)
 		}
 	}
@@ -92,7 +93,7 @@ func (c *conn) Upload(ctx context.Context, u transport.Upload) (transport.Upload
 // hasSHA256 reports whether p is a regular file whose SHA-256 is want. A
 // missing file, a symbolic link or another non-regular file is not; a
 // directory is an error.
-func (c *conn) hasSHA256(ctx context.Context, p, want string) (bool, error) {
+func (c *conn) hasSHA256(ctx context.Context, cl *sftp.Client, p, want string) (bool, error) {
 	kind, sum, err := c.remoteSum(ctx, p)
 	switch {
 	case err != nil:
@@ -102,7 +103,7 @@ func (c *conn) hasSHA256(ctx context.Context, p, want string) (bool, error) {
 	case kind != "file":
 		return false, nil
 	case sum == "":
-		if sum, err = c.readbackSum(ctx, p); err != nil {
+		if sum, err = c.readbackSum(ctx, cl, p); err != nil {
 			return false, fmt.Errorf("hash existing file: %w", err)
 		}
 	}
@@ -142,11 +143,7 @@ fi`
 
 // readbackSum hashes p by reading it over SFTP, for targets without
 // sha256sum.
-func (c *conn) readbackSum(ctx context.Context, p string) (string, error) {
-	cl, err := c.sftpClient()
-	if err != nil {
-		return "", err
-	}
+func (c *conn) readbackSum(ctx context.Context, cl *sftp.Client, p string) (string, error) {
 	f, err := cl.Open(p)
 	if err != nil {
 		return "", err
@@ -221,17 +218,17 @@ func (c *conn) install(ctx context.Context, cl *sftp.Client, src, dst, want stri
 	if err = f.Close(); err != nil {
 		return n, err
 	}
-	if err = c.verify(ctx, tmp, want); err != nil {
+	if err = c.verify(ctx, cl, tmp, want); err != nil {
 		return n, err
 	}
 	return n, c.rename(ctx, cl, tmp, dst)
 }
 
 // verify checks the SHA-256 of p on the target.
-func (c *conn) verify(ctx context.Context, p, want string) error {
+func (c *conn) verify(ctx context.Context, cl *sftp.Client, p, want string) error {
 	kind, sum, err := c.remoteSum(ctx, p)
 	if err == nil && kind == "file" && sum == "" {
-		sum, err = c.readbackSum(ctx, p)
+		sum, err = c.readbackSum(ctx, cl, p)
 	}
 	switch {
 	case err != nil:

@@ -109,7 +109,7 @@ func (c *conn) uploadExec(ctx context.Context, src, dst, want string, mode os.Fi
 	tag := "golive-" + nonce()
 	out := &skipWatcher{skip: make(chan struct{}), send: make(chan struct{}), end: make(chan struct{})}
 	var errOut limitedBuffer
-	s, err := c.startSession(wrapExec(tag, "", false, uploadScript(dst, tmp, want, mode)), out, &errOut, tag, true)
+	s, err := c.startSession(wrapExec(tag, "", false, uploadScript(dst, tmp, want, mode)), out, &errOut, tag, true, nil)
 	if err != nil {
 		in.Close()
 		return transport.UploadResult{}, err
