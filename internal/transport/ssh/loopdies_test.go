@@ -96,6 +96,9 @@ func TestSessionUploadLoopDies(t *testing.T) {
 				}
 			}
 		}
+		if killed {
+			break // the upload may fail at once now: judged below
+		}
 		select {
 		case err := <-done:
 			t.Fatalf("the upload ended before the loop was killed: %v", err)
