@@ -91,7 +91,8 @@ func (f *focus) pkgDir(work string) string { return filepath.Join(work, f.pkg) }
 
 // fingerprint hashes what the cover map depends on: the module's Go
 // files, go.mod, go.sum and every file under a testdata directory
-// (scripts), with their paths. Docs and results files do not count.
+// (scripts), with their paths; not the top directories docs, bench and
+// scripts (this tool), which no package's tests use.
 func fingerprint(root string) (string, error) {
 	h := sha256.New()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -99,7 +100,8 @@ func fingerprint(root string) (string, error) {
 			return err
 		}
 		if d.IsDir() {
-			if d.Name() == ".git" || d.Name() == ".golive" {
+			switch rel, _ := filepath.Rel(root, path); rel {
+			case ".git", ".golive", "docs", "bench", "scripts": // no package's tests use them
 				return filepath.SkipDir
 			}
 			return nil
