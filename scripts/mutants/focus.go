@@ -401,7 +401,9 @@ func funcName(src []byte, line int) string {
 // judge builds the mutated package's tests once (in the module copy
 // work) and runs the given units fastest first (by their time in the
 // cover map), in batches (see batches), failing fast: the first failing
-// batch ends the judging.
+// batch ends the judging. A batch that runs longer than 20 times its
+// recorded time (at least 1 min, at most -timeout) is TIMED_OUT: a
+// mutant that makes a loop endless is killed in a minute, not in five.
 func (f *focus) judge(ctx context.Context, work string, units []string) verdict {
 	bin := filepath.Join(work, ".mutant.test")
 	build := command(ctx, "go", "test", "-c", "-o", bin, f.pkg)
@@ -413,8 +415,13 @@ func (f *focus) judge(ctx context.Context, work string, units []string) verdict 
 		return verdict{status: "NOT_COVERED"}
 	}
 	for _, batch := range batches(units, f.cm.Seconds) {
+		took := 0.0
+		for _, u := range batch {
+			took += f.cm.Seconds[u]
+		}
+		timeout := min(f.timeout, max(time.Minute, time.Duration(20*took*float64(time.Second))))
 		for _, pattern := range patterns(batch) {
-			if v := f.runTests(ctx, work, bin, pattern); v.status != "LIVED" {
+			if v := f.runTests(ctx, work, bin, pattern, timeout); v.status != "LIVED" {
 				return v
 			}
 		}
@@ -484,11 +491,11 @@ func patterns(units []string) []string {
 	return out
 }
 
-func (f *focus) runTests(ctx context.Context, work, bin, pattern string) verdict {
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+func (f *focus) runTests(ctx context.Context, work, bin, pattern string, timeout time.Duration) verdict {
+	ctx, cancel := context.WithTimeout(ctx, timeout+15*time.Second)
 	defer cancel()
 	cmd := command(ctx, bin, "-test.run", pattern, "-test.count=1", "-test.failfast",
-		"-test.timeout="+strconv.Itoa(int(f.timeout.Seconds()))+"s")
+		"-test.timeout="+strconv.Itoa(int(timeout.Seconds()))+"s")
 	cmd.Dir = f.pkgDir(work)
 	out, err := cmd.CombinedOutput()
 	switch {
