@@ -56,9 +56,15 @@ type record struct {
 }
 
 type summary struct {
-	Killed, Lived, NotCovered, TimedOut, NotViable, Skipped, Carried int
-	Judged                                                           int     // all but not viable and skipped
-	Score                                                            float64 // percent killed (timed out counts as killed)
+	Killed     int     `json:"killed"`
+	Lived      int     `json:"lived"`
+	NotCovered int     `json:"not_covered"`
+	TimedOut   int     `json:"timed_out"`
+	NotViable  int     `json:"not_viable"`
+	Skipped    int     `json:"skipped"`
+	Carried    int     `json:"carried"`
+	Judged     int     `json:"judged"` // all but not viable and skipped
+	Score      float64 `json:"score"`  // percent killed (timed out counts as killed)
 }
 
 type results struct {
