@@ -64,20 +64,19 @@ type dpkgVersion struct {
 // only has to order).
 func parseDpkg(v string) dpkgVersion {
 	var d dpkgVersion
-	if i := strings.IndexByte(v, ':'); i >= 0 {
-		for _, c := range v[:i] {
+	if epoch, rest, ok := strings.Cut(v, ":"); ok {
+		for _, c := range epoch {
 			if c < '0' || c > '9' {
 				d.epoch = 0
 				break
 			}
 			d.epoch = d.epoch*10 + uint64(c-'0')
 		}
-		v = v[i+1:]
+		v = rest
 	}
-	if i := strings.LastIndexByte(v, '-'); i >= 0 {
+	d.upstream = v
+	if i := strings.LastIndexByte(v, '-'); i != -1 {
 		d.upstream, d.revision = v[:i], v[i+1:]
-	} else {
-		d.upstream = v
 	}
 	return d
 }
