@@ -87,7 +87,15 @@ func main() {
 	flag.StringVar(&opts.out, "out", "", "write the verdicts as JSON to this file (after each verdict)")
 	flag.StringVar(&opts.carry, "carry", "", "with -focus: keep the verdicts of this recorded run (-out file) for unchanged mutants")
 	flag.StringVar(&opts.rejudge, "rejudge", "", "with -carry: judge these again even if unchanged: file:line:col, comma-separated")
+	show := flag.String("show", "", "print the survivors and the summary of a results file (-out) and exit")
 	flag.Parse()
+	if *show != "" {
+		if err := showResults(*show); err != nil {
+			fmt.Fprintln(os.Stderr, "mutants:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *rep == "" || *pkg == "" || opts.jobs < 1 || opts.carry != "" && !opts.focus {
 		flag.Usage()
 		os.Exit(2)

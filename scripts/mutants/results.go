@@ -241,3 +241,35 @@ func (c *carried) find(m *mutant) (record, bool) {
 	}
 	return recs[0], true
 }
+
+// showResults prints a results file's survivors (lived, not covered) with
+// their lines, and its summary.
+func showResults(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var r results
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for _, m := range r.Mutants {
+		if m.Status == "LIVED" || m.Status == "NOT_COVERED" {
+			carried := ""
+			if m.Carried {
+				carried = " (carried)"
+			}
+			fmt.Printf("%-11s %s:%d:%d %s %s in %s: %s%s\n", m.Status, m.File, m.Line, m.Column, m.Type, m.Mutation, m.Func,
+				strings.TrimSpace(m.Text), carried)
+		}
+	}
+	s := r.summarize()
+	state := "complete"
+	if !r.Complete {
+		state = "NOT complete"
+	}
+	fmt.Printf("%s (%s, source %s, %s): %d mutants, killed %d, timed out %d, lived %d, not covered %d, not viable %d, skipped %d, carried %d; score %.1f%% (%d of %d)\n",
+		r.Package, state, r.Source, r.Updated, len(r.Mutants), s.Killed, s.TimedOut, s.Lived, s.NotCovered, s.NotViable, s.Skipped,
+		s.Carried, s.Score, s.Killed+s.TimedOut, s.Judged)
+	return nil
+}
