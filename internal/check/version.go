@@ -74,10 +74,7 @@ func parseDpkg(v string) dpkgVersion {
 		}
 		v = rest
 	}
-	d.upstream = v
-	if i := strings.LastIndexByte(v, '-'); i != -1 {
-		d.upstream, d.revision = v[:i], v[i+1:]
-	}
+	d.upstream, d.revision, _ = cutLast(v, '-')
 	return d
 }
 
@@ -178,15 +175,21 @@ type rpmEVR struct {
 
 func parseRPM(v string) rpmEVR {
 	var e rpmEVR
-	if i := strings.IndexByte(v, ':'); i >= 0 {
-		e.epoch, v = v[:i], v[i+1:]
+	if epoch, rest, ok := strings.Cut(v, ":"); ok {
+		e.epoch, v = epoch, rest
 	}
-	if i := strings.LastIndexByte(v, '-'); i >= 0 {
-		e.version, e.release, e.hasRelease = v[:i], v[i+1:], true
-	} else {
-		e.version = v
-	}
+	e.version, e.release, e.hasRelease = cutLast(v, '-')
 	return e
+}
+
+// cutLast is strings.Cut at the last sep: before and after it, or s, "",
+// false when there is none.
+func cutLast(s string, sep byte) (before, after string, found bool) {
+	i := strings.LastIndexByte(s, sep)
+	if i == -1 {
+		return s, "", false
+	}
+	return s[:i], s[i+1:], true
 }
 
 // CompareRPM compares two RPM versions ([epoch:]version[-release]) as rpm
