@@ -1,0 +1,54 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/golive-dev/golive/internal/store"
+)
+
+// TestStateChangeNeedsItsEvent: a state change and its journal event are
+// one write. When the event cannot be inserted (a trigger of the real
+// database refuses it), the change fails and nothing of it stays: the
+// state, the run's sequence (the next event gets the next number, no gap).
+func TestStateChangeNeedsItsEvent(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := open(t, path)
+	r, err := s.CreateRun(ctx, store.Run{Plan: "p", Release: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TRIGGER refuse_running BEFORE INSERT ON events
+		WHEN NEW.kind = 'state' AND NEW.action = 'running' BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateRunning, "go"); err == nil {
+		t.Fatal("UpdateRunState succeeded although its event was refused")
+	}
+	got, err := s.GetRun(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != r.State {
+		t.Errorf("state %s after the failed change, want %s", got.State, r.State)
+	}
+	seq, err := s.AppendEvent(ctx, store.Event{RunID: r.ID, Kind: store.KindRun, Action: "note", Message: "after"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.Events(ctx, r.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || seq != 2 || evs[1].Seq != 2 {
+		t.Errorf("journal %+v, next seq %d: want the creation event then seq 2 (no gap)", evs, seq)
+	}
+}
