@@ -52,3 +52,21 @@ func TestStateChangeNeedsItsEvent(t *testing.T) {
 		t.Errorf("journal %+v, next seq %d: want the creation event then seq 2 (no gap)", evs, seq)
 	}
 }
+
+// TestNoLeaseHasNoExpiry: a run nobody ever leased has epoch 0 and a zero
+// expiry (not 1970).
+func TestNoLeaseHasNoExpiry(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	r, err := s.CreateRun(ctx, store.Run{Plan: "p", Release: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.GetLease(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Epoch != 0 || l.Holder != "" || !l.Expires.IsZero() {
+		t.Errorf("lease of a run never leased = %+v, want epoch 0, no holder, zero expiry", l)
+	}
+}
