@@ -153,3 +153,14 @@ func TestParseFactsFieldWords(t *testing.T) {
 		t.Errorf("facts = %v, want az_09 and zz99 only", g.Facts[0])
 	}
 }
+
+// TestHostsRegexKeepsLettersAndDigits: the query a review shows stays
+// readable: every ASCII letter and digit, the ends of the ranges too, is
+// written as itself, not as \x{..}.
+func TestHostsRegexKeepsLettersAndDigits(t *testing.T) {
+	got := check.AddressesRegex([]string{"az", "AZ", "09", "web-1.x"})
+	want := `^(?:az|AZ|09|web[-]1[.]x)(?::[0-9]+)?$`
+	if got != want {
+		t.Errorf("AddressesRegex = %q, want %q", got, want)
+	}
+}
