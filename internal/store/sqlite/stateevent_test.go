@@ -3,10 +3,13 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/golive-dev/golive/internal/store"
+	"github.com/golive-dev/golive/internal/store/sqlite"
 )
 
 // TestStateChangeNeedsItsEvent: a state change and its journal event are
@@ -68,5 +71,53 @@ func TestNoLeaseHasNoExpiry(t *testing.T) {
 	}
 	if l.Epoch != 0 || l.Holder != "" || !l.Expires.IsZero() {
 		t.Errorf("lease of a run never leased = %+v, want epoch 0, no holder, zero expiry", l)
+	}
+}
+
+// TestStealFromNoLeaseRefusedOnceLeased: a server that saw no lease
+// (epoch 0) and steals it must be refused when another took the lease in
+// the meantime (epoch 1): stealing compares the epoch it saw.
+func TestStealFromNoLeaseRefusedOnceLeased(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	r, err := s.CreateRun(ctx, store.Run{Plan: "p", Release: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen, err := s.GetLease(ctx, r.ID)
+	if err != nil || seen.Epoch != 0 {
+		t.Fatalf("GetLease = %+v, %v", seen, err)
+	}
+	if _, err := s.AcquireLease(ctx, r.ID, "a", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var held *store.LeaseHeldError
+	if l, err := s.StealLease(ctx, seen, "b", time.Minute); !errors.As(err, &held) || held.Lease.Holder != "a" {
+		t.Fatalf("StealLease with epoch 0 after a took it = %+v, %v; want LeaseHeldError naming a", l, err)
+	}
+}
+
+// TestRunIDsCollideAndRetry: run ids carry the second and 4 random hex
+// digits, so 1,000 runs created within one second collide (with
+// probability 1 - 5e-4); each collision is retried with a new id, every
+// run is created, all ids differ.
+func TestRunIDsCollideAndRetry(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.WithNow(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ids := map[string]bool{}
+	for i := range 1000 {
+		r, err := s.CreateRun(ctx, store.Run{Plan: "p", Release: "2"})
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		ids[r.ID] = true
+	}
+	if len(ids) != 1000 {
+		t.Fatalf("%d distinct ids for 1000 runs", len(ids))
 	}
 }
