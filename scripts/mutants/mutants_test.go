@@ -96,6 +96,18 @@ func TestCarryRule(t *testing.T) {
 			t.Errorf("changed %s: carried", name)
 		}
 	}
+	// A survivor is never carried: a new or stronger test may kill it.
+	lived := m(20, 7, "CONDITIONALS_BOUNDARY", "h", "\tif b < 1 {", "TestH")
+	res.add(lived, verdict{status: "LIVED"})
+	if err := res.save(path); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = loadCarry(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.find(lived); ok {
+		t.Error("LIVED carried")
+	}
 	// Two records with the same key and different verdicts: judged again.
 	res.add(m(5, 7, "CONDITIONALS_BOUNDARY", "f", "\tif a < 1 {", "TestF", "TestG"), verdict{status: "LIVED"})
 	if err := res.save(path); err != nil {

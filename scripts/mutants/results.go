@@ -16,12 +16,14 @@ package main
 //
 // The line number may differ (lines added above it). When several records
 // match (the same line twice in one function), the verdict is carried only
-// if they all agree. NOT re-judged by this rule: a mutant whose line, and
-// whose covering tests' names, are unchanged, but whose verdict depends
+// if they all agree. Survivors (LIVED, NOT_COVERED) are never carried:
+// they are few, and a new or stronger test may kill them now. NOT
+// re-judged by this rule: a KILLED (or TIMED_OUT, NOT_VIABLE) mutant whose
+// line and covering tests' names are unchanged but whose verdict depends
 // on code elsewhere that changed (another line of the function, a helper),
-// or on a test whose body changed (a stronger assertion): name those with
-// -rejudge file:line:col, or judge without -carry. A carried record keeps
-// its first judgement's date ("judged_at") and says "carried": true.
+// or on a test whose body got weaker: name those with -rejudge
+// file:line:col, or judge without -carry. A carried record keeps its first
+// judgement's date ("judged_at") and says "carried": true.
 
 import (
 	"crypto/sha256"
@@ -229,9 +231,10 @@ func loadCarry(path string) (*carried, error) {
 }
 
 // find returns the recorded verdict of m, if the carry rule holds.
+// Survivors (LIVED, NOT_COVERED) are never carried.
 func (c *carried) find(m *mutant) (record, bool) {
 	recs := c.byKey[carryKey(m.file, m.text, m.col, m.typ, m.fn, unitsHash(m.units))]
-	if len(recs) == 0 {
+	if len(recs) == 0 || recs[0].Status == "LIVED" || recs[0].Status == "NOT_COVERED" {
 		return record{}, false
 	}
 	for _, r := range recs[1:] {
