@@ -205,3 +205,30 @@ func TestGatherFactsReportsTheTransportError(t *testing.T) {
 		t.Fatalf("GatherFacts = %v, want the context's deadline", err)
 	}
 }
+
+// TestFactJudgeEdges: disk and memory say which probe gave no answer; free
+// space of exactly what is wanted is enough; a sha256 of 12 characters is
+// shown whole, a longer one cut; a file fact without an owner ignores the
+// owner found.
+func TestFactJudgeEdges(t *testing.T) {
+	text := func(r check.FactResult) string { return r.Found + " | " + r.Detail }
+	if r := check.JudgeFact(&rollout.Fact{Kind: "disk", Path: "/", Bytes: 1}, map[string]string{}, ""); !r.Unknown || !strings.Contains(text(r), "df gave no answer") {
+		t.Errorf("disk without an answer: %+v", r)
+	}
+	if r := check.JudgeFact(&rollout.Fact{Kind: "memory", Bytes: 1}, map[string]string{}, ""); !r.Unknown || !strings.Contains(text(r), "MemAvailable") {
+		t.Errorf("memory without an answer: %+v", r)
+	}
+	if r := check.JudgeFact(&rollout.Fact{Kind: "disk", Path: "/", Bytes: 1 << 20}, map[string]string{"avail_kib": "1024"}, ""); !r.OK {
+		t.Errorf("1 MiB free, 1 MiB wanted: %+v, want OK", r)
+	}
+	short := check.FactWant(&rollout.Fact{Kind: "file", Path: "/x", Exists: true, SHA256: "abcdef012345"})
+	long := check.FactWant(&rollout.Fact{Kind: "file", Path: "/x", Exists: true, SHA256: strings.Repeat("ab", 32)})
+	if short != "exists, sha256 abcdef012345" || long != "exists, sha256 "+strings.Repeat("ab", 6)+"…" {
+		t.Errorf("want texts %q, %q", short, long)
+	}
+	r := check.JudgeFact(&rollout.Fact{Kind: "file", Path: "/x", Exists: true, Mode: "0640"},
+		map[string]string{"exists": "yes", "mode": "640", "owner": "www-data"}, "")
+	if !r.OK || strings.Contains(r.Found, "owner") {
+		t.Errorf("file fact without an owner: %+v, want OK and no owner in found", r)
+	}
+}
