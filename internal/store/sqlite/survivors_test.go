@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +120,32 @@ func TestRunIDsCollideAndRetry(t *testing.T) {
 	}
 	if len(ids) != 1000 {
 		t.Fatalf("%d distinct ids for 1000 runs", len(ids))
+	}
+}
+
+// TestQuickCheckProblemRowsRefused: damage quick_check reports as rows
+// (here a NULL in a NOT NULL column, written behind SQLite's back), not as
+// an error, also makes Open refuse the store, quoting the problem.
+func TestQuickCheckProblemRowsRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	open(t, path).Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE extra (a TEXT)`, `INSERT INTO extra VALUES (NULL)`, `PRAGMA writable_schema = ON`,
+		`UPDATE sqlite_schema SET sql = 'CREATE TABLE extra (a TEXT NOT NULL)' WHERE name = 'extra'`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	_, err = sqlite.Open(ctx, path)
+	checkDamaged(t, err, path)
+	if !strings.Contains(err.Error(), "NULL value in extra.a") {
+		t.Errorf("error %q does not quote quick_check's problem", err)
 	}
 }
