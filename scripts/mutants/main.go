@@ -163,6 +163,25 @@ func run(ctx context.Context, repPath, pkg string, statuses []string, timeout ti
 			return err
 		}
 	}
+	todo := triage(muts, fc, old, res)
+	if err := res.save(opts.out); err != nil {
+		return err
+	}
+	fmt.Printf("%d mutants: %d carried or skipped, %d to judge with %d worker(s)\n", len(muts), len(muts)-len(todo), len(todo), opts.jobs)
+	if err := judgeAll(ctx, works, pkg, timeout, fc, todo, res); err != nil {
+		return err
+	}
+	res.Complete = true
+	if err := res.save(opts.out); err != nil {
+		return err
+	}
+	res.printSummary()
+	return nil
+}
+
+// triage records the skipped mutants and those whose verdict is carried
+// (-carry, unless named in -rejudge), and returns the ones to judge.
+func triage(muts []*mutant, fc *focus, old *carried, res *results) []*mutant {
 	rejudge := idSet(opts.rejudge)
 	var todo []*mutant
 	for _, m := range muts {
@@ -181,10 +200,12 @@ func run(ctx context.Context, repPath, pkg string, statuses []string, timeout ti
 		}
 		todo = append(todo, m)
 	}
-	if err := res.save(opts.out); err != nil {
-		return err
-	}
-	fmt.Printf("%d mutants: %d carried or skipped, %d to judge with %d worker(s)\n", len(muts), len(muts)-len(todo), len(todo), opts.jobs)
+	return todo
+}
+
+// judgeAll judges todo with one worker per module copy, recording (and
+// saving) each verdict as it comes.
+func judgeAll(ctx context.Context, works []string, pkg string, timeout time.Duration, fc *focus, todo []*mutant, res *results) error {
 	jobs := make(chan *mutant)
 	done := make(chan judged)
 	for _, w := range works {
@@ -216,11 +237,6 @@ func run(ctx context.Context, repPath, pkg string, statuses []string, timeout ti
 			return err
 		}
 	}
-	res.Complete = true
-	if err := res.save(opts.out); err != nil {
-		return err
-	}
-	res.printSummary()
 	return nil
 }
 
