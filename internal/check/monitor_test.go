@@ -42,4 +42,13 @@ func TestMonitorAgainstPrometheus(t *testing.T) {
 	if ok, detail := Monitor(ctx, "http://127.0.0.1:1", "up", "result == 1"); ok || !strings.Contains(detail, "prometheus query") {
 		t.Errorf("unreachable prometheus: %v %s", ok, detail)
 	}
+	// A compare side: NaN and infinities are no number to compare.
+	if s := QuerySide(ctx, p.URL, "vector(1.5)", []string{"h1"}, []string{"10.0.0.1"}); s.Err != nil || s.Value != 1.5 {
+		t.Errorf("side 1.5: %+v", s)
+	}
+	for _, q := range []string{"vector(0) / 0", "vector(1) / 0", "vector(-1) / 0"} {
+		if s := QuerySide(ctx, p.URL, q, []string{"h1"}, []string{"10.0.0.1"}); s.Err == nil || !strings.Contains(s.Err.Error(), "not a number") {
+			t.Errorf("side %s: %+v, want the error \"not a number to compare\"", q, s)
+		}
+	}
 }

@@ -118,12 +118,8 @@ var defaultClient = sync.OnceValue(func() *http.Client {
 // lastLine is the last non-empty line of s, shortened to maxLine bytes.
 func lastLine(s string) string {
 	s = strings.TrimRight(s, " \t\r\n")
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	if j := strings.LastIndexByte(s, '\r'); j >= 0 { // progress output rewrites its line
-		s = s[j+1:]
-	}
+	s = s[strings.LastIndexByte(s, '\n')+1:] // -1 when there is none: all of s
+	s = s[strings.LastIndexByte(s, '\r')+1:] // progress output rewrites its line
 	s = strings.TrimSpace(s)
 	if len(s) > maxLine {
 		s = strings.ToValidUTF8(s[:maxLine], "") + "…"

@@ -153,3 +153,82 @@ func TestParseFactsFieldWords(t *testing.T) {
 		t.Errorf("facts = %v, want az_09 and zz99 only", g.Facts[0])
 	}
 }
+
+// TestHostsRegexKeepsLettersAndDigits: the query a review shows stays
+// readable: every ASCII letter and digit, the ends of the ranges too, is
+// written as itself, not as \x{..}.
+func TestHostsRegexKeepsLettersAndDigits(t *testing.T) {
+	got := check.AddressesRegex([]string{"az", "AZ", "09", "web-1.x"})
+	want := `^(?:az|AZ|09|web[-]1[.]x)(?::[0-9]+)?$`
+	if got != want {
+		t.Errorf("AddressesRegex = %q, want %q", got, want)
+	}
+}
+
+// TestParseFactsBounds: a value of exactly 4096 bytes, a field name of 32
+// characters and a fact index of 19 digits are taken; one more of each is
+// ignored, and so is an index past the facts asked for.
+func TestParseFactsBounds(t *testing.T) {
+	const n = "golive-fact-abc"
+	hexOf := func(s string) string { return hex.EncodeToString([]byte(s)) }
+	v4096, v4097 := strings.Repeat("v", 4096), strings.Repeat("v", 4097)
+	w32, w33 := strings.Repeat("w", 32), strings.Repeat("w", 33)
+	i19, i20 := strings.Repeat("0", 18)+"1", strings.Repeat("0", 19)+"1"
+	out := strings.Join([]string{
+		n + " 0 big " + hexOf(v4096), n + " 0 toobig " + hexOf(v4097),
+		n + " 0 " + w32 + " " + hexOf("x"), n + " 0 " + w33 + " " + hexOf("x"),
+		n + " " + i19 + " long " + hexOf("y"), n + " " + i20 + " longer " + hexOf("y"),
+		n + " 2 past " + hexOf("z"),
+	}, "\n")
+	g := check.ParseFacts(out, n, 2)
+	if g.Facts[0]["big"] != v4096 || g.Facts[0][w32] != "x" || len(g.Facts[0]) != 2 {
+		t.Errorf("fact 0 has %d fields (big: %d bytes, 32-char name: %q), want big and the 32-char name only",
+			len(g.Facts[0]), len(g.Facts[0]["big"]), g.Facts[0][w32])
+	}
+	if g.Facts[1]["long"] != "y" || len(g.Facts[1]) != 1 {
+		t.Errorf("fact 1 = %v, want long only (19-digit index)", g.Facts[1])
+	}
+}
+
+// TestGatherFactsReportsTheTransportError: when the script is stopped (its
+// context ends), the error says so, not "ended early".
+func TestGatherFactsReportsTheTransportError(t *testing.T) {
+	conn, err := (&local.Transport{}).Dial(context.Background(), transport.Host{Name: "h1", Dir: t.TempDir(), ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err = check.GatherFacts(ctx, conn, nil, "exec sleep 20", true, nil)
+	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Fatalf("GatherFacts = %v, want the context's deadline", err)
+	}
+}
+
+// TestFactJudgeEdges: disk and memory say which probe gave no answer; free
+// space of exactly what is wanted is enough; a sha256 of 12 characters is
+// shown whole, a longer one cut; a file fact without an owner ignores the
+// owner found.
+func TestFactJudgeEdges(t *testing.T) {
+	text := func(r check.FactResult) string { return r.Found + " | " + r.Detail }
+	if r := check.JudgeFact(&rollout.Fact{Kind: "disk", Path: "/", Bytes: 1}, map[string]string{}, ""); !r.Unknown || !strings.Contains(text(r), "df gave no answer") {
+		t.Errorf("disk without an answer: %+v", r)
+	}
+	if r := check.JudgeFact(&rollout.Fact{Kind: "memory", Bytes: 1}, map[string]string{}, ""); !r.Unknown || !strings.Contains(text(r), "MemAvailable") {
+		t.Errorf("memory without an answer: %+v", r)
+	}
+	if r := check.JudgeFact(&rollout.Fact{Kind: "disk", Path: "/", Bytes: 1 << 20}, map[string]string{"avail_kib": "1024"}, ""); !r.OK {
+		t.Errorf("1 MiB free, 1 MiB wanted: %+v, want OK", r)
+	}
+	short := check.FactWant(&rollout.Fact{Kind: "file", Path: "/x", Exists: true, SHA256: "abcdef012345"})
+	long := check.FactWant(&rollout.Fact{Kind: "file", Path: "/x", Exists: true, SHA256: strings.Repeat("ab", 32)})
+	if short != "exists, sha256 abcdef012345" || long != "exists, sha256 "+strings.Repeat("ab", 6)+"…" {
+		t.Errorf("want texts %q, %q", short, long)
+	}
+	r := check.JudgeFact(&rollout.Fact{Kind: "file", Path: "/x", Exists: true, Mode: "0640"},
+		map[string]string{"exists": "yes", "mode": "640", "owner": "www-data"}, "")
+	if !r.OK || strings.Contains(r.Found, "owner") {
+		t.Errorf("file fact without an owner: %+v, want OK and no owner in found", r)
+	}
+}

@@ -64,21 +64,17 @@ type dpkgVersion struct {
 // only has to order).
 func parseDpkg(v string) dpkgVersion {
 	var d dpkgVersion
-	if i := strings.IndexByte(v, ':'); i >= 0 {
-		for _, c := range v[:i] {
+	if epoch, rest, ok := strings.Cut(v, ":"); ok {
+		for _, c := range epoch {
 			if c < '0' || c > '9' {
 				d.epoch = 0
 				break
 			}
 			d.epoch = d.epoch*10 + uint64(c-'0')
 		}
-		v = v[i+1:]
+		v = rest
 	}
-	if i := strings.LastIndexByte(v, '-'); i >= 0 {
-		d.upstream, d.revision = v[:i], v[i+1:]
-	} else {
-		d.upstream = v
-	}
+	d.upstream, d.revision, _ = cutLast(v, '-')
 	return d
 }
 
@@ -179,15 +175,21 @@ type rpmEVR struct {
 
 func parseRPM(v string) rpmEVR {
 	var e rpmEVR
-	if i := strings.IndexByte(v, ':'); i >= 0 {
-		e.epoch, v = v[:i], v[i+1:]
+	if epoch, rest, ok := strings.Cut(v, ":"); ok {
+		e.epoch, v = epoch, rest
 	}
-	if i := strings.LastIndexByte(v, '-'); i >= 0 {
-		e.version, e.release, e.hasRelease = v[:i], v[i+1:], true
-	} else {
-		e.version = v
-	}
+	e.version, e.release, e.hasRelease = cutLast(v, '-')
 	return e
+}
+
+// cutLast is strings.Cut at the last sep: before and after it, or s, "",
+// false when there is none.
+func cutLast(s string, sep byte) (before, after string, found bool) {
+	i := strings.LastIndexByte(s, sep)
+	if i == -1 {
+		return s, "", false
+	}
+	return s[:i], s[i+1:], true
 }
 
 // CompareRPM compares two RPM versions ([epoch:]version[-release]) as rpm

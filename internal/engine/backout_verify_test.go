@@ -108,8 +108,9 @@ func TestBackoutWaitsForPreviousReleaseHealthy(t *testing.T) {
 			t.Errorf("%s: journal has %+v, want one backout_verified \"verified healthy at 1.0\" in stage web", h, v)
 		}
 		// Journaled like any check, after the host's backout.
-		if count(evs, match{kind: store.KindCheck, action: store.ActionPassed, host: h, step: "serves"}) < 1 {
-			t.Errorf("%s: no passed check serves after the backout", h)
+		passed := filter(evs, match{kind: store.KindCheck, action: store.ActionPassed, host: h, step: "serves"})
+		if len(passed) == 0 || passed[len(passed)-1].Message != "release 1.0, after the backout: exit 0" {
+			t.Errorf("%s: passed checks serves %+v, want the last \"release 1.0, after the backout: exit 0\"", h, passed)
 		}
 		if lastOf(evs, match{kind: store.KindHost, action: store.ActionBackedOut, host: h}) > lastOf(evs, match{kind: store.KindHost, action: engine.ActionBackoutVerified, host: h}) {
 			t.Errorf("%s: verified before it was backed out", h)
@@ -151,6 +152,13 @@ func TestBackoutUnhealthyNeedsAttention(t *testing.T) {
 	}
 	if n := count(evs, match{kind: store.KindRun, action: engine.ActionNeedsAttention}); n != 1 {
 		t.Errorf("%d needs_attention events, want 1", n)
+	}
+	// The restored release's check is journaled failed (not terminated:
+	// nothing stopped it), with why.
+	restored := filter(evs, match{kind: store.KindCheck, host: "h1", step: "serves"})
+	if last := restored[len(restored)-1]; last.Action != store.ActionFailed ||
+		!strings.HasPrefix(last.Message, "release 1.0, after the backout: ") || len(last.Message) <= len("release 1.0, after the backout: ") {
+		t.Errorf("h1: last check event %s %q, want failed \"release 1.0, after the backout: <why>\"", last.Action, last.Message)
 	}
 	if n := count(evs, match{kind: store.KindHost, action: engine.ActionBackoutVerified, host: "h2"}); n != 1 {
 		t.Errorf("h2: %d backout_verified events, want 1", n)

@@ -68,7 +68,7 @@ func closeIn(spans []span, cutoff, t time.Time) (end time.Time, open, final bool
 // a skipped hour) are left out.
 func (w *Window) rangeSpans(d0 civil, n int) []span {
 	loc := w.loc()
-	out := make([]span, 0, n*len(w.Open))
+	var out []span
 	for i := range n {
 		day := d0.addDays(i)
 		wd := day.weekday()
@@ -112,7 +112,7 @@ func (w *Window) removeFreezes(spans []span) []span {
 			!f.From.Before(spans[len(spans)-1].end) || !spans[0].start.Before(f.To) {
 			continue // empty, or outside all spans
 		}
-		out := make([]span, 0, len(spans)+1)
+		var out []span
 		for _, s := range spans {
 			if !f.From.Before(s.end) || !s.start.Before(f.To) {
 				out = append(out, s) // no overlap

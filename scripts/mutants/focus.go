@@ -17,11 +17,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,26 +46,28 @@ type block struct {
 // coverMap says which lines each test unit (a top-level test, or a
 // subtest of a split test: "TestScripts/name") runs.
 type coverMap struct {
-	Units  map[string][]block
-	Failed []string // units failing on the unmutated code: not used
+	Fingerprint string // of the module's code and tests when made
+	Units       map[string][]block
+	Seconds     map[string]float64 // how long each unit took, covered
+	Failed      []string           // units failing on the unmutated code: not used
 }
 
 type focus struct {
-	work, pkg, importPath string
-	splits                map[string]string // test -> dir of its subtests' files (*.txtar)
-	timeout               time.Duration
-	cm                    *coverMap
+	pkg, importPath string
+	splits          map[string]string // test -> dir of its subtests' files (*.txtar)
+	timeout         time.Duration
+	cm              *coverMap
 }
 
-// newFocus prepares focused judging of pkg's mutants in the module copy
-// work: its import path and the cover map (-covermap, -subtests).
-func newFocus(work, pkg string, timeout time.Duration) (*focus, error) {
+// newFocus prepares focused judging of pkg's mutants in the module copies
+// works: its import path and the cover map (-covermap, -subtests).
+func newFocus(ctx context.Context, works []string, pkg string, timeout time.Duration) (*focus, error) {
 	ip, err := exec.Command("go", "list", pkg).Output()
 	if err != nil {
 		return nil, fmt.Errorf("go list %s: %w", pkg, err)
 	}
-	fc := &focus{work: work, pkg: pkg, importPath: strings.TrimSpace(string(ip)), splits: parseSplits(opts.subtests), timeout: timeout}
-	if err := fc.loadOrBuildMap(opts.coverMap); err != nil {
+	fc := &focus{pkg: pkg, importPath: strings.TrimSpace(string(ip)), splits: parseSplits(opts.subtests), timeout: timeout}
+	if err := fc.loadOrBuildMap(ctx, works, opts.coverMap); err != nil {
 		return nil, err
 	}
 	if len(fc.cm.Failed) > 0 {
@@ -81,21 +87,67 @@ func parseSplits(s string) map[string]string {
 	return m
 }
 
-func (f *focus) pkgDir() string { return filepath.Join(f.work, f.pkg) }
+func (f *focus) pkgDir(work string) string { return filepath.Join(work, f.pkg) }
 
-// loadOrBuildMap reads the cover map from path, or makes it and saves it
-// there.
-func (f *focus) loadOrBuildMap(path string) error {
-	if path != "" {
-		if data, err := os.ReadFile(path); err == nil {
-			f.cm = &coverMap{}
-			return json.Unmarshal(data, f.cm)
+// fingerprint hashes what the cover map depends on: the module's Go
+// files, go.mod, go.sum and every file under a testdata directory
+// (scripts), with their paths; not the top directories docs, bench and
+// scripts (this tool), which no package's tests use.
+func fingerprint(root string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
-	}
-	cm, err := f.buildMap()
+		if d.IsDir() {
+			switch rel, _ := filepath.Rel(root, path); rel {
+			case ".git", ".golive", "docs", "bench", "scripts": // no package's tests use them
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		ext := filepath.Ext(path)
+		if !d.Type().IsRegular() || !(ext == ".go" || ext == ".mod" || ext == ".sum" ||
+			strings.Contains(filepath.ToSlash(path), "/testdata/")) {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), len(data))
+		h.Write(data)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)[:12]), err
+}
+
+// loadOrBuildMap reads the cover map from path, or, when there is none or
+// it was made from other code, makes it and saves it there.
+func (f *focus) loadOrBuildMap(ctx context.Context, works []string, path string) error {
+	fp, err := fingerprint(works[0])
 	if err != nil {
 		return err
 	}
+	if path != "" {
+		if data, err := os.ReadFile(path); err == nil {
+			cm := &coverMap{}
+			if err := json.Unmarshal(data, cm); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			if cm.Fingerprint == fp {
+				f.cm = cm
+				return nil
+			}
+			fmt.Printf("cover map %s was made from other code: making it again\n", path)
+		}
+	}
+	cm, err := f.buildMap(ctx, works)
+	if err != nil {
+		return err
+	}
+	cm.Fingerprint = fp
 	f.cm = cm
 	if path != "" {
 		data, _ := json.Marshal(cm)
@@ -104,39 +156,68 @@ func (f *focus) loadOrBuildMap(path string) error {
 	return nil
 }
 
-func (f *focus) buildMap() (*coverMap, error) {
-	bin := filepath.Join(f.work, ".cover.test")
+// buildMap runs each unit once, covered, on the unmutated code; the
+// units are shared among the module copies (one run at a time in each).
+func (f *focus) buildMap(ctx context.Context, works []string) (*coverMap, error) {
+	bin := filepath.Join(works[0], ".cover.test")
 	build := exec.Command("go", "test", "-c", "-cover", "-covermode=set", "-coverpkg="+f.importPath, "-o", bin, f.pkg)
-	build.Dir = f.work
+	build.Dir = works[0]
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("building covered tests: %v\n%s", err, out)
 	}
-	units, err := f.units(bin)
+	units, err := f.units(works[0], bin)
 	if err != nil {
 		return nil, err
 	}
-	cm := &coverMap{Units: map[string][]block{}}
-	for i, u := range units {
-		t0 := time.Now()
-		blocks, ok, err := f.coverUnit(bin, u)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			cm.Failed = append(cm.Failed, u)
-		} else {
-			cm.Units[u] = blocks
-		}
-		fmt.Fprintf(os.Stderr, "cover %d/%d %s: %d blocks, ok=%v (%s)\n", i+1, len(units), u, len(blocks), ok, time.Since(t0).Round(time.Second))
+	cm := &coverMap{Units: map[string][]block{}, Seconds: map[string]float64{}}
+	type result struct {
+		unit   string
+		blocks []block
+		ok     bool
+		took   time.Duration
+		err    error
 	}
+	next, results := make(chan string), make(chan result)
+	for _, w := range works {
+		go func() {
+			for u := range next {
+				t0 := time.Now()
+				blocks, ok, err := f.coverUnit(ctx, w, bin, u)
+				results <- result{u, blocks, ok, time.Since(t0), err}
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for _, u := range units {
+			next <- u
+		}
+	}()
+	for i := range units {
+		r := <-results
+		if r.err != nil {
+			return nil, r.err
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !r.ok {
+			cm.Failed = append(cm.Failed, r.unit)
+		} else {
+			cm.Units[r.unit] = r.blocks
+			cm.Seconds[r.unit] = r.took.Seconds()
+		}
+		fmt.Fprintf(os.Stderr, "cover %d/%d %s: %d blocks, ok=%v (%s)\n", i+1, len(units), r.unit, len(r.blocks), r.ok, r.took.Round(100*time.Millisecond))
+	}
+	sort.Strings(cm.Failed)
 	return cm, nil
 }
 
 // units lists the package's tests, with the split tests replaced by their
 // subtests.
-func (f *focus) units(bin string) ([]string, error) {
+func (f *focus) units(work, bin string) ([]string, error) {
 	cmd := exec.Command(bin, "-test.list", "^Test")
-	cmd.Dir = f.pkgDir()
+	cmd.Dir = f.pkgDir(work)
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("listing tests: %v", err)
@@ -148,7 +229,7 @@ func (f *focus) units(bin string) ([]string, error) {
 			units = append(units, name)
 			continue
 		}
-		files, _ := filepath.Glob(filepath.Join(f.pkgDir(), dir, "*.txtar"))
+		files, _ := filepath.Glob(filepath.Join(f.pkgDir(work), dir, "*.txtar"))
 		for _, file := range files {
 			units = append(units, name+"/"+strings.TrimSuffix(filepath.Base(file), ".txtar"))
 		}
@@ -167,8 +248,8 @@ func runPattern(unit string) string {
 
 // coverUnit runs one unit on the unmutated code and returns the blocks of
 // the package it ran, and whether it passed.
-func (f *focus) coverUnit(bin, unit string) ([]block, bool, error) {
-	tmp, err := os.MkdirTemp(f.work, ".cov-")
+func (f *focus) coverUnit(ctx context.Context, work, bin, unit string) ([]block, bool, error) {
+	tmp, err := os.MkdirTemp(work, ".cov-")
 	if err != nil {
 		return nil, false, err
 	}
@@ -180,13 +261,12 @@ func (f *focus) coverUnit(bin, unit string) ([]block, bool, error) {
 		}
 	}
 	prof := filepath.Join(tmp, "profile")
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-test.run", runPattern(unit), "-test.count=1",
+	cmd := command(ctx, bin, "-test.run", runPattern(unit), "-test.count=1",
 		"-test.coverprofile="+prof, "-test.gocoverdir="+own)
-	cmd.Dir = f.pkgDir()
+	cmd.Dir = f.pkgDir(work)
 	cmd.Env = append(os.Environ(), "GOCOVERDIR="+sub, "GOLIVE_BUILD_COVERPKG="+f.importPath)
-	cmd.WaitDelay = 10 * time.Second
 	runErr := cmd.Run()
 	blocks, err := f.readProfile(prof)
 	if err != nil {
@@ -297,21 +377,95 @@ func funcLines(src []byte, line int) (lo, hi int, ok bool) {
 	return 0, 0, false
 }
 
-// judge builds the mutated package's tests once and runs the given units,
-// failing fast.
-func (f *focus) judge(units []string) (status, detail string) {
-	bin := filepath.Join(f.work, ".mutant.test")
-	build := exec.Command("go", "test", "-c", "-o", bin, f.pkg)
-	build.Dir = f.work
+// funcName names the function declaration around line ("(*T).m" for a
+// method); "" outside functions.
+func funcName(src []byte, line int) string {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "x.go", src, 0)
+	if err != nil {
+		return ""
+	}
+	for _, d := range file.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fset.Position(d.Pos()).Line > line || line > fset.Position(d.End()).Line {
+			continue
+		}
+		if fn.Recv == nil || len(fn.Recv.List) == 0 {
+			return fn.Name.Name
+		}
+		return "(" + types.ExprString(fn.Recv.List[0].Type) + ")." + fn.Name.Name
+	}
+	return ""
+}
+
+// judge builds the mutated package's tests once (in the module copy
+// work) and runs the given units fastest first (by their time in the
+// cover map), in batches (see batches), failing fast: the first failing
+// batch ends the judging. A batch that runs longer than 20 times its
+// recorded time (at least 1 min, at most -timeout) is TIMED_OUT: a
+// mutant that makes a loop endless is killed in a minute, not in five.
+func (f *focus) judge(ctx context.Context, work string, units []string) verdict {
+	bin := filepath.Join(work, ".mutant.test")
+	build := command(ctx, "go", "test", "-c", "-o", bin, f.pkg)
+	build.Dir = work
 	if out, err := build.CombinedOutput(); err != nil {
-		return "NOT_VIABLE", " (" + firstLine(string(out)) + ")"
+		return verdict{status: "NOT_VIABLE", detail: " (" + firstLine(string(out)) + ")"}
 	}
 	if len(units) == 0 {
-		return "NOT_COVERED", ""
+		return verdict{status: "NOT_COVERED"}
 	}
-	// Group the units by -test.run pattern: the plain tests in one run,
-	// each split test's subtests in another (a subtest pattern would
-	// filter the other tests' subtests too).
+	for _, batch := range batches(units, f.cm.Seconds) {
+		took := 0.0
+		for _, u := range batch {
+			took += f.cm.Seconds[u]
+		}
+		timeout := min(f.timeout, max(time.Minute, time.Duration(20*took*float64(time.Second))))
+		for _, pattern := range patterns(batch) {
+			if v := f.runTests(ctx, work, bin, pattern, timeout); v.status != "LIVED" {
+				return v
+			}
+		}
+	}
+	return verdict{status: "LIVED"}
+}
+
+// batches orders the units by the time they took (fastest first, then by
+// name) and cuts them into batches, each run by one process: the first
+// holds units up to 1 s in all, each next one at most as long as all the
+// batches before it. A mutant the fast tests kill costs one short run; one
+// that lives costs about log2(total / 1 s) runs, not one per unit.
+func batches(units []string, seconds map[string]float64) [][]string {
+	sorted := append([]string(nil), units...)
+	sort.Slice(sorted, func(i, j int) bool {
+		a, b := seconds[sorted[i]], seconds[sorted[j]]
+		if a != b {
+			return a < b
+		}
+		return sorted[i] < sorted[j]
+	})
+	var out [][]string
+	var cur []string
+	done, sum := 0.0, 0.0
+	for _, u := range sorted {
+		s := seconds[u]
+		if len(cur) > 0 && sum+s > max(1.0, done) {
+			out = append(out, cur)
+			done += sum
+			cur, sum = nil, 0
+		}
+		cur = append(cur, u)
+		sum += s
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// patterns turns units into -test.run patterns: the plain tests in one,
+// each split test's subtests in another (a subtest pattern would filter
+// the other tests' subtests too).
+func patterns(units []string) []string {
 	groups := map[string][]string{}
 	for _, u := range units {
 		top, sub, ok := strings.Cut(u, "/")
@@ -326,42 +480,46 @@ func (f *focus) judge(units []string) (status, detail string) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var out []string
 	for _, k := range keys {
 		pattern := "^(" + strings.Join(groups[k], "|") + ")$"
 		if k != "" {
 			pattern = "^" + regexp.QuoteMeta(k) + "$/" + pattern
 		}
-		if status, detail := f.runTests(bin, pattern); status != "LIVED" {
-			return status, detail
-		}
+		out = append(out, pattern)
 	}
-	return "LIVED", ""
+	return out
 }
 
-func (f *focus) runTests(bin, pattern string) (status, detail string) {
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+func (f *focus) runTests(ctx context.Context, work, bin, pattern string, timeout time.Duration) verdict {
+	ctx, cancel := context.WithTimeout(ctx, timeout+15*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-test.run", pattern, "-test.count=1", "-test.failfast",
-		"-test.timeout="+strconv.Itoa(int(f.timeout.Seconds()))+"s")
-	cmd.Dir = f.pkgDir()
-	cmd.WaitDelay = 10 * time.Second
+	cmd := command(ctx, bin, "-test.run", pattern, "-test.count=1", "-test.failfast",
+		"-test.timeout="+strconv.Itoa(int(timeout.Seconds()))+"s")
+	cmd.Dir = f.pkgDir(work)
 	out, err := cmd.CombinedOutput()
 	switch {
 	case ctx.Err() != nil:
-		return "TIMED_OUT", ""
+		return verdict{status: "TIMED_OUT"}
 	case err == nil:
-		return "LIVED", ""
+		return verdict{status: "LIVED"}
 	}
 	if strings.Contains(string(out), "panic: test timed out") {
-		return "TIMED_OUT", ""
+		return verdict{status: "TIMED_OUT"}
 	}
 	failed := ""
 	for _, l := range strings.Split(string(out), "\n") {
 		if l = strings.TrimSpace(l); strings.HasPrefix(l, "--- FAIL: ") {
-			failed = " [" + strings.TrimPrefix(l, "--- FAIL: ") + "]" // the innermost comes last
+			failed = strings.TrimPrefix(l, "--- FAIL: ") // the innermost comes last
 		}
 	}
-	return "KILLED", failed
+	if failed == "" {
+		return verdict{status: "KILLED"}
+	}
+	if i := strings.LastIndex(failed, " ("); i > 0 { // " (0.12s)"
+		failed = failed[:i]
+	}
+	return verdict{status: "KILLED", detail: " [" + failed + "]", killer: failed}
 }
 
 func firstLine(s string) string {

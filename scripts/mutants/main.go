@@ -1,8 +1,8 @@
-// Command mutants judges mutants listed in a gremlins JSON report, one at a
-// time, on a copy of the module: it applies each and runs the package's
-// tests against it. Give it the report of a dry run (`gremlins unleash
-// --dry-run -o report.json PKG`) and -status 'RUNNABLE,NOT COVERED' to judge
-// every mutant, or the report of a real gremlins run to judge again what
+// Command mutants judges mutants listed in a gremlins JSON report on copies
+// of the module: it applies each and runs the package's tests against it.
+// Give it the report of a dry run (`gremlins unleash --dry-run -o
+// report.json PKG`) and -status 'RUNNABLE,NOT COVERED' to judge every
+// mutant, or the report of a real gremlins run to judge again what
 // gremlins could not:
 //
 //   - NOT COVERED: gremlins takes coverage from `go test -cover`, which
@@ -14,10 +14,15 @@
 //
 // Usage (from the module root):
 //
-//	go run ./scripts/mutants -report report.json -pkg ./internal/engine [-status ...] [-list]
+//	go run ./scripts/mutants -report report.json -pkg ./internal/engine \
+//	    [-status ...] [-focus -covermap F] [-j N] [-out R.json] [-carry OLD.json] [-list]
 //
-// It prints one line per mutant and a summary; it never changes the
-// module it is run from. See docs/architecture.md, "Tests that bite".
+// -j N judges N mutants at a time, each worker in its own copy of the
+// module. -out writes the verdicts as JSON (rewritten after each one, so
+// an interrupted run can be resumed with -carry R.json -out R.json).
+// -carry re-uses the verdicts of a recorded run (see results.go for the
+// rule). It prints one line per mutant and a summary; it never changes
+// the module it is run from. See docs/architecture.md, "Tests that bite".
 package main
 
 import (
@@ -30,15 +35,18 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
 var opts struct {
-	focus                    bool
-	coverMap, subtests, only string
-	sample, offset           int
+	focus                             bool
+	coverMap, subtests, only, rejudge string
+	carry, out                        string
+	sample, offset, jobs              int
 }
 
 type report struct {
@@ -70,23 +78,52 @@ func main() {
 	timeout := flag.Duration("timeout", 5*time.Minute, "time one test run may take")
 	list := flag.Bool("list", false, "only list the mutants with their source lines; run no test")
 	flag.BoolVar(&opts.focus, "focus", false, "judge each mutant by the tests that run its line only (see focus.go)")
-	flag.StringVar(&opts.coverMap, "covermap", "", "with -focus: file caching the map test -> lines it runs")
+	flag.StringVar(&opts.coverMap, "covermap", "", "with -focus: file caching the map test -> lines it runs (rebuilt when the code changed)")
 	flag.StringVar(&opts.subtests, "subtests", "", "with -focus: tests whose subtests are judged one by one, as Test=dir of *.txtar, comma-separated")
 	flag.IntVar(&opts.sample, "sample", 1, "judge every Nth mutant only (the 1st, N+1th, ... in report order)")
 	flag.IntVar(&opts.offset, "offset", 0, "with -sample N: start at the mutant after the first OFFSET (0 <= OFFSET < N)")
 	flag.StringVar(&opts.only, "only", "", "judge only these mutants: file:line:col, comma-separated")
+	flag.IntVar(&opts.jobs, "j", 1, "mutants judged at a time, each in its own copy of the module")
+	flag.StringVar(&opts.out, "out", "", "write the verdicts as JSON to this file (after each verdict)")
+	flag.StringVar(&opts.carry, "carry", "", "with -focus: keep the verdicts of this recorded run (-out file) for unchanged mutants")
+	flag.StringVar(&opts.rejudge, "rejudge", "", "with -carry: judge these again even if unchanged: file:line:col, comma-separated")
+	show := flag.String("show", "", "print the survivors and the summary of a results file (-out) and exit")
 	flag.Parse()
-	if *rep == "" || *pkg == "" {
+	if *show != "" {
+		if err := showResults(*show); err != nil {
+			fmt.Fprintln(os.Stderr, "mutants:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *rep == "" || *pkg == "" || opts.jobs < 1 || opts.carry != "" && !opts.focus {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*rep, *pkg, strings.Split(*statuses, ","), *timeout, *list); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *rep, *pkg, strings.Split(*statuses, ","), *timeout, *list); err != nil {
 		fmt.Fprintln(os.Stderr, "mutants:", err)
 		os.Exit(1)
 	}
 }
 
-func run(repPath, pkg string, statuses []string, timeout time.Duration, list bool) error {
+// mutant is one mutant of the report, applied to its file's source.
+type mutant struct {
+	index         int // in report order
+	file          string
+	line, col     int
+	typ, was      string
+	desc          string // "< -> <="
+	orig, mutated []byte
+	fn, text      string
+	units         []string
+	skipped       error
+}
+
+func (m *mutant) id() string { return fmt.Sprintf("%s:%d:%d", m.file, m.line, m.col) }
+
+func run(ctx context.Context, repPath, pkg string, statuses []string, timeout time.Duration, list bool) error {
 	data, err := os.ReadFile(repPath)
 	if err != nil {
 		return err
@@ -98,80 +135,180 @@ func run(repPath, pkg string, statuses []string, timeout time.Duration, list boo
 	if list {
 		return listMutants(rep, pkg, statuses)
 	}
-	work, err := os.MkdirTemp("", "mutants-")
+	muts, err := selectMutants(rep, pkg, statuses)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
-	if err := copyModule(".", work); err != nil {
-		return err
+	works := make([]string, opts.jobs)
+	for i := range works {
+		if works[i], err = os.MkdirTemp("", "mutants-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(works[i])
+		if err := copyModule(".", works[i]); err != nil {
+			return err
+		}
 	}
+	res := newResults(pkg, repPath)
 	var fc *focus
 	if opts.focus {
-		if fc, err = newFocus(work, pkg, timeout); err != nil {
+		if fc, err = newFocus(ctx, works, pkg, timeout); err != nil {
+			return err
+		}
+		res.ImportPath = fc.importPath
+	}
+	var old *carried
+	if opts.carry != "" {
+		if old, err = loadCarry(opts.carry); err != nil {
 			return err
 		}
 	}
-	only := map[string]bool{}
-	for _, o := range strings.Split(opts.only, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			only[o] = true
-		}
+	todo := triage(muts, fc, old, res)
+	if err := res.save(opts.out); err != nil {
+		return err
 	}
-	counts := map[string]int{}
-	nth := 0
-	for _, f := range rep.Files {
-		path := filepath.Join(work, pkg, f.FileName)
-		orig, err := os.ReadFile(path)
-		if err != nil {
-			return err
+	fmt.Printf("%d mutants: %d carried or skipped, %d to judge with %d worker(s)\n", len(muts), len(muts)-len(todo), len(todo), opts.jobs)
+	if err := judgeAll(ctx, works, pkg, timeout, fc, todo, res); err != nil {
+		return err
+	}
+	res.Complete = true
+	if err := res.save(opts.out); err != nil {
+		return err
+	}
+	res.printSummary()
+	return nil
+}
+
+// triage records the skipped mutants and those whose verdict is carried
+// (-carry, unless named in -rejudge), and returns the ones to judge.
+func triage(muts []*mutant, fc *focus, old *carried, res *results) []*mutant {
+	rejudge := idSet(opts.rejudge)
+	var todo []*mutant
+	for _, m := range muts {
+		if m.skipped != nil {
+			res.add(m, verdict{status: "SKIPPED", detail: m.skipped.Error()})
+			continue
 		}
-		for _, m := range f.Mutations {
-			if !contains(statuses, m.Status) {
+		if fc != nil {
+			m.units = fc.testsFor(m.file, m.orig, m.line, m.col)
+		}
+		if old != nil && !rejudge[m.id()] {
+			if r, ok := old.find(m); ok {
+				res.carry(m, r)
 				continue
 			}
-			if len(only) > 0 && !only[fmt.Sprintf("%s:%d:%d", f.FileName, m.Line, m.Column)] {
+		}
+		todo = append(todo, m)
+	}
+	return todo
+}
+
+// judgeAll judges todo with one worker per module copy, recording (and
+// saving) each verdict as it comes.
+func judgeAll(ctx context.Context, works []string, pkg string, timeout time.Duration, fc *focus, todo []*mutant, res *results) error {
+	jobs := make(chan *mutant)
+	done := make(chan judged)
+	for _, w := range works {
+		go worker(ctx, w, pkg, timeout, fc, jobs, done)
+	}
+	go func() {
+		defer close(jobs)
+		for _, m := range todo {
+			select {
+			case jobs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for n := 0; n < len(todo); n++ {
+		var j judged
+		select {
+		case j = <-done:
+		case <-ctx.Done():
+			res.save(opts.out)
+			return fmt.Errorf("interrupted after %d of %d; resume with -carry %s", n, len(todo), opts.out)
+		}
+		if j.err != nil {
+			return j.err
+		}
+		res.add(j.m, j.v)
+		if err := res.save(opts.out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// selectMutants lists the mutants of the statuses (and -only, -sample)
+// in report order, each applied to its file's source.
+func selectMutants(rep report, pkg string, statuses []string) ([]*mutant, error) {
+	only := idSet(opts.only)
+	var out []*mutant
+	nth := 0
+	for _, f := range rep.Files {
+		orig, err := os.ReadFile(filepath.Join(pkg, f.FileName))
+		if err != nil {
+			return nil, err
+		}
+		for _, rm := range f.Mutations {
+			if !contains(statuses, rm.Status) {
+				continue
+			}
+			m := &mutant{index: len(out), file: f.FileName, line: rm.Line, col: rm.Column, typ: rm.Type, was: rm.Status, orig: orig}
+			if len(only) > 0 && !only[m.id()] {
 				continue
 			}
 			nth++
 			if opts.sample > 1 && (nth-1)%opts.sample != opts.offset {
 				continue
 			}
-			mutated, desc, err := mutate(orig, m.Type, m.Line, m.Column)
-			if err != nil {
-				fmt.Printf("SKIPPED   %s:%d:%d %s: %v\n", f.FileName, m.Line, m.Column, m.Type, err)
-				counts["SKIPPED"]++
-				continue
-			}
-			if err := os.WriteFile(path, mutated, 0o644); err != nil {
-				return err
-			}
-			var status, detail string
-			if fc != nil {
-				units := fc.testsFor(f.FileName, orig, m.Line, m.Column)
-				status, detail = fc.judge(units)
-				detail += fmt.Sprintf(" (%d tests)", len(units))
-			} else {
-				status, detail = test(work, pkg, timeout)
-			}
-			if err := os.WriteFile(path, orig, 0o644); err != nil {
-				return err
-			}
-			counts[status]++
-			fmt.Printf("%-9s %s:%d:%d %s (was %s) %s: %s%s\n", status, f.FileName, m.Line, m.Column, m.Type, m.Status, desc,
-				strings.TrimSpace(lineOf(orig, m.Line)), detail)
+			m.index = len(out)
+			m.text = lineOf(orig, m.line)
+			m.fn = funcName(orig, m.line)
+			m.mutated, m.desc, m.skipped = mutate(orig, m.typ, m.line, m.col)
+			out = append(out, m)
 		}
 	}
-	printSummary(pkg, counts)
-	return nil
+	return out, nil
 }
 
-func printSummary(pkg string, counts map[string]int) {
-	fmt.Printf("summary %s: killed %d, lived %d, not covered %d, timed out %d, not viable %d, skipped %d\n", pkg,
-		counts["KILLED"], counts["LIVED"], counts["NOT_COVERED"], counts["TIMED_OUT"], counts["NOT_VIABLE"], counts["SKIPPED"])
-	if judged := counts["KILLED"] + counts["TIMED_OUT"] + counts["LIVED"] + counts["NOT_COVERED"]; judged > 0 {
-		fmt.Printf("score %s: %.1f%% (%d of %d killed)\n", pkg, 100*float64(counts["KILLED"]+counts["TIMED_OUT"])/float64(judged),
-			counts["KILLED"]+counts["TIMED_OUT"], judged)
+type verdict struct {
+	status, detail, killer string
+	took                   time.Duration
+}
+
+type judged struct {
+	m   *mutant
+	v   verdict
+	err error
+}
+
+// worker judges mutants in its own module copy work.
+func worker(ctx context.Context, work, pkg string, timeout time.Duration, fc *focus, jobs <-chan *mutant, done chan<- judged) {
+	for m := range jobs {
+		path := filepath.Join(work, pkg, m.file)
+		if err := os.WriteFile(path, m.mutated, 0o644); err != nil {
+			done <- judged{m: m, err: err}
+			return
+		}
+		t0 := time.Now()
+		var v verdict
+		if fc != nil {
+			v = fc.judge(ctx, work, m.units)
+			v.detail += fmt.Sprintf(" (%d tests)", len(m.units))
+		} else {
+			v = test(ctx, work, pkg, timeout)
+		}
+		v.took = time.Since(t0)
+		if err := os.WriteFile(path, m.orig, 0o644); err != nil {
+			done <- judged{m: m, err: err}
+			return
+		}
+		if ctx.Err() != nil { // a run cut short by the interrupt: no verdict
+			return
+		}
+		done <- judged{m: m, v: v}
 	}
 }
 
@@ -221,31 +358,41 @@ func mutate(src []byte, typ string, line, col int) ([]byte, string, error) {
 }
 
 // test runs the package's tests in the module copy.
-func test(dir, pkg string, timeout time.Duration) (status, detail string) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+func test(ctx context.Context, dir, pkg string, timeout time.Duration) verdict {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-failfast", pkg)
+	cmd := command(ctx, "go", "test", "-count=1", "-failfast", pkg)
 	cmd.Dir = dir
-	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
 	switch {
 	case ctx.Err() != nil:
-		return "TIMED_OUT", ""
+		return verdict{status: "TIMED_OUT"}
 	case err == nil:
-		return "LIVED", ""
+		return verdict{status: "LIVED"}
 	case bytes.Contains(out, []byte("[build failed]")) || bytes.Contains(out, []byte("[setup failed]")):
-		return "NOT_VIABLE", ""
+		return verdict{status: "NOT_VIABLE"}
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
-		return "ERROR", " (" + err.Error() + ")"
+		return verdict{status: "ERROR", detail: " (" + err.Error() + ")"}
 	}
 	for _, l := range strings.Split(string(out), "\n") {
 		if strings.HasPrefix(l, "--- FAIL: ") {
-			return "KILLED", " [" + strings.TrimPrefix(l, "--- FAIL: ") + "]"
+			k := strings.TrimPrefix(l, "--- FAIL: ")
+			return verdict{status: "KILLED", detail: " [" + k + "]", killer: k}
 		}
 	}
-	return "KILLED", ""
+	return verdict{status: "KILLED"}
+}
+
+// command is exec.CommandContext in a process group of its own, all of
+// which is killed when ctx ends (tests start golive, sshd, sleep ...).
+func command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
 }
 
 func lineOf(src []byte, n int) string {
@@ -263,6 +410,16 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func idSet(s string) map[string]bool {
+	set := map[string]bool{}
+	for _, o := range strings.Split(s, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			set[o] = true
+		}
+	}
+	return set
 }
 
 // copyModule copies the module's files (not .git) to dst.

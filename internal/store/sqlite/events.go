@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/golive-dev/golive/internal/store"
@@ -22,28 +21,15 @@ const (
 )
 
 // appendEvent takes the run's next sequence number and inserts e with it,
-// inside tx, with the store's prepared statements.
-// Writes inside a transaction that already checked the run's lease pass
-// epoch 0.
+// inside tx, with the store's prepared statements. Its callers' tx has
+// read or written the run already (it exists, its lease was checked), so
+// the sequence update matches it: epoch 0 skips the fence.
 func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e store.Event) (int64, error) {
-	return insertEvent(ctx, tx, tx.StmtContext(ctx, s.seqStmt), tx.StmtContext(ctx, s.insertStmt), e, 0)
-}
-
-// insertEvent takes the run's next sequence number with seqStmt (seqSQL) and
-// inserts e with it with insertStmt (insertEventSQL), both bound to the same
-// transaction q. When the run does not exist it changes nothing and returns
-// ErrNotFound; when epoch is not 0 and not the run's lease epoch, a
-// *store.FencedError.
-func insertEvent(ctx context.Context, q querier, seqStmt, insertStmt *sql.Stmt, e store.Event, epoch int64) (int64, error) {
 	var seq int64
-	err := seqStmt.QueryRowContext(ctx, e.RunID, epoch, epoch).Scan(&seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fenceOrNotFound(ctx, q, e.RunID, epoch)
-	}
-	if err != nil {
+	if err := tx.StmtContext(ctx, s.seqStmt).QueryRowContext(ctx, e.RunID, 0, 0).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("run %s: append event: %w", e.RunID, err)
 	}
-	if err := execInsert(ctx, insertStmt, e, seq); err != nil {
+	if err := execInsert(ctx, tx.StmtContext(ctx, s.insertStmt), e, seq); err != nil {
 		return 0, err
 	}
 	return seq, nil

@@ -44,17 +44,6 @@ func checkFence(ctx context.Context, q querier, id string, epoch int64) error {
 	return nil
 }
 
-// fenceOrNotFound explains why the fenced sequence update matched no row.
-func fenceOrNotFound(ctx context.Context, q querier, id string, epoch int64) error {
-	if err := checkFence(ctx, q, id, epoch); err != nil {
-		return err
-	}
-	if err := runExists(ctx, q, id); err != nil {
-		return err
-	}
-	return fmt.Errorf("run %s: append event: sequence update matched nothing", id)
-}
-
 // GetLease implements store.LeaseStore.
 func (s *Store) GetLease(ctx context.Context, runID string) (store.Lease, error) {
 	return getLease(ctx, s.db, runID)
