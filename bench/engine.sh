@@ -185,7 +185,7 @@ echo "| P | wall s | baseline s | overhead ms/host-step | journal events | event
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${rows[@]}"
 echo
-echo "aim: overhead < 2 ms per host-step, peak RSS < 200 MB"
+echo "aims (issue 12, at 5,000 hosts x 5 steps): overhead < 1 ms per host-step, peak RSS < 300 MB"
 echo
 echo "where the time goes (journal timestamps; ms are averages per host-step):"
 echo
