@@ -6,10 +6,12 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +38,12 @@ func TestMain(m *testing.M) {
 }
 
 func buildAndRun(m *testing.M) int {
+	// The golive under test starts as from a terminal, whatever started the
+	// suite: a SIGHUP ignored here (`nohup go test`) would be ignored in
+	// every golive too (TestNohup* start golive under nohup themselves).
+	if signal.Ignored(syscall.SIGHUP) {
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP)
+	}
 	if _, err := exec.LookPath("sh"); err != nil {
 		fmt.Println("crashtest: skipped: no sh on PATH")
 		return 0

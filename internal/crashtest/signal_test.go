@@ -205,6 +205,39 @@ func TestNohupKeepsSIGHUPIgnored(t *testing.T) {
 	w.assertReleased("", "1.0")
 }
 
+// kill -9 of `nohup golive run ...` mid-step: the step's shell is still
+// stopped at once by its guard (it traps SIGHUP, which nohup had left
+// ignored for everything golive started), not left to finish its sleep.
+func TestNohupKillStopsStep(t *testing.T) {
+	t.Parallel()
+	nohup, err := exec.LookPath("nohup")
+	if err != nil {
+		t.Skip("no nohup")
+	}
+	w := newWorld(t, fourHosts())
+	w.arm("run", "h2", "switch", killSleep)
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := w.cli.Command(ctx, "run", "-r", "1.0")
+	cmd.Args = append([]string{"nohup"}, cmd.Args...)
+	cmd.Path = nohup
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor(nil, "marker at-run-h2-switch", func() bool {
+		_, err := os.Stat(w.sync + "/at-run-h2-switch")
+		return err == nil
+	})
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil { // nohup execs golive: same pid
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	w.waitShellGone("run", "h2", "switch")
+	w.assertNoLateWork()
+}
+
 // A stdout nobody reads (a terminal frozen with Ctrl-S, `golive run |
 // slow-reader`) must not hold the release up: the run ends while the
 // output waits; its display catches up (or says what it dropped) later.

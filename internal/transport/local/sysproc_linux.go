@@ -1,7 +1,9 @@
 package local
 
 import (
+	"os"
 	"os/exec"
+	"os/signal"
 	"syscall"
 )
 
@@ -26,7 +28,22 @@ wait $!`
 // command returns the command that runs the payload's script in its own
 // process group; the caller gives it the payload as standard input.
 func command() *exec.Cmd {
+	hupReachesGuard()
 	c := exec.Command("/bin/sh", "-c", guard, "golive-step")
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGHUP}
 	return c
+}
+
+// hupReachesGuard makes sure the guard can trap SIGHUP. A signal ignored
+// when a program starts stays ignored in what it execs, and a shell cannot
+// trap a signal ignored on entry: under `nohup golive run ...` (golive
+// leaves SIGHUP ignored for itself, see internal/cli/signals.go) the
+// guard's trap would silently do nothing and a kill -9 of golive would
+// leave its steps running. So while SIGHUP is ignored, golive catches it
+// instead and drops it: golive still does not stop on a hangup, and a
+// caught signal is reset to its default in every program golive starts.
+func hupReachesGuard() {
+	if signal.Ignored(syscall.SIGHUP) {
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP)
+	}
 }
