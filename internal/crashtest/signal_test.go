@@ -181,20 +181,7 @@ func TestNohupKeepsSIGHUPIgnored(t *testing.T) {
 	}
 	w := newWorld(t, fourHosts())
 	w.arm("run", "h2", "switch", 1)
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	cmd := w.cli.Command(ctx, "run", "-r", "1.0")
-	cmd.Args = append([]string{"nohup"}, cmd.Args...)
-	cmd.Path = nohup
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.waitFor(nil, "marker at-run-h2-switch", func() bool {
-		_, err := os.Stat(w.sync + "/at-run-h2-switch")
-		return err == nil
-	})
+	cmd, out := w.startUnderNohup(nohup, "run", "-r", "1.0")
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil { // nohup execs golive: same pid
 		t.Fatal(err)
 	}
@@ -216,26 +203,35 @@ func TestNohupKillStopsStep(t *testing.T) {
 	}
 	w := newWorld(t, fourHosts())
 	w.arm("run", "h2", "switch", killSleep)
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	cmd := w.cli.Command(ctx, "run", "-r", "1.0")
-	cmd.Args = append([]string{"nohup"}, cmd.Args...)
-	cmd.Path = nohup
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.waitFor(nil, "marker at-run-h2-switch", func() bool {
-		_, err := os.Stat(w.sync + "/at-run-h2-switch")
-		return err == nil
-	})
+	cmd, _ := w.startUnderNohup(nohup, "run", "-r", "1.0")
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil { // nohup execs golive: same pid
 		t.Fatal(err)
 	}
 	cmd.Wait()
 	w.waitShellGone("run", "h2", "switch")
 	w.assertNoLateWork()
+}
+
+// startUnderNohup starts `nohup golive ARGS...` (nohup execs golive: the
+// same pid) and waits until the run's h2 reached the switch step's
+// synchronisation point; out collects golive's output.
+func (w *world) startUnderNohup(nohup string, args ...string) (*exec.Cmd, *strings.Builder) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	w.t.Cleanup(cancel)
+	cmd := w.cli.Command(ctx, args...)
+	cmd.Args = append([]string{"nohup"}, cmd.Args...)
+	cmd.Path = nohup
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	w.waitFor(nil, "marker at-run-h2-switch", func() bool {
+		_, err := os.Stat(w.sync + "/at-run-h2-switch")
+		return err == nil
+	})
+	return cmd, out
 }
 
 // A stdout nobody reads (a terminal frozen with Ctrl-S, `golive run |
