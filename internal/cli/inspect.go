@@ -357,57 +357,21 @@ type logFilter struct {
 func (e *env) printLogs(ctx context.Context, st store.Store, id string, lf logFilter) error {
 	host, step, follow := lf.host, lf.step, lf.follow
 	enc := json.NewEncoder(e.stdio.Out)
-	var after int64
-	// A store that announces new events (PostgreSQL: LISTEN/NOTIFY) wakes
-	// the follower; it still re-reads now and then in case a notification
-	// was lost with a connection. Others are polled.
-	var wake <-chan struct{}
-	poll := 300 * time.Millisecond
-	if f := store.FollowerOf(st); f != nil && follow {
-		if ch, err := f.Notify(ctx, id); err == nil {
-			wake, poll = ch, 5*time.Second
-		}
-	}
-	for {
-		events, err := st.Events(ctx, id, after)
-		if err != nil {
-			return err
-		}
-		for _, ev := range events {
-			after = ev.Seq
-			if (host != "" && ev.Host != host) || (step != "" && ev.Step != step) {
-				continue
-			}
-			if lf.json {
-				if err := enc.Encode(release.EventOf(ev)); err != nil {
-					return err
-				}
-				continue
-			}
-			fmt.Fprintln(e.stdio.Out, formatEvent(ev))
-			if ev.Output != "" && ev.Action != store.ActionStarted {
-				for _, line := range strings.Split(strings.TrimRight(ev.Output, "\n"), "\n") {
-					fmt.Fprintf(e.stdio.Out, "    | %s\n", line)
-				}
-			}
-		}
-		if !follow {
+	return release.FollowJournal(ctx, st, id, 0, follow, 0, func(ev store.Event) error {
+		if (host != "" && ev.Host != host) || (step != "" && ev.Step != step) {
 			return nil
 		}
-		r, err := st.GetRun(ctx, id)
-		if err != nil {
-			return err
+		if lf.json {
+			return enc.Encode(release.EventOf(ev))
 		}
-		if r.State.Terminal() && len(events) == 0 {
-			return nil
+		fmt.Fprintln(e.stdio.Out, formatEvent(ev))
+		if ev.Output != "" && ev.Action != store.ActionStarted {
+			for _, line := range strings.Split(strings.TrimRight(ev.Output, "\n"), "\n") {
+				fmt.Fprintf(e.stdio.Out, "    | %s\n", line)
+			}
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-wake:
-		case <-time.After(poll):
-		}
-	}
+		return nil
+	})
 }
 
 func formatEvent(ev store.Event) string {

@@ -10,6 +10,10 @@ import (
 	"github.com/golive-dev/golive/internal/store"
 )
 
+// ActionForceAborted journals an abort with Force: the run marked aborted
+// and its lock released by the one who asked, not by its executor.
+const ActionForceAborted store.Action = "force_aborted"
+
 // AbortOptions stop a run.
 type AbortOptions struct {
 	Run       RunRef
@@ -169,7 +173,7 @@ func (s *Service) ForceAbort(ctx context.Context, o ForceAbortOptions) (was, now
 			return r, r2, err
 		}
 	}
-	st.AppendEvent(ctx, store.Event{RunID: r.ID, Kind: store.KindRun, Action: "force_aborted",
+	st.AppendEvent(ctx, store.Event{RunID: r.ID, Kind: store.KindRun, Action: ActionForceAborted,
 		Actor: o.By.Name, ActorVia: o.By.Via, ActorOSUser: o.By.OSUser, ActorToken: o.By.Token, Message: o.Reason})
 	return r, r2, nil
 }

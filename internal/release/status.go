@@ -146,47 +146,7 @@ func (s *Service) Events(ctx context.Context, o EventsOptions, fn func(store.Eve
 		return err
 	}
 	defer st.Close()
-	every := o.Every
-	if every <= 0 {
-		every = 300 * time.Millisecond
-	}
-	after := o.After
-	// A store that announces new events (PostgreSQL) wakes the follower;
-	// it still re-reads now and then in case a notification was lost.
-	var wake <-chan struct{}
-	if f := store.FollowerOf(st); f != nil && o.Follow {
-		if ch, err := f.Notify(ctx, r.ID); err == nil {
-			wake, every = ch, max(every, 5*time.Second)
-		}
-	}
-	for {
-		events, err := st.Events(ctx, r.ID, after)
-		if err != nil {
-			return err
-		}
-		for _, ev := range events {
-			after = ev.Seq
-			if err := fn(ev); err != nil {
-				return err
-			}
-		}
-		if !o.Follow {
-			return nil
-		}
-		cur, err := st.GetRun(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		if cur.State.Terminal() && len(events) == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-wake:
-		case <-time.After(every):
-		}
-	}
+	return FollowJournal(ctx, st, r.ID, o.After, o.Follow, o.Every, fn)
 }
 
 // RunsOptions list runs.

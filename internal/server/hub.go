@@ -73,6 +73,7 @@ type follower struct {
 	due     bool          // a wake is scheduled (timer)
 	poke    chan struct{} // read now: a gap, or a state change
 	subs    int
+	end     release.JournalEnd // what events has the run still to journal once terminal
 }
 
 // wakeGap is the least time between two wake-ups of a run's subscribers:
@@ -217,6 +218,7 @@ func (f *follower) appendLocked(ev encoded) {
 	ev.end = len(f.log)
 	ev.frame = nil // the log holds it
 	f.events = append(f.events, ev)
+	f.end.See(store.Event{Kind: ev.kind, Action: ev.action})
 }
 
 // wakeSoonLocked wakes the subscribers now if they were not woken within
@@ -245,6 +247,14 @@ func (f *follower) wakeLocked() {
 	close(f.wake)
 	f.wake = make(chan struct{})
 	f.woke = time.Now()
+}
+
+// journalEnded reports whether a run in terminal state s has journaled
+// all it will (release.JournalEnd).
+func (f *follower) journalEnded(s store.State) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.end.Done(s, time.Now())
 }
 
 // frames is the frames of evs, consecutive events from after: their
@@ -362,13 +372,16 @@ func (h *hub) read(ctx context.Context, id, file string, f *follower) error {
 			// the goroutine's end pokes the follower (untrack).
 		} else if run.State.Terminal() {
 			// What a run journals after its last state (the lock
-			// released) comes right after it: read once more, a moment
-			// later.
-			terminal = true
+			// released) comes right after it: wait for the release
+			// (bounded), then read once more, a moment later.
+			wait := 50 * time.Millisecond
+			if f.journalEnded(run.State) {
+				terminal, wait = true, 300*time.Millisecond
+			}
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(300 * time.Millisecond):
+			case <-time.After(wait):
 			}
 			continue
 		}
@@ -462,10 +475,12 @@ type encoded struct {
 	seq      int64
 	frame    []byte // id: SEQ, event: journal, data: the event; until it is in the log
 	off, end int    // where the frame is in the follower's log
+	kind     store.Kind
+	action   store.Action
 }
 
 func encode(ev store.Event) encoded {
 	data, _ := json.Marshal(EventJSON(ev))
 	frame := fmt.Appendf(nil, "id: %d\nevent: journal\ndata: %s\n\n", ev.Seq, data)
-	return encoded{seq: ev.Seq, frame: frame}
+	return encoded{seq: ev.Seq, frame: frame, kind: ev.Kind, action: ev.Action}
 }
