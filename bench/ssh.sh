@@ -66,6 +66,7 @@ cleanup() {
 	local rc=$?
 	stop_masters 2>/dev/null || true
 	fleet_down
+	hostcpu_remove
 	host_cgroups_remove
 	if [ -n "$STORE_DIR" ]; then
 		for N in $NS; do rm -f "$STORE_DIR/golive-bench-ssh-$$-"*"n$N.db"{,-wal,-shm}; done
@@ -221,6 +222,60 @@ host_cgroups_remove() {
 	done
 	rmdir "$CG_ROOT" 2>/dev/null || true
 	CG_ROOT=""
+}
+
+# --- host-side CPU (every run) ----------------------------------------------
+# The fleet's sshds go into one accounting cgroup of their own (cgroup v2
+# cpu.stat, or v1 cpuacct), so everything their sessions start is counted
+# (sshd's logins and channels, shells, sftp-server, the steps' programs,
+# the demo servers), and so do the floor's shells (they join it before they
+# enter a host). HOSTCPU is the group's CPU seconds during a tool's run.
+# With HOST_CPU on cgroup v2, the hosts' own groups are under CG_ROOT and
+# CG_ROOT's cpu.stat counts them all.
+HOSTCPU_CG="" HOSTCPU_FILE=""
+hostcpu_setup() {
+	HOSTCPU_CG="" HOSTCPU_FILE=""
+	local pid
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		if [ -n "$CG_ROOT" ]; then HOSTCPU_FILE=$CG_ROOT/cpu.stat; return 0; fi
+		HOSTCPU_CG=/sys/fs/cgroup/golive-bench-$$-hosts
+		HOSTCPU_FILE=$HOSTCPU_CG/cpu.stat
+	elif [ -d /sys/fs/cgroup/cpuacct ]; then
+		if [ -n "$CG_ROOT" ] && [ "$(realpath /sys/fs/cgroup/cpuacct)" = "$(realpath /sys/fs/cgroup/cpu)" ]; then
+			HOSTCPU_FILE=$CG_ROOT/cpuacct.usage # cpu and cpuacct mounted together: the hosts' groups count
+			return 0
+		fi
+		HOSTCPU_CG=/sys/fs/cgroup/cpuacct/golive-bench-$$-hosts
+		HOSTCPU_FILE=$HOSTCPU_CG/cpuacct.usage
+	elif [ -f /sys/fs/cgroup/unified/cgroup.procs ]; then
+		HOSTCPU_CG=/sys/fs/cgroup/unified/golive-bench-$$-hosts
+		HOSTCPU_FILE=$HOSTCPU_CG/cpu.stat
+	else
+		log "no cgroup to count the hosts' CPU in: host CPU will be ?"
+		return 0
+	fi
+	mkdir -p "$HOSTCPU_CG" || { HOSTCPU_CG="" HOSTCPU_FILE=""; return 0; }
+	for pid in "${SSHD_PIDS[@]}"; do echo "$pid" >"$HOSTCPU_CG/cgroup.procs"; done
+}
+hostcpu_remove() {
+	[ -n "$HOSTCPU_CG" ] && [ -d "$HOSTCPU_CG" ] || return 0
+	local p
+	while read -r p; do echo "$p" >"$(dirname "$HOSTCPU_CG")/cgroup.procs" 2>/dev/null || true; done <"$HOSTCPU_CG/cgroup.procs"
+	rmdir "$HOSTCPU_CG" 2>/dev/null || true
+	HOSTCPU_CG="" HOSTCPU_FILE=""
+}
+# hostcpu_now: the hosts' CPU so far, in microseconds ("" when not counted).
+hostcpu_now() {
+	case $HOSTCPU_FILE in
+	"") ;;
+	*/cpuacct.usage) echo $(($(cat "$HOSTCPU_FILE") / 1000)) ;;
+	*) awk '$1 == "usage_usec" { print $2 }' "$HOSTCPU_FILE" ;;
+	esac
+}
+# usecs A B: (A - B) microseconds in seconds, or ? when either is missing.
+usecs() {
+	if [ -z "$1" ] || [ -z "$2" ]; then echo "?"; return; fi
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a - b) / 1e6 }'
 }
 
 # --- fleet helpers --------------------------------------------------------
@@ -525,7 +580,7 @@ run_ssh() { # N SCENARIO VERSION
 floor_host() { # INDEX ADDR VERSION
 	local pid=${SSHD_PIDS[$1]} a=$2 v=$3 cg=${HOST_CG[$1]:-}
 	env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C \
-		sh -c 'if [ -n "$1" ]; then echo $$ >"$1/cgroup.procs"; fi; shift; exec "$@"' sh "$cg" \
+		sh -c 'for g in "$1" "$2"; do if [ -n "$g" ]; then echo $$ >"$g/cgroup.procs"; fi; done; shift 2; exec "$@"' sh "$cg" "$HOSTCPU_CG" \
 		nsenter -t "$pid" -m -n -u -- sh -c "$(host_script "$a" "$v")" <"$tmp/dist/demo-$v.tar.gz" || return 1
 	wait_healthy "$a" "$v"
 }
@@ -647,8 +702,9 @@ run_ansible() { # N SCENARIO VERSION
 
 # --- runs -----------------------------------------------------------------
 # W[N,SCENARIO,TOOL] is the list of wall times (one per round); R and C the
-# peak RSS and CPU of golive's runs (lists too).
-declare -A W R C
+# peak RSS and CPU of golive's runs, H the hosts' CPU during each run (lists
+# too).
+declare -A W R C H L
 breakdowns=()
 fails=()
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -666,6 +722,7 @@ for N in $NS; do
 	read -r -a SSHD_PIDS <<<"$FLEET_SSHD_PIDS"
 	[ "$FLEET_N" = "$N" ] || { log "FLEET=$FLEET_REUSE has $FLEET_N hosts, not $N"; exit 1; }
 	host_cgroups_setup
+	hostcpu_setup
 	[ -n "$FAIL_HOST" ] || FAIL_HOST=$(printf 'h%03d' "$(batch_size)")
 	for round in $(seq 1 "$ROUNDS"); do
 		for tool in $TOOLS; do
@@ -676,7 +733,9 @@ for N in $NS; do
 				scen=$([ "$i" = 0 ] && echo fresh || echo upgrade)
 				v=${VERSIONS[$i]}
 				loads+=("$(loadavg | cut -d' ' -f1)")
+				L[$N,$scen,$tool]+="${loads[-1]} "
 				log "N=$N round $round $tool $scen ($v), load $(loadavg)"
+				hc0=$(hostcpu_now)
 				case $tool in
 				golive | golive-old | golive-noprep | golive-fail) run_golive "$N" "$scen" "$v" "$tool" ;;
 				floor) run_floor "$N" "$scen" "$v" ;;
@@ -684,6 +743,7 @@ for N in $NS; do
 				ansible) run_ansible "$N" "$scen" "$v" ;;
 				*) log "unknown tool $tool"; exit 2 ;;
 				esac
+				HOSTCPU=$(usecs "$(hostcpu_now)" "$hc0")
 				if [ "$tool" = golive-fail ]; then
 					check_none || { log "N=$N $tool: a host still serves after the backout"; exit 1; }
 					fails+=("| $N | $round | $(fail_breakdown "$N") |")
@@ -691,8 +751,8 @@ for N in $NS; do
 				else
 					check_hosts "$v" || { log "N=$N $tool $scen: not every host serves $v"; exit 1; }
 				fi
-				W[$N,$scen,$tool]+="$WALL "
-				log "N=$N round $round $tool $scen: ${WALL}s"
+				W[$N,$scen,$tool]+="$WALL " H[$N,$scen,$tool]+="$HOSTCPU "
+				log "N=$N round $round $tool $scen: ${WALL}s, hosts' CPU ${HOSTCPU}s"
 				case $tool in golive | golive-old | golive-noprep)
 					R[$N,$scen,$tool]+="$RSS " C[$N,$scen,$tool]+="$CPU "
 					breakdowns+=("| $N | $round | $(golive_breakdown "$N" "$scen" "$tool") |")
@@ -702,6 +762,7 @@ for N in $NS; do
 	done
 	reset_hosts
 	log "N=$N: tearing down the fleet"
+	hostcpu_remove
 	fleet_down
 	host_cgroups_remove
 done
@@ -737,12 +798,27 @@ for N in $NS; do
 	done
 done
 echo
+echo "CPU seconds per run (medians): the hosts' (everything the fleet's sshds start, and the floor's shells: a cgroup of their own) and golive's own (user + sys); with load, the 1-minute load average before each of the tool's runs:"
+echo
+echo "| N | scenario | tool | wall s | hosts' CPU s | golive's CPU s | hosts' + golive's CPU s | load |"
+echo "| ---: | --- | --- | ---: | ---: | ---: | ---: | --- |"
+for N in $NS; do
+	for scen in fresh upgrade; do
+		for tool in $TOOLS; do
+			[ -n "${W[$N,$scen,$tool]:-}" ] || continue
+			h=$(cell "$N,$scen,$tool" H) c=$(cell "$N,$scen,$tool" C)
+			sum=$(awk -v h="$h" -v c="$c" 'BEGIN { if (h == "?") print "?"; else if (c == "?") print h; else printf "%.2f", h + c }')
+			echo "| $N | $scen | $tool | $(cell "$N,$scen,$tool" W) | $h | $c | $sum | ${L[$N,$scen,$tool]:-} |"
+		done
+	done
+done
+echo
 echo "every run (s), in round order:"
 echo
 for N in $NS; do
 	for scen in fresh upgrade; do
 		for tool in $TOOLS; do
-			echo "- N=$N $scen $tool: ${W[$N,$scen,$tool]:-}"
+			echo "- N=$N $scen $tool: ${W[$N,$scen,$tool]:-}(hosts' CPU ${H[$N,$scen,$tool]:-}s)"
 		done
 	done
 done

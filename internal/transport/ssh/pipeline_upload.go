@@ -34,8 +34,12 @@ import (
 const sendMarker = "golive-send"
 
 // headCheck makes the upload script fall back (exit 90: the connection's
-// Upload) on a target whose head(1) cannot count bytes.
-const headCheck = `command -v head >/dev/null 2>&1 && head -c 0 </dev/null >/dev/null 2>&1 || exit 90`
+// Upload) on a target without head(1). One whose head cannot count bytes
+// (no -c) fails before it reads anything: the script falls back then too
+// (the file sent is left on the session's input, so the session ends).
+// Not tried beforehand with `head -c 0`: that is a program started per
+// upload, ~1-2 ms of the target's CPU.
+const headCheck = `command -v head >/dev/null 2>&1 || exit 90`
 
 // Upload installs u as the session's next command; see above. On a target
 // without what it needs it uses the connection's Upload.
@@ -104,7 +108,7 @@ func (p *pipeSession) upload(ctx context.Context, u transport.Upload) (transport
 	script := uploadScriptWith(dst, tmp, want, u.FileMode(), headCheck,
 		`(set -C; : >"$t") || { rm -f -- "$t"; exit 93; }
 echo `+sendMarker+`
-head -c `+strconv.FormatInt(size, 10)+` >>"$t" || { rm -f -- "$t"; exit 93; }`)
+head -c `+strconv.FormatInt(size, 10)+` >>"$t" || { if [ -s "$t" ]; then rm -f -- "$t"; exit 93; fi; rm -f -- "$t"; exit 90; }`)
 	tag := "golive-" + nonce()
 	out := &markers{send: make(chan struct{})}
 	var errOut limitedBuffer

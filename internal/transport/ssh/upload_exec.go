@@ -59,8 +59,18 @@ const endMarker = "golive-end"
 // uploadScriptWith is uploadScript with more tool checks (check, which
 // exits 90 when the target cannot do it) and another way to receive the
 // file into the new file $t (receive, which exits 93 when it cannot).
+//
+// Every program started costs the target ~1-2 ms of CPU (bench/README.md,
+// "stop 10"), so the script starts only those it needs: mkdir only when
+// the parent is missing, and chmod only when the umask cannot give the
+// temporary file its mode as it is created (a mode with execute or
+// other bits beyond rw; the file is then created private, as before).
 func uploadScriptWith(dst, tmp, want string, mode os.FileMode, check, receive string) string {
 	m := fmt.Sprintf("%04o", mode.Perm())
+	umask, chmod := "077", `chmod "$m" "$t" || { rm -f -- "$t"; exit 95; }`
+	if mode.Perm()&^0o666 == 0 {
+		umask, chmod = fmt.Sprintf("%03o", 0o666&^mode.Perm()), ":"
+	}
 	return "f=" + quote(dst) + " t=" + quote(tmp) + " d=" + quote(path.Dir(dst)) + " w=" + want + " m=" + m + "\n" + check + `
 if command -v sha256sum >/dev/null 2>&1; then sum() { sha256sum; }
 elif command -v shasum >/dev/null 2>&1; then sum() { shasum -a 256; }
@@ -76,13 +86,13 @@ elif [ -f "$f" ]; then
     exit 0
   fi
 fi
-mkdir -p -- "$d" || exit 92
-umask 077
+[ -d "$d" ] || mkdir -p -- "$d" || exit 92
+umask ` + umask + `
 ` + receive + `
 s=$(sum <"$t") || { rm -f -- "$t"; echo "hash temporary file failed" >&2; exit 1; }
 set -- $s
 if [ "$1" != "$w" ]; then rm -f -- "$t"; echo "$1" >&2; exit 94; fi
-chmod "$m" "$t" || { rm -f -- "$t"; exit 95; }
+` + chmod + `
 sync "$t" 2>/dev/null || :
 if [ -d "$f" ] && [ ! -L "$f" ]; then rm -f -- "$t"; exit 91; fi
 mv -f -- "$t" "$f" || { rm -f -- "$t"; exit 97; }
