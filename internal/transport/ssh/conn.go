@@ -249,17 +249,25 @@ func (c *conn) setupDir(ctx context.Context, dir string, readOnly bool) error {
 	case strings.HasPrefix(dir, "~"):
 		return fmt.Errorf("working directory %q: only ~/ of the login user is supported", dir)
 	}
+	// Only shell builtins unless the directory is missing: each program
+	// started costs the host CPU (bench/README.md, "stop 10").
 	script := "cd && pwd"
 	switch {
 	case dir != "" && readOnly:
 		// Change nothing: a missing directory is not created; its
-		// nearest existing parent stands in.
-		script = "cd && d=" + quote(dir) + "; while [ ! -d \"$d\" ] && [ \"$d\" != . ] && [ \"$d\" != / ]; do d=$(dirname -- \"$d\"); done; cd -- \"$d\" && pwd"
+		// nearest existing parent stands in (found as dirname(1) would).
+		script = "cd && d=" + quote(dir) + "; while [ ! -d \"$d\" ] && [ \"$d\" != . ] && [ \"$d\" != / ]; do " + parentOfD + "; done; cd -- \"$d\" && pwd"
 	case dir != "":
-		script = "cd && mkdir -p -- " + quote(dir) + " && cd -- " + quote(dir) + " && pwd"
+		script = "cd && { [ -d " + quote(dir) + " ] || mkdir -p -- " + quote(dir) + "; } && cd -- " + quote(dir) + " && pwd"
 	}
 	return c.setupDirScript(ctx, script, dir)
 }
+
+// parentOfD sets $d to its parent directory as dirname(1) prints it, with
+// shell builtins only: trailing slashes are dropped, then the last
+// component and the slashes before it; "." when no slash is left, "/"
+// when nothing is.
+const parentOfD = `while [ "$d" != / ] && [ "${d%/}" != "$d" ]; do d=${d%/}; done; case $d in */*) d=${d%/*}; while [ "${d%/}" != "$d" ]; do d=${d%/}; done; [ -n "$d" ] || d=/ ;; *) d=. ;; esac`
 
 func (c *conn) setupDirScript(ctx context.Context, script, dir string) error {
 	var out, errOut bytes.Buffer

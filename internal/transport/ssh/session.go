@@ -49,6 +49,7 @@ func (st exitStatus) String() string {
 type marker struct {
 	found bool
 	nodir bool // the working directory could not be entered
+	own   bool // a command of golive's own in a session's loop: in the loop's group, pid only
 	pid   int
 	pgid  int
 }
@@ -204,6 +205,10 @@ func parseMarker(b []byte) marker {
 	if len(f) > 0 {
 		m.pid, _ = strconv.Atoi(string(f[0]))
 	}
+	if len(f) > 1 && string(f[1]) == "own" {
+		m.own = true
+		return m
+	}
 	if len(f) > 1 {
 		m.pgid, _ = strconv.Atoi(string(f[1]))
 	}
@@ -301,7 +306,9 @@ func (c *conn) killScript(m marker) (string, bool) {
 		}
 		target = strconv.Itoa(m.pid)
 		alive = "kill -s 0 " + target + " 2>/dev/null"
-		if _, seen := c.warned.LoadOrStore("pgid "+c.name, struct{}{}); !seen {
+		if m.own {
+			// golive's own command, run by a session's loop in its group.
+		} else if _, seen := c.warned.LoadOrStore("pgid "+c.name, struct{}{}); !seen {
 			c.log.Warn("remote script is not a process group leader (no setsid on the host?): only its shell is signalled on interrupt, not its children")
 		}
 	}
