@@ -197,3 +197,31 @@ func TestUploadScriptsStartFewPrograms(t *testing.T) {
 		}
 	}
 }
+
+// The controller does not hash an upload's bytes on the way (CPU the
+// controller shares with the hosts on a small machine): the target's
+// check of the temporary file is what keeps a source that changed after
+// its verification from being installed, and only then is the source
+// hashed again, to say so. Nothing is left behind.
+func TestSourceChangedCaughtOnTheTarget(t *testing.T) {
+	t.Parallel()
+	path, calls := programLog(t, nil, "sha256sum")
+	f := newFixture(t)
+	ts := f.server(serverOpts{setsid: true, path: path})
+	h := f.host(ts)
+	h.Dir = t.TempDir()
+	conn := dial(t, &sshtr.Transport{}, h)
+	src, _ := transporttest.Source(t, "artifact\n")
+	_, verified := transporttest.Source(t, "what was verified\n")
+	_, err := conn.Upload(context.Background(), transport.Upload{Src: src, SHA256: verified, To: "app.tgz"})
+	if err == nil || !strings.Contains(err.Error(), "changed after verification") {
+		t.Fatalf("Upload of a changed source = %v, want an error saying it changed", err)
+	}
+	if got := strings.Join(calls(), " "); got != "sha256sum" {
+		t.Errorf("programs: %q, want the target's hash check (sha256sum) to have caught it", got)
+	}
+	entries, err := os.ReadDir(h.Dir)
+	if err != nil || len(entries) != 0 {
+		t.Errorf("left in %s: %v, %v", h.Dir, entries, err)
+	}
+}
