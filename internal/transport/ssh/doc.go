@@ -63,9 +63,14 @@
 // upload left unread end the session and are never taken for a command.
 // The first session of a connection is the one Dial created Host.Dir on:
 // a host's set-up and steps (and uploads, if the caller sends them over the
-// session; the engine does not: on CPU-limited hosts that was slower than
-// an upload's own channel) take one exec channel. See pipeline.go and
-// pipeline_upload.go.
+// session; the engine does not: the file streamed ahead of its reader
+// piles up in the SSH server's buffer for the channel, which cost the
+// hosts more CPU than the SFTP channel saves, bench/README.md "stop 10")
+// take one exec channel. golive's own commands on it (the directory
+// set-up, an upload's hash check) are evaluated by the session's loop in
+// a subshell of its own: no setsid(1) and no fresh shell for them; an
+// interrupted one has its subshell signalled, not a group. See
+// pipeline.go and pipeline_upload.go.
 //
 // # Uploads
 //
@@ -76,7 +81,10 @@
 // when the server supports fsync@openssh.com, given its mode, checked with
 // sha256sum on the target (or read back and hashed when the target has no
 // sha256sum), and renamed over the destination (posix-rename@openssh.com,
-// else mv -f). A destination that already holds the SHA-256 is skipped.
+// else mv -f). The controller does not hash the bytes on the way (that
+// check on the target is what guards the content); it hashes the source
+// again only when the check fails, to tell a source that changed after
+// its verification from bytes damaged on the way. A destination that already holds the SHA-256 is skipped.
 // Each SFTP request goes to the channel in one write, so one SSH packet
 // (pkg/sftp writes a request's header and data apart; writes carry 32 KiB
 // less 512 bytes, so that header and data fit an OpenSSH session's 32 KiB
