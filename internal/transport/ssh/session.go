@@ -306,10 +306,11 @@ func (c *conn) killScript(m marker) (string, bool) {
 		}
 		target = strconv.Itoa(m.pid)
 		alive = "kill -s 0 " + target + " 2>/dev/null"
-		if m.own {
-			// golive's own command, run by a session's loop in its group.
-		} else if _, seen := c.warned.LoadOrStore("pgid "+c.name, struct{}{}); !seen {
-			c.log.Warn("remote script is not a process group leader (no setsid on the host?): only its shell is signalled on interrupt, not its children")
+		// golive's own commands run in a session loop's group on purpose.
+		if !m.own {
+			if _, seen := c.warned.LoadOrStore("pgid "+c.name, struct{}{}); !seen {
+				c.log.Warn("remote script is not a process group leader (no setsid on the host?): only its shell is signalled on interrupt, not its children")
+			}
 		}
 	}
 	ticks := int(c.grace / (100 * time.Millisecond))
