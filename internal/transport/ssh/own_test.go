@@ -3,6 +3,7 @@ package ssh_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,7 +119,8 @@ func TestOwnCommandInterrupted(t *testing.T) {
 	ts := f.server(serverOpts{setsid: true, path: path})
 	h := f.host(ts)
 	h.Dir = t.TempDir()
-	conn := dial(t, &sshtr.Transport{Grace: time.Second}, h)
+	var logs bytes.Buffer
+	conn := dial(t, &sshtr.Transport{Grace: time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, h)
 	src, sum := transporttest.Source(t, "artifact\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -135,6 +137,11 @@ func TestOwnCommandInterrupted(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(h.Dir, "app.tgz")); !os.IsNotExist(err) {
 		t.Errorf("interrupted upload installed its file: %v", err)
+	}
+	// Its subshell is in the loop's group on purpose: no warning about a
+	// script that leads no group.
+	if strings.Contains(logs.String(), "not a process group leader") {
+		t.Errorf("warning logged for an own command: %s", logs.String())
 	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel2()
