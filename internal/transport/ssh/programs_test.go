@@ -232,3 +232,61 @@ func TestSourceChangedCaughtOnTheTarget(t *testing.T) {
 		t.Errorf("left in %s: %v, %v", h.Dir, entries, err)
 	}
 }
+
+// The target hashes a file of 1 MiB or more with openssl when it has it
+// (cheaper there than sha256sum), a smaller one with sha256sum, and falls
+// back to sha256sum when openssl fails or prints something else; a
+// destination of another size than the source is not hashed at all.
+func TestUploadHashTool(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("no openssl")
+	}
+	ctx := context.Background()
+	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
+	for _, tc := range []struct {
+		name, content, opensslExtra, want string
+	}{
+		{"big", big, "", "openssl"},
+		{"small", "artifact\n", "", "sha256sum"},
+		{"openssl fails", big, "exit 1", "openssl sha256sum"},
+		{"openssl prints another format", big, `echo "SHA2-256(stdin)= ` + strings.Repeat("0", 64) + `"; exit 0`, "openssl sha256sum"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, calls := programLog(t, map[string]string{"openssl": tc.opensslExtra}, "openssl", "sha256sum")
+			f := newFixture(t)
+			ts := f.server(serverOpts{setsid: true, path: path})
+			h := f.host(ts)
+			h.Dir = t.TempDir()
+			conn := dial(t, &sshtr.Transport{}, h)
+			src, sum := transporttest.Source(t, tc.content)
+			if res, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: "app.tgz"}); err != nil || res.Bytes != int64(len(tc.content)) {
+				t.Fatalf("Upload = %+v, %v", res, err)
+			}
+			if got := strings.Join(calls(), " "); got != tc.want {
+				t.Errorf("hash check ran %q, want %q", got, tc.want)
+			}
+		})
+	}
+	t.Run("other size", func(t *testing.T) {
+		path, calls := programLog(t, nil, "openssl", "sha256sum")
+		f := newFixture(t)
+		ts := f.server(serverOpts{setsid: true, path: path})
+		h := f.host(ts)
+		h.Dir = t.TempDir()
+		if err := os.WriteFile(filepath.Join(h.Dir, "app.tgz"), []byte("an older, longer release\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		conn := dial(t, &sshtr.Transport{}, h)
+		src, sum := transporttest.Source(t, "artifact\n")
+		if res, err := conn.Upload(ctx, transport.Upload{Src: src, SHA256: sum, To: "app.tgz"}); err != nil || res.Bytes != 9 {
+			t.Fatalf("Upload = %+v, %v", res, err)
+		}
+		if got := strings.Join(calls(), " "); got != "sha256sum" {
+			t.Errorf("hash programs: %q, want only the new file's check (the old one has another size)", got)
+		}
+		if b, err := os.ReadFile(filepath.Join(h.Dir, "app.tgz")); err != nil || string(b) != "artifact\n" {
+			t.Errorf("destination %q, %v", b, err)
+		}
+	})
+}
