@@ -78,10 +78,10 @@
 // starts and closed once no upload uses it (its channel's buffers are
 // not held through the host's later steps and checks). The
 // file is streamed into a temporary file beside the destination, synced
-// when the server supports fsync@openssh.com, given its mode, checked with
-// sha256sum on the target (or read back and hashed when the target has no
-// sha256sum), and renamed over the destination (posix-rename@openssh.com,
-// else mv -f). The controller does not hash the bytes on the way (that
+// when the server supports fsync@openssh.com, given its mode, checked on
+// the target (openssl dgst for a file of 1 MiB or more when the target has
+// it, else sha256sum or shasum; read back and hashed when it has none),
+// and renamed over the destination (posix-rename@openssh.com, else mv -f). The controller does not hash the bytes on the way (that
 // check on the target is what guards the content); it hashes the source
 // again only when the check fails, to tell a source that changed after
 // its verification from bytes damaged on the way. A destination that already holds the SHA-256 is skipped.
