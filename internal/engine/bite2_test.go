@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,5 +50,58 @@ verify:
 	equal(t, "log", f.log("h1"), []string{"a"})
 	if n := count(f.events(out.Run.ID), match{kind: store.KindStep, action: engine.ActionBackoutStarted}); n != 0 {
 		t.Errorf("%d backouts started, want none", n)
+	}
+}
+
+// TestAbandonedBackout: the operator abandons a backout while a step's
+// backout runs: that script is terminated and journaled as abandoned (not
+// as an ordinary failure), nothing more is backed out, and the run is left
+// backing_out for `golive backout` to finish.
+func TestAbandonedBackout(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - {name: a, run: echo a >> log, backout: echo undo-a >> log}
+      - name: b
+        run: echo b >> log
+        backout: echo $$ > bo.pid; echo undo-b >> log; exec sleep 30
+      - {name: c, run: echo c >> log; exit 1}
+`)
+	abandon := make(chan struct{})
+	e := f.engine(func(o *engine.Options) { o.Abandon = abandon })
+	type result struct {
+		out *engine.Outcome
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := e.Start(context.Background(), engine.Request{Rollout: f.ro, Requester: "tester"})
+		done <- result{out, err}
+	}()
+	pidFile := filepath.Join(f.hostDir("h1"), "bo.pid")
+	waitFile(t, pidFile, 20*time.Second)
+	close(abandon)
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(10 * time.Second): // it ends at once; the script sleeps 30s
+		t.Fatal("the run did not end after the backout was abandoned")
+	}
+	waitGone(t, readPID(t, pidFile), 5*time.Second)
+	var ab *engine.BackoutAbandonedError
+	if !errors.As(r.err, &ab) || r.out == nil {
+		t.Fatalf("Start = %+v, %v; want a BackoutAbandonedError", r.out, r.err)
+	}
+	f.wantState(r.out, store.StateBackingOut)
+	equal(t, "log", f.log("h1"), []string{"a", "b", "c", "undo-b"})
+	evs := f.events(r.out.Run.ID)
+	failed := filter(evs, match{kind: store.KindStep, action: store.ActionBackoutFailed, step: "b"})
+	if want := "terminated: backout abandoned by the operator"; len(failed) != 1 || failed[0].Message != want {
+		t.Errorf("step b backout_failed events = %+v, want one %q", failed, want)
+	}
+	if n := count(evs, match{kind: store.KindRun, action: engine.ActionBackoutAbandoned}); n != 1 {
+		t.Errorf("%d backout_abandoned events, want 1", n)
 	}
 }
