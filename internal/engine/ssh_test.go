@@ -126,3 +126,33 @@ func linesOf(t *testing.T, path string) []string {
 	}
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }
+
+// TestSSHStepTimeoutJournaled (real sshd): a step that outlives its
+// timeout over ssh is journaled as timed out (not as failed with the
+// transport's error) and the host's failure says so; its process is gone.
+func TestSSHStepTimeoutJournaled(t *testing.T) {
+	t.Parallel()
+	fl := fleet.Require(t, 1)
+	f := newSSHFixture(t, fl, `stages:
+  - name: web
+    on: web
+    steps:
+      - name: hang
+        timeout: 500ms
+        run: echo $$ > pid; exec sleep 30
+        backout: echo undo-hang >> log
+`)
+	out := f.startWithin(f.sshEngine(), 60*time.Second)
+	f.wantState(out, store.StateBackedOut)
+	evs := f.events(out.Run.ID)
+	to := filter(evs, match{kind: store.KindStep, action: store.ActionTimedOut, host: "h0", step: "hang"})
+	if want := "timed out after 500ms, killed"; len(to) != 1 || to[0].Message != want {
+		t.Errorf("timed_out events = %+v, want one %q", to, want)
+	}
+	failed := filter(evs, match{kind: store.KindHost, action: store.ActionFailed, host: "h0"})
+	if want := "step hang: timed out after 500ms, killed"; len(failed) != 1 || failed[0].Message != want {
+		t.Errorf("host failed events = %+v, want one %q", failed, want)
+	}
+	waitGone(t, readPID(t, filepath.Join(fl.Hosts[0].SrvDir, "pid")), 5*time.Second)
+	equal(t, "log", linesOf(t, filepath.Join(fl.Hosts[0].SrvDir, "log")), []string{"undo-hang"})
+}
