@@ -5,9 +5,11 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/golive-dev/golive/internal/clock"
 	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/store"
 )
@@ -103,5 +105,65 @@ func TestAbandonedBackout(t *testing.T) {
 	}
 	if n := count(evs, match{kind: store.KindRun, action: engine.ActionBackoutAbandoned}); n != 1 {
 		t.Errorf("%d backout_abandoned events, want 1", n)
+	}
+}
+
+// TestWaitReadyPauses: run --wait's loop looks again after 2s when ready
+// names no time, and no sooner than 10ms after when the time it names has
+// come already (no spinning); on the engine's clock.
+func TestWaitReadyPauses(t *testing.T) {
+	f := newFixture(t, 1, confirmPlan)
+	fake := clock.NewFake(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	e := f.clockEngine(fake)
+	var polls atomic.Int32
+	ready := func(now time.Time) (bool, bool, *time.Time, string) {
+		switch polls.Add(1) {
+		case 1:
+			return false, true, nil, "not yet" // look again in a while
+		case 2:
+			return false, true, &now, "now, it says" // due already
+		}
+		return true, false, nil, ""
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.WaitReady(context.Background(), ready) }()
+	// waiting checks that WaitReady sleeps on the clock after poll n and
+	// does not wake before the clock has moved by d.
+	waiting := func(n int32, d time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for fake.Waiters() != 1 {
+			select {
+			case err := <-done:
+				t.Fatalf("WaitReady returned (%v) after %d polls without waiting on the clock", err, polls.Load())
+			case <-time.After(time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("WaitReady does not wait on the clock after poll %d", n)
+			}
+		}
+		fake.Advance(d - time.Nanosecond)
+		select {
+		case err := <-done:
+			t.Fatalf("WaitReady returned (%v) before %s had passed", err, d)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if got := polls.Load(); got != n {
+			t.Fatalf("polls = %d before %s had passed, want %d", got, d, n)
+		}
+		fake.Advance(time.Nanosecond)
+	}
+	waiting(1, 2*time.Second)
+	waiting(2, 10*time.Millisecond)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("WaitReady = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("WaitReady still waits after ready said go")
+	}
+	if got := polls.Load(); got != 3 {
+		t.Errorf("polls = %d, want 3", got)
 	}
 }
