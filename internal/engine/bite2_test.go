@@ -167,3 +167,23 @@ func TestWaitReadyPauses(t *testing.T) {
 		t.Errorf("polls = %d, want 3", got)
 	}
 }
+
+// TestOnlyPrepareSteps: a stage whose steps are all prepare steps (a
+// download-only release) is prepared ahead batch after batch and ends;
+// every host ran each step once.
+func TestOnlyPrepareSteps(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3, `stages:
+  - name: web
+    on: web
+    strategy: {canary: 1, batch: 1}
+    steps:
+      - {name: fetch, prepare: true, run: echo fetch >> log, backout: echo undo-fetch >> log}
+      - {name: unpack, prepare: true, run: echo unpack >> log, backout: echo undo-unpack >> log}
+`)
+	out := f.start(f.engine())
+	f.wantState(out, store.StateSucceeded)
+	for _, h := range []string{"h1", "h2", "h3"} {
+		equal(t, h+" log", f.log(h), []string{"fetch", "unpack"})
+	}
+}
