@@ -187,3 +187,30 @@ func TestOnlyPrepareSteps(t *testing.T) {
 		equal(t, h+" log", f.log(h), []string{"fetch", "unpack"})
 	}
 }
+
+// TestAbortWhileWaitingForWindow: a run that waits for the release
+// window to open again (on_close pause, --wait) is aborted: it stops
+// waiting and backs out at once, for the abort's reason.
+func TestAbortWhileWaitingForWindow(t *testing.T) {
+	f := newFixture(t, 3, windowPlan)
+	fake := clock.NewFake(day1)
+	e := f.clockEngine(fake, func(o *engine.Options) { o.Window = tenToEleven(t); o.OnClose = "pause"; o.Wait = true })
+	ch := f.startAsync(e, engine.Request{})
+	f.closeWindowDuringBatch1(fake)
+	blockUntil(t, fake, 2, "the watcher, and the wait until the window opens") // 23h away
+	runs, err := f.st.ListRuns(context.Background(), store.RunFilter{Plan: "t"})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs = %d, %v", len(runs), err)
+	}
+	if err := engine.RequestAbort(context.Background(), f.openStore(), runs[0].ID, "bob", "not today", false); err != nil {
+		t.Fatal(err)
+	}
+	fake.Advance(time.Hour) // the watcher looks (PollEvery 1h); the window stays closed
+	out := f.await(ch)
+	f.wantState(out, store.StateBackedOut)
+	if !strings.Contains(out.Run.Reason, "aborted by bob") {
+		t.Errorf("reason = %q, want bob's abort", out.Run.Reason)
+	}
+	equal(t, "h1 log", f.log("h1"), []string{"2.0", "undo"})
+	equal(t, "h2 log", f.log("h2"), nil)
+}
