@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -213,4 +214,31 @@ func TestAbortWhileWaitingForWindow(t *testing.T) {
 	}
 	equal(t, "h1 log", f.log("h1"), []string{"2.0", "undo"})
 	equal(t, "h2 log", f.log("h2"), nil)
+}
+
+// TestBackoutOfSucceededRunTakesLease: backing out a run that succeeded
+// (its lock and lease released) takes the lock again and a lease with a
+// new epoch, which fences any earlier executor; both are released at the
+// end.
+func TestBackoutOfSucceededRunTakesLease(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, fmt.Sprintf(twoSteps, "", "echo b >> log"))
+	e := f.engine()
+	out := f.start(e)
+	f.wantState(out, store.StateSucceeded)
+	ctx := context.Background()
+	if l, err := f.st.GetLease(ctx, out.Run.ID); err != nil || l.Epoch != 1 {
+		t.Fatalf("lease after the release = %+v, %v; want epoch 1", l, err)
+	}
+	out2, err := e.Backout(ctx, out.Run, f.ro, "operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.wantState(out2, store.StateBackedOut)
+	equal(t, "log", f.log("h1"), []string{"a", "b", "undo-b", "undo-a"})
+	l, err := f.st.GetLease(ctx, out.Run.ID)
+	if err != nil || l.Epoch != 2 || !l.Expired(time.Now()) {
+		t.Errorf("lease after the backout = %+v, %v; want epoch 2, released", l, err)
+	}
+	wantNoLock(t, f)
 }
