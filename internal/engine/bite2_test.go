@@ -242,3 +242,32 @@ func TestBackoutOfSucceededRunTakesLease(t *testing.T) {
 	}
 	wantNoLock(t, f)
 }
+
+// TestResumeTakesOverLapsedLiveHolder: `golive resume` from another
+// controller, of a run whose executor is alive but has stopped renewing
+// its lease (paused, cut off): the lapsed lease decides, not the old
+// holder's live pid: the lock is taken over, the run finishes, and the
+// old executor is fenced.
+func TestResumeTakesOverLapsedLiveHolder(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, strings.Replace(sleepingStep, "sleep 30", "sleep 2", 1))
+	run, oldDone := runWithLapsedLease(t, f)
+	run, _ = f.st.GetRun(context.Background(), run.ID)
+	e := f.engine(func(o *engine.Options) { o.Holder = store.Holder{PID: 1, Hostname: "server-b"} })
+	out, err := e.Resume(context.Background(), run, f.ro)
+	if err != nil || out.Run.State != store.StateSucceeded {
+		t.Fatalf("Resume of a run whose live executor's lease lapsed: %v, %+v", err, out)
+	}
+	select {
+	case err := <-oldDone:
+		var lost *engine.LockLostError
+		if !errors.As(err, &lost) || !errors.Is(lost.Err, store.ErrFenced) {
+			t.Errorf("old executor ended with %v, want a fenced *engine.LockLostError", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the old executor went on")
+	}
+	if n := count(f.events(run.ID), match{kind: store.KindLock, action: store.ActionStolen}); n != 1 {
+		t.Errorf("%d lock stolen events, want 1", n)
+	}
+}
