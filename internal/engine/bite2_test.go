@@ -271,3 +271,21 @@ func TestResumeTakesOverLapsedLiveHolder(t *testing.T) {
 		t.Errorf("%d lock stolen events, want 1", n)
 	}
 }
+
+// TestLeaseHolderNamesPIDSpace: two controllers with the same pid and
+// hostname in different pid namespaces (containers) are different lease
+// holders: one must not renew or take the other's lease as its own.
+func TestLeaseHolderNamesPIDSpace(t *testing.T) {
+	a := store.Holder{PID: 1, Hostname: "web", PIDSpace: "pid:[4026532001]"}
+	b := a
+	b.PIDSpace = "pid:[4026532002]"
+	if engine.LeaseHolder(a) == engine.LeaseHolder(b) {
+		t.Errorf("LeaseHolder(%+v) = LeaseHolder(%+v) = %q", a, b, engine.LeaseHolder(a))
+	}
+	if got, want := engine.LeaseHolder(a), "pid 1 on web (pid:[4026532001])"; got != want {
+		t.Errorf("LeaseHolder(%+v) = %q, want %q", a, got, want)
+	}
+	if got, want := engine.LeaseHolder(store.Holder{PID: 1, Hostname: "web"}), "pid 1 on web"; got != want {
+		t.Errorf("LeaseHolder without a pid namespace = %q, want %q", got, want)
+	}
+}
