@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -287,5 +289,126 @@ func TestLeaseHolderNamesPIDSpace(t *testing.T) {
 	}
 	if got, want := engine.LeaseHolder(store.Holder{PID: 1, Hostname: "web"}), "pid 1 on web"; got != want {
 		t.Errorf("LeaseHolder without a pid namespace = %q, want %q", got, want)
+	}
+}
+
+// renewFailStore fails the lease renewals fail selects (by call number,
+// from 1) with a passing store failure, not a fencing.
+type renewFailStore struct {
+	store.Store
+	fail func(n int) bool
+	mu   sync.Mutex
+	n    int // calls
+	ok   int // renewals that passed
+}
+
+var errStoreBusy = errors.New("database is locked (injected)")
+
+func (s *renewFailStore) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
+	s.mu.Lock()
+	s.n++
+	fail := s.fail(s.n)
+	s.mu.Unlock()
+	if fail {
+		return store.Lease{}, errStoreBusy
+	}
+	l, err := s.Store.RenewLease(ctx, l, ttl)
+	if err == nil {
+		s.mu.Lock()
+		s.ok++
+		s.mu.Unlock()
+	}
+	return l, err
+}
+
+// TestUnrenewedLeaseNotTrusted: when the store cannot renew the run's
+// lease, the executor does not count the failed renewals as renewed: once
+// its lease may have lapsed it cannot prove it still executes the run, and
+// it runs no further command.
+func TestUnrenewedLeaseNotTrusted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - {name: a, run: "sleep 1; echo a >> log"}
+      - {name: b, run: echo b >> log}
+`)
+	st := &renewFailStore{Store: f.st, fail: func(int) bool { return true }}
+	e := f.engine(func(o *engine.Options) {
+		o.Store = st
+		o.LeaseTTL = 300 * time.Millisecond // trusted for 200ms after a renewal
+		o.Heartbeat = 20 * time.Millisecond
+		o.PollEvery = 20 * time.Millisecond
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := e.Start(ctx, engine.Request{Rollout: f.ro, Requester: "tester"})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	// Stopped as for a journal failure: nothing ran that the executor
+	// could not vouch for; a's effects are backed out (it has no backout).
+	f.wantState(out, store.StateBackedOut)
+	if !strings.Contains(out.Run.Reason, errStoreBusy.Error()) {
+		t.Errorf("reason = %q, want the store's failure", out.Run.Reason)
+	}
+	equal(t, "log", f.log("h1"), []string{"a"})
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.n == 0 {
+		t.Error("the lease was never renewed")
+	}
+}
+
+// TestRenewalGoesOnAfterStoreFailure: a renewal that fails for a passing
+// store failure does not end the lease's renewals: the next heartbeats
+// renew it again (a lease left unrenewed would let another controller
+// take over a live run).
+func TestRenewalGoesOnAfterStoreFailure(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - {name: a, run: "while [ ! -f @ROOT@/go ]; do sleep 0.02; done; echo a >> log"}
+`)
+	st := &renewFailStore{Store: f.st, fail: func(n int) bool { return n == 1 }}
+	e := f.engine(func(o *engine.Options) {
+		o.Store = st
+		o.LeaseTTL = time.Hour
+		o.Heartbeat = 20 * time.Millisecond
+		o.PollEvery = 20 * time.Millisecond
+	})
+	done := make(chan *engine.Outcome, 1)
+	go func() {
+		out, err := e.Start(context.Background(), engine.Request{Rollout: f.ro, Requester: "tester"})
+		if err != nil {
+			t.Errorf("Start: %v", err)
+		}
+		done <- out
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st.mu.Lock()
+		n, ok := st.n, st.ok
+		st.mu.Unlock()
+		if n > 1 && ok >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			os.WriteFile(filepath.Join(f.root, "go"), nil, 0o644)
+			t.Fatalf("after the failed renewal: %d renewals asked, %d passed; want 3 passed", n-1, ok)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := os.WriteFile(filepath.Join(f.root, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case out := <-done:
+		f.wantState(out, store.StateSucceeded)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the run did not end")
 	}
 }
