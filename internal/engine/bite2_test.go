@@ -412,3 +412,37 @@ func TestRenewalGoesOnAfterStoreFailure(t *testing.T) {
 		t.Fatal("the run did not end")
 	}
 }
+
+// TestPrepareStopsAtFailedStepAhead: when a host's prepare step fails
+// ahead of its batch, its later prepare steps do not run ahead (they need
+// the failed one): in its batch the host runs the failed step again, then
+// the rest, in order.
+func TestPrepareStopsAtFailedStepAhead(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2, `stages:
+  - name: web
+    on: web
+    strategy: {canary: 1, batch: 1, max_failed: 0}
+    steps:
+      - name: fetch
+        prepare: true
+        run: |
+          if [ "$GOLIVE_HOST" = h2 ] && [ ! -e failed ]; then touch failed; exit 1; fi
+          echo fetch >> log
+      - {name: unpack, prepare: true, run: echo unpack >> log}
+      - name: switch
+        run: |
+          i=0
+          while [ "$GOLIVE_HOST" = h1 ] && [ ! -e @ROOT@/h2/failed ]; do
+            i=$((i+1)); [ "$i" -lt 200 ] || { echo "h2 was not prepared ahead" >&2; exit 9; }
+            sleep 0.1
+          done
+          echo switch >> log
+`)
+	out := f.start(f.engine())
+	f.wantState(out, store.StateSucceeded)
+	equal(t, "h2 log", f.log("h2"), []string{"fetch", "unpack", "switch"})
+	if n := count(f.events(out.Run.ID), match{kind: store.KindStep, action: store.ActionStarted, host: "h2", step: "unpack"}); n != 1 {
+		t.Errorf("h2's unpack started %d times, want once", n)
+	}
+}
