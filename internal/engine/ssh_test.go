@@ -156,3 +156,34 @@ func TestSSHStepTimeoutJournaled(t *testing.T) {
 	waitGone(t, readPID(t, filepath.Join(fl.Hosts[0].SrvDir, "pid")), 5*time.Second)
 	equal(t, "log", linesOf(t, filepath.Join(fl.Hosts[0].SrvDir, "log")), []string{"undo-hang"})
 }
+
+// TestSSHNextBatchDialedAhead (real sshd): while a batch works, the
+// engine already logs in to the next batch's hosts, so batches do not
+// wait for connection set-up: h0's step (batch 1) waits until h1's sshd
+// serves a connection (a child process of h1's sshd; the fleet's hosts
+// share this machine's pid namespace), and fails if none comes.
+func TestSSHNextBatchDialedAhead(t *testing.T) {
+	t.Parallel()
+	fl := fleet.Require(t, 2)
+	f := newSSHFixture(t, fl, fmt.Sprintf(`stages:
+  - name: web
+    on: web
+    strategy: {batch: 1}
+    steps:
+      - name: a
+        run: |
+          if [ "$GOLIVE_HOST" = h0 ]; then
+            i=0
+            until grep -qs "^PPid:[[:space:]]*%d\$" /proc/[0-9]*/status; do
+              i=$((i+1)); [ $i -lt 400 ] || { echo "h1 was not dialed ahead" >&2; exit 1; }
+              sleep 0.05
+            done
+          fi
+          echo a >> log
+`, fl.Hosts[1].PID))
+	out := f.startWithin(f.sshEngine(), 90*time.Second)
+	f.wantState(out, store.StateSucceeded)
+	for i, h := range fl.Hosts {
+		equal(t, h.Name+" log", linesOf(t, filepath.Join(fl.Hosts[i].SrvDir, "log")), []string{"a"})
+	}
+}
