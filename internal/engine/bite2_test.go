@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golive-dev/golive/internal/artifact"
 	"github.com/golive-dev/golive/internal/clock"
 	"github.com/golive-dev/golive/internal/engine"
 	"github.com/golive-dev/golive/internal/store"
@@ -445,4 +446,37 @@ func TestPrepareStopsAtFailedStepAhead(t *testing.T) {
 	if n := count(f.events(out.Run.ID), match{kind: store.KindStep, action: store.ActionStarted, host: "h2", step: "unpack"}); n != 1 {
 		t.Errorf("h2's unpack started %d times, want once", n)
 	}
+}
+
+// TestStepGetsItsArtifactsSHA256: a step that names an artifact
+// (sha256_of, as the release recipe's verify step does) gets the sha256
+// golive verified, in lower case, as GOLIVE_ARTIFACT_SHA256; a step that
+// names none does not.
+func TestStepGetsItsArtifactsSHA256(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, `stages:
+  - name: web
+    on: web
+    steps:
+      - {name: verify, run: 'echo "v=$GOLIVE_ARTIFACT_SHA256" >> log'}
+      - {name: other, run: 'echo "o=${GOLIVE_ARTIFACT_SHA256-unset}" >> log'}
+`)
+	for _, s := range f.ro.Stages {
+		for _, b := range s.Batches {
+			for _, h := range b.Hosts {
+				for _, st := range h.Steps {
+					if st.Name == "verify" {
+						st.SHA256Of = "app"
+					}
+				}
+			}
+		}
+	}
+	sum := strings.Repeat("AB12", 16)
+	e := f.engine(func(o *engine.Options) {
+		o.Artifacts = map[string]artifact.File{"app": {Path: f.file, SHA256: sum, Checked: true}}
+	})
+	out := f.start(e)
+	f.wantState(out, store.StateSucceeded)
+	equal(t, "log", f.log("h1"), []string{"v=" + strings.ToLower(sum), "o=unset"})
 }
