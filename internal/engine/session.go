@@ -43,7 +43,7 @@ func (hs *hostSession) run(ctx context.Context, conn transport.Conn, cmd transpo
 	for try := 0; ; try++ {
 		s, err := hs.session(ctx, conn)
 		if err != nil {
-			return transport.Result{ExitCode: -1}, err
+			return transport.Result{}, err
 		}
 		if s == nil {
 			return conn.Run(ctx, cmd)

@@ -119,7 +119,7 @@ func (x *execution) attempt(ctx context.Context, s *rollout.Stage, b *rollout.Ba
 		conn, err = x.conn(ctx, h)
 	}
 	if err != nil {
-		return transport.Result{ExitCode: -1}, "", nil, err
+		return transport.Result{}, "", nil, err
 	}
 	if st.Local {
 		hs = nil // the controller's steps are not the host's
@@ -149,7 +149,7 @@ func (x *execution) upload(ctx context.Context, conn transport.Conn, h *rollout.
 	if u.Artifact != "" {
 		a, ok := x.e.o.Artifacts[u.Artifact]
 		if !ok {
-			return transport.Result{ExitCode: -1}, "", fmt.Errorf("artifact %q was not verified before the run", u.Artifact)
+			return transport.Result{}, "", fmt.Errorf("artifact %q was not verified before the run", u.Artifact)
 		}
 		src, sum = a.Path, a.SHA256
 	} else if a, ok := x.e.o.Artifacts["src:"+u.Src]; ok {
@@ -167,7 +167,7 @@ func (x *execution) upload(ctx context.Context, conn transport.Conn, h *rollout.
 		if errors.Is(context.Cause(ctx), errStepTimeout) {
 			err = fmt.Errorf("%w: %v", errStepTimeout, err)
 		}
-		return transport.Result{ExitCode: -1, Duration: r.Duration}, "", err
+		return transport.Result{Duration: r.Duration}, "", err
 	}
 	msg := fmt.Sprintf("uploaded %d bytes to %s", res.Bytes, u.To)
 	if res.Skipped {

@@ -85,6 +85,12 @@ func TestStepTimeoutKillsProcessTree(t *testing.T) {
 	if count(evs, match{kind: store.KindStep, action: store.ActionTimedOut, step: "hang"}) != 1 {
 		t.Error("journal has no timed_out event")
 	}
+	// The host's failure says why in words: no exit code (it did not exit
+	// by itself).
+	failed := filter(evs, match{kind: store.KindHost, action: store.ActionFailed, host: "h1"})
+	if want := "step hang: timed out after 500ms, killed"; len(failed) != 1 || failed[0].Message != want {
+		t.Errorf("host failed events = %+v, want one %q", failed, want)
+	}
 	for _, file := range []string{"sh.pid", "child.pid", "stubborn.pid"} {
 		waitGone(t, readPID(t, filepath.Join(f.hostDir("h1"), file)), 2*time.Second)
 	}
