@@ -89,8 +89,15 @@ var (
 // and date from -ldflags, else from the VCS information Go stamps into
 // binaries built in a git checkout.
 func versionString() string {
-	v, commit, date, dirty := Version, Commit, Date, false
-	if info, ok := debug.ReadBuildInfo(); ok {
+	info, ok := debug.ReadBuildInfo()
+	return versionFrom(Version, Commit, Date, info, ok)
+}
+
+// versionFrom is versionString from the -ldflags values and the build
+// information (ok: there is some).
+func versionFrom(v, commit, date string, info *debug.BuildInfo, ok bool) string {
+	dirty := false
+	if ok {
 		if v == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
 			v = info.Main.Version
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -101,6 +102,11 @@ monitors:
 	if code, out := golive("resume", "last"); code != ExitOK {
 		t.Fatalf("resume once h1 reports: exit %d, want 0\n%s", code, out)
 	}
+	// The report counts the evaluations: passed once h1 reported, none failed.
+	_, out = golive("report", "last")
+	if !regexp.MustCompile(`(?m)^- error ratio: [1-9][0-9]* evaluations passed, 0 failed$`).MatchString(out) {
+		t.Errorf("the report of the resumed run does not count the passed evaluations\n%s", out)
+	}
 
 	bake("20")
 	code, out := golive("run", "-r", "3.0")
@@ -109,7 +115,8 @@ monitors:
 	}
 	_, out = golive("report", "last", "--json")
 	var rep struct {
-		WhyStopped []string `json:"why_stopped"`
+		WhyStopped []string          `json:"why_stopped"`
+		Monitors   map[string][2]int `json:"monitors"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("report --json: %v\n%s", err, out)
@@ -117,6 +124,9 @@ monitors:
 	if len(rep.WhyStopped) != 3 || !strings.Contains(rep.WhyStopped[2], "monitor error ratio failed at") ||
 		!strings.Contains(rep.WhyStopped[2], "> max_ratio 2.5") || !strings.Contains(rep.WhyStopped[2], "vs baseline 0.01 [h2 h3]") {
 		t.Errorf("why_stopped = %q, want the reason and the 2 failed evaluations with both values", rep.WhyStopped)
+	}
+	if c := rep.Monitors["error ratio"]; c[0] < 0 || c[1] < 2 {
+		t.Errorf("monitors = %v, want error ratio with 2 or more failed evaluations", rep.Monitors)
 	}
 	for _, h := range hosts {
 		data, _ := os.ReadFile(filepath.Join(dir, h.Name, "current"))

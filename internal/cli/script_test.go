@@ -30,17 +30,10 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scenarios in testdata/script/*.txtar: commands,
 // their output and exit codes, as a user at a terminal would see them.
 func TestScripts(t *testing.T) {
-	// The scripts' own deadline: a command that hangs fails the test after
-	// it, with its script named, not at go test's timeout (which kills
-	// the binary with a stack dump). Generous: the scripts run in
-	// parallel with every other package of the suite, on 2 cores.
-	deadline := time.Now().Add(8 * time.Minute)
-	if d, ok := t.Deadline(); ok && d.Add(-time.Minute).Before(deadline) {
-		deadline = d.Add(-time.Minute)
-	}
+	d, ok := t.Deadline()
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
-		Deadline:            deadline,
+		Deadline:            scriptsDeadline(time.Now(), d, ok),
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("NO_COLOR", "1")
@@ -52,6 +45,25 @@ func TestScripts(t *testing.T) {
 			"exitcode": cmdExitCode,
 		},
 	})
+}
+
+// scriptsDeadline is the scripts' own deadline: a command that hangs
+// fails the test after it, with its script named, not at go test's timeout
+// (which kills the binary with a stack dump). Generous: the scripts run in
+// parallel with every other package of the suite, on 2 cores. Under a
+// go test -timeout it ends before that timeout by a minute, or by a
+// quarter of the time left when that is less: with -timeout 60s (as the
+// mutation runs give a fast batch of scripts) the scripts get 45 s, not
+// a deadline that has passed already.
+func scriptsDeadline(now, testDeadline time.Time, hasDeadline bool) time.Time {
+	deadline := now.Add(8 * time.Minute)
+	if hasDeadline {
+		margin := min(time.Minute, testDeadline.Sub(now)/4)
+		if d := testDeadline.Add(-margin); d.Before(deadline) {
+			deadline = d
+		}
+	}
+	return deadline
 }
 
 // cmdExitCode is the script command `exitcode N program [args...]`: it runs
@@ -78,5 +90,27 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// TestScriptsDeadline: the scripts' deadline lies before go test's by a
+// minute, or by a quarter of the time left; never at or before the start
+// (a mutation run's 60 s timeout once failed every script at once).
+func TestScriptsDeadline(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		timeout time.Duration
+		set     bool
+		want    time.Duration
+	}{
+		{0, false, 8 * time.Minute},
+		{20 * time.Minute, true, 8 * time.Minute},
+		{5 * time.Minute, true, 4 * time.Minute},
+		{60 * time.Second, true, 45 * time.Second},
+		{20 * time.Second, true, 15 * time.Second},
+	} {
+		if got := scriptsDeadline(now, now.Add(c.timeout), c.set).Sub(now); got != c.want {
+			t.Errorf("go test deadline in %s (set %v): the scripts get %s, want %s", c.timeout, c.set, got, c.want)
+		}
 	}
 }

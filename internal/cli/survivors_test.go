@@ -20,6 +20,7 @@ func TestMarkdownUnderscoreInsideWords(t *testing.T) {
 		"a_z A_Z 0_9 backed_out": "a_z A_Z 0_9 backed_out",
 		"_x x_ x_-":              `\_x x\_ x\_-`,
 		"word_":                  `word\_`,
+		"a _x":                   `a \_x`,
 	} {
 		if got := mdInline(in); got != want {
 			t.Errorf("mdInline(%q) = %q, want %q", in, got, want)

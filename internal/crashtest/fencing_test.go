@@ -73,8 +73,8 @@ func TestPausedControllerIsFenced(t *testing.T) {
 	a.Signal(syscall.SIGCONT)
 	stopped = false
 	res := a.Wait()
-	if res.Code != 4 || !strings.Contains(res.Stderr, "taken over by another controller") {
-		t.Errorf("the fenced controller exited %d, want 4 saying it was taken over\n%s", res.Code, res)
+	if res.Code != 4 || !strings.Contains(res.Stderr, "run "+run+" was taken over by another controller") {
+		t.Errorf("the fenced controller exited %d, want 4 saying run %s was taken over\n%s", res.Code, run, res)
 	}
 	if got := w.mustExit(0, "logs", run).Stdout; got != journal {
 		t.Errorf("the fenced controller changed the journal:\nbefore:\n%s\nafter:\n%s", journal, got)
