@@ -87,15 +87,23 @@ done`
 // short-lived children (mkdir, sha256sum) finish on their own.
 
 // ownPayload is what the loop evaluates for c, a command of golive's own.
+// The subshell's pid comes from the /proc/self link (cd -P: builtins only).
 func ownPayload(tag, dir string, merge bool, c transport.Command) string {
+	return payload("p=0 o=$PWD; if cd -P /proc/self 2>/dev/null; then p=${PWD##*/}; cd -- \"$o\" || exit 1; fi\n",
+		tag, dir, "$p own", merge, c)
+}
+
+// payload is a command's script for a pipelined session: head (finding
+// the pids the marker names), the change to dir, the marker line "TAG
+// marker" on stderr, then c's own script.
+func payload(head, tag, dir, marker string, merge bool, c transport.Command) string {
 	var w strings.Builder
 	w.WriteString("{\n")
-	// The subshell's pid, from the /proc/self link (cd -P: builtins only).
-	w.WriteString("p=0 o=$PWD; if cd -P /proc/self 2>/dev/null; then p=${PWD##*/}; cd -- \"$o\" || exit 1; fi\n")
+	w.WriteString(head)
 	if dir != "" {
 		fmt.Fprintf(&w, "cd -- %s 2>/dev/null || { echo '%s nodir' >&2; exit 1; }\n", quote(dir), tag)
 	}
-	fmt.Fprintf(&w, "echo \"%s $p own\" >&2\n", tag)
+	fmt.Fprintf(&w, "echo \"%s %s\" >&2\n", tag, marker)
 	if merge {
 		w.WriteString("exec 2>&1\n")
 	}
@@ -112,19 +120,7 @@ const stepPGID = `if [ "${golive_lead-}" = 1 ]; then pg=$$; else pg=; read -r _ 
 
 // stepPayload is what the child shell of a pipelined session reads for c.
 func stepPayload(tag, dir string, merge bool, c transport.Command) string {
-	var w strings.Builder
-	w.WriteString("{\n")
-	w.WriteString(stepPGID)
-	if dir != "" {
-		fmt.Fprintf(&w, "cd -- %s 2>/dev/null || { echo '%s nodir' >&2; exit 1; }\n", quote(dir), tag)
-	}
-	fmt.Fprintf(&w, "echo \"%s $$ $pg\" >&2\n", tag)
-	if merge {
-		w.WriteString("exec 2>&1\n")
-	}
-	w.WriteString(c.Payload())
-	w.WriteString("}; exit\n")
-	return w.String()
+	return payload(stepPGID, tag, dir, "$$ $pg", merge, c)
 }
 
 // pipeSession is a transport.Session over one exec channel.
