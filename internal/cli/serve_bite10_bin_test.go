@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/golive-dev/golive/internal/golivetest"
+)
+
+// TestServeLifecycleThroughTheBinary: golive serve, through the binary,
+// serves every plan given (two paths, not just the first), over http
+// without --tls-cert, warns that it is read-only exactly when it has no
+// --tokens, on SIGHUP rescans the plans and reads the tokens file again
+// (logging success, no error) and keeps serving (SIGHUP is not the
+// command-wide "stop" signal here), and stops cleanly on SIGINT: exit 0.
+func TestServeLifecycleThroughTheBinary(t *testing.T) {
+	const readOnly = "no --tokens: the server is read-only"
+	plan := func(name string) string {
+		return "golive: 1\nname: " + name + "\ntargets:\n  hosts:\n    h1: {transport: local, dir: hosts/h1, roles: [web]}\n" +
+			"stages:\n  - {name: web, on: web, steps: [{name: s, run: 'true', backout: 'true'}]}\n"
+	}
+	tokens := "tokens:\n  - name: alice\n    sha256: " + strings.Repeat("ab", 32) + "\n    roles: [viewer]\n"
+	for _, withTokens := range []bool{false, true} {
+		c := newCLI(t, plan("shop"), map[string]string{"other.yaml": plan("other"), "tokens.yaml": tokens})
+		args := []string{"serve", "--addr", "127.0.0.1:0"}
+		if withTokens {
+			args = append(args, "--tokens", filepath.Join(c.Dir, "tokens.yaml"))
+		}
+		args = append(args, c.Plan, filepath.Join(c.Dir, "other.yaml"))
+		cmd := exec.Command(c.Bin, args...)
+		var out golivetest.SyncBuffer
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = c.Dir, c.Env(), &out, &out
+		cmd.WaitDelay = 5 * time.Second
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		waitFor := func(what string) {
+			t.Helper()
+			deadline := time.Now().Add(60 * time.Second)
+			for !strings.Contains(out.String(), what) {
+				select {
+				case <-done:
+					t.Fatalf("tokens=%v: golive serve ended before logging %q:\n%s", withTokens, what, out.String())
+				default:
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					<-done
+					t.Fatalf("tokens=%v: no %q within 60s:\n%s", withTokens, what, out.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		waitFor("msg=serving")
+		log := out.String()
+		for _, want := range []string{"url=http://127.0.0.1:", "plans=2", "name=shop", "name=other"} {
+			if !strings.Contains(log, want) {
+				t.Errorf("tokens=%v: %q not logged:\n%s", withTokens, want, log)
+			}
+		}
+		if strings.Contains(log, readOnly) == withTokens {
+			t.Errorf("tokens=%v: read-only warning logged = %v:\n%s", withTokens, !withTokens, log)
+		}
+
+		// SIGHUP: rescan (other.yaml now names another plan), tokens read again.
+		if err := os.WriteFile(filepath.Join(c.Dir, "other.yaml"), []byte(plan("renamed")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Process.Signal(syscall.SIGHUP)
+		waitFor("plans rescanned")
+		if withTokens {
+			waitFor("tokens read again")
+		}
+		// Still serving a second later: SIGHUP did not stop it.
+		select {
+		case <-done:
+			t.Fatalf("tokens=%v: golive serve ended on SIGHUP:\n%s", withTokens, out.String())
+		case <-time.After(time.Second):
+		}
+		cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("tokens=%v: golive serve did not stop on SIGINT:\n%s", withTokens, out.String())
+		}
+		log = out.String()
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("tokens=%v: exit %d after SIGINT, want 0:\n%s", withTokens, code, log)
+		}
+		for _, bad := range []string{"level=ERROR", "not rescanned", "not read again"} {
+			if strings.Contains(log, bad) {
+				t.Errorf("tokens=%v: %q logged:\n%s", withTokens, bad, log)
+			}
+		}
+		if !strings.Contains(log, "signal=SIGINT") {
+			t.Errorf("tokens=%v: stop on SIGINT not logged:\n%s", withTokens, log)
+		}
+	}
+}
