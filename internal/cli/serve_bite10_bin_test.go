@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,5 +107,86 @@ func TestServeLifecycleThroughTheBinary(t *testing.T) {
 		if !strings.Contains(log, "signal=SIGINT") {
 			t.Errorf("tokens=%v: stop on SIGINT not logged:\n%s", withTokens, log)
 		}
+	}
+}
+
+// TestServeReportThroughTheBinary: golive serve hands the API the report
+// the CLI makes (JSON and Markdown) of a run in the store.
+func TestServeReportThroughTheBinary(t *testing.T) {
+	c := newCLI(t, "golive: 1\nname: shop\ntargets:\n  hosts:\n    h1: {transport: local, dir: hosts/h1, roles: [web]}\n"+
+		"stages:\n  - {name: web, on: web, steps: [{name: s, run: 'true', backout: 'true'}]}\n", map[string]string{})
+	r := c.MustExit(0, "run", "-r", "1.0")
+	m := regexp.MustCompile(`run (r-[0-9a-f-]+):`).FindStringSubmatch(r.Stdout)
+	if m == nil {
+		t.Fatalf("no run id:\n%s", r)
+	}
+	id := m[1]
+	tok := exec.Command(c.Bin, "token", "new", "vera", "--role", "viewer")
+	tok.Env = c.Env()
+	tokOut, err := tok.Output()
+	if err != nil {
+		t.Fatalf("token new: %v\n%s", err, tokOut)
+	}
+	secret, line, ok := strings.Cut(string(tokOut), "\n\nAdd to the tokens file (under tokens:):\n")
+	secret = strings.TrimPrefix(secret, "token: ")
+	if !ok || secret == "" {
+		t.Fatalf("token new printed:\n%s", tokOut)
+	}
+	if err := os.WriteFile(filepath.Join(c.Dir, "tokens.yaml"), []byte("tokens:\n"+line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(c.Bin, "serve", "--addr", "127.0.0.1:0", "--tokens", filepath.Join(c.Dir, "tokens.yaml"), "--store", c.Store, c.Plan)
+	var out golivetest.SyncBuffer
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = c.Dir, c.Env(), &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}()
+	urlRE := regexp.MustCompile(`url=(http://127\.0\.0\.1:[0-9]+)`)
+	deadline := time.Now().Add(60 * time.Second)
+	for urlRE.FindStringSubmatch(out.String()) == nil {
+		select {
+		case <-done:
+			t.Fatalf("golive serve ended:\n%s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("golive serve did not start within 60s:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	base := urlRE.FindStringSubmatch(out.String())[1]
+	client := &http.Client{Timeout: 30 * time.Second}
+	get := func(accept string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/api/v1/runs/"+id+"/report", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(secret))
+		req.Header.Set("Accept", accept)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET report (%s): %v\n%s", accept, err, out.String())
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	code, body := get("application/json")
+	if code != 200 || !strings.Contains(body, id) || !strings.Contains(body, `"1.0"`) {
+		t.Errorf("JSON report: %d\n%s", code, body)
+	}
+	code, body = get("text/markdown")
+	if code != 200 || !strings.Contains(body, id) || !strings.Contains(body, "shop") {
+		t.Errorf("Markdown report: %d\n%s", code, body)
 	}
 }
