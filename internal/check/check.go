@@ -114,8 +114,10 @@ func (c *Checker) Until(ctx context.Context, chk *rollout.Check, conn transport.
 		cancel()
 		if cut && res.Output == "" && n > 1 {
 			// The deadline cut this attempt before it printed: what the
-			// attempt before it printed is what a person needs to see.
+			// attempt before it printed, and how it failed, is what a
+			// person needs to see ("exit 1", not the deadline's error).
 			res.Output = last.Output
+			res.Detail = last.Detail + " (the last attempt was cut off)"
 		}
 		last = res
 		last.Attempts = n

@@ -355,4 +355,7 @@ func TestUntilKeepsOutputOfAttemptBeforeCut(t *testing.T) {
 	if r.OK || r.Attempts < 2 || !strings.Contains(r.Output, "first says why") {
 		t.Fatalf("Until = %+v, want the first attempt's output after the second was cut", r)
 	}
+	if want := "timed out after 700ms (2 attempts): exit 1: first says why (the last attempt was cut off)"; r.Detail != want {
+		t.Fatalf("Detail = %q, want %q", r.Detail, want)
+	}
 }

@@ -31,5 +31,8 @@
 // "timed out after 20s (12 attempts): ..."). Waiting between attempts uses
 // the injected [clock.Clock], so tests with a fake clock never sleep; each
 // attempt is also bounded, in real time, by the time left before the
-// check's deadline, so a hanging target cannot hold a check past it.
+// check's deadline, so a hanging target cannot hold a check past it. When
+// the deadline cuts an attempt before it printed anything, the result says
+// how the attempt before it failed ("timed out after 20s (12 attempts):
+// exit 1: not ready (the last attempt was cut off)").
 package check
