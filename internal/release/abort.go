@@ -53,11 +53,14 @@ func (s *Service) Abort(ctx context.Context, o AbortOptions) (*AbortResult, erro
 	if err := checkOnRun(o.Run, o.By, o.Reason); err != nil {
 		return nil, err
 	}
-	st, r, err := s.onRun(ctx, o.Run, false)
+	st, r, unloaded, err := s.onRunWriting(ctx, o.Run, true)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
+	if unloaded != nil && o.Reason != "" {
+		o.Watch.note(fmt.Sprintf("the secrets could not be loaded (%v): the reason is recorded as given", unloaded))
+	}
 	res := &AbortResult{Was: r.State, Run: r}
 	why := "aborted by " + o.By.String()
 	if o.Reason != "" {
@@ -152,7 +155,7 @@ func (s *Service) ForceAbort(ctx context.Context, o ForceAbortOptions) (was, now
 	if o.Reason == "" {
 		return was, now, errorf(Invalid, "a forced abort needs a reason (it is recorded)")
 	}
-	st, r, err := s.onRun(ctx, o.Run, false)
+	st, r, _, err := s.onRunWriting(ctx, o.Run, true)
 	if err != nil {
 		return was, now, err
 	}

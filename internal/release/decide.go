@@ -64,7 +64,7 @@ func (s *Service) Decide(ctx context.Context, o DecideOptions, d store.Decision)
 	if err := checkDecide(o); err != nil {
 		return nil, err
 	}
-	st, r, err := s.onRun(ctx, o.Run, false)
+	st, r, _, err := s.onRunWriting(ctx, o.Run, false)
 	if err != nil {
 		return nil, err
 	}

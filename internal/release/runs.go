@@ -34,6 +34,26 @@ func (s *Service) onRun(ctx context.Context, ref RunRef, readOnly bool) (store.S
 	return st, r, nil
 }
 
+// onRunWriting is onRun for a call that writes what a person gave it (a
+// comment, a reason) to the run's journal: the store it returns hides every
+// secret golive knows here, as a release's store does, since the text may
+// quote one. Secrets that cannot be loaded are an error, unless the call
+// stops a run (stop): an abort must not wait for them, so its text is then
+// written as given and unloaded says why.
+func (s *Service) onRunWriting(ctx context.Context, ref RunRef, stop bool) (st store.Store, r store.Run, unloaded error, err error) {
+	_, red, serr := s.secrets()
+	if serr != nil && !stop {
+		return nil, store.Run{}, nil, serr
+	}
+	if st, r, err = s.onRun(ctx, ref, false); err != nil {
+		return nil, r, nil, err
+	}
+	if serr != nil {
+		return st, r, serr, nil
+	}
+	return store.Redacted(st, red.String), r, nil, nil
+}
+
 // Run finds the run ref names.
 func (s *Service) Run(ctx context.Context, ref RunRef) (store.Run, error) {
 	st, r, err := s.onRun(ctx, ref, true)
