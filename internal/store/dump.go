@@ -21,6 +21,11 @@ type Tables struct {
 	Live    []LiveRelease // ordered by plan, env, host
 	Locks   []Lock        // ordered by plan, env
 	Orphans []Orphan      // records naming a run that does not exist
+	// What `golive serve` keeps (ServerStore): the webhook deliveries
+	// seen (replay protection), the browser sessions and the audit.
+	Deliveries []Delivery   // ordered by plan, id
+	Sessions   []Session    // ordered by id hash
+	Audit      []AuditEntry // ordered by id
 }
 
 // Orphan is a record that names a run the store does not have. Stores
@@ -64,4 +69,13 @@ type Importer interface {
 	PutRun(rec RunRecord, newApprovalIDs bool) error
 	PutLive(l LiveRelease) error
 	PutLock(l Lock) error
+	// PutDelivery records a webhook delivery seen; when the plan and id
+	// are recorded already, the later time is kept.
+	PutDelivery(d Delivery) error
+	// PutSession stores a browser session as it is (ErrExists when its id
+	// hash is there).
+	PutSession(s Session) error
+	// PutAudit stores an audit entry as it is (ErrExists when its id is
+	// there), or, with newID, with a new id from the store after its own.
+	PutAudit(a AuditEntry, newID bool) error
 }

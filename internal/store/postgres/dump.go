@@ -109,7 +109,7 @@ func export(ctx context.Context, tx pgx.Tx, fn func(store.RunRecord) error, t *s
 	if t.Orphans, err = queryAll(ctx, tx, scanOrphan, orphansSQL); err != nil {
 		return fmt.Errorf("orphans: %w", err)
 	}
-	return nil
+	return exportServer(ctx, tx, t)
 }
 
 // orphansSQL finds the records that name a run the store does not have
@@ -163,10 +163,15 @@ func (s *Store) Import(ctx context.Context, fill func(store.Importer) error) err
 		if err := fill(&importer{ctx: ctx, tx: tx}); err != nil {
 			return err
 		}
-		// Approvals added later take ids after the imported ones.
-		_, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('approvals', 'id'),
-			COALESCE((SELECT MAX(id) FROM approvals), 0) + 1, false)`)
-		return err
+		// Approvals and audit entries added later take ids after the
+		// imported ones.
+		for _, table := range []string{"approvals", "audit"} {
+			if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'id'),
+				COALESCE((SELECT MAX(id) FROM `+table+`), 0) + 1, false)`); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

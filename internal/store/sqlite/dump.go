@@ -103,7 +103,7 @@ func (s *Store) Export(ctx context.Context, fn func(store.RunRecord) error) (sto
 	if t.Orphans, err = queryAll(ctx, tx, scanOrphan, orphansSQL); err != nil {
 		return t, fmt.Errorf("export: orphans: %w", err)
 	}
-	return t, nil
+	return t, exportServer(ctx, tx, &t)
 }
 
 // orphansSQL finds the records that name a run the store does not have

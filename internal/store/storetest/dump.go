@@ -26,6 +26,7 @@ func RunDump(t *testing.T, open DumpOpener) {
 		{"ImportThenWrite", testImportThenWrite},
 		{"ImportNewApprovalIDs", testImportNewApprovalIDs},
 		{"ExportOrder", testExportOrder},
+		{"ImportServerTables", testImportServerTables},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,7 +142,11 @@ func testImportExportVerbatim(t *testing.T, s store.Dumper) {
 	lock := store.Lock{Plan: "web", Env: "prod", RunID: "r-full", Requester: "alice",
 		Holder:     store.Holder{PID: 42, Hostname: "ctl-1", PIDSpace: "boot:x pid:[1]"},
 		AcquiredAt: at(1), HeartbeatAt: at(8)}
+	server := serverTables()
 	err := s.Import(ctx(t), func(im store.Importer) error {
+		if err := putServer(im, server); err != nil {
+			return err
+		}
 		for _, rec := range []store.RunRecord{full, bare} {
 			if err := im.PutRun(rec, false); err != nil {
 				return err
@@ -162,7 +167,8 @@ func testImportExportVerbatim(t *testing.T, s store.Dumper) {
 	if got := canon(t, runs); got != want {
 		t.Errorf("exported runs:\n%s\nwant:\n%s", got, want)
 	}
-	if got, want := canon(t, tables), canon(t, store.Tables{Live: live, Locks: []store.Lock{lock}, Orphans: []store.Orphan{}}); got != want {
+	server.Live, server.Locks, server.Orphans = live, []store.Lock{lock}, []store.Orphan{}
+	if got, want := canon(t, tables), canon(t, server); got != want {
 		t.Errorf("exported tables:\n%s\nwant:\n%s", got, want)
 	}
 	// The ordinary reads see the imported records too.
@@ -272,5 +278,91 @@ func testExportOrder(t *testing.T, s store.Dumper) {
 	stop := errors.New("enough")
 	if _, err := s.Export(ctx(t), func(store.RunRecord) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("Export whose fn failed: %v", err)
+	}
+}
+
+// serverTables is one of each record `golive serve` keeps, in export
+// order, hostile text included.
+func serverTables() store.Tables {
+	return store.Tables{
+		Deliveries: []store.Delivery{
+			{Plan: "api", ID: "z-1", Time: at(3)},
+			{Plan: "web", ID: "gh-7f3a'; DROP TABLE hook_deliveries; --", Time: at(4)},
+		},
+		Sessions: []store.Session{
+			{IDHash: strings.Repeat("0a", 32), Name: "alice", TokenSHA256: strings.Repeat("c4", 32), Created: at(1), Expires: at(3600)},
+			{IDHash: strings.Repeat("f1", 32), Name: "bob", Created: at(2), Expires: at(7200)},
+		},
+		Audit: []store.AuditEntry{
+			{ID: 3, Time: at(5), Kind: store.AuditWebhookRefused, Plan: "web", Remote: "192.0.2.7:4711", Reason: "bad signature \x1b[2J"},
+			{ID: 9, Time: at(6), Kind: store.AuditWebhookRefused, Remote: "[2001:db8::1]:80", Identity: "ci", Reason: "replayed"},
+		},
+	}
+}
+
+func putServer(im store.Importer, t store.Tables) error {
+	for _, d := range t.Deliveries {
+		if err := im.PutDelivery(d); err != nil {
+			return err
+		}
+	}
+	for _, x := range t.Sessions {
+		if err := im.PutSession(x); err != nil {
+			return err
+		}
+	}
+	for _, a := range t.Audit {
+		if err := im.PutAudit(a, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// What `golive serve` keeps imports verbatim and works on afterwards: an
+// imported delivery is a replay, an imported session signs in, audit
+// entries added later get ids after the imported ones; a delivery put
+// again keeps the later time; a session or audit id that exists is
+// ErrExists; with newID an entry gets an id after the store's.
+func testImportServerTables(t *testing.T, s store.Dumper) {
+	ss, ok := s.(store.ServerStore)
+	if !ok {
+		t.Skip("not a store.ServerStore")
+	}
+	server := serverTables()
+	wantErr(t, "Import", s.Import(ctx(t), func(im store.Importer) error { return putServer(im, server) }), nil)
+	fresh, err := ss.RecordDelivery(ctx(t), store.Delivery{Plan: "api", ID: "z-1", Time: at(10)}, at(0))
+	if err != nil || fresh {
+		t.Errorf("RecordDelivery of an imported delivery: fresh %v, %v; want a replay", fresh, err)
+	}
+	sess, err := ss.GetSession(ctx(t), strings.Repeat("0a", 32), at(100))
+	if err != nil || sess.Name != "alice" || sess.TokenSHA256 != strings.Repeat("c4", 32) || !sess.Expires.Equal(at(3600)) {
+		t.Errorf("GetSession of an imported session: %+v, %v", sess, err)
+	}
+	a, err := ss.AddAudit(ctx(t), store.AuditEntry{Kind: store.AuditWebhookRefused, Reason: "after"})
+	if err != nil || a.ID <= 9 {
+		t.Errorf("AddAudit after the import: id %d, %v; want > 9", a.ID, err)
+	}
+	wantErr(t, "Import", s.Import(ctx(t), func(im store.Importer) error {
+		if err := im.PutDelivery(store.Delivery{Plan: "api", ID: "z-1", Time: at(2)}); err != nil { // older: kept as it was
+			return err
+		}
+		if err := im.PutDelivery(store.Delivery{Plan: "web", ID: server.Deliveries[1].ID, Time: at(50)}); err != nil { // newer
+			return err
+		}
+		return im.PutAudit(store.AuditEntry{ID: 3, Time: at(7), Kind: "x", Reason: "merged"}, true)
+	}), nil)
+	wantErr(t, "PutSession of a session that exists", s.Import(ctx(t), func(im store.Importer) error {
+		return im.PutSession(server.Sessions[1])
+	}), store.ErrExists)
+	wantErr(t, "PutAudit of an id that exists", s.Import(ctx(t), func(im store.Importer) error {
+		return im.PutAudit(server.Audit[0], false)
+	}), store.ErrExists)
+	_, tables := exportAll(t, s)
+	if d := tables.Deliveries; len(d) != 2 || !d[0].Time.Equal(at(3)) || !d[1].Time.Equal(at(50)) {
+		t.Errorf("deliveries after putting them again: %+v; want z-1 at its first time (a replay records nothing), the other at the newer", d)
+	}
+	if au := tables.Audit; len(au) != 4 || au[3].Reason != "merged" || au[3].ID <= a.ID {
+		t.Errorf("audit after a new-id import: %+v; want the merged entry last, with an id after %d", au, a.ID)
 	}
 }

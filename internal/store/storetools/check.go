@@ -52,6 +52,7 @@ func Check(ctx context.Context, st store.Dumper, now time.Time) (*CheckReport, e
 		return nil, fmt.Errorf("check: %w", err)
 	}
 	rep.Contents.Live, rep.Contents.Locks = len(tables.Live), len(tables.Locks)
+	rep.Contents.addServer(tables)
 	rep.Findings = append(rep.Findings, orphanFindings(tables.Orphans)...)
 	rep.Findings = append(rep.Findings, lockFindings(tables.Locks, states)...)
 	return rep, nil

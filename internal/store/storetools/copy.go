@@ -26,11 +26,28 @@ var ErrMismatch = errors.New("copy does not verify")
 // Contents counts what a store (or a copy) holds.
 type Contents struct {
 	Runs, Events, Approvals, Live, Locks int
+	// What `golive serve` keeps: webhook deliveries seen, browser
+	// sessions, audit entries.
+	Deliveries, Sessions, Audit int
 }
 
+// String counts the runs' records always, the server's when there are any.
 func (c Contents) String() string {
-	return fmt.Sprintf("%s, %s, %s, %s, %s", plural(c.Runs, "run"), plural(c.Events, "event"),
+	s := fmt.Sprintf("%s, %s, %s, %s, %s", plural(c.Runs, "run"), plural(c.Events, "event"),
 		plural(c.Approvals, "approval"), plural(c.Live, "live release"), plural(c.Locks, "lock"))
+	for _, x := range []struct {
+		n    int
+		what string
+	}{{c.Deliveries, "webhook delivery"}, {c.Sessions, "browser session"}, {c.Audit, "audit entry"}} {
+		if x.n > 0 {
+			s += ", " + plural(x.n, x.what)
+		}
+	}
+	return s
+}
+
+func (c *Contents) addServer(t store.Tables) {
+	c.Deliveries, c.Sessions, c.Audit = len(t.Deliveries), len(t.Sessions), len(t.Audit)
 }
 
 // Empty reports whether c counts nothing.
@@ -78,9 +95,10 @@ type target struct {
 	runs     map[string]runSum
 	live     map[string]store.LiveRelease
 	locks    map[string]store.Lock
+	server   serverSet
 }
 
-func readTarget(ctx context.Context, dst store.Dumper) (*target, error) {
+func readTarget(ctx context.Context, dst store.Dumper, merge bool) (*target, error) {
 	t := &target{runs: map[string]runSum{}, live: map[string]store.LiveRelease{}, locks: map[string]store.Lock{}}
 	tables, err := dst.Export(ctx, func(rec store.RunRecord) error {
 		t.contents.addRun(rec)
@@ -97,17 +115,20 @@ func readTarget(ctx context.Context, dst store.Dumper) (*target, error) {
 		t.locks[lockKey(l)] = l
 	}
 	t.contents.Live, t.contents.Locks = len(tables.Live), len(tables.Locks)
+	t.contents.addServer(tables)
+	t.server = readServer(dst.KeepText, tables, merge)
 	return t, nil
 }
 
 // Copy copies every run (with its journal, approvals and lease), the live
-// releases and the locks of src into dst, verbatim (ids, seqs, times), in
+// releases, the locks and what `golive serve` keeps (webhook deliveries,
+// browser sessions, audit) of src into dst, verbatim (ids, seqs, times), in
 // one transaction of dst: a copy that fails writes nothing. It refuses a
 // dst that holds anything unless opts.Merge. Then it reads dst back and
 // compares it with what it copied: counts, each run's last seq and journal
 // counter, and a sha256 of every field (ErrMismatch when they differ).
 func Copy(ctx context.Context, src, dst store.Dumper, opts CopyOptions) (*CopyReport, error) {
-	tgt, err := readTarget(ctx, dst)
+	tgt, err := readTarget(ctx, dst, opts.Merge)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +137,7 @@ func Copy(ctx context.Context, src, dst store.Dumper, opts CopyOptions) (*CopyRe
 			ErrRefused, tgt.contents)
 	}
 	c := &copier{src: src, dst: dst, tgt: tgt, merge: opts.Merge, rep: &CopyReport{},
-		want: map[string]runSum{}, wantLive: map[string]store.LiveRelease{}, wantLocks: map[string]store.Lock{}}
+		want: map[string]runSum{}, wantLive: map[string]store.LiveRelease{}, wantLocks: map[string]store.Lock{}, wantServer: newServerSet()}
 	if err := dst.Import(ctx, c.fill(ctx)); err != nil {
 		return nil, err
 	}
@@ -127,13 +148,14 @@ func Copy(ctx context.Context, src, dst store.Dumper, opts CopyOptions) (*CopyRe
 }
 
 type copier struct {
-	src, dst  store.Dumper
-	tgt       *target
-	merge     bool
-	rep       *CopyReport
-	want      map[string]runSum // the runs copied or found identical, as the target must read them
-	wantLive  map[string]store.LiveRelease
-	wantLocks map[string]store.Lock
+	src, dst   store.Dumper
+	tgt        *target
+	merge      bool
+	rep        *CopyReport
+	want       map[string]runSum // the runs copied or found identical, as the target must read them
+	wantLive   map[string]store.LiveRelease
+	wantLocks  map[string]store.Lock
+	wantServer serverSet
 }
 
 // fill streams the source into the target's transaction.
@@ -143,6 +165,7 @@ func (c *copier) fill(ctx context.Context) func(store.Importer) error {
 		clear(c.want)
 		clear(c.wantLive)
 		clear(c.wantLocks)
+		c.wantServer = newServerSet()
 		tables, err := c.src.Export(ctx, func(rec store.RunRecord) error { return c.putRun(im, rec) })
 		if err != nil {
 			return err
@@ -161,7 +184,7 @@ func (c *copier) fill(ctx context.Context) func(store.Importer) error {
 				return err
 			}
 		}
-		return nil
+		return c.putServer(im, tables)
 	}
 }
 
@@ -281,7 +304,7 @@ func (c *copier) verify(ctx context.Context) error {
 			v.Live++
 		}
 	}
-	problems = append(problems, compareMaps("live release of", c.wantLive, gotLive, func(a, b store.LiveRelease) bool { return sameLive(c.dst.KeepText, a, b) })...)
+	problems = append(problems, compareMaps("live release of", c.wantLive, gotLive, keyName, func(a, b store.LiveRelease) bool { return sameLive(c.dst.KeepText, a, b) })...)
 	gotLocks := map[string]store.Lock{}
 	for _, l := range tables.Locks {
 		if _, ok := c.wantLocks[lockKey(l)]; ok || !c.merge {
@@ -289,10 +312,16 @@ func (c *copier) verify(ctx context.Context) error {
 			v.Locks++
 		}
 	}
-	problems = append(problems, compareMaps("lock of", c.wantLocks, gotLocks, func(a, b store.Lock) bool { return sameLock(c.dst.KeepText, a, b) })...)
+	problems = append(problems, compareMaps("lock of", c.wantLocks, gotLocks, keyName, func(a, b store.Lock) bool { return sameLock(c.dst.KeepText, a, b) })...)
+	gotServer := readServer(c.dst.KeepText, tables, c.merge)
+	if c.merge {
+		gotServer = gotServer.only(c.wantServer)
+	}
+	v.Deliveries, v.Sessions, v.Audit = gotServer.count()
+	problems = append(problems, compareServer(c.dst.KeepText, c.wantServer, gotServer, c.merge)...)
 	c.rep.Verified = v
-	want := c.checksum(c.want, c.wantLive, c.wantLocks)
-	have := c.checksum(got, gotLive, gotLocks)
+	want := c.checksum(c.want, c.wantLive, c.wantLocks, c.wantServer)
+	have := c.checksum(got, gotLive, gotLocks, gotServer)
 	if len(problems) == 0 && want != have {
 		problems = append(problems, "the checksums differ")
 	}
@@ -306,8 +335,9 @@ func (c *copier) verify(ctx context.Context) error {
 	return nil
 }
 
-// checksum is the sha256 of runs (by id), live releases and locks.
-func (c *copier) checksum(runs map[string]runSum, live map[string]store.LiveRelease, locks map[string]store.Lock) string {
+// checksum is the sha256 of runs (by id), live releases, locks and the
+// server tables.
+func (c *copier) checksum(runs map[string]runSum, live map[string]store.LiveRelease, locks map[string]store.Lock, server serverSet) string {
 	w := newHasher(c.dst.KeepText)
 	for _, id := range sortedKeys(runs) {
 		w.str(id)
@@ -320,13 +350,16 @@ func (c *copier) checksum(runs map[string]runSum, live map[string]store.LiveRele
 	for _, k := range sortedKeys(locks) {
 		sumLock(w, locks[k])
 	}
+	sumServer(w, server, !c.merge)
 	d := w.sum()
 	return hex.EncodeToString(d[:])
 }
 
-func compareMaps[T any](what string, want, got map[string]T, same func(a, b T) bool) []string {
+// keyName names a record by its key: "web/prod/h1".
+func keyName(k string) string { return strings.ReplaceAll(k, "\x00", "/") }
+
+func compareMaps[T any](what string, want, got map[string]T, name func(string) string, same func(a, b T) bool) []string {
 	var problems []string
-	name := func(k string) string { return strings.ReplaceAll(k, "\x00", "/") }
 	for _, k := range sortedKeys(want) {
 		g, ok := got[k]
 		switch {

@@ -156,5 +156,8 @@ func plural(n int, word string) string {
 	if strings.HasSuffix(word, "s") {
 		return fmt.Sprintf("%d %ses", n, word)
 	}
+	if strings.HasSuffix(word, "ry") { // delivery, entry
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
+	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
