@@ -3,6 +3,7 @@ package secrets
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -24,14 +25,52 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// A multi-line value (a PEM key) is NAME<<END, its lines as they are,
+// then a line END; a value may hold "<<" and "=" after the first "=".
+func TestLoadMultiLine(t *testing.T) {
+	key := "-----BEGIN OPENSSH PRIVATE KEY-----\n  b3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n\nlast line \\ 'q' \"dq\"\n-----END OPENSSH PRIVATE KEY-----"
+	file := filepath.Join(t.TempDir(), "s.env")
+	text := "DEPLOY_KEY<<EOF\r\n" + strings.ReplaceAll(key, "\n", "\r\n") + "\r\nEOF\r\nAFTER=a<<b=c\nexport CERT << END_CERT\none\nEND_CERT  \n"
+	os.WriteFile(file, []byte(text), 0o600)
+	got, err := Load(nil, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["DEPLOY_KEY"] != key || got["AFTER"] != "a<<b=c" || got["CERT"] != "one" || len(got) != 3 {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// Errors name the file, the line and what is wrong, and never quote the
+// file's text: a malformed line may be part of a key.
 func TestLoadErrors(t *testing.T) {
 	if _, err := Load(nil, filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("missing file: want an error")
 	}
-	file := filepath.Join(t.TempDir(), "bad")
-	os.WriteFile(file, []byte("OK=1\nnot a pair\n"), 0o600)
-	_, err := Load(nil, file)
-	if err == nil || err.Error() != "secrets file "+file+":2: want NAME=VALUE" {
-		t.Errorf("got %v", err)
+	for _, tc := range []struct{ name, text, want string }{
+		{"not a pair", "OK=1\nnot a pair\n", ":2: want NAME=VALUE, or NAME<<END then the value's lines up to a line END"},
+		{"no name", "=secret-value\n", ":1: a secret without a name: want NAME=VALUE"},
+		{"space in name", "OK=1\nDB PASS=x\n", ":2: a secret's name is letters, digits and _, not starting with a digit: character 3 of the name is ' '"},
+		{"base64 line", "MIIBOgIBAAJB+Kj34GkxFhD9=\n", ":1: a secret's name is letters, digits and _, not starting with a digit: character 13 of the name is '+'"},
+		{"digit first", "1ST=x\n", "character 1 of the name is '1'"},
+		{"control", "A\x1b[2J=x\n", "character 2 of the name is U+001B"},
+		{"twice", "A=1\n# x\nexport A=2\n", ":3: this secret's name was given on line 1 already (each secret once)"},
+		{"heredoc twice", "K<<E\nx\nE\nK=y\n", ":4: this secret's name was given on line 1 already"},
+		{"no end marker", "K<<\nx\n", ":1: want an end marker after <<"},
+		{"not closed", "OK=1\nKEY<<EOF\nsecret-line-1\nsecret-line-2\n", ":2: the value started by << is not closed: no line with its end marker after it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "bad")
+			os.WriteFile(file, []byte(tc.text), 0o600)
+			_, err := Load(nil, file)
+			if err == nil || !strings.HasPrefix(err.Error(), "secrets file "+file+":") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			for _, leak := range []string{"secret-value", "secret-line", "MIIB", "PASS", "\x1b"} {
+				if strings.Contains(err.Error(), leak) {
+					t.Errorf("the error quotes the file: %q", err)
+				}
+			}
+		})
 	}
 }
