@@ -5,9 +5,17 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/golive-dev/golive/internal/store"
 	"github.com/golive-dev/golive/internal/store/sqlite"
@@ -89,4 +97,87 @@ func TestPathOfLooksThroughDecorators(t *testing.T) {
 	if got := store.PathOf(nil); got != "" {
 		t.Errorf("PathOf(nil) = %q", got)
 	}
+}
+
+// identity.go:106 (`err == nil && u.Username != ""` -> `!=`, `==`): the
+// OS user recorded with every run and approval is the name of this
+// process's real uid, as the system's user database has it (what `id
+// -un` prints), not "uid N".
+func TestProcessOSUserIsTheRealUidsName(t *testing.T) {
+	out, err := exec.Command("id", "-un").Output()
+	if err != nil {
+		t.Skipf("id -un: %v", err)
+	}
+	if got, want := store.ProcessOSUser(), strings.TrimSpace(string(out)); got != want {
+		t.Fatalf("ProcessOSUser = %q, want %q (id -un)", got, want)
+	}
+}
+
+// identity.go:100 (`uid < 0` -> `>=`: user.Current on Linux): a process
+// whose uid has no name (a container's arbitrary uid) is recorded as
+// "uid N", never as $USER or $LOGNAME, which anyone can set (user.Current
+// falls back to $USER without cgo, and fails with it). Run as root: the
+// test binary runs itself as uid 54321 with USER=alice.
+func TestProcessOSUserOfAnUnnamedUid(t *testing.T) {
+	if os.Getenv("GOLIVE_STORE_PRINT_OSUSER") == "1" {
+		fmt.Printf("\nOSUSER %q\n", store.ProcessOSUser())
+		return
+	}
+	store.ProcessOSUser() // this process's own: the line runs here too
+	const uid = 54321
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a process as another uid")
+	}
+	if _, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		t.Skipf("uid %d has a name here", uid)
+	}
+	// A copy of this test binary the other uid can run, in a directory it
+	// can enter.
+	dir, err := os.MkdirTemp("", "osuser-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "store.test")
+	if err := copyFile(self, bin); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-test.run", "^TestProcessOSUserOfAnUnnamedUid$")
+	cmd.Dir = dir
+	cmd.Env = []string{"GOLIVE_STORE_PRINT_OSUSER=1", "USER=alice", "LOGNAME=alice", "HOME=" + dir, "PATH=" + os.Getenv("PATH")}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("as uid %d: %v", uid, err)
+	}
+	want := fmt.Sprintf("OSUSER %q", "uid "+strconv.Itoa(uid))
+	if !strings.Contains(string(out), "\n"+want+"\n") {
+		t.Fatalf("ProcessOSUser as uid %d with USER=alice: %q, want %s", uid, out, want)
+	}
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
