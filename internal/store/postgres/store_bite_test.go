@@ -4,6 +4,9 @@ package postgres_test
 // (docs/mutation/store.txt), through a real PostgreSQL.
 
 import (
+	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,5 +87,90 @@ func TestExecutorStateChangeWaitsOutAnOutage(t *testing.T) {
 	}
 	if got.State != store.StateRunning {
 		t.Errorf("run state after the outage: %s, want running", got.State)
+	}
+}
+
+// readCounter decorates a store (as store.Redacted does) and counts the
+// reads of a run's journal.
+type readCounter struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (c *readCounter) Events(ctx context.Context, runID string, afterSeq int64) ([]store.Event, error) {
+	c.reads.Add(1)
+	return c.Store.Events(ctx, runID, afterSeq)
+}
+
+func (c *readCounter) Unwrap() store.Store { return c.Store }
+
+// internal/store follow.go:38, 39, 72 (`err == nil` -> `!=`, `5 *
+// time.Second` -> `/`, FollowerOf's `st != nil` -> `==`): following a
+// PostgreSQL store, also through a decorator, waits for its notifications
+// instead of polling: every event appended by another process's store
+// arrives, in order, and a second of quiet costs (nearly) no read of the
+// journal (a poll every 10 ms would make a hundred).
+func TestFollowWaitsForNotifications(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	a, b := open(t, dsn), open(t, dsn)
+	ctx := tctx(t)
+	r, err := a.CreateRun(ctx, store.Run{Plan: "p", Release: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := a.Events(ctx, r.ID, 0) // the run's creation
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("events of a new run: %v, %v", evs, err)
+	}
+	after := evs[len(evs)-1].Seq
+	c := &readCounter{Store: store.Redacted(a, func(s string) string { return s })}
+	if store.FollowerOf(c) == nil {
+		t.Fatal("FollowerOf(a decorated PostgreSQL store) = nil")
+	}
+	got, done := make(chan string, 10), make(chan error, 1)
+	go func() {
+		done <- store.FollowEvents(ctx, c, r.ID, after, 10*time.Millisecond, func(e store.Event) (bool, error) {
+			got <- e.Message
+			return e.Message != "last", nil
+		})
+	}()
+	appendMsg := func(msg string) {
+		if _, err := b.AppendEvent(ctx, store.Event{RunID: r.ID, Kind: "host", Action: "started", Message: msg}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func() string {
+		select {
+		case m := <-got:
+			return m
+		case <-time.After(30 * time.Second):
+			t.Fatal("an appended event did not reach the follower")
+			return ""
+		}
+	}
+	appendMsg("1")
+	appendMsg("2")
+	if m := next() + next(); m != "12" {
+		t.Fatalf("followed %q, want 1 then 2", m)
+	}
+	before := c.reads.Load()
+	time.Sleep(time.Second)
+	quiet := c.reads.Load() - before
+	appendMsg("last")
+	if m := next(); m != "last" {
+		t.Fatalf("followed %q, want last", m)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("FollowEvents: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("FollowEvents did not end after the last event")
+	}
+	// Late wake-ups (coalesced notifications of 1 and 2, the listener's
+	// start) may fall into the quiet second.
+	if quiet > 3 {
+		t.Errorf("%d reads of the journal in a quiet second, want at most 3 (%s in all)", quiet, fmt.Sprint(c.reads.Load()))
 	}
 }
