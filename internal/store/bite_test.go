@@ -125,19 +125,49 @@ func TestProcessOSUserOfAnUnnamedUid(t *testing.T) {
 	}
 	store.ProcessOSUser() // this process's own: the line runs here too
 	const uid = 54321
-	if os.Getuid() != 0 {
-		t.Skip("needs root to run a process as another uid")
-	}
 	if _, err := user.LookupId(strconv.Itoa(uid)); err == nil {
 		t.Skipf("uid %d has a name here", uid)
 	}
-	// A copy of this test binary the other uid can run, in a directory it
-	// can enter.
+	cmd, dir := osUserChild(t, "^TestProcessOSUserOfAnUnnamedUid$")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+	cmd.Dir = dir
+	wantOSUser(t, cmd, "uid 54321")
+}
+
+// identity.go:100 (`uid < 0` -> `<=`: user.Current for root): root
+// without a name (a container image without /etc/passwd) is "uid 0", not
+// "unknown" or $USER. The test binary runs itself in a mount namespace of
+// its own, where /etc/passwd has no root and names are looked up in files
+// only.
+func TestProcessOSUserOfANamelessRoot(t *testing.T) {
+	store.ProcessOSUser()
+	cmd, dir := osUserChild(t, "^TestProcessOSUserOfAnUnnamedUid$")
+	passwd, nss := filepath.Join(dir, "passwd"), filepath.Join(dir, "nsswitch.conf")
+	if err := os.WriteFile(passwd, []byte("daemon:x:1:1:daemon:/:/bin/false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(nss, []byte("passwd: files\ngroup: files\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Args = []string{"sh", "-c", `p=$1 n=$2 b=$3; shift 3; mount --bind "$p" /etc/passwd && mount --bind "$n" /etc/nsswitch.conf && exec "$b" "$@"`,
+		"sh", passwd, nss, cmd.Path, "-test.run", "^TestProcessOSUserOfAnUnnamedUid$"}
+	cmd.Path = "/bin/sh"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+	wantOSUser(t, cmd, "uid 0")
+}
+
+// osUserChild prepares this test binary, copied where any uid can run
+// it, to run the test run (which prints ProcessOSUser) with USER=alice.
+func osUserChild(t *testing.T, run string) (*exec.Cmd, string) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("needs root (another uid, a mount namespace)")
+	}
 	dir, err := os.MkdirTemp("", "osuser-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -150,18 +180,20 @@ func TestProcessOSUserOfAnUnnamedUid(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-test.run", "^TestProcessOSUserOfAnUnnamedUid$")
-	cmd.Dir = dir
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, bin, "-test.run", run)
 	cmd.Env = []string{"GOLIVE_STORE_PRINT_OSUSER=1", "USER=alice", "LOGNAME=alice", "HOME=" + dir, "PATH=" + os.Getenv("PATH")}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
-	out, err := cmd.Output()
+	return cmd, dir
+}
+
+func wantOSUser(t *testing.T, cmd *exec.Cmd, want string) {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("as uid %d: %v", uid, err)
+		t.Fatalf("%v: %v\n%s", cmd.Args, err, out)
 	}
-	want := fmt.Sprintf("OSUSER %q", "uid "+strconv.Itoa(uid))
-	if !strings.Contains(string(out), "\n"+want+"\n") {
-		t.Fatalf("ProcessOSUser as uid %d with USER=alice: %q, want %s", uid, out, want)
+	if w := fmt.Sprintf("OSUSER %q", want); !strings.Contains(string(out), "\n"+w+"\n") {
+		t.Fatalf("ProcessOSUser with USER=alice: %q, want %s", out, w)
 	}
 }
 
