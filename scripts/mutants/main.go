@@ -15,8 +15,13 @@
 // Usage (from the module root):
 //
 //	go run ./scripts/mutants -report report.json -pkg ./internal/engine \
-//	    [-status ...] [-focus -covermap F] [-j N] [-out R.json] [-carry OLD.json] [-list]
+//	    [-tests DIR,...] [-status ...] [-focus -covermap F] [-j N] [-out R.json] [-carry OLD.json] [-list]
 //
+// -tests names the packages whose tests judge (default: -pkg's own; see
+// testpkgs.go). Mutants of files in a subdirectory (gremlins lists a
+// package's subpackages too) are left out: judge each package with its
+// own -pkg. Mutants of files the build leaves out here (pid_windows.go on
+// Linux) are SKIPPED: no test can run them.
 // -j N judges N mutants at a time, each worker in its own copy of the
 // module. -out writes the verdicts as JSON (rewritten after each one, so
 // an interrupted run can be resumed with -carry R.json -out R.json).
@@ -37,6 +42,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +51,7 @@ import (
 var opts struct {
 	focus                             bool
 	coverMap, subtests, only, rejudge string
+	tests                             string
 	carry, out                        string
 	sample, offset, jobs              int
 }
@@ -79,6 +86,7 @@ func main() {
 	list := flag.Bool("list", false, "only list the mutants with their source lines; run no test")
 	flag.BoolVar(&opts.focus, "focus", false, "judge each mutant by the tests that run its line only (see focus.go)")
 	flag.StringVar(&opts.coverMap, "covermap", "", "with -focus: file caching the map test -> lines it runs (rebuilt when the code changed)")
+	flag.StringVar(&opts.tests, "tests", "", "packages whose tests judge the mutants, comma-separated directories (default: -pkg); e.g. ./internal/store,./internal/store/sqlite")
 	flag.StringVar(&opts.subtests, "subtests", "", "with -focus: tests whose subtests are judged one by one, as Test=dir of *.txtar, comma-separated")
 	flag.IntVar(&opts.sample, "sample", 1, "judge every Nth mutant only (the 1st, N+1th, ... in report order)")
 	flag.IntVar(&opts.offset, "offset", 0, "with -sample N: start at the mutant after the first OFFSET (0 <= OFFSET < N)")
@@ -139,6 +147,10 @@ func run(ctx context.Context, repPath, pkg string, statuses []string, timeout ti
 	if err != nil {
 		return err
 	}
+	tests, err := parseTests(pkg, opts.tests)
+	if err != nil {
+		return err
+	}
 	works := make([]string, opts.jobs)
 	for i := range works {
 		if works[i], err = os.MkdirTemp("", "mutants-"); err != nil {
@@ -155,6 +167,7 @@ func run(ctx context.Context, repPath, pkg string, statuses []string, timeout ti
 		if fc, err = newFocus(ctx, works, pkg, timeout); err != nil {
 			return err
 		}
+		fmt.Printf("judged by the tests of %s (%d units)\n", strings.Join(dirs(fc.tests), ", "), len(fc.cm.Units))
 		res.ImportPath = fc.importPath
 	}
 	var old *carried
@@ -168,7 +181,7 @@ func run(ctx context.Context, repPath, pkg string, statuses []string, timeout ti
 		return err
 	}
 	fmt.Printf("%d mutants: %d carried or skipped, %d to judge with %d worker(s)\n", len(muts), len(muts)-len(todo), len(todo), opts.jobs)
-	if err := judgeAll(ctx, works, pkg, timeout, fc, todo, res); err != nil {
+	if err := judgeAll(ctx, works, pkg, tests, timeout, fc, todo, res); err != nil {
 		return err
 	}
 	res.Complete = true
@@ -205,11 +218,11 @@ func triage(muts []*mutant, fc *focus, old *carried, res *results) []*mutant {
 
 // judgeAll judges todo with one worker per module copy, recording (and
 // saving) each verdict as it comes.
-func judgeAll(ctx context.Context, works []string, pkg string, timeout time.Duration, fc *focus, todo []*mutant, res *results) error {
+func judgeAll(ctx context.Context, works []string, pkg string, tests []testPkg, timeout time.Duration, fc *focus, todo []*mutant, res *results) error {
 	jobs := make(chan *mutant)
 	done := make(chan judged)
 	for _, w := range works {
-		go worker(ctx, w, pkg, timeout, fc, jobs, done)
+		go worker(ctx, w, pkg, tests, timeout, fc, jobs, done)
 	}
 	go func() {
 		defer close(jobs)
@@ -244,9 +257,17 @@ func judgeAll(ctx context.Context, works []string, pkg string, timeout time.Dura
 // in report order, each applied to its file's source.
 func selectMutants(rep report, pkg string, statuses []string) ([]*mutant, error) {
 	only := idSet(opts.only)
+	ignored, err := ignoredFiles(pkg)
+	if err != nil {
+		return nil, err
+	}
 	var out []*mutant
-	nth := 0
+	nth, sub := 0, 0
 	for _, f := range rep.Files {
+		if strings.Contains(f.FileName, "/") {
+			sub += len(f.Mutations)
+			continue
+		}
 		orig, err := os.ReadFile(filepath.Join(pkg, f.FileName))
 		if err != nil {
 			return nil, err
@@ -267,10 +288,29 @@ func selectMutants(rep report, pkg string, statuses []string) ([]*mutant, error)
 			m.text = lineOf(orig, m.line)
 			m.fn = funcName(orig, m.line)
 			m.mutated, m.desc, m.skipped = mutate(orig, m.typ, m.line, m.col)
+			if ignored[f.FileName] && m.skipped == nil {
+				m.skipped = fmt.Errorf("%s is not built for %s/%s (build constraints): no test runs it here", f.FileName, runtime.GOOS, runtime.GOARCH)
+			}
 			out = append(out, m)
 		}
 	}
+	if sub > 0 {
+		fmt.Printf("%d mutants of subpackages left out (judge each with its own -pkg)\n", sub)
+	}
 	return out, nil
+}
+
+// ignoredFiles lists the Go files of pkg the build leaves out here.
+func ignoredFiles(pkg string) (map[string]bool, error) {
+	out, err := exec.Command("go", "list", "-f", "{{range .IgnoredGoFiles}}{{.}}\n{{end}}", pkg).Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list %s: %w", pkg, err)
+	}
+	set := map[string]bool{}
+	for _, f := range strings.Fields(string(out)) {
+		set[f] = true
+	}
+	return set, nil
 }
 
 type verdict struct {
@@ -285,7 +325,7 @@ type judged struct {
 }
 
 // worker judges mutants in its own module copy work.
-func worker(ctx context.Context, work, pkg string, timeout time.Duration, fc *focus, jobs <-chan *mutant, done chan<- judged) {
+func worker(ctx context.Context, work, pkg string, tests []testPkg, timeout time.Duration, fc *focus, jobs <-chan *mutant, done chan<- judged) {
 	for m := range jobs {
 		path := filepath.Join(work, pkg, m.file)
 		if err := os.WriteFile(path, m.mutated, 0o644); err != nil {
@@ -298,7 +338,7 @@ func worker(ctx context.Context, work, pkg string, timeout time.Duration, fc *fo
 			v = fc.judge(ctx, work, m.units)
 			v.detail += fmt.Sprintf(" (%d tests)", len(m.units))
 		} else {
-			v = test(ctx, work, pkg, timeout)
+			v = test(ctx, work, dirs(tests), timeout)
 		}
 		v.took = time.Since(t0)
 		if err := os.WriteFile(path, m.orig, 0o644); err != nil {
@@ -315,6 +355,9 @@ func worker(ctx context.Context, work, pkg string, timeout time.Duration, fc *fo
 // listMutants prints the mutants of the statuses with their source lines.
 func listMutants(rep report, pkg string, statuses []string) error {
 	for _, f := range rep.Files {
+		if strings.Contains(f.FileName, "/") {
+			continue // a subpackage's
+		}
 		src, err := os.ReadFile(filepath.Join(pkg, f.FileName))
 		if err != nil {
 			return err
@@ -357,11 +400,11 @@ func mutate(src []byte, typ string, line, col int) ([]byte, string, error) {
 	return nil, "", fmt.Errorf("no operator for %s at %q", typ, string(src[off:min(off+3, len(src))]))
 }
 
-// test runs the package's tests in the module copy.
-func test(ctx context.Context, dir, pkg string, timeout time.Duration) verdict {
+// test runs the packages' tests in the module copy.
+func test(ctx context.Context, dir string, pkgs []string, timeout time.Duration) verdict {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := command(ctx, "go", "test", "-count=1", "-failfast", pkg)
+	cmd := command(ctx, "go", append([]string{"test", "-count=1", "-failfast"}, pkgs...)...)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	switch {

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestBatchesFastestFirstGrowing(t *testing.T) {
@@ -152,5 +155,124 @@ func TestFingerprintIgnoresDocs(t *testing.T) {
 	write("testdata/script/x.txtar", "exec golive run")
 	if fp() == first {
 		t.Fatal("a script changed, fingerprint did not")
+	}
+}
+
+func TestTestPackagesNames(t *testing.T) {
+	tests, err := parseTests("./internal/store", "./internal/store, ./internal/store/sqlite,./internal/cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []testPkg{{"./internal/store", ""}, {"./internal/store/sqlite", "sqlite"}, {"./internal/cli", "cli"}}
+	if !reflect.DeepEqual(tests, want) {
+		t.Fatalf("parseTests = %+v, want %+v", tests, want)
+	}
+	if got, _ := parseTests("./internal/store", ""); !reflect.DeepEqual(got, []testPkg{{"./internal/store", ""}}) {
+		t.Fatalf("no -tests: %+v, want the package's own", got)
+	}
+	for _, bad := range []string{"./a/sqlite,./b/sqlite", "./internal/...", "./x,./x"} {
+		if _, err := parseTests("./internal/store", bad); err == nil {
+			t.Errorf("-tests %q accepted", bad)
+		}
+	}
+	for unit, want := range map[string][2]string{
+		"TestX":                {"", "TestX"},
+		"TestScripts/a:b":      {"", "TestScripts/a:b"},
+		"sqlite:TestX":         {"sqlite", "TestX"},
+		"cli:TestScripts/a:b":  {"cli", "TestScripts/a:b"},
+		"sqlite:TestX/sub/x:y": {"sqlite", "TestX/sub/x:y"},
+	} {
+		if l, test := splitUnit(unit); l != want[0] || test != want[1] {
+			t.Errorf("splitUnit(%q) = %q, %q; want %q", unit, l, test, want)
+		}
+	}
+	if got := runPattern("cli:TestScripts/run.x"); got != `^TestScripts$/^run\.x$` {
+		t.Errorf("runPattern = %q", got)
+	}
+}
+
+// A mutant of package p that only the tests of p/q run is judged by
+// them with -tests ./p,./p/q (the cover map built with -coverpkg=p per
+// test unit, the killer named "q:TestMin"), and is NOT_COVERED by p's
+// own tests; the cover map of one set of test packages is not used for
+// another. Mutants of a subpackage's files are left out, those of a file
+// the build leaves out are SKIPPED.
+func TestOtherPackagesJudge(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.com/m\n\ngo 1.22\n")
+	write("p/p.go", "package p\n\nfunc Min(a, b int) int {\n\tif a < b {\n\t\treturn a\n\t}\n\treturn b\n}\n\nfunc One() int { return 1 }\n")
+	write("p/p_windows.go", "package p\n\nfunc two() int { return 1 + 1 }\n")
+	write("p/p_test.go", "package p\n\nimport \"testing\"\n\nfunc TestOne(t *testing.T) {\n\tif One() != 1 {\n\t\tt.Fatal(One())\n\t}\n}\n")
+	write("p/q/q.go", "package q\n\nfunc Three() int { return 1 + 2 }\n")
+	write("p/q/q_test.go", "package q\n\nimport (\n\t\"testing\"\n\n\t\"example.com/m/p\"\n)\n\n"+
+		"func TestMin(t *testing.T) {\n\tif p.Min(1, 2) != 1 || p.Min(2, 1) != 1 {\n\t\tt.Fatal(\"Min\")\n\t}\n}\n")
+	t.Chdir(dir)
+	saved := opts
+	t.Cleanup(func() { opts = saved })
+	work := t.TempDir()
+	if err := copyModule(".", work); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	var rep report
+	if err := json.Unmarshal([]byte(`{"files": [
+		{"file_name": "p.go", "mutations": [{"type": "CONDITIONALS_NEGATION", "status": "RUNNABLE", "line": 4, "column": 7}]},
+		{"file_name": "p_windows.go", "mutations": [{"type": "ARITHMETIC_BASE", "status": "RUNNABLE", "line": 3, "column": 32}]},
+		{"file_name": "q/q.go", "mutations": [{"type": "ARITHMETIC_BASE", "status": "RUNNABLE", "line": 3, "column": 34}]}]}`), &rep); err != nil {
+		t.Fatal(err)
+	}
+	muts, err := selectMutants(rep, "./p", []string{"RUNNABLE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(muts) != 2 || muts[0].file != "p.go" || muts[0].skipped != nil || muts[1].file != "p_windows.go" || muts[1].skipped == nil {
+		t.Fatalf("mutants: %+v", muts)
+	}
+	m := muts[0]
+
+	opts.tests, opts.coverMap = "./p,./p/q", filepath.Join(t.TempDir(), "p.cov")
+	fc, err := newFocus(ctx, []string{work}, "./p", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fc.cm.Units) != 2 || fc.cm.Units["TestOne"] == nil || fc.cm.Units["q:TestMin"] == nil {
+		t.Fatalf("cover map units: %v", fc.cm.Units)
+	}
+	units := fc.testsFor(m.file, m.orig, m.line, m.col)
+	if !reflect.DeepEqual(units, []string{"q:TestMin"}) {
+		t.Fatalf("units running p.go:4 = %v", units)
+	}
+	judge := func(units []string) verdict {
+		path := filepath.Join(work, "p", m.file)
+		if err := os.WriteFile(path, m.mutated, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.WriteFile(path, m.orig, 0o644)
+		return fc.judge(ctx, work, units)
+	}
+	if v := judge(units); v.status != "KILLED" || v.killer != "q:TestMin" {
+		t.Fatalf("with -tests ./p,./p/q: %+v, want KILLED by q:TestMin", v)
+	}
+
+	opts.tests = "" // the same cover map file: made again for p's own tests
+	if fc, err = newFocus(ctx, []string{work}, "./p", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if len(fc.cm.Units) != 1 || fc.cm.Tests != nil {
+		t.Fatalf("own tests' cover map: %v (tests %v)", fc.cm.Units, fc.cm.Tests)
+	}
+	if units = fc.testsFor(m.file, m.orig, m.line, m.col); len(units) != 0 {
+		t.Fatalf("p's own tests run p.go:4: %v", units)
+	}
+	if v := judge(units); v.status != "NOT_COVERED" {
+		t.Fatalf("p's own tests: %+v, want NOT_COVERED", v)
 	}
 }
