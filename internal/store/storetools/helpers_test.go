@@ -119,14 +119,7 @@ func history(t *testing.T, dsn string) *golivetest.CLI {
 // UTC), for exact comparison.
 func dump(t *testing.T, st store.Dumper) string {
 	t.Helper()
-	var runs []store.RunRecord
-	tables, err := st.Export(tctx(t), func(rec store.RunRecord) error {
-		runs = append(runs, rec)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Export: %v", err)
-	}
+	runs, tables := export(t, st)
 	b, err := json.MarshalIndent(struct {
 		Runs   []store.RunRecord
 		Tables store.Tables

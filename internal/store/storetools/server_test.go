@@ -188,6 +188,7 @@ func (l *auditLossyImporter) PutAudit(a store.AuditEntry, newID bool) error {
 	return l.Importer.PutAudit(a, newID)
 }
 
+// export reads everything st keeps.
 func export(t *testing.T, st store.Dumper) ([]store.RunRecord, store.Tables) {
 	t.Helper()
 	var runs []store.RunRecord
@@ -196,7 +197,7 @@ func export(t *testing.T, st store.Dumper) ([]store.RunRecord, store.Tables) {
 		return nil
 	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Export: %v", err)
 	}
 	return runs, tables
 }
