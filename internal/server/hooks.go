@@ -141,9 +141,11 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(http.StatusUnauthorized, codeUnauthorized, "bad or missing signature: X-Golive-Signature: sha256=HMAC-SHA256 of the body"))
 		return
 	}
-	id := r.Header.Get("X-Golive-Delivery")
-	if id == "" {
-		id = r.Header.Get("X-GitHub-Delivery")
+	id, header := deliveryID(r)
+	if err := checkDeliveryID(header, id); err != nil {
+		s.metrics.hooks.WithLabelValues("refused").Inc()
+		writeErr(w, invalid(err))
+		return
 	}
 	if id == "" {
 		sum := sha256.Sum256(body)
@@ -217,4 +219,22 @@ func signed(r *http.Request, body, key []byte) bool {
 	mac := hmac.New(sha256.New, key)
 	mac.Write(body)
 	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// deliveryID is the delivery's id and the header that gave it: golive's
+// own, else GitHub's; "" when it has none.
+func deliveryID(r *http.Request) (id, header string) {
+	for _, h := range []string{"X-Golive-Delivery", "X-GitHub-Delivery"} {
+		if id := r.Header.Get(h); id != "" {
+			return id, h
+		}
+	}
+	return "", ""
+}
+
+// checkDeliveryID refuses a delivery id that is not one line of UTF-8
+// text: it is kept in the store and shown (one over 200 bytes is kept as
+// its sha256: deliveryKey).
+func checkDeliveryID(header, id string) error {
+	return values.NoControl(header+" header", id)
 }

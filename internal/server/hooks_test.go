@@ -81,6 +81,16 @@ func TestWebhook(t *testing.T) {
 	if r := s.deliver("shop", hookKey, "d-1", "", body); r.Status != 409 || r.str("code") != "replayed" {
 		t.Errorf("replayed delivery: %d %s", r.Status, r.Raw)
 	}
+	// A delivery id is one line of UTF-8 text: it is kept and shown.
+	// Refused (422, naming the header), nothing started.
+	for _, id := range []string{"d-\xff", "d-\xc3"} {
+		if r := s.deliver("shop", hookKey, id, "", []byte(`{"release": "9.0.1"}`)); r.Status != 422 || !strings.Contains(r.str("error"), "X-Golive-Delivery header") {
+			t.Errorf("delivery id %q: %d %s", id, r.Status, r.Raw)
+		}
+	}
+	if runs := s.must(200, "GET", "/api/v1/runs", "vera", nil); strings.Contains(runs.Raw, `"9.0.1"`) {
+		t.Fatalf("a delivery with a bad id started a run: %s", runs.Raw)
+	}
 	if r := s.deliver("shop", hookKey, "d-2", "", []byte(`{"release": "9.1; rm -rf /"}`)); r.Status != 422 {
 		t.Errorf("bad release: %d %s", r.Status, r.Raw)
 	}
