@@ -164,11 +164,15 @@ func (s *Store) Import(ctx context.Context, fill func(store.Importer) error) err
 			return err
 		}
 		// Approvals and audit entries added later take ids after the
-		// imported ones.
+		// imported ones. The sequence never goes back: another server may
+		// have taken an id that its uncommitted insert holds (setval is
+		// not transactional, and MAX does not see that row).
 		for _, table := range []string{"approvals", "audit"} {
-			if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'id'),
-				COALESCE((SELECT MAX(id) FROM `+table+`), 0) + 1, false)`); err != nil {
-				return err
+			if _, err := tx.Exec(ctx, `SELECT setval(q.seq, GREATEST(q.max_id, COALESCE(pg_sequence_last_value(q.seq), 0), 1),
+				q.max_id > 0 OR pg_sequence_last_value(q.seq) IS NOT NULL)
+				FROM (SELECT pg_get_serial_sequence('`+table+`', 'id')::regclass AS seq,
+					COALESCE((SELECT MAX(id) FROM `+table+`), 0) AS max_id) AS q`); err != nil {
+				return fmt.Errorf("%s: id sequence: %w", table, err)
 			}
 		}
 		return nil

@@ -27,7 +27,11 @@ func newServerSet() serverSet {
 	return serverSet{deliveries: map[string]store.Delivery{}, sessions: map[string]store.Session{}, audit: map[string]store.AuditEntry{}}
 }
 
-func deliveryKey(d store.Delivery) string { return d.Plan + "\x00" + d.ID }
+// deliveryKey keys a delivery by its plan and id as the target keeps
+// them (PostgreSQL makes invalid UTF-8 U+FFFD).
+func deliveryKey(keep func(string) string, d store.Delivery) string {
+	return keep(d.Plan) + "\x00" + keep(d.ID)
+}
 
 // auditContent is what an audit entry says, as keep keeps its text.
 func auditContent(keep func(string) string, a store.AuditEntry) string {
@@ -35,21 +39,28 @@ func auditContent(keep func(string) string, a store.AuditEntry) string {
 		keep(a.Remote), keep(a.Identity), keep(a.Reason)}, "\x00")
 }
 
-// auditKeys keys entries by id, or (byContent) by what they say and the
-// how-manyth entry saying it this is.
-func auditKeys(keep func(string) string, entries []store.AuditEntry, byContent bool) map[string]store.AuditEntry {
-	m := map[string]store.AuditEntry{}
+// auditKeyed is an audit entry with its key.
+type auditKeyed struct {
+	key string
+	a   store.AuditEntry
+}
+
+// auditKeys keys entries (in id order, as exported) by id, or (byContent)
+// by what they say and the how-manyth entry saying it this is; in the
+// entries' order.
+func auditKeys(keep func(string) string, entries []store.AuditEntry, byContent bool) []auditKeyed {
+	out := make([]auditKeyed, 0, len(entries))
 	seen := map[string]int{}
 	for _, a := range entries {
 		if !byContent {
-			m[fmt.Sprintf("%020d", a.ID)] = a
+			out = append(out, auditKeyed{fmt.Sprintf("%020d", a.ID), a})
 			continue
 		}
 		c := auditContent(keep, a)
-		m[c+"\x00"+strconv.Itoa(seen[c])] = a
+		out = append(out, auditKeyed{c + "\x00" + strconv.Itoa(seen[c]), a})
 		seen[c]++
 	}
-	return m
+	return out
 }
 
 // auditName names an audit entry in a message.
@@ -62,8 +73,9 @@ func auditName(a store.AuditEntry) string {
 // session in both must be the same, and an audit entry the target has
 // (the same text at the same time) is not added again.
 func (c *copier) putServer(im store.Importer, t store.Tables) error {
+	c.rep.Changed += changedServer(c.dst.KeepText, t)
 	for _, d := range t.Deliveries {
-		k := deliveryKey(d)
+		k := deliveryKey(c.dst.KeepText, d)
 		if have, ok := c.tgt.server.deliveries[k]; ok && !have.Time.Before(d.Time) {
 			c.wantServer.deliveries[k] = have
 			continue
@@ -75,8 +87,9 @@ func (c *copier) putServer(im store.Importer, t store.Tables) error {
 		c.rep.Copied.Deliveries++
 	}
 	for _, s := range t.Sessions {
-		c.wantServer.sessions[s.IDHash] = s
-		if have, ok := c.tgt.server.sessions[s.IDHash]; ok {
+		k := c.dst.KeepText(s.IDHash)
+		c.wantServer.sessions[k] = s
+		if have, ok := c.tgt.server.sessions[k]; ok {
 			if sameSession(c.dst.KeepText, have, s) {
 				continue
 			}
@@ -88,7 +101,9 @@ func (c *copier) putServer(im store.Importer, t store.Tables) error {
 		}
 		c.rep.Copied.Sessions++
 	}
-	for k, a := range auditKeys(c.dst.KeepText, t.Audit, c.merge) {
+	// In id order, so that merged entries get new ids in their order.
+	for _, ka := range auditKeys(c.dst.KeepText, t.Audit, c.merge) {
+		k, a := ka.key, ka.a
 		c.wantServer.audit[k] = a
 		if _, ok := c.tgt.server.audit[k]; ok && c.merge {
 			continue // the target has it (a merge again)
@@ -106,12 +121,14 @@ func (c *copier) putServer(im store.Importer, t store.Tables) error {
 func readServer(keep func(string) string, t store.Tables, merge bool) serverSet {
 	s := newServerSet()
 	for _, d := range t.Deliveries {
-		s.deliveries[deliveryKey(d)] = d
+		s.deliveries[deliveryKey(keep, d)] = d
 	}
 	for _, x := range t.Sessions {
-		s.sessions[x.IDHash] = x
+		s.sessions[keep(x.IDHash)] = x
 	}
-	s.audit = auditKeys(keep, t.Audit, merge)
+	for _, ka := range auditKeys(keep, t.Audit, merge) {
+		s.audit[ka.key] = ka.a
+	}
 	return s
 }
 
@@ -135,6 +152,29 @@ func (s serverSet) only(want serverSet) serverSet {
 		}
 	}
 	return out
+}
+
+// changedServer counts the text values of the server tables the target
+// keeps otherwise.
+func changedServer(keep func(string) string, t store.Tables) int {
+	n := 0
+	count := func(vs ...string) {
+		for _, v := range vs {
+			if keep(v) != v {
+				n++
+			}
+		}
+	}
+	for _, d := range t.Deliveries {
+		count(d.Plan, d.ID)
+	}
+	for _, x := range t.Sessions {
+		count(x.IDHash, x.Name, x.TokenSHA256)
+	}
+	for _, a := range t.Audit {
+		count(a.Kind, a.Plan, a.Remote, a.Identity, a.Reason)
+	}
+	return n
 }
 
 func (s serverSet) count() (deliveries, sessions, audit int) {

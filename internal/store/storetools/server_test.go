@@ -3,6 +3,7 @@ package storetools_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,6 +83,64 @@ func TestCopyKeepsServerTables(t *testing.T) {
 	a, err := ss.AddAudit(tctx(t), store.AuditEntry{Kind: store.AuditWebhookRefused, Reason: "after the move"})
 	if list, _ := ss.ListAudit(tctx(t), store.AuditFilter{}); err != nil || len(list) != 3 || list[0].ID != a.ID || a.ID <= list[1].ID {
 		t.Errorf("audit after the copy: %+v (added %+v, %v); want the new entry after the copied ones", list, a, err)
+	}
+}
+
+// Text PostgreSQL cannot keep in a delivery id or an audit reason (kept
+// by SQLite as it came) is copied as U+FFFD, counted, and verified as
+// PostgreSQL keeps it; a merge again changes nothing.
+func TestCopyServerTextPostgresCannotKeep(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	src := openSQLite(t, filepath.Join(t.TempDir(), "src.db"))
+	ss := store.ServerStoreOf(src)
+	if _, err := ss.RecordDelivery(tctx(t), store.Delivery{Plan: "web", ID: "abc\xff"}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.AddAudit(tctx(t), store.AuditEntry{Kind: store.AuditWebhookRefused, Reason: "nul\x00here"}); err != nil {
+		t.Fatal(err)
+	}
+	pg := openPG(t, dsn)
+	rep, err := storetools.Copy(tctx(t), src, pg, storetools.CopyOptions{})
+	if err != nil {
+		t.Fatalf("Copy: %v", err)
+	}
+	if rep.Changed != 2 || rep.Copied.Deliveries != 1 || rep.Copied.Audit != 1 {
+		t.Errorf("changed %d, copied %s; want 2 values changed, 1 delivery, 1 audit entry", rep.Changed, rep.Copied)
+	}
+	if _, tables := export(t, pg); len(tables.Deliveries) != 1 || tables.Deliveries[0].ID != "abc\uFFFD" || tables.Audit[0].Reason != "nul\uFFFDhere" {
+		t.Errorf("in PostgreSQL: %+v %+v", tables.Deliveries, tables.Audit)
+	}
+	rep, err = storetools.Copy(tctx(t), src, pg, storetools.CopyOptions{Merge: true})
+	if err != nil || rep.Copied != (storetools.Contents{}) {
+		t.Errorf("merging again: %v, copied %s; want nothing", err, rep.Copied)
+	}
+}
+
+// Audit entries merged get new ids in their order (ListAudit is newest
+// first by id).
+func TestCopyMergeKeepsAuditOrder(t *testing.T) {
+	src := openSQLite(t, filepath.Join(t.TempDir(), "src.db"))
+	ss := store.ServerStoreOf(src)
+	for i := range 6 {
+		if _, err := ss.AddAudit(tctx(t), store.AuditEntry{Time: serverT0.Add(time.Duration(i) * time.Second), Kind: store.AuditWebhookRefused,
+			Reason: fmt.Sprintf("refusal %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := openSQLite(t, filepath.Join(t.TempDir(), "dst.db"))
+	if _, err := store.ServerStoreOf(dst).AddAudit(tctx(t), store.AuditEntry{Kind: store.AuditWebhookRefused, Reason: "own"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storetools.Copy(tctx(t), src, dst, storetools.CopyOptions{Merge: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, tables := export(t, dst)
+	var got []string
+	for _, a := range tables.Audit {
+		got = append(got, fmt.Sprintf("%d %s", a.ID, a.Reason))
+	}
+	if want := "1 own,2 refusal 0,3 refusal 1,4 refusal 2,5 refusal 3,6 refusal 4,7 refusal 5"; strings.Join(got, ",") != want {
+		t.Errorf("audit after the merge: %s; want %s", strings.Join(got, ","), want)
 	}
 }
 
