@@ -112,7 +112,7 @@ func (c *Checker) Until(ctx context.Context, chk *rollout.Check, conn transport.
 		res := c.Once(actx, chk, conn, env)
 		cut := actx.Err() != nil && ctx.Err() == nil
 		cancel()
-		if cut && res.Output == "" && n > 1 {
+		if cut && !res.OK && res.Output == "" && n > 1 {
 			// The deadline cut this attempt before it printed: what the
 			// attempt before it printed, and how it failed, is what a
 			// person needs to see ("exit 1", not the deadline's error).

@@ -359,3 +359,35 @@ func TestUntilKeepsOutputOfAttemptBeforeCut(t *testing.T) {
 		t.Fatalf("Detail = %q, want %q", r.Detail, want)
 	}
 }
+
+// passAtDeadline is a connection whose second and later runs end only
+// when their context does, and then report exit 0: an attempt that passes
+// just as the check's deadline cuts it (a race no real target can be made
+// to win on demand).
+type passAtDeadline struct {
+	transport.Conn
+	runs int
+}
+
+func (p *passAtDeadline) Run(ctx context.Context, c transport.Command) (transport.Result, error) {
+	p.runs++
+	if p.runs == 1 {
+		return p.Conn.Run(ctx, c)
+	}
+	<-ctx.Done()
+	return transport.Result{ExitCode: 0}, nil
+}
+
+// TestUntilPassAtTheDeadlineIsAPass: an attempt that passes as the
+// deadline comes is a pass, not a cut attempt dressed in the previous
+// failure (its output and "exit 1 ... cut off").
+func TestUntilPassAtTheDeadlineIsAPass(t *testing.T) {
+	conn, _ := dial(t)
+	c := &check.Checker{}
+	chk := &rollout.Check{Kind: "run", Timeout: 500 * time.Millisecond, Interval: 10 * time.Millisecond,
+		Run: `echo "first fails"; exit 1`}
+	r := wait(t, until(context.Background(), c, chk, &passAtDeadline{Conn: conn}))
+	if !r.OK || strings.Contains(r.Detail, "cut off") || strings.Contains(r.Output, "first fails") {
+		t.Fatalf("Until = %+v, want the passing last attempt", r)
+	}
+}

@@ -157,7 +157,8 @@ func (e *env) forceAbort(ctx context.Context, f *runFlags, id, reason string) er
 	if reason == "" {
 		return fmt.Errorf("%w: abort --force needs --reason TEXT (it is recorded)", errUsage)
 	}
-	was, now, err := e.service(f).ForceAbort(ctx, release.ForceAbortOptions{Run: f.runRef(id), By: e.identity(f), Reason: reason})
+	was, now, err := e.service(f).ForceAbort(ctx, release.ForceAbortOptions{Run: f.runRef(id), By: e.identity(f), Reason: reason,
+		Note: func(s string) { fmt.Fprintf(e.stdio.Err, "golive: %s\n", s) }})
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,11 @@ func (s *Service) Abort(ctx context.Context, o AbortOptions) (*AbortResult, erro
 		return nil, err
 	}
 	defer st.Close()
+	switch r.State {
+	case store.StatePending, store.StateWaiting, store.StateRunning, store.StateVerifying, store.StateBackingOut, store.StatePaused:
+	default:
+		return nil, errorf(Conflict, "run %s is %s: it is not running", r.ID, r.State)
+	}
 	if unloaded != nil && o.Reason != "" {
 		o.Watch.note(fmt.Sprintf("the secrets could not be loaded (%v): the reason is recorded as given", unloaded))
 	}
@@ -66,19 +71,16 @@ func (s *Service) Abort(ctx context.Context, o AbortOptions) (*AbortResult, erro
 	if o.Reason != "" {
 		why += ": " + o.Reason
 	}
-	switch r.State {
-	case store.StatePending, store.StateWaiting:
+	if r.State == store.StatePending || r.State == store.StateWaiting {
 		if res.Run, err = st.UpdateRunState(ctx, r.ID, []store.State{r.State}, store.StateAborted, why); err != nil {
 			return nil, err
 		}
 		res.Cancelled = true
 		return res, nil
-	case store.StateRunning, store.StateVerifying, store.StateBackingOut, store.StatePaused:
-		// A paused run has changed targets and its controller has exited:
-		// it is backed out below like a run whose controller is gone.
-	default:
-		return nil, errorf(Conflict, "run %s is %s: it is not running", r.ID, r.State)
 	}
+	// Running, verifying, backing out or paused (a paused run has changed
+	// targets and its controller has exited: it is backed out below like
+	// a run whose controller is gone).
 	lock, err := st.GetLock(ctx, r.Plan, r.Env)
 	if err := engine.RequestAbortBy(ctx, st, r.ID, o.By, o.Reason, o.NoBackout); err != nil {
 		return nil, err
@@ -144,6 +146,9 @@ type ForceAbortOptions struct {
 	Run    RunRef
 	By     store.Identity
 	Reason string // required: it is recorded
+	// Note, when set, is told what a person should know: the secrets
+	// could not be loaded, so the reason is recorded as given.
+	Note func(string)
 }
 
 // ForceAbort marks a stuck run aborted and releases its lock; no target
@@ -155,7 +160,7 @@ func (s *Service) ForceAbort(ctx context.Context, o ForceAbortOptions) (was, now
 	if o.Reason == "" {
 		return was, now, errorf(Invalid, "a forced abort needs a reason (it is recorded)")
 	}
-	st, r, _, err := s.onRunWriting(ctx, o.Run, true)
+	st, r, unloaded, err := s.onRunWriting(ctx, o.Run, true)
 	if err != nil {
 		return was, now, err
 	}
@@ -170,6 +175,9 @@ func (s *Service) ForceAbort(ctx context.Context, o ForceAbortOptions) (was, now
 		return r, r, &Error{Kind: Conflict, Msg: fmt.Sprintf("run %s is already %s", r.ID, r.State), Err: err}
 	case err != nil:
 		return r, r, err
+	}
+	if unloaded != nil && o.Note != nil {
+		o.Note(fmt.Sprintf("the secrets could not be loaded (%v): the reason is recorded as given", unloaded))
 	}
 	if l, err := st.GetLock(ctx, r.Plan, r.Env); err == nil && l.RunID == r.ID {
 		if err := st.ReleaseLock(ctx, r.Plan, r.Env, r.ID); err != nil {

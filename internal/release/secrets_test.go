@@ -127,4 +127,24 @@ func TestAbortDoesNotWaitForSecrets(t *testing.T) {
 	if len(notes) != 1 || !strings.Contains(notes[0], "no '='") || !strings.Contains(notes[0], "recorded as given") {
 		t.Fatalf("notes %q, want one saying the reason is recorded as given and why", notes)
 	}
+	// An abort that records nothing (the run is over) says nothing of it.
+	notes = nil
+	_, err = f.svc.Abort(ctx, release.AbortOptions{Run: f.ref(res.Run.ID), By: api("bob"), Reason: "again",
+		Watch: release.Watch{Note: func(s string) { notes = append(notes, s) }}})
+	wantKind(t, err, release.Conflict)
+	if len(notes) != 0 {
+		t.Errorf("an abort of an aborted run noted %q", notes)
+	}
+	// A forced abort goes through too, and says so.
+	f.svc.Secrets = nil
+	res, err = f.svc.Start(ctx, release.StartOptions{Plan: f.in(), Release: "1.1", Ticket: "CHG-2", By: api("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Secrets = func() (map[string]string, *redact.Redactor, error) { return nil, nil, broken }
+	_, now, err := f.svc.ForceAbort(ctx, release.ForceAbortOptions{Run: f.ref(res.Run.ID), By: api("bob"), Reason: "stuck",
+		Note: func(s string) { notes = append(notes, s) }})
+	if err != nil || now.State != store.StateAborted || len(notes) != 1 || !strings.Contains(notes[0], "recorded as given") {
+		t.Fatalf("forced abort with broken secrets: %v, %s, notes %q", err, now.State, notes)
+	}
 }

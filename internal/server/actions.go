@@ -106,7 +106,8 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) error {
 	by := callerOf(r).identity()
 	return s.launch(w, r, p, run, "abort", func(ctx context.Context) error {
 		_, err := s.svc.Abort(ctx, release.AbortOptions{Run: release.RunRef{Plan: release.PlanInput{File: p.File}, ID: run.ID},
-			By: by, Reason: body.Reason, NoBackout: body.NoBackout})
+			By: by, Reason: body.Reason, NoBackout: body.NoBackout,
+			Watch: release.Watch{Note: func(n string) { s.log.Warn("abort of run "+run.ID+": "+n, "by", by.Name) }}})
 		return err
 	})
 }
