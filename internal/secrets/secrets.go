@@ -75,6 +75,9 @@ func (p *parser) parse() (map[string]string, error) {
 		if !ok {
 			break
 		}
+		if p.line == 1 {
+			raw = strings.TrimPrefix(raw, "\uFEFF") // saved by an editor that marks UTF-8
+		}
 		text := strings.TrimSpace(raw)
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
@@ -99,18 +102,32 @@ func (p *parser) entry(text string) (name, value string, err error) {
 		return "", "", p.errorf("want NAME=VALUE, or NAME<<END then the value's lines up to a line END")
 	}
 	if heredoc >= 0 && (eq < 0 || heredoc < eq) {
-		name = strings.TrimSpace(strings.TrimPrefix(text[:heredoc], "export "))
+		name = unexport(text[:heredoc])
 		if err := p.name(name); err != nil {
 			return "", "", err
 		}
 		value, err = p.heredoc(strings.TrimSpace(text[heredoc+2:]))
 		return name, value, err
 	}
-	name = strings.TrimSpace(strings.TrimPrefix(text[:eq], "export "))
+	name = unexport(text[:eq])
 	if err := p.name(name); err != nil {
 		return "", "", err
 	}
-	return name, unquote(strings.TrimSpace(text[eq+1:])), nil
+	value = strings.TrimSpace(text[eq+1:])
+	if strings.HasPrefix(value, "<<") {
+		return "", "", p.errorf("a value starting with << after = : for a multi-line value write NAME<<END (no =)")
+	}
+	return name, unquote(value), nil
+}
+
+// unexport is the name before = or <<, without a leading "export" and
+// blanks.
+func unexport(s string) string {
+	s = strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(s, "export"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+		return strings.TrimSpace(rest)
+	}
+	return s
 }
 
 // name checks a secret's name (what ${{ secrets.NAME }} and
@@ -120,14 +137,14 @@ func (p *parser) name(name string) error {
 		return p.errorf("a secret without a name: want NAME=VALUE")
 	}
 	for i, r := range name {
-		if r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9' {
+		if r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '.') {
 			continue
 		}
 		what := fmt.Sprintf("%q", r)
 		if r < 0x20 || r == 0x7f || r >= 0x80 {
 			what = fmt.Sprintf("%U", r)
 		}
-		return p.errorf("a secret's name is letters, digits and _, not starting with a digit: character %d of the name is %s", i+1, what)
+		return p.errorf("a secret's name is letters, digits, _, - and ., starting with a letter or _: character %d of the name is %s", i+1, what)
 	}
 	if l, ok := p.first[name]; ok {
 		return p.errorf("this secret's name was given on line %d already (each secret once)", l)
@@ -139,8 +156,8 @@ func (p *parser) name(name string) error {
 // heredoc reads the lines after NAME<<END up to a line END, kept as they
 // are (joined with newlines, without the last one).
 func (p *parser) heredoc(end string) (string, error) {
-	if end == "" || strings.ContainsAny(end, " \t'\"") {
-		return "", p.errorf("want an end marker after << (NAME<<END, then the value's lines, then a line END)")
+	if !isMarker(end) {
+		return "", p.errorf("want an end marker word after << (letters, digits and _; NAME<<END, then the value's lines, then a line END)")
 	}
 	start := p.line
 	var lines []string
@@ -164,4 +181,18 @@ func unquote(v string) string {
 		return v[1 : len(v)-1]
 	}
 	return v
+}
+
+// isMarker reports whether s can end a multi-line value: a word of
+// letters, digits and _.
+func isMarker(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
