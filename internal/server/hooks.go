@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/golive-dev/golive/internal/plan"
 	"github.com/golive-dev/golive/internal/store"
@@ -24,8 +26,21 @@ type Hook struct {
 	Env       string `yaml:"env,omitempty"`
 	SecretEnv string `yaml:"secret_env"`
 	As        string `yaml:"as"`
-	key       []byte
+	// MaxAge, when set ("5m"), makes deliveries timestamped: the
+	// signature covers "TIMESTAMP.BODY" (X-Golive-Timestamp, Unix
+	// seconds), a timestamp further than MaxAge from the server's clock
+	// is refused, and so is a signature seen before: a captured delivery
+	// cannot be sent again, whatever its delivery id.
+	MaxAge string `yaml:"max_age,omitempty"`
+	key    []byte
+	maxAge time.Duration
 }
+
+// Bounds of a hook's max_age.
+const (
+	minHookAge = time.Second
+	maxHookAge = 24 * time.Hour // well inside the 7 days delivery ids are kept
+)
 
 func (h *Hook) check(getenv func(string) string) error {
 	if h.Plan == "" {
@@ -50,7 +65,40 @@ func (h *Hook) check(getenv func(string) string) error {
 		return fmt.Errorf("hook of %s: $%s: want the HMAC key, at least 16 characters (it is unset or shorter)", h.Plan, h.SecretEnv)
 	}
 	h.key = []byte(key)
+	if h.MaxAge != "" {
+		d, err := time.ParseDuration(h.MaxAge)
+		if err != nil || d < minHookAge || d > maxHookAge {
+			return fmt.Errorf("hook of %s: max_age: want a duration from %s to %s, such as 5m", h.Plan, minHookAge, maxHookAge)
+		}
+		h.maxAge = d
+	}
 	return nil
+}
+
+// verify checks a delivery's signature, and for a hook with max_age its
+// timestamp: why it is refused ("" when it is not) and, for a timestamped
+// delivery, the key that refuses it when sent again (its signature).
+func (h *Hook) verify(r *http.Request, body []byte, now time.Time) (why, replayKey string) {
+	if h.maxAge == 0 {
+		sig := r.Header.Get("X-Golive-Signature")
+		if sig == "" {
+			sig = r.Header.Get("X-Hub-Signature-256")
+		}
+		if !signedWith(sig, body, h.key) {
+			return "bad or missing signature: X-Golive-Signature: sha256=HMAC-SHA256 of the body", ""
+		}
+		return "", ""
+	}
+	ts := r.Header.Get("X-Golive-Timestamp")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	sig := r.Header.Get("X-Golive-Signature") // GitHub's cannot sign a timestamp
+	if err != nil || !signedWith(sig, append([]byte(ts+"."), body...), h.key) {
+		return "bad or missing signature: this hook is timestamped: X-Golive-Timestamp: Unix seconds, X-Golive-Signature: sha256=HMAC-SHA256 of TIMESTAMP.BODY", ""
+	}
+	if age := now.Sub(time.Unix(sec, 0)); age > h.maxAge || age < -h.maxAge {
+		return fmt.Sprintf("the delivery's timestamp is %s from the server's clock; the hook takes at most %s", age.Round(time.Second), h.maxAge), ""
+	}
+	return "", "signature:" + strings.ToLower(strings.TrimPrefix(sig, "sha256="))
 }
 
 // hook is the hook of plan (nil: none).
@@ -135,10 +183,11 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(http.StatusBadRequest, codeBadRequest, "reading the body: "+err.Error()))
 		return
 	}
-	if !signed(r, body, h.key) {
+	why, replayKey := h.verify(r, body, time.Now())
+	if why != "" {
 		s.metrics.hooks.WithLabelValues("bad_signature").Inc()
-		s.refused(r, store.AuditWebhookRefused, p.Name, "bad or missing signature: nothing was started")
-		writeErr(w, errf(http.StatusUnauthorized, codeUnauthorized, "bad or missing signature: X-Golive-Signature: sha256=HMAC-SHA256 of the body"))
+		s.refused(r, store.AuditWebhookRefused, p.Name, why+": nothing was started")
+		writeErr(w, errf(http.StatusUnauthorized, codeUnauthorized, why))
 		return
 	}
 	id, header := deliveryID(r)
@@ -147,7 +196,10 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, invalid(err))
 		return
 	}
-	if id == "" {
+	switch {
+	case id == "" && replayKey != "":
+		id, replayKey = replayKey, "" // a timestamped delivery is its signature
+	case id == "":
 		sum := sha256.Sum256(body)
 		id = "body:" + hex.EncodeToString(sum[:])
 	}
@@ -157,16 +209,38 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !first {
-		s.metrics.hooks.WithLabelValues("replayed").Inc()
-		s.log.Warn("webhook refused: delivery seen before", "plan", p.Name, "remote", r.RemoteAddr)
-		writeErr(w, errf(http.StatusConflict, codeReplayed, "this delivery was seen before: nothing was started"))
+		s.replayed(w, r, p.Name, "this delivery was seen before: nothing was started")
 		return
+	}
+	if replayKey != "" {
+		fresh, err := s.firstDelivery(r.Context(), p.Name, replayKey)
+		if err != nil || !fresh {
+			s.forgetDelivery(p.Name, id) // the id was not used
+		}
+		if err != nil {
+			writeErr(w, fromCore(err))
+			return
+		}
+		if !fresh {
+			s.replayed(w, r, p.Name, "this delivery (its signature) was seen before, under another delivery id: nothing was started")
+			return
+		}
 	}
 	if err := s.hookRun(w, r, h, p, body); err != nil {
 		s.forgetDelivery(p.Name, id) // nothing started: a redelivery may try again
+		if replayKey != "" {
+			s.forgetDelivery(p.Name, replayKey)
+		}
 		s.metrics.hooks.WithLabelValues("refused").Inc()
 		writeErr(w, fromCore(err))
 	}
+}
+
+// replayed answers a delivery seen before (409) and logs it.
+func (s *Server) replayed(w http.ResponseWriter, r *http.Request, plan, msg string) {
+	s.metrics.hooks.WithLabelValues("replayed").Inc()
+	s.log.Warn("webhook refused: delivery seen before", "plan", plan, "remote", r.RemoteAddr)
+	writeErr(w, errf(http.StatusConflict, codeReplayed, msg))
 }
 
 func (s *Server) hookRun(w http.ResponseWriter, r *http.Request, h *Hook, p *Plan, body []byte) error {
@@ -202,12 +276,9 @@ func (s *Server) hookRun(w http.ResponseWriter, r *http.Request, h *Hook, p *Pla
 	return nil
 }
 
-// signed checks the body's HMAC-SHA256 signature in constant time.
-func signed(r *http.Request, body, key []byte) bool {
-	sig := r.Header.Get("X-Golive-Signature")
-	if sig == "" {
-		sig = r.Header.Get("X-Hub-Signature-256")
-	}
+// signedWith checks sig ("sha256=HEX") as the HMAC-SHA256 of msg with
+// key, in constant time.
+func signedWith(sig string, msg, key []byte) bool {
 	hexSig, ok := strings.CutPrefix(sig, "sha256=")
 	if !ok {
 		return false
@@ -217,7 +288,7 @@ func signed(r *http.Request, body, key []byte) bool {
 		return false
 	}
 	mac := hmac.New(sha256.New, key)
-	mac.Write(body)
+	mac.Write(msg)
 	return hmac.Equal(got, mac.Sum(nil))
 }
 

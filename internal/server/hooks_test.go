@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +115,112 @@ func TestWebhook(t *testing.T) {
 	}
 	if strings.Contains(s.stderr.String(), hookKey) {
 		t.Error("the hook key is in the log")
+	}
+}
+
+// deliverAt posts body to the hook of plan as a timestamped delivery: the
+// signature covers "TS.BODY" (X-Golive-Timestamp: ts).
+func (p *proc) deliverAt(plan, key, delivery string, ts int64, body []byte) answer {
+	p.t.Helper()
+	req, _ := http.NewRequest("POST", p.url+"/api/v1/hooks/"+plan, bytes.NewReader(body))
+	stamp := strconv.FormatInt(ts, 10)
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte(stamp + "."))
+	mac.Write(body)
+	req.Header.Set("X-Golive-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header.Set("X-Golive-Timestamp", stamp)
+	if delivery != "" {
+		req.Header.Set("X-Golive-Delivery", delivery)
+	}
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{Status: resp.StatusCode, Raw: string(raw)}
+	json.Unmarshal(raw, &a.Body)
+	return a
+}
+
+// TestTimestampedWebhook: a hook with max_age takes only deliveries whose
+// signature covers a fresh timestamp, and refuses a captured delivery
+// sent again under another delivery id (or none); a body-only signature
+// (golive's or GitHub's) is refused; a delivery that started nothing may
+// be sent again.
+func TestTimestampedWebhook(t *testing.T) {
+	e := allPlans(t)
+	tokens, err := os.ReadFile(e.tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.extraEnv = []string{"GOLIVE_HOOK_SHOP=" + hookKey}
+	hook := "hooks:\n  - plan: shop\n    secret_env: GOLIVE_HOOK_SHOP\n    as: ci\n    max_age: %s\n"
+	// A max_age past a day (or not a duration) does not start the server.
+	os.WriteFile(e.tokens, append(tokens, fmt.Sprintf(hook, "48h")...), 0o600)
+	out, err := e.command("serve", "--addr", "127.0.0.1:0", "--tokens", e.tokens, e.dir).CombinedOutput()
+	if exitCode(err) != 2 || !strings.Contains(string(out), "max_age: want a duration from 1s to 24h0m0s") {
+		t.Fatalf("serve with max_age 48h: %v\n%s", err, out)
+	}
+	os.WriteFile(e.tokens, append(tokens, fmt.Sprintf(hook, "5m")...), 0o600)
+	s := e.serve("--tokens", e.tokens, e.dir)
+	body := []byte(`{"release": "7.0", "ticket": "CHG-7"}`)
+	now := time.Now().Unix()
+	if a := s.deliver("shop", hookKey, "t-0", "", body); a.Status != 401 || !strings.Contains(a.str("error"), "TIMESTAMP.BODY") {
+		t.Errorf("a body-only signature to a timestamped hook: %d %s", a.Status, a.Raw)
+	}
+	for _, ts := range []int64{now - 3600, now + 3600} {
+		if a := s.deliverAt("shop", hookKey, "t-1", ts, body); a.Status != 401 || !strings.Contains(a.str("error"), "at most 5m0s") {
+			t.Errorf("timestamp %+ds: %d %s", ts-now, a.Status, a.Raw)
+		}
+	}
+	if a := s.deliverAt("shop", "wrong-key-0123456789abcdef", "t-1", now, body); a.Status != 401 {
+		t.Errorf("wrong key: %d %s", a.Status, a.Raw)
+	}
+	a := s.deliverAt("shop", hookKey, "t-1", now, body)
+	if a.Status != 202 || a.str("release") != "7.0" {
+		t.Fatalf("a fresh timestamped delivery: %d %s", a.Status, a.Raw)
+	}
+	s.waitState(a.str("id"), "succeeded")
+	for _, id := range []string{"t-1", "t-2-new-id", ""} {
+		if r := s.deliverAt("shop", hookKey, id, now, body); r.Status != 409 || r.str("code") != "replayed" {
+			t.Errorf("the captured delivery sent again with delivery id %q: %d %s", id, r.Status, r.Raw)
+		}
+	}
+	// The same body signed again with a new timestamp is a new delivery
+	// (a CI job run again): it reaches the review, which finds 7.0 live.
+	if b := s.deliverAt("shop", hookKey, "", now+1, body); b.Status != 412 || b.str("code") != "no_go" {
+		t.Fatalf("the same body with a new timestamp: %d %.300s", b.Status, b.Raw)
+	}
+	// A delivery refused for its content started nothing: it may be sent again.
+	bad := []byte(`{"release": "7.1; rm -rf /"}`)
+	for range 2 {
+		if r := s.deliverAt("shop", hookKey, "t-bad", now, bad); r.Status != 422 {
+			t.Errorf("a bad release, timestamped: %d %s", r.Status, r.Raw)
+		}
+	}
+	audit := s.must(200, "GET", "/api/v1/audit", "vera", nil)
+	if !strings.Contains(audit.Raw, "timestamp") || !strings.Contains(audit.Raw, "TIMESTAMP.BODY") {
+		t.Errorf("the refusals are not in the audit: %s", audit.Raw)
+	}
+}
+
+// TestTimestampedRecipeSigns: the shell recipe of docs/server.md (printf
+// and openssl) signs TIMESTAMP.BODY as the server checks it.
+func TestTimestampedRecipeSigns(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl is not installed")
+	}
+	body, ts := `{"release":"v1.2","ticket":"CHG-9"}`, "1790000000"
+	cmd := exec.Command("sh", "-c", `printf '%s.%s' "$ts" "$body" | openssl dgst -sha256 -hmac "$KEY" | sed 's/^.* //'`)
+	cmd.Env = append(os.Environ(), "ts="+ts, "body="+body, "KEY="+hookKey)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha256.New, []byte(hookKey))
+	mac.Write([]byte(ts + "." + body))
+	if got, want := strings.TrimSpace(string(out)), hex.EncodeToString(mac.Sum(nil)); got != want {
+		t.Errorf("the recipe signs %s, the server wants %s", got, want)
 	}
 }
