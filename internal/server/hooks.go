@@ -196,25 +196,24 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, invalid(err))
 		return
 	}
-	switch {
-	case id == "" && replayKey != "":
-		id, replayKey = replayKey, "" // a timestamped delivery is its signature
-	case id == "":
+	if id == "" && replayKey == "" {
 		sum := sha256.Sum256(body)
 		id = "body:" + hex.EncodeToString(sum[:])
-	}
-	first, err := s.firstDelivery(r.Context(), p.Name, id)
-	if err != nil {
-		writeErr(w, fromCore(err))
-		return
-	}
-	if !first {
-		s.replayed(w, r, p.Name, "this delivery was seen before: nothing was started")
-		return
+	} // (a timestamped delivery without an id is known by its signature)
+	if id != "" {
+		first, err := s.firstDelivery(r.Context(), p.Name, id)
+		if err != nil {
+			writeErr(w, fromCore(err))
+			return
+		}
+		if !first {
+			s.replayed(w, r, p.Name, "this delivery was seen before: nothing was started")
+			return
+		}
 	}
 	if replayKey != "" {
 		fresh, err := s.firstDelivery(r.Context(), p.Name, replayKey)
-		if err != nil || !fresh {
+		if (err != nil || !fresh) && id != "" {
 			s.forgetDelivery(p.Name, id) // the id was not used
 		}
 		if err != nil {
@@ -227,9 +226,11 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.hookRun(w, r, h, p, body); err != nil {
-		s.forgetDelivery(p.Name, id) // nothing started: a redelivery may try again
-		if replayKey != "" {
-			s.forgetDelivery(p.Name, replayKey)
+		// Nothing started: a redelivery of the id may try again. A
+		// signature stays seen: a timestamped delivery is tried again
+		// signed with a new timestamp.
+		if id != "" {
+			s.forgetDelivery(p.Name, id)
 		}
 		s.metrics.hooks.WithLabelValues("refused").Inc()
 		writeErr(w, fromCore(err))
@@ -304,8 +305,14 @@ func deliveryID(r *http.Request) (id, header string) {
 }
 
 // checkDeliveryID refuses a delivery id that is not one line of UTF-8
-// text: it is kept in the store and shown (one over 200 bytes is kept as
-// its sha256: deliveryKey).
+// text (it is kept in the store and shown; one over 200 bytes is kept as
+// its sha256: deliveryKey), or that could be taken for a key golive makes
+// itself (of a body, a signature, a long id).
 func checkDeliveryID(header, id string) error {
+	for _, own := range []string{"signature:", "body:", "sha256:"} {
+		if strings.HasPrefix(id, own) {
+			return fmt.Errorf("%s header: %s starts the ids golive makes itself", header, values.Quote(own))
+		}
+	}
 	return values.NoControl(header+" header", id)
 }

@@ -162,6 +162,14 @@ func TestTimestampedWebhook(t *testing.T) {
 	if exitCode(err) != 2 || !strings.Contains(string(out), "max_age: want a duration from 1s to 24h0m0s") {
 		t.Fatalf("serve with max_age 48h: %v\n%s", err, out)
 	}
+	// Two timestamped hooks may not share a key (each plan keeps the
+	// signatures it saw).
+	two := fmt.Sprintf(hook, "5m") + "  - plan: other\n    secret_env: GOLIVE_HOOK_SHOP\n    as: ci\n    max_age: 1m\n"
+	os.WriteFile(e.tokens, append(tokens, two...), 0o600)
+	out, err = e.command("serve", "--addr", "127.0.0.1:0", "--tokens", e.tokens, e.dir).CombinedOutput()
+	if exitCode(err) != 2 || !strings.Contains(string(out), "the hooks of shop and other have the same key") {
+		t.Fatalf("serve with two timestamped hooks of one key: %v\n%s", err, out)
+	}
 	os.WriteFile(e.tokens, append(tokens, fmt.Sprintf(hook, "5m")...), 0o600)
 	s := e.serve("--tokens", e.tokens, e.dir)
 	body := []byte(`{"release": "7.0", "ticket": "CHG-7"}`)
@@ -192,12 +200,22 @@ func TestTimestampedWebhook(t *testing.T) {
 	if b := s.deliverAt("shop", hookKey, "", now+1, body); b.Status != 412 || b.str("code") != "no_go" {
 		t.Fatalf("the same body with a new timestamp: %d %.300s", b.Status, b.Raw)
 	}
-	// A delivery refused for its content started nothing: it may be sent again.
+	// A delivery refused for its content started nothing, but its
+	// signature stays seen: sent again it is a replay (a run the sender
+	// saw refused must not start later); signed anew it is judged again.
 	bad := []byte(`{"release": "7.1; rm -rf /"}`)
-	for range 2 {
-		if r := s.deliverAt("shop", hookKey, "t-bad", now, bad); r.Status != 422 {
-			t.Errorf("a bad release, timestamped: %d %s", r.Status, r.Raw)
-		}
+	if r := s.deliverAt("shop", hookKey, "t-bad", now, bad); r.Status != 422 {
+		t.Errorf("a bad release, timestamped: %d %s", r.Status, r.Raw)
+	}
+	if r := s.deliverAt("shop", hookKey, "t-bad-2", now, bad); r.Status != 409 || r.str("code") != "replayed" {
+		t.Errorf("a refused delivery sent again: %d %s", r.Status, r.Raw)
+	}
+	if r := s.deliverAt("shop", hookKey, "t-bad", now+2, bad); r.Status != 422 {
+		t.Errorf("a refused delivery signed anew (its id forgotten): %d %s", r.Status, r.Raw)
+	}
+	// An id that could be taken for one golive makes is refused.
+	if r := s.deliverAt("shop", hookKey, "signature:00ff", now+3, body); r.Status != 422 || !strings.Contains(r.str("error"), "ids golive makes itself") {
+		t.Errorf("a delivery id signature:...: %d %s", r.Status, r.Raw)
 	}
 	audit := s.must(200, "GET", "/api/v1/audit", "vera", nil)
 	if !strings.Contains(audit.Raw, "timestamp") || !strings.Contains(audit.Raw, "TIMESTAMP.BODY") {

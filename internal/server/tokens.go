@@ -147,6 +147,7 @@ func LoadTokens(file string, getenv func(string) string) (*Tokens, error) {
 		seen[t.Name] = true
 	}
 	hooks := map[string]bool{}
+	timestamped := map[string]string{} // key -> plan of a hook with max_age
 	for i, h := range ts.Hooks {
 		if err := h.check(getenv); err != nil {
 			errs = append(errs, fmt.Errorf("%s: hooks[%d]: %w", file, i, err))
@@ -156,6 +157,14 @@ func LoadTokens(file string, getenv func(string) string) (*Tokens, error) {
 			errs = append(errs, fmt.Errorf("%s: hooks[%d]: plan %s has a hook already", file, i, h.Plan))
 		}
 		hooks[h.Plan] = true
+		if h.maxAge > 0 {
+			// Each plan keeps the signatures it saw: a delivery signed
+			// with a key two plans share could be sent once to each.
+			if other, ok := timestamped[string(h.key)]; ok {
+				errs = append(errs, fmt.Errorf("%s: hooks[%d]: the hooks of %s and %s have the same key: a timestamped hook needs a key of its own", file, i, other, h.Plan))
+			}
+			timestamped[string(h.key)] = h.Plan
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
