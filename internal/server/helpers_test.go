@@ -288,6 +288,12 @@ func (p *proc) doRaw(method, path, auth string, body any) answer {
 	}
 	req, _ := http.NewRequest(method, p.url+path, rd)
 	req.Header.Set("Authorization", auth)
+	return p.send(req)
+}
+
+// send sends req and reads the answer.
+func (p *proc) send(req *http.Request) answer {
+	p.t.Helper()
 	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
 	if err != nil {
 		p.t.Fatal(err)

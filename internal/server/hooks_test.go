@@ -5,9 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -43,15 +41,7 @@ func (p *proc) deliver(plan, key, delivery, event string, body []byte) answer {
 	if event != "" {
 		req.Header.Set("X-GitHub-Event", event)
 	}
-	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	a := answer{Status: resp.StatusCode, Raw: string(raw)}
-	json.Unmarshal(raw, &a.Body)
-	return a
+	return p.send(req)
 }
 
 // TestWebhook: a signed delivery starts a run as the hook's identity; a
@@ -132,15 +122,7 @@ func (p *proc) deliverAt(plan, key, delivery string, ts int64, body []byte) answ
 	if delivery != "" {
 		req.Header.Set("X-Golive-Delivery", delivery)
 	}
-	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	a := answer{Status: resp.StatusCode, Raw: string(raw)}
-	json.Unmarshal(raw, &a.Body)
-	return a
+	return p.send(req)
 }
 
 // TestTimestampedWebhook: a hook with max_age takes only deliveries whose
