@@ -129,13 +129,7 @@ func TestCarryRule(t *testing.T) {
 
 func TestFingerprintIgnoresDocs(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, s string) {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, s string) { writeFile(t, dir, name, s) }
 	write("a.go", "package a")
 	write("testdata/script/x.txtar", "exec golive")
 	fp := func() string {
@@ -199,13 +193,7 @@ func TestTestPackagesNames(t *testing.T) {
 // the build leaves out are SKIPPED.
 func TestOtherPackagesJudge(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, s string) {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, s string) { writeFile(t, dir, name, s) }
 	write("go.mod", "module example.com/m\n\ngo 1.22\n")
 	write("p/p.go", "package p\n\nfunc Min(a, b int) int {\n\tif a < b {\n\t\treturn a\n\t}\n\treturn b\n}\n\nfunc One() int { return 1 }\n")
 	write("p/p_windows.go", "package p\n\nfunc two() int { return 1 + 1 }\n")
@@ -274,5 +262,17 @@ func TestOtherPackagesJudge(t *testing.T) {
 	}
 	if v := judge(units); v.status != "NOT_COVERED" {
 		t.Fatalf("p's own tests: %+v, want NOT_COVERED", v)
+	}
+}
+
+// writeFile writes s to dir/name, making its directory.
+func writeFile(t *testing.T, dir, name, s string) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

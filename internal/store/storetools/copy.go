@@ -248,13 +248,7 @@ func (c *copier) putLock(im store.Importer, l store.Lock) error {
 // changed counts the text values of rec the target keeps otherwise.
 func (c *copier) changed(rec store.RunRecord) int {
 	n := 0
-	count := func(vs ...string) {
-		for _, v := range vs {
-			if c.dst.KeepText(v) != v {
-				n++
-			}
-		}
-	}
+	count := func(vs ...string) { n += changedIn(c.dst.KeepText, vs...) }
 	r := rec.Run
 	count(r.Reason, r.Requester, r.Ticket, r.Release, r.PreviousRelease)
 	for _, e := range rec.Events {
@@ -384,4 +378,15 @@ func sortedKeys[T any](m map[string]T) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// changedIn counts the values of vs that keep changes.
+func changedIn(keep func(string) string, vs ...string) int {
+	n := 0
+	for _, v := range vs {
+		if keep(v) != v {
+			n++
+		}
+	}
+	return n
 }

@@ -158,13 +158,7 @@ func (s serverSet) only(want serverSet) serverSet {
 // keeps otherwise.
 func changedServer(keep func(string) string, t store.Tables) int {
 	n := 0
-	count := func(vs ...string) {
-		for _, v := range vs {
-			if keep(v) != v {
-				n++
-			}
-		}
-	}
+	count := func(vs ...string) { n += changedIn(keep, vs...) }
 	for _, d := range t.Deliveries {
 		count(d.Plan, d.ID)
 	}
